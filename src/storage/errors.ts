@@ -38,6 +38,7 @@ export const STORAGE_ERROR_CODES = [
   'RequestTimeTooSkewed',
   'SignatureDoesNotMatch',
   'XAmzContentSHA256Mismatch',
+  'MalformedTrailerError',
 ] as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];

@@ -1,0 +1,74 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Storage, type Addon } from '#storage';
+import { publicEndpoint, type Config } from './config/index.js';
+import { createGatewayHandler, createHttpServer } from './gateway/server.js';
+import { createS3Handler } from './s3api/handler.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { renderS3cfg } from './admin/s3cfg.js';
+
+export interface RunningCellar {
+  config: Config;
+  storage: Storage;
+  server: Server;
+  port: number;
+  endpoint: URL;
+  /** The add-on created on first start, with the path of its s3cfg; null when the data dir was not empty. */
+  firstAddon: { addon: Addon; s3cfgPath: string } | null;
+  close(): Promise<void>;
+}
+
+/** The composition root: the only place that wires storage, the S3 API and the gateway together. */
+export async function startCellar(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningCellar> {
+  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000 });
+  const s3 = createS3Handler({
+    storage,
+    config: { region: config.region, maxXmlBodySize: config.maxXmlBodySize, maxObjectSize: config.maxObjectSize },
+    logger,
+    now: () => new Date(),
+  });
+  const handler = createGatewayHandler({
+    hosts: { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains },
+    backend: { handle: s3 },
+    logger,
+  });
+  const server = createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.httpPort, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = publicEndpoint(config, port);
+
+  let firstAddon: RunningCellar['firstAddon'] = null;
+  if (storage.listAddons().length === 0) {
+    const addon = storage.createAddon({ name: 'default' });
+    const s3cfgPath = path.resolve(config.dataDir, 's3cfg');
+    writeFileSync(s3cfgPath, renderS3cfg({ accessKeyId: addon.accessKeyId, secretAccessKey: addon.secretAccessKey, endpoint, region: config.region }), { mode: 0o600 });
+    firstAddon = { addon, s3cfgPath };
+  }
+
+  const gcTimer = setInterval(() => {
+    storage.collectGarbage().then(
+      (r) => { if (r.blobs + r.tmp > 0) logger.info('garbage collected', r); },
+      (e: unknown) => logger.error('garbage collection failed', { error: String(e) }),
+    );
+  }, Math.max(1, config.gcIntervalSeconds) * 1000);
+  gcTimer.unref();
+
+  logger.info('listening', { endpoint: endpoint.href, host: config.host, port });
+  return {
+    config, storage, server, port, endpoint, firstAddon,
+    async close() {
+      clearInterval(gcTimer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      storage.close();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BucketInfo } from '#storage';
+import type { S3Context, S3Deps } from './context.js';
+import { S3Error, toS3Error } from './errors.js';
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/buckets.js';
+import { deleteObjects } from './handlers/delete-objects.js';
+import { listObjects, listObjectsV2, listObjectVersions } from './handlers/listing.js';
+import { copyObject, deleteObject, getObject, putObject } from './handlers/objects.js';
+import { getUnconfigured } from './handlers/unconfigured.js';
+import { authenticate, authorizeRoute } from './pipeline.js';
+import { route, splitPath, type Route } from './router.js';
+import { errorXml } from './xml.js';
+
+/** How the front door saw the request: the bucket named by the Host header, and whether it came over TLS. */
+export interface S3RequestTarget {
+  vhostBucket: string | null;
+  secure: boolean;
+}
+
+export type S3Handler = (req: IncomingMessage, res: ServerResponse, target: S3RequestTarget) => void;
+
+export function createS3Handler(deps: S3Deps): S3Handler {
+  return (req, res, target) => {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', requestId);
+    res.setHeader('server', 'Cellar');
+    handle(req, res, target, deps, requestId).catch((e: unknown) => sendError(req, res, e, requestId, deps, resourceOf(req)));
+  };
+}
+
+function resourceOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q >= 0 ? url.slice(0, q) : url;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, target: S3RequestTarget, deps: S3Deps, requestId: string): Promise<void> {
+  const url = req.url ?? '/';
+  if (!url.startsWith('/')) throw new S3Error('InvalidURI');
+  const q = url.indexOf('?');
+  const rawPath = q >= 0 ? url.slice(0, q) : url;
+  const rawQuery = q >= 0 ? url.slice(q + 1) : '';
+  let decodedPath: string;
+  try {
+    decodedPath = decodeURIComponent(rawPath);
+  } catch {
+    throw new S3Error('InvalidURI');
+  }
+  const query = new URLSearchParams(rawQuery);
+  const { bucket, key } = splitPath(decodedPath, target.vhostBucket);
+  const r = route(req.method ?? 'GET', bucket, key, query, req.headers);
+  const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
+  const ctx: S3Context = {
+    req, res, deps, requestId, route: r, query,
+    resource: bucket === null ? '/' : `/${bucket}${key === null ? '' : '/' + key}`,
+    ...who,
+    secure: target.secure,
+  };
+  const b = authorizeRoute(ctx, r);
+  await dispatch(ctx, r, b);
+}
+
+async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise<void> {
+  const bucket = (): BucketInfo => b!;
+  switch (r.op) {
+    case 'ListBuckets': return listBuckets(ctx);
+    case 'CreateBucket': return createBucket(ctx);
+    case 'HeadBucket': return headBucket(ctx, bucket());
+    case 'DeleteBucket': return deleteBucket(ctx, bucket());
+    case 'GetBucketLocation': return getBucketLocation(ctx, bucket());
+    case 'GetBucketVersioning': return getBucketVersioning(ctx);
+    case 'ListObjects': return listObjects(ctx, bucket());
+    case 'ListObjectsV2': return listObjectsV2(ctx, bucket());
+    case 'ListObjectVersions': return listObjectVersions(ctx, bucket());
+    case 'DeleteObjects': return deleteObjects(ctx, bucket());
+    case 'PutObject': return putObject(ctx, bucket());
+    case 'CopyObject': return copyObject(ctx, bucket());
+    case 'GetObject': return getObject(ctx, bucket(), false);
+    case 'HeadObject': return getObject(ctx, bucket(), true);
+    case 'DeleteObject': return deleteObject(ctx, bucket());
+    case 'GetBucketLifecycleConfiguration':
+    case 'GetBucketTagging':
+    case 'GetBucketEncryption':
+    case 'GetObjectLockConfiguration':
+    case 'GetBucketReplication':
+    case 'GetBucketOwnershipControls':
+    case 'GetPublicAccessBlock':
+    case 'GetBucketRequestPayment':
+    case 'GetBucketLogging':
+    case 'GetBucketNotificationConfiguration':
+    case 'GetBucketAccelerateConfiguration':
+      return getUnconfigured(ctx, r.op);
+    case 'PutBucketVersioning':
+    case 'GetBucketAcl':
+    case 'PutBucketAcl':
+    case 'GetBucketPolicy':
+    case 'PutBucketPolicy':
+    case 'DeleteBucketPolicy':
+    case 'GetBucketPolicyStatus':
+    case 'GetBucketCors':
+    case 'PutBucketCors':
+    case 'DeleteBucketCors':
+    case 'GetBucketWebsite':
+    case 'PutBucketWebsite':
+    case 'DeleteBucketWebsite':
+    case 'PutBucketLifecycleConfiguration':
+    case 'DeleteBucketLifecycle':
+    case 'PutBucketTagging':
+    case 'DeleteBucketTagging':
+    case 'PutBucketEncryption':
+    case 'DeleteBucketEncryption':
+    case 'ListMultipartUploads':
+    case 'PostObject':
+    case 'GetObjectAcl':
+    case 'PutObjectAcl':
+    case 'GetObjectTagging':
+    case 'PutObjectTagging':
+    case 'DeleteObjectTagging':
+    case 'GetObjectAttributes':
+    case 'CreateMultipartUpload':
+    case 'UploadPart':
+    case 'UploadPartCopy':
+    case 'CompleteMultipartUpload':
+    case 'AbortMultipartUpload':
+    case 'ListParts':
+    case 'RestoreObject':
+    case 'SelectObjectContent':
+      throw new S3Error('NotImplemented', `${r.op} is not implemented`);
+    default: {
+      const never: never = r.op;
+      throw new Error(`unrouted operation ${String(never)}`);
+    }
+  }
+}
+
+function sendError(req: IncomingMessage, res: ServerResponse, e: unknown, requestId: string, deps: S3Deps, resource: string): void {
+  const err = toS3Error(e);
+  if (err.code === 'InternalError') deps.logger.error('request failed', { requestId, method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+  if (res.headersSent) {
+    // The status line is gone: the only honest signal left is a cut connection.
+    res.destroy();
+    return;
+  }
+  const body = errorXml(err.code, err.message, resource, requestId, { ...err.details });
+  const headers: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) };
+  // An unread request body would otherwise be parsed as the next request on this connection.
+  if (!req.complete) headers.connection = 'close';
+  res.writeHead(err.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+  if (!req.complete) req.resume();
+}

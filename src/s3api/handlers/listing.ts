@@ -1,0 +1,147 @@
+import type { BucketInfo, ListPage, ObjectInfo } from '#storage';
+import type { S3Context } from '../context.js';
+import { S3Error } from '../errors.js';
+import { isoDate, quoteEtag, sendXml } from '../respond.js';
+import type { XmlNode } from '../xml.js';
+
+const MAX_KEYS = 1000;
+
+function maxKeys(ctx: S3Context, param = 'max-keys'): number {
+  const raw = ctx.query.get(param);
+  if (raw === null) return MAX_KEYS;
+  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: param, ArgumentValue: raw });
+  return Math.min(Number(raw), MAX_KEYS);
+}
+
+/**
+ * With encoding-type=url, names in the response are percent-encoded so any key survives XML
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html). `/` stays literal, as AWS.
+ */
+function encoder(ctx: S3Context): (s: string) => string {
+  const enc = ctx.query.get('encoding-type');
+  if (enc === null) return (s) => s;
+  if (enc !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: enc });
+  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
+}
+
+function owner(ctx: S3Context, o: ObjectInfo): XmlNode {
+  const addon = ctx.deps.storage.addon(o.ownerId);
+  return { ID: o.ownerId, DisplayName: addon?.name ?? o.ownerId };
+}
+
+function contents(ctx: S3Context, page: ListPage<ObjectInfo>, enc: (s: string) => string, withOwner: boolean): XmlNode[] {
+  return page.contents.map((o) => ({
+    Key: enc(o.key),
+    LastModified: isoDate(o.lastModified),
+    ETag: quoteEtag(o.etag),
+    ChecksumAlgorithm: o.checksum ? Object.keys(o.checksum) : undefined,
+    Size: o.size,
+    Owner: withOwner ? owner(ctx, o) : undefined,
+    StorageClass: o.headers['x-amz-storage-class'] ?? 'STANDARD',
+  }));
+}
+
+function commonPrefixes(page: ListPage<ObjectInfo>, enc: (s: string) => string): XmlNode[] {
+  return page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+}
+
+export function listObjects(ctx: S3Context, bucket: BucketInfo): void {
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const marker = ctx.query.get('marker') ?? '';
+  const max = maxKeys(ctx);
+  const page = ctx.deps.storage.listObjects(bucket.name, { prefix, delimiter, after: marker, maxKeys: max });
+  sendXml(ctx, 'ListBucketResult', {
+    Name: bucket.name,
+    Prefix: enc(prefix),
+    Marker: enc(marker),
+    // NextMarker is only returned with a delimiter; without one clients use the last key.
+    NextMarker: page.isTruncated && delimiter ? enc(page.next!) : undefined,
+    MaxKeys: max,
+    Delimiter: delimiter ? enc(delimiter) : undefined,
+    IsTruncated: page.isTruncated,
+    EncodingType: ctx.query.get('encoding-type') ?? undefined,
+    Contents: contents(ctx, page, enc, true),
+    CommonPrefixes: commonPrefixes(page, enc),
+  });
+}
+
+function encodeToken(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64url');
+}
+
+function decodeToken(t: string): string {
+  const s = Buffer.from(t, 'base64url').toString('utf8');
+  if (t === '' || encodeToken(s) !== t) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  return s;
+}
+
+export function listObjectsV2(ctx: S3Context, bucket: BucketInfo): void {
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const token = ctx.query.get('continuation-token');
+  const startAfter = ctx.query.get('start-after') ?? '';
+  const max = maxKeys(ctx);
+  const after = token !== null ? decodeToken(token) : startAfter;
+  const page = ctx.deps.storage.listObjects(bucket.name, { prefix, delimiter, after, maxKeys: max });
+  sendXml(ctx, 'ListBucketResult', {
+    Name: bucket.name,
+    Prefix: enc(prefix),
+    Delimiter: delimiter ? enc(delimiter) : undefined,
+    MaxKeys: max,
+    KeyCount: page.contents.length + page.commonPrefixes.length,
+    IsTruncated: page.isTruncated,
+    EncodingType: ctx.query.get('encoding-type') ?? undefined,
+    ContinuationToken: token ?? undefined,
+    NextContinuationToken: page.isTruncated ? encodeToken(page.next!) : undefined,
+    StartAfter: startAfter ? enc(startAfter) : undefined,
+    Contents: contents(ctx, page, enc, ctx.query.get('fetch-owner') === 'true'),
+    CommonPrefixes: commonPrefixes(page, enc),
+  });
+}
+
+/**
+ * Unversioned buckets list every object as its only version, VersionId "null"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
+ */
+export function listObjectVersions(ctx: S3Context, bucket: BucketInfo): void {
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const keyMarker = ctx.query.get('key-marker') ?? '';
+  const versionMarker = ctx.query.get('version-id-marker');
+  if (versionMarker !== null && versionMarker !== '' && versionMarker !== 'null') {
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker });
+  }
+  if (versionMarker !== null && versionMarker !== '' && keyMarker === '') {
+    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { ArgumentName: 'version-id-marker' });
+  }
+  const max = maxKeys(ctx);
+  const page = ctx.deps.storage.listObjects(bucket.name, { prefix, delimiter, after: keyMarker, maxKeys: max });
+  const lastIsPrefix = page.next !== null && page.commonPrefixes.includes(page.next);
+  sendXml(ctx, 'ListVersionsResult', {
+    Name: bucket.name,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker),
+    VersionIdMarker: versionMarker ?? '',
+    NextKeyMarker: page.isTruncated ? enc(page.next!) : undefined,
+    NextVersionIdMarker: page.isTruncated && !lastIsPrefix ? 'null' : undefined,
+    MaxKeys: max,
+    Delimiter: delimiter ? enc(delimiter) : undefined,
+    IsTruncated: page.isTruncated,
+    EncodingType: ctx.query.get('encoding-type') ?? undefined,
+    Version: page.contents.map((o) => ({
+      Key: enc(o.key),
+      VersionId: 'null',
+      IsLatest: true,
+      LastModified: isoDate(o.lastModified),
+      ETag: quoteEtag(o.etag),
+      Size: o.size,
+      Owner: owner(ctx, o),
+      StorageClass: o.headers['x-amz-storage-class'] ?? 'STANDARD',
+    })),
+    CommonPrefixes: commonPrefixes(page, enc),
+  });
+}

@@ -1,0 +1,190 @@
+import { aclFromGrantHeaders, cannedAcl, type Acl, type BucketInfo, type ObjectInfo } from '#storage';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { evaluateConditions, parseRange } from '../../shared/http-semantics.js';
+import { header, type S3Context } from '../context.js';
+import { S3Error } from '../errors.js';
+import { objectBody } from '../object-body.js';
+import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } from '../object-headers.js';
+import { checkAccess } from '../pipeline.js';
+import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
+
+/** The ACL a new object gets from x-amz-acl or x-amz-grant-* headers; null means the default (private). */
+export function requestedAcl(ctx: S3Context, bucket: BucketInfo): Acl | null {
+  const addon = ctx.addon;
+  const owner = addon ? { id: addon.id, displayName: addon.name } : { id: bucket.ownerId, displayName: bucket.acl.owner.displayName };
+  const bucketOwner = bucket.acl.owner;
+  const canned = header(ctx, 'x-amz-acl');
+  if (canned !== undefined) return cannedAcl(canned, owner, bucketOwner);
+  return aclFromGrantHeaders(ctx.req.headers, owner);
+}
+
+function ownerIdOf(ctx: S3Context, bucket: BucketInfo): string {
+  return ctx.addon?.id ?? bucket.ownerId;
+}
+
+/** Only `null` names a version on unversioned buckets. */
+function checkVersionId(ctx: S3Context): void {
+  const v = ctx.query.get('versionId');
+  if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v });
+}
+
+export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+  const headers = headersFromRequest(ctx.req.headers);
+  const acl = requestedAcl(ctx, bucket);
+  const body = objectBody(ctx);
+  const obj = await ctx.deps.storage.putObject({
+    bucket: bucket.name,
+    key: ctx.route.key!,
+    ownerId: ownerIdOf(ctx, bucket),
+    body: body.stream,
+    headers,
+    acl,
+    expectedMd5Base64: body.expectedMd5Base64,
+    expectedSha256Hex: body.expectedSha256Hex,
+    observers: body.observers,
+    verify: body.finish,
+  });
+  const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
+  for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+  sendEmpty(ctx, 200, out);
+}
+
+/**
+ * A missing key is NoSuchKey only for callers who may list the bucket; others get AccessDenied
+ * so that existence does not leak (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+ */
+function requireReadable(ctx: S3Context, bucket: BucketInfo): ObjectInfo {
+  const key = ctx.route.key!;
+  const obj = ctx.deps.storage.headObject(bucket.name, key);
+  if (obj) return obj;
+  try {
+    checkAccess(ctx, bucket, 's3:ListBucket', null, null);
+  } catch {
+    throw new S3Error('AccessDenied');
+  }
+  throw new S3Error('NoSuchKey', undefined, { Key: key });
+}
+
+export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolean): Promise<void> {
+  checkVersionId(ctx);
+  const obj = requireReadable(ctx, bucket);
+  const h = objectResponseHeaders(obj);
+  if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED' && obj.checksum) {
+    for (const [alg, value] of Object.entries(obj.checksum)) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+  }
+  const cond = evaluateConditions(
+    { ifMatch: header(ctx, 'if-match'), ifNoneMatch: header(ctx, 'if-none-match'), ifModifiedSince: header(ctx, 'if-modified-since'), ifUnmodifiedSince: header(ctx, 'if-unmodified-since') },
+    { etag: quoteEtag(obj.etag), lastModified: obj.lastModified },
+    true,
+  );
+  if (cond === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { Condition: header(ctx, 'if-match') !== undefined ? 'If-Match' : 'If-Unmodified-Since' });
+  if (cond === 'not-modified') {
+    const notModified: OutgoingHttpHeaders = { etag: h.etag, 'last-modified': h['last-modified'] };
+    if (h['cache-control']) notModified['cache-control'] = h['cache-control'];
+    if (h.expires) notModified.expires = h.expires;
+    ctx.res.writeHead(304, notModified);
+    ctx.res.end();
+    return;
+  }
+  applyResponseOverrides(h, ctx.query, ctx.signed);
+  const range = parseRange(header(ctx, 'range'), obj.size);
+  if (range.type === 'unsatisfiable') {
+    throw new S3Error('InvalidRange', undefined, { RangeRequested: header(ctx, 'range') ?? '', ActualObjectSize: String(obj.size) });
+  }
+  let status = 200;
+  let byteRange: { start: number; end: number } | null = null;
+  if (range.type === 'partial') {
+    status = 206;
+    byteRange = { start: range.start, end: range.end };
+    h['content-range'] = `bytes ${range.start}-${range.end}/${obj.size}`;
+    h['content-length'] = range.end - range.start + 1;
+  } else {
+    h['content-length'] = obj.size;
+  }
+  if (head || obj.size === 0) {
+    ctx.res.writeHead(status, h);
+    ctx.res.end();
+    return;
+  }
+  const stream = await ctx.deps.storage.openObject(obj, byteRange);
+  ctx.res.writeHead(status, h);
+  await pipeline(stream, ctx.res);
+}
+
+export async function deleteObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+  checkVersionId(ctx);
+  await ctx.deps.storage.deleteObject(bucket.name, ctx.route.key!);
+  sendEmpty(ctx, 204);
+}
+
+/** Parses x-amz-copy-source: `[/]bucket/key[?versionId=...]`, URL-encoded. */
+export function parseCopySource(raw: string): { bucket: string; key: string; versionId: string | null } {
+  const q = raw.indexOf('?');
+  const pathPart = q >= 0 ? raw.slice(0, q) : raw;
+  const versionId = q >= 0 ? new URLSearchParams(raw.slice(q + 1)).get('versionId') : null;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathPart);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding', { ArgumentName: 'x-amz-copy-source' });
+  }
+  const p = decoded.startsWith('/') ? decoded.slice(1) : decoded;
+  const slash = p.indexOf('/');
+  if (slash <= 0 || slash === p.length - 1) throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw });
+  return { bucket: p.slice(0, slash), key: p.slice(slash + 1), versionId };
+}
+
+/** Reads the copy source after checking s3:GetObject on it and the x-amz-copy-source-if-* conditions. */
+export function copySourceObject(ctx: S3Context): ObjectInfo {
+  const src = parseCopySource(header(ctx, 'x-amz-copy-source')!);
+  if (src.versionId !== null && src.versionId !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+  const storage = ctx.deps.storage;
+  const srcBucket = storage.requireBucket(src.bucket);
+  const obj = storage.headObject(src.bucket, src.key);
+  checkAccess(ctx, srcBucket, 's3:GetObject', src.key, obj);
+  if (!obj) throw new S3Error('NoSuchKey', undefined, { Key: src.key });
+  const cond = evaluateConditions(
+    {
+      ifMatch: header(ctx, 'x-amz-copy-source-if-match'),
+      ifNoneMatch: header(ctx, 'x-amz-copy-source-if-none-match'),
+      ifModifiedSince: header(ctx, 'x-amz-copy-source-if-modified-since'),
+      ifUnmodifiedSince: header(ctx, 'x-amz-copy-source-if-unmodified-since'),
+    },
+    { etag: quoteEtag(obj.etag), lastModified: obj.lastModified },
+    true,
+  );
+  // For copies every failed condition is 412 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+  if (cond !== 'proceed') throw new S3Error('PreconditionFailed');
+  return obj;
+}
+
+export async function copyObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+  const source = copySourceObject(ctx);
+  const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+  const key = ctx.route.key!;
+  const redirectChanged = header(ctx, 'x-amz-website-redirect-location') !== undefined;
+  const classChanged = header(ctx, 'x-amz-storage-class') !== undefined;
+  if (source.bucket === bucket.name && source.key === key && directive === 'COPY' && !redirectChanged && !classChanged) {
+    throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+  }
+  let headers: Record<string, string>;
+  if (directive === 'REPLACE') {
+    headers = headersFromRequest(ctx.req.headers);
+  } else {
+    headers = { ...source.headers };
+    const overrides = headersFromRequest({
+      'x-amz-website-redirect-location': ctx.req.headers['x-amz-website-redirect-location'],
+      'x-amz-storage-class': ctx.req.headers['x-amz-storage-class'],
+      'content-type': source.headers['content-type'],
+    });
+    if (redirectChanged) headers['x-amz-website-redirect-location'] = overrides['x-amz-website-redirect-location']!;
+    if (classChanged) {
+      if (overrides['x-amz-storage-class']) headers['x-amz-storage-class'] = overrides['x-amz-storage-class'];
+      else delete headers['x-amz-storage-class'];
+    }
+  }
+  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket) });
+  sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
+}

@@ -1,0 +1,103 @@
+import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type BucketInfo, type ObjectInfo, type PolicyDocument, type RequestContext } from '#storage';
+import type { IncomingMessage } from 'node:http';
+import { ACTIONS } from './actions.js';
+import type { S3Context, S3Deps } from './context.js';
+import { S3Error } from './errors.js';
+import type { Route } from './router.js';
+
+export interface Authenticated {
+  principal: S3Context['principal'];
+  addon: S3Context['addon'];
+  auth: S3Context['auth'];
+  payloadHash: string | null;
+  signed: boolean;
+}
+
+/** Verifies the request signature; unsigned requests are the anonymous principal. */
+export function authenticate(req: IncomingMessage, rawPath: string, rawQuery: string, vhostBucket: string | null, deps: S3Deps): Authenticated {
+  const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
+  const info = parseAuth(ar);
+  if (info.type === 'anonymous') return { principal: { type: 'anonymous' }, addon: null, auth: null, payloadHash: null, signed: false };
+  const addon = deps.storage.addonByAccessKey(info.accessKeyId);
+  if (!addon) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: info.accessKeyId });
+  const auth = verifyAuth(ar, info, addon.secretAccessKey, { now: deps.now(), vhostBucket });
+  const payloadHash = info.type === 'v4' ? info.payloadHash : null;
+  return { principal: { type: 'addon', id: addon.id }, addon, auth, payloadHash, signed: true };
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Condition keys of the request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html). */
+export function requestContext(ctx: Pick<S3Context, 'req' | 'query' | 'secure' | 'deps' | 'addon'>): RequestContext {
+  const now = ctx.deps.now();
+  const ip = (ctx.req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const c: RequestContext = {
+    'aws:sourceip': ip,
+    'aws:securetransport': ctx.secure ? 'true' : 'false',
+    'aws:referer': firstHeader(ctx.req.headers.referer),
+    'aws:useragent': firstHeader(ctx.req.headers['user-agent']),
+    'aws:currenttime': now.toISOString(),
+    'aws:epochtime': String(Math.floor(now.getTime() / 1000)),
+    's3:x-amz-acl': firstHeader(ctx.req.headers['x-amz-acl']),
+  };
+  if (ctx.addon) {
+    c['aws:username'] = ctx.addon.name;
+    c['aws:userid'] = ctx.addon.id;
+  }
+  for (const k of ['prefix', 'delimiter', 'max-keys'] as const) {
+    const v = ctx.query.get(k);
+    if (v !== null) c[`s3:${k}`] = v;
+  }
+  return c;
+}
+
+const policyCache = new WeakMap<BucketInfo, PolicyDocument | null>();
+
+function bucketPolicy(b: BucketInfo): PolicyDocument | null {
+  if (!b.policy) return null;
+  let doc = policyCache.get(b);
+  if (doc === undefined) {
+    doc = parsePolicy(b.policy, b.name);
+    policyCache.set(b, doc);
+  }
+  return doc;
+}
+
+export function objectArn(bucket: string, key: string): string {
+  return `arn:aws:s3:::${bucket}/${key}`;
+}
+
+/** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
+export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): void {
+  const decision = authorize({
+    principal: ctx.principal,
+    bucketOwnerId: bucket.ownerId,
+    action,
+    resource: key === null ? `arn:aws:s3:::${bucket.name}` : objectArn(bucket.name, key),
+    policy: bucketPolicy(bucket),
+    bucketAcl: bucket.acl,
+    objectAcl: object?.acl ?? null,
+    context: requestContext(ctx),
+  });
+  if (!decision.allowed) throw new S3Error('AccessDenied');
+}
+
+/**
+ * Authorizes the routed operation. Returns the bucket (when the operation names one).
+ * A missing bucket is NoSuchBucket whoever asks, as on S3.
+ */
+export function authorizeRoute(ctx: S3Context, r: Route): BucketInfo | null {
+  const need = ACTIONS[r.op];
+  if (need === null) {
+    if (ctx.principal.type === 'anonymous') throw new S3Error('AccessDenied');
+    return r.bucket === null ? null : ctx.deps.storage.bucket(r.bucket);
+  }
+  const bucket = ctx.deps.storage.requireBucket(r.bucket!);
+  // DeleteObjects is authorized per key by its handler.
+  if (r.op === 'DeleteObjects') return bucket;
+  const object = need.target === 'object' && r.key !== null ? ctx.deps.storage.headObject(bucket.name, r.key) : null;
+  checkAccess(ctx, bucket, need.action, need.target === 'object' ? r.key : null, object);
+  return bucket;
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StorageError } from '../errors.js';
+
+/** Sees every byte of a body as it streams to disk (hashes, checksums). */
+export type ByteObserver = (chunk: Buffer) => void;
+
+export interface WrittenBlob {
+  id: string;
+  size: number;
+}
+
+/**
+ * Object bytes as immutable files named by random ids, never by key. A blob is written to
+ * `tmp/`, fsynced, renamed into `blobs/<2 hex>/<id>`, and its directory fsynced before the
+ * caller commits metadata naming it; a crash at any point leaves at most an unreferenced file,
+ * which the collector removes.
+ */
+export class BlobStore {
+  private readonly tmpDir: string;
+  private readonly blobDir: string;
+
+  constructor(root: string) {
+    this.tmpDir = path.join(root, 'tmp');
+    this.blobDir = path.join(root, 'blobs');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 256 }, (_, i) => mkdir(path.join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true })),
+    );
+  }
+
+  pathOf(id: string): string {
+    return path.join(this.blobDir, id.slice(0, 2), id);
+  }
+
+  /** Streams `source` into a new durable blob; `maxSize` bounds it (EntityTooLarge). */
+  async write(source: Readable, observers: ByteObserver[], maxSize: number): Promise<WrittenBlob> {
+    const id = newBlobId();
+    const tmp = path.join(this.tmpDir, id);
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        size += chunk.length;
+        if (size > maxSize) return cb(new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size'));
+        for (const o of observers) o(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      // flush: fsync before close, so the bytes are on disk before the rename publishes them.
+      await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 }));
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await this.publish(tmp, id);
+    return { id, size };
+  }
+
+  /** A new blob sharing the bytes of `srcId` (hard link): copies cost no I/O and stay immutable. */
+  async clone(srcId: string): Promise<string> {
+    const id = newBlobId();
+    const tmp = path.join(this.tmpDir, id);
+    await link(this.pathOf(srcId), tmp);
+    await this.publish(tmp, id);
+    return id;
+  }
+
+  private async publish(tmp: string, id: string): Promise<void> {
+    const final = this.pathOf(id);
+    try {
+      await rename(tmp, final);
+      await fsyncDir(path.dirname(final));
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Bytes `start..end` inclusive of a blob. */
+  read(id: string, start?: number, end?: number): Readable {
+    return createReadStream(this.pathOf(id), { start, end, highWaterMark: 256 * 1024 });
+  }
+
+  async remove(id: string): Promise<void> {
+    await unlink(this.pathOf(id)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async clearTmp(olderThanMs: number): Promise<number> {
+    let n = 0;
+    const now = Date.now();
+    for (const name of await readdir(this.tmpDir)) {
+      const p = path.join(this.tmpDir, name);
+      const st = await stat(p).catch(() => null);
+      if (st && now - st.mtimeMs >= olderThanMs) {
+        await rm(p, { force: true });
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Every published blob with its age, for the collector. */
+  async *list(): AsyncGenerator<{ id: string; changedMs: number }> {
+    for (const dir of await readdir(this.blobDir)) {
+      const full = path.join(this.blobDir, dir);
+      for (const id of await readdir(full).catch(() => [] as string[])) {
+        const st = await stat(path.join(full, id)).catch(() => null);
+        // ctime, not mtime: a hard-linked clone keeps its source's mtime but gets a fresh ctime.
+        if (st) yield { id, changedMs: st.ctimeMs };
+      }
+    }
+  }
+}
+
+function newBlobId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,14 @@
+/** The storage module's public interface: everything outside src/storage imports from here. */
+export { Storage, type StorageOptions, type PutObjectInput, type CopyObjectInput, type CreateAddonInput } from './service/storage.js';
+export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from './errors.js';
+export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent } from './types.js';
+export type { ListPage, ListQuery } from './service/listing.js';
+export type { ByteRange } from './service/reader.js';
+export type { ByteObserver } from './blobs/store.js';
+export { bucketNameProblem } from './service/names.js';
+export * from './auth/index.js';
+export * from './policy/index.js';
+export * from './cors/index.js';
+export * from './website/index.js';
+export * from './checksum/index.js';
+export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';

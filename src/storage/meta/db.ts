@@ -1,0 +1,67 @@
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * Schema history; each entry runs once, in order, inside a transaction. Append only.
+ * Keys compare with SQLite's BINARY collation, which on UTF-8 text is byte order: exactly the
+ * order S3 lists keys in.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE addons (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     email TEXT NOT NULL DEFAULT '',
+     access_key TEXT NOT NULL UNIQUE,
+     secret_key TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE buckets (
+     name TEXT PRIMARY KEY,
+     owner_id TEXT NOT NULL REFERENCES addons(id),
+     region TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     acl TEXT NOT NULL,
+     policy TEXT,
+     cors TEXT,
+     website TEXT
+   );
+   CREATE TABLE objects (
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     owner_id TEXT NOT NULL,
+     headers TEXT NOT NULL,
+     acl TEXT,
+     checksum TEXT,
+     blobs TEXT NOT NULL,
+     PRIMARY KEY (bucket, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE blobs (
+     id TEXT PRIMARY KEY,
+     size INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+];
+
+export function openDb(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before we answer 200, so an acknowledged write survives a crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

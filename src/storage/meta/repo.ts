@@ -1,0 +1,149 @@
+import type { Db } from './db.js';
+import type { Acl } from '../policy/index.js';
+import type { Addon, BlobRef, BucketInfo, ObjectInfo } from '../types.js';
+
+interface AddonRow { id: string; name: string; email: string; access_key: string; secret_key: string; created_at: number }
+interface BucketRow { name: string; owner_id: string; region: string; created_at: number; acl: string; policy: string | null; cors: string | null; website: string | null }
+interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; owner_id: string; headers: string; acl: string | null; checksum: string | null; blobs: string }
+
+const toAddon = (r: AddonRow): Addon => ({ id: r.id, name: r.name, email: r.email, accessKeyId: r.access_key, secretAccessKey: r.secret_key, createdAt: new Date(r.created_at) });
+const toBucket = (r: BucketRow): BucketInfo => ({
+  name: r.name, ownerId: r.owner_id, region: r.region, createdAt: new Date(r.created_at), acl: JSON.parse(r.acl) as Acl,
+  policy: r.policy, cors: r.cors ? JSON.parse(r.cors) : null, website: r.website ? JSON.parse(r.website) : null,
+});
+const toObject = (r: ObjectRow): ObjectInfo => ({
+  bucket: r.bucket, key: r.key, size: r.size, etag: r.etag, lastModified: new Date(r.last_modified), ownerId: r.owner_id,
+  headers: JSON.parse(r.headers) as Record<string, string>, acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
+  checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null, blobs: JSON.parse(r.blobs) as BlobRef[],
+});
+
+/** All SQL lives here; statements are prepared once. */
+export class MetaRepo {
+  private readonly s;
+
+  constructor(readonly db: Db) {
+    this.s = {
+      insertAddon: db.prepare('INSERT INTO addons (id, name, email, access_key, secret_key, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      addonById: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE id = ?'),
+      addonByKey: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE access_key = ?'),
+      addonByEmail: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE email = ? COLLATE NOCASE'),
+      allAddons: db.prepare<[], AddonRow>('SELECT * FROM addons ORDER BY created_at, id'),
+      deleteAddon: db.prepare('DELETE FROM addons WHERE id = ?'),
+      insertBucket: db.prepare('INSERT INTO buckets (name, owner_id, region, created_at, acl) VALUES (?, ?, ?, ?, ?)'),
+      bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
+      bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_id = ? ORDER BY name'),
+      bucketCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM buckets WHERE owner_id = ?'),
+      deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
+      anyObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+      setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
+      setBucketPolicy: db.prepare('UPDATE buckets SET policy = ? WHERE name = ?'),
+      setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
+      setBucketWebsite: db.prepare('UPDATE buckets SET website = ? WHERE name = ?'),
+      object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+      upsertObject: db.prepare(
+        `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs)
+         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_id, @headers, @acl, @checksum, @blobs)
+         ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
+           owner_id = excluded.owner_id, headers = excluded.headers, acl = excluded.acl, checksum = excluded.checksum, blobs = excluded.blobs`,
+      ),
+      deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
+      listFrom: db.prepare<[string, string, string, number], ObjectRow>(
+        'SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?',
+      ),
+      insertBlob: db.prepare('INSERT INTO blobs (id, size) VALUES (?, ?)'),
+      deleteBlob: db.prepare('DELETE FROM blobs WHERE id = ?'),
+      blobExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
+    };
+  }
+
+  insertAddon(a: Addon): void {
+    this.s.insertAddon.run(a.id, a.name, a.email, a.accessKeyId, a.secretAccessKey, a.createdAt.getTime());
+  }
+  addonById(id: string): Addon | null {
+    const r = this.s.addonById.get(id);
+    return r ? toAddon(r) : null;
+  }
+  addonByAccessKey(key: string): Addon | null {
+    const r = this.s.addonByKey.get(key);
+    return r ? toAddon(r) : null;
+  }
+  addonByEmail(email: string): Addon | null {
+    const r = this.s.addonByEmail.get(email);
+    return r ? toAddon(r) : null;
+  }
+  allAddons(): Addon[] {
+    return this.s.allAddons.all().map(toAddon);
+  }
+  deleteAddon(id: string): boolean {
+    return this.s.deleteAddon.run(id).changes > 0;
+  }
+  bucketCountOf(ownerId: string): number {
+    return this.s.bucketCount.get(ownerId)!.n;
+  }
+
+  insertBucket(b: Pick<BucketInfo, 'name' | 'ownerId' | 'region' | 'createdAt' | 'acl'>): void {
+    this.s.insertBucket.run(b.name, b.ownerId, b.region, b.createdAt.getTime(), JSON.stringify(b.acl));
+  }
+  bucket(name: string): BucketInfo | null {
+    const r = this.s.bucket.get(name);
+    return r ? toBucket(r) : null;
+  }
+  bucketsOf(ownerId: string): BucketInfo[] {
+    return this.s.bucketsOf.all(ownerId).map(toBucket);
+  }
+  bucketIsEmpty(name: string): boolean {
+    return this.s.anyObject.get(name) === undefined;
+  }
+  deleteBucket(name: string): void {
+    this.s.deleteBucket.run(name);
+  }
+  setBucketAcl(name: string, acl: Acl): void {
+    this.s.setBucketAcl.run(JSON.stringify(acl), name);
+  }
+  setBucketPolicy(name: string, policy: string | null): void {
+    this.s.setBucketPolicy.run(policy, name);
+  }
+  setBucketCors(name: string, cors: unknown): void {
+    this.s.setBucketCors.run(cors === null ? null : JSON.stringify(cors), name);
+  }
+  setBucketWebsite(name: string, website: unknown): void {
+    this.s.setBucketWebsite.run(website === null ? null : JSON.stringify(website), name);
+  }
+
+  object(bucket: string, key: string): ObjectInfo | null {
+    const r = this.s.object.get(bucket, key);
+    return r ? toObject(r) : null;
+  }
+  upsertObject(o: ObjectInfo): void {
+    this.s.upsertObject.run({
+      bucket: o.bucket, key: o.key, size: o.size, etag: o.etag, last_modified: o.lastModified.getTime(), owner_id: o.ownerId,
+      headers: JSON.stringify(o.headers), acl: o.acl ? JSON.stringify(o.acl) : null, checksum: o.checksum ? JSON.stringify(o.checksum) : null,
+      blobs: JSON.stringify(o.blobs),
+    });
+  }
+  deleteObject(bucket: string, key: string): void {
+    this.s.deleteObject.run(bucket, key);
+  }
+  setObjectAcl(bucket: string, key: string, acl: Acl): void {
+    this.s.setObjectAcl.run(JSON.stringify(acl), bucket, key);
+  }
+  /** Objects with key > `after` and key >= `from`, in key order. */
+  listFrom(bucket: string, after: string, from: string, limit: number): ObjectInfo[] {
+    return this.s.listFrom.all(bucket, after, from, limit).map(toObject);
+  }
+
+  insertBlob(b: BlobRef): void {
+    this.s.insertBlob.run(b.id, b.size);
+  }
+  deleteBlob(id: string): void {
+    this.s.deleteBlob.run(id);
+  }
+  blobExists(id: string): boolean {
+    return this.s.blobExists.get(id) !== undefined;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}

@@ -1,0 +1,346 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { BlobStore, type ByteObserver } from '../blobs/store.js';
+import { StorageError } from '../errors.js';
+import { openDb } from '../meta/db.js';
+import { MetaRepo } from '../meta/repo.js';
+import { cannedAcl, type Acl } from '../policy/index.js';
+import type { CorsRule } from '../cors/index.js';
+import type { WebsiteConfig } from '../website/index.js';
+import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo } from '../types.js';
+import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
+import { listPage, type ListPage, type ListQuery } from './listing.js';
+import { assertBucketName, assertObjectKey } from './names.js';
+import { openObjectStream, type ByteRange } from './reader.js';
+
+export interface StorageOptions {
+  dataDir: string;
+  maxObjectSize: number;
+  /** Unreferenced blobs younger than this are left alone: they may belong to a write in flight. */
+  gcGraceMs: number;
+  /**
+   * Collect unreferenced files on open (default). Only the serving process may: another
+   * process (the CLI) cannot know which writes the server has in flight.
+   */
+  collectOnOpen?: boolean;
+}
+
+export interface PutObjectInput {
+  bucket: string;
+  key: string;
+  ownerId: string;
+  body: Readable;
+  headers: Record<string, string>;
+  acl: Acl | null;
+  /** Content-MD5 (base64) and x-amz-content-sha256 (hex) to verify the body against. */
+  expectedMd5Base64?: string;
+  expectedSha256Hex?: string;
+  observers?: ByteObserver[];
+  /**
+   * Runs once the bytes are durable and the digests match, before the object becomes visible:
+   * verifies what only the caller can (e.g. trailing checksums) and returns the checksums to store.
+   */
+  verify?: () => Record<string, string> | null;
+}
+
+export interface CopyObjectInput {
+  source: ObjectInfo;
+  bucket: string;
+  key: string;
+  ownerId: string;
+  headers: Record<string, string>;
+  acl: Acl | null;
+}
+
+export interface CreateAddonInput {
+  name?: string;
+  email?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+/**
+ * The storage engine: buckets, objects and add-ons over SQLite metadata and blob files.
+ * Every mutation commits metadata only after the bytes are durable, then announces itself on
+ * `events` so caches can drop what changed.
+ */
+export class Storage {
+  readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
+  private readonly repo: MetaRepo;
+  private readonly blobs: BlobStore;
+  private gcRunning = false;
+
+  private constructor(private readonly opts: StorageOptions, repo: MetaRepo, blobs: BlobStore) {
+    this.repo = repo;
+    this.blobs = blobs;
+  }
+
+  static async open(opts: StorageOptions): Promise<Storage> {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const blobs = new BlobStore(opts.dataDir);
+    await blobs.init();
+    const repo = new MetaRepo(openDb(path.join(opts.dataDir, 'meta.db')));
+    const s = new Storage(opts, repo, blobs);
+    // Nothing is in flight before we serve: every unreferenced file is garbage.
+    if (opts.collectOnOpen !== false) await s.collectGarbage(0);
+    return s;
+  }
+
+  close(): void {
+    this.repo.db.close();
+  }
+
+  // ---- add-ons -------------------------------------------------------------------------
+
+  createAddon(input: CreateAddonInput = {}): Addon {
+    if ((input.accessKeyId === undefined) !== (input.secretAccessKey === undefined)) {
+      throw new StorageError('InvalidArgument', 'access key and secret key go together');
+    }
+    if (input.accessKeyId !== undefined && !/^[A-Za-z0-9]{3,128}$/.test(input.accessKeyId)) {
+      throw new StorageError('InvalidArgument', 'access key must be 3-128 letters or digits');
+    }
+    if (input.secretAccessKey !== undefined && input.secretAccessKey.length < 8) {
+      throw new StorageError('InvalidArgument', 'secret key must be at least 8 characters');
+    }
+    const id = newAddonId();
+    const addon: Addon = {
+      id,
+      name: input.name ?? id,
+      email: input.email ?? '',
+      accessKeyId: input.accessKeyId ?? newAccessKeyId(),
+      secretAccessKey: input.secretAccessKey ?? newSecretKey(),
+      createdAt: new Date(),
+    };
+    if (this.repo.addonByAccessKey(addon.accessKeyId)) throw new StorageError('InvalidArgument', 'access key already in use');
+    this.repo.insertAddon(addon);
+    return addon;
+  }
+
+  listAddons(): Addon[] {
+    return this.repo.allAddons();
+  }
+
+  addon(id: string): Addon | null {
+    return this.repo.addonById(id);
+  }
+
+  addonByAccessKey(accessKeyId: string): Addon | null {
+    return this.repo.addonByAccessKey(accessKeyId);
+  }
+
+  addonByEmail(email: string): Addon | null {
+    return this.repo.addonByEmail(email);
+  }
+
+  /** Refused while the add-on owns buckets: its data would become unreachable. */
+  deleteAddon(id: string): void {
+    if (!this.repo.addonById(id)) throw new StorageError('InvalidArgument', `no add-on ${id}`);
+    if (this.repo.bucketCountOf(id) > 0) throw new StorageError('BucketNotEmpty', `add-on ${id} still owns buckets; delete them first`);
+    this.repo.deleteAddon(id);
+  }
+
+  // ---- buckets -------------------------------------------------------------------------
+
+  createBucket(owner: Addon, name: string, region: string, acl: Acl | null): BucketInfo {
+    assertBucketName(name);
+    const ownerRef = { id: owner.id, displayName: owner.name };
+    return this.repo.transaction(() => {
+      const existing = this.repo.bucket(name);
+      if (existing) {
+        if (existing.ownerId === owner.id) throw new StorageError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: name });
+        throw new StorageError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
+      }
+      const info = { name, ownerId: owner.id, region, createdAt: new Date(), acl: acl ?? cannedAcl('private', ownerRef, ownerRef) };
+      this.repo.insertBucket(info);
+      this.emit({ type: 'bucket', bucket: name, what: 'created' });
+      return this.repo.bucket(name)!;
+    });
+  }
+
+  bucket(name: string): BucketInfo | null {
+    return this.repo.bucket(name);
+  }
+
+  requireBucket(name: string): BucketInfo {
+    const b = this.repo.bucket(name);
+    if (!b) throw new StorageError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
+    return b;
+  }
+
+  bucketsOf(ownerId: string): BucketInfo[] {
+    return this.repo.bucketsOf(ownerId);
+  }
+
+  deleteBucket(name: string): void {
+    this.repo.transaction(() => {
+      this.requireBucket(name);
+      if (!this.repo.bucketIsEmpty(name)) throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+      this.repo.deleteBucket(name);
+    });
+    this.emit({ type: 'bucket', bucket: name, what: 'deleted' });
+  }
+
+  setBucketAcl(name: string, acl: Acl): void {
+    this.requireBucket(name);
+    this.repo.setBucketAcl(name, acl);
+    this.emit({ type: 'bucket', bucket: name, what: 'acl' });
+  }
+
+  setBucketPolicy(name: string, policy: string | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketPolicy(name, policy);
+    this.emit({ type: 'bucket', bucket: name, what: 'policy' });
+  }
+
+  setBucketCors(name: string, cors: CorsRule[] | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketCors(name, cors);
+    this.emit({ type: 'bucket', bucket: name, what: 'cors' });
+  }
+
+  setBucketWebsite(name: string, website: WebsiteConfig | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketWebsite(name, website);
+    this.emit({ type: 'bucket', bucket: name, what: 'website' });
+  }
+
+  // ---- objects -------------------------------------------------------------------------
+
+  headObject(bucket: string, key: string): ObjectInfo | null {
+    return this.repo.object(bucket, key);
+  }
+
+  requireObject(bucket: string, key: string): ObjectInfo {
+    const o = this.repo.object(bucket, key);
+    if (!o) throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    return o;
+  }
+
+  openObject(info: ObjectInfo, range: ByteRange | null): Promise<Readable> {
+    return openObjectStream(info.blobs, (id) => this.blobs.pathOf(id), range);
+  }
+
+  async putObject(input: PutObjectInput): Promise<ObjectInfo> {
+    assertObjectKey(input.key);
+    const md5 = createHash('md5');
+    const sha256 = input.expectedSha256Hex ? createHash('sha256') : null;
+    const observers: ByteObserver[] = [(c) => md5.update(c), ...(sha256 ? [(c: Buffer) => sha256.update(c)] : []), ...(input.observers ?? [])];
+    const blob = await this.blobs.write(input.body, observers, this.opts.maxObjectSize);
+    const md5Digest = md5.digest();
+    let checksum: Record<string, string> | null = null;
+    try {
+      if (input.expectedMd5Base64 !== undefined && md5Digest.toString('base64') !== input.expectedMd5Base64) {
+        throw new StorageError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      }
+      if (sha256 && sha256.digest('hex') !== input.expectedSha256Hex) {
+        throw new StorageError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      }
+      checksum = input.verify ? input.verify() : null;
+    } catch (e) {
+      await this.blobs.remove(blob.id);
+      throw e;
+    }
+    return this.commitObject({
+      bucket: input.bucket, key: input.key, size: blob.size, etag: md5Digest.toString('hex'), lastModified: new Date(),
+      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum, blobs: [blob],
+    });
+  }
+
+  async copyObject(input: CopyObjectInput): Promise<ObjectInfo> {
+    assertObjectKey(input.key);
+    const cloned: BlobRef[] = [];
+    try {
+      for (const b of input.source.blobs) cloned.push({ id: await this.blobs.clone(b.id), size: b.size });
+    } catch (e) {
+      await Promise.all(cloned.map((b) => this.blobs.remove(b.id)));
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
+      throw e;
+    }
+    return this.commitObject({
+      bucket: input.bucket, key: input.key, size: input.source.size, etag: input.source.etag, lastModified: new Date(),
+      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum: input.source.checksum, blobs: cloned,
+    });
+  }
+
+  /** Makes `obj` visible in one transaction, replacing any previous version, then frees the old bytes. */
+  private async commitObject(obj: ObjectInfo): Promise<ObjectInfo> {
+    let replaced: BlobRef[] = [];
+    try {
+      this.repo.transaction(() => {
+        this.requireBucket(obj.bucket);
+        const old = this.repo.object(obj.bucket, obj.key);
+        for (const b of obj.blobs) this.repo.insertBlob(b);
+        this.repo.upsertObject(obj);
+        if (old) {
+          for (const b of old.blobs) this.repo.deleteBlob(b.id);
+          replaced = old.blobs;
+        }
+      });
+    } catch (e) {
+      await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
+      throw e;
+    }
+    this.emit({ type: 'object', bucket: obj.bucket, key: obj.key });
+    await this.removeBlobs(replaced);
+    return obj;
+  }
+
+  /** Deleting a missing key succeeds, as on S3. */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    let removed: BlobRef[] = [];
+    this.repo.transaction(() => {
+      this.requireBucket(bucket);
+      const old = this.repo.object(bucket, key);
+      if (!old) return;
+      this.repo.deleteObject(bucket, key);
+      for (const b of old.blobs) this.repo.deleteBlob(b.id);
+      removed = old.blobs;
+    });
+    if (removed.length > 0) this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(removed);
+  }
+
+  setObjectAcl(bucket: string, key: string, acl: Acl): void {
+    this.requireObject(bucket, key);
+    this.repo.setObjectAcl(bucket, key, acl);
+    this.emit({ type: 'object', bucket, key });
+  }
+
+  listObjects(bucket: string, q: ListQuery): ListPage<ObjectInfo> {
+    return listPage((after, from, limit) => this.repo.listFrom(bucket, after, from, limit), q);
+  }
+
+  // ---- maintenance ---------------------------------------------------------------------
+
+  /** Removes temp files and blob files no metadata names, older than `graceMs`. */
+  async collectGarbage(graceMs: number = this.opts.gcGraceMs): Promise<{ tmp: number; blobs: number }> {
+    if (this.gcRunning) return { tmp: 0, blobs: 0 };
+    this.gcRunning = true;
+    try {
+      const tmp = await this.blobs.clearTmp(graceMs);
+      let blobs = 0;
+      const now = Date.now();
+      for await (const f of this.blobs.list()) {
+        if (now - f.changedMs >= graceMs && !this.repo.blobExists(f.id)) {
+          await this.blobs.remove(f.id);
+          blobs++;
+        }
+      }
+      return { tmp, blobs };
+    } finally {
+      this.gcRunning = false;
+    }
+  }
+
+  private async removeBlobs(list: BlobRef[]): Promise<void> {
+    // A failure here only leaves an orphan for the collector; the write itself has succeeded.
+    await Promise.all(list.map((b) => this.blobs.remove(b.id).catch(() => undefined)));
+  }
+
+  private emit(e: ChangeEvent): void {
+    this.events.emit('change', e);
+  }
+}

@@ -1,0 +1,55 @@
+import type { Acl } from './policy/index.js';
+import type { CorsRule } from './cors/index.js';
+import type { WebsiteConfig } from './website/index.js';
+
+export interface Addon {
+  /** Canonical user id, `cellar_<random>`: Owner/ID in listings and ACLs, the principal in policies. */
+  id: string;
+  /** DisplayName. */
+  name: string;
+  email: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  createdAt: Date;
+}
+
+export interface BucketInfo {
+  name: string;
+  ownerId: string;
+  region: string;
+  createdAt: Date;
+  acl: Acl;
+  /** The policy document as the owner sent it (returned verbatim by GetBucketPolicy). */
+  policy: string | null;
+  cors: CorsRule[] | null;
+  website: WebsiteConfig | null;
+}
+
+/** One stretch of an object's bytes; simple objects have one, multipart objects one per part. */
+export interface BlobRef {
+  id: string;
+  size: number;
+}
+
+export interface ObjectInfo {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Without quotes: hex MD5, or `<md5 of part md5s>-<n>` for multipart. */
+  etag: string;
+  lastModified: Date;
+  ownerId: string;
+  /**
+   * Stored response headers, lower-case names: content-type, cache-control, content-disposition,
+   * content-encoding, content-language, expires, x-amz-website-redirect-location,
+   * x-amz-storage-class and every x-amz-meta-*.
+   */
+  headers: Record<string, string>;
+  acl: Acl | null;
+  checksum: Record<string, string> | null;
+  blobs: BlobRef[];
+}
+
+export type ChangeEvent =
+  | { type: 'object'; bucket: string; key: string }
+  | { type: 'bucket'; bucket: string; what: 'created' | 'deleted' | 'acl' | 'policy' | 'cors' | 'website' };
