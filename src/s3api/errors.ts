@@ -21,7 +21,10 @@ type EdgeCode =
   | 'NoSuchPublicAccessBlockConfiguration'
   | 'OwnershipControlsNotFoundError'
   | 'InvalidStorageClass'
-  | 'MalformedPOSTRequest';
+  | 'MalformedPOSTRequest'
+  | 'UnresolvableGrantByEmailAddress'
+  | 'AccessForbidden'
+  | 'BadRequest';
 
 export type S3ErrorCode = StorageErrorCode | EdgeCode;
 
@@ -81,6 +84,9 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   RequestTimeTooSkewed: [403, 'The difference between the request time and the current time is too large.'],
   ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
+  UnresolvableGrantByEmailAddress: [400, 'The e-mail address you provided does not match any account on record.'],
+  AccessForbidden: [403, 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.'],
+  BadRequest: [400, 'Insufficient information. Origin request header needed.'],
   UnexpectedContent: [400, 'This request does not support content'],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 };

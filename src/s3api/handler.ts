@@ -8,6 +8,8 @@ import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/listing.js';
 import { copyObject, deleteObject, getObject, putObject } from './handlers/objects.js';
 import { getUnconfigured } from './handlers/unconfigured.js';
+import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
+import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { route, splitPath, type Route } from './router.js';
 import { errorXml } from './xml.js';
@@ -50,7 +52,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
   }
   const query = new URLSearchParams(rawQuery);
   const { bucket, key } = splitPath(decodedPath, target.vhostBucket);
+  if (req.method === 'OPTIONS') {
+    if (bucket === null) throw new S3Error('BadRequest');
+    return preflight({ req, res }, deps.storage.requireBucket(bucket));
+  }
   const r = route(req.method ?? 'GET', bucket, key, query, req.headers);
+  // Browsers need the CORS headers on errors too, or they cannot read the error.
+  applyCorsHeaders(req, res, bucket === null ? null : deps.storage.bucket(bucket));
   const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
   const ctx: S3Context = {
     req, res, deps, requestId, route: r, query,
@@ -92,16 +100,18 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
+    case 'PutObjectAcl': return putObjectAcl(ctx, bucket());
+    case 'GetObjectAcl': return getObjectAcl(ctx, bucket());
+    case 'DeleteBucketCors': return deleteBucketCors(ctx, bucket());
+    case 'PutBucketCors': return putBucketCors(ctx, bucket());
+    case 'GetBucketCors': return getBucketCors(ctx, bucket());
+    case 'GetBucketPolicyStatus': return getBucketPolicyStatus(ctx, bucket());
+    case 'DeleteBucketPolicy': return deleteBucketPolicy(ctx, bucket());
+    case 'PutBucketPolicy': return putBucketPolicy(ctx, bucket());
+    case 'GetBucketPolicy': return getBucketPolicy(ctx, bucket());
+    case 'PutBucketAcl': return putBucketAcl(ctx, bucket());
+    case 'GetBucketAcl': return getBucketAcl(ctx, bucket());
     case 'PutBucketVersioning':
-    case 'GetBucketAcl':
-    case 'PutBucketAcl':
-    case 'GetBucketPolicy':
-    case 'PutBucketPolicy':
-    case 'DeleteBucketPolicy':
-    case 'GetBucketPolicyStatus':
-    case 'GetBucketCors':
-    case 'PutBucketCors':
-    case 'DeleteBucketCors':
     case 'GetBucketWebsite':
     case 'PutBucketWebsite':
     case 'DeleteBucketWebsite':
@@ -113,8 +123,6 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'DeleteBucketEncryption':
     case 'ListMultipartUploads':
     case 'PostObject':
-    case 'GetObjectAcl':
-    case 'PutObjectAcl':
     case 'GetObjectTagging':
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':

@@ -53,6 +53,8 @@ export function requestContext(ctx: Pick<S3Context, 'req' | 'query' | 'secure' |
   return c;
 }
 
+const POLICY_OPS: ReadonlySet<Route['op']> = new Set(['GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy']);
+
 const policyCache = new WeakMap<BucketInfo, PolicyDocument | null>();
 
 function bucketPolicy(b: BucketInfo): PolicyDocument | null {
@@ -97,6 +99,9 @@ export function authorizeRoute(ctx: S3Context, r: Route): BucketInfo | null {
   const bucket = ctx.deps.storage.requireBucket(r.bucket!);
   // DeleteObjects is authorized per key by its handler.
   if (r.op === 'DeleteObjects') return bucket;
+  // The owner can always manage the policy, even one that denies it everything, or a bad
+  // policy would lock the bucket forever (https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html).
+  if (POLICY_OPS.has(r.op) && ctx.principal.type === 'addon' && ctx.principal.id === bucket.ownerId) return bucket;
   const object = need.target === 'object' && r.key !== null ? ctx.deps.storage.headObject(bucket.name, r.key) : null;
   checkAccess(ctx, bucket, need.action, need.target === 'object' ? r.key : null, object);
   return bucket;
