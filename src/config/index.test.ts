@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, publicEndpoint } from './index.js';
+
+test('defaults come from config/default.json', () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.httpPort, 8080);
+  assert.equal(c.domain, 'localhost');
+  assert.equal(c.region, 'us-east-1');
+});
+
+test('environment overrides the file, which overrides the defaults; overrides win', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cfg-'));
+  const file = path.join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ httpPort: 9000, domain: 'files.example.com', region: 'eu-west-1' }));
+  const c = loadConfig({ CELLAR_CONFIG: file, CELLAR_HTTP_PORT: '9100', CELLAR_EXTRA_DOMAINS: 'a.example, B.example' });
+  assert.equal(c.httpPort, 9100);
+  assert.equal(c.domain, 'files.example.com');
+  assert.equal(c.region, 'eu-west-1');
+  assert.deepEqual(c.extraDomains, ['a.example', 'b.example']);
+  assert.equal(loadConfig({ CELLAR_HTTP_PORT: '9100' }, { httpPort: 0 }).httpPort, 0);
+});
+
+const bad: [Record<string, string>, RegExp][] = [
+  [{ CELLAR_HTTP_PORT: 'abc' }, /CELLAR_HTTP_PORT/],
+  [{ CELLAR_HTTP_PORT: '70000' }, /CELLAR_HTTP_PORT: port out of range/],
+  [{ CELLAR_HTTP_PORT: '' }, /CELLAR_HTTP_PORT/],
+  [{ CELLAR_HOST: 'not a host' }, /CELLAR_HOST/],
+  [{ CELLAR_DOMAIN: 'bad_domain' }, /CELLAR_DOMAIN/],
+  [{ CELLAR_REGION: 'Bad Region' }, /CELLAR_REGION/],
+  [{ CELLAR_USE_HTTPS: 'maybe' }, /CELLAR_USE_HTTPS/],
+  [{ CELLAR_LOG_LEVEL: 'loud' }, /CELLAR_LOG_LEVEL/],
+  [{ CELLAR_DATA_DIR: '' }, /CELLAR_DATA_DIR/],
+  [{ CELLAR_CONFIG: '/nonexistent/cellar.json' }, /CELLAR_CONFIG: cannot read/],
+];
+
+test('an invalid setting is one clear error naming it', () => {
+  for (const [env, re] of bad) {
+    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(env));
+  }
+});
+
+test('unknown keys and bad JSON in the config file are refused', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cfg-'));
+  const unknown = path.join(dir, 'u.json');
+  writeFileSync(unknown, JSON.stringify({ httpPrt: 1 }));
+  assert.throws(() => loadConfig({ CELLAR_CONFIG: unknown }), /httpPrt .*unknown setting/);
+  const broken = path.join(dir, 'b.json');
+  writeFileSync(broken, '{ nope');
+  assert.throws(() => loadConfig({ CELLAR_CONFIG: broken }), /not valid JSON/);
+});
+
+test('publicEndpoint', () => {
+  assert.equal(publicEndpoint(loadConfig({}), 8081).href, 'http://localhost:8081/');
+  assert.equal(publicEndpoint(loadConfig({ CELLAR_PUBLIC_URL: 'https://s3.example.com' })).href, 'https://s3.example.com/');
+});
