@@ -6,7 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && find dist -name '*.test.js*' -delete && npm prune --omit=dev
 
 # Runtime stage: only the compiled code, production dependencies and defaults; runs unprivileged.
 FROM node:20-bookworm-slim
