@@ -22,6 +22,46 @@ export interface Config {
   maxXmlBodySize: number;
   gcIntervalSeconds: number;
   gcGraceSeconds: number;
+  /** Multipart uploads initiated longer ago are aborted by the collector. */
+  multipartMaxAgeSeconds: number;
+  /** Bytes of website bodies (and their compressed renderings) kept in memory. */
+  cacheMaxBytes: number;
+  /** Largest single body the website cache keeps; bigger ones are streamed each time. */
+  cacheMaxEntryBytes: number;
+  /** Cache-Control of website HTML whose object sets none. */
+  websiteCacheControlHtml: string;
+  /** Cache-Control of other website objects that set none; empty sends none. */
+  websiteCacheControl: string;
+  /** HTTPS listener port; null = no HTTPS listener, 0 = any free port (reported at start). */
+  httpsPort: number | null;
+  /** The HTTPS port visitors use, for redirects behind a port-mapping proxy; 0 = the bound port. */
+  httpsPublicPort: number;
+  /** Certificate store directory. */
+  certsDir: string;
+  /** ACME directory URL; empty turns on-demand issuance and renewal off. */
+  acmeDirectory: string;
+  acmeEmail: string;
+  /** `host:port` of the DNS server the issuance gate asks; empty = the system resolver. */
+  dnsResolver: string;
+  /** Addresses a custom domain's A/AAAA records may point at, besides a CNAME to a service domain. */
+  serviceAddresses: string[];
+  /** Require the `_cellar-challenge.<domain>` TXT proof before issuing for a custom domain. */
+  domainProof: boolean;
+  /** Redirect website GET/HEAD from HTTP to HTTPS once the host has a certificate. */
+  httpsRedirect: boolean;
+  /** Strict-Transport-Security max-age on HTTPS website responses; 0 = no header. */
+  hstsMaxAge: number;
+  /** Renew when less than this remains; 0 = when a third of the lifetime remains. */
+  acmeRenewWindowSeconds: number;
+  acmeRenewCheckSeconds: number;
+  /** First retry delay after a failed issuance; doubles per consecutive failure, up to a day. */
+  acmeRetryBaseSeconds: number;
+  /** New on-demand orders per minute, all names together. */
+  acmeOrdersPerMinute: number;
+  /** acme-client's first polling delay (its default of 5 s slows every issuance). */
+  acmeBackoffMinMs: number;
+  /** Retries of one ACME HTTP request after a network error, 5xx or 429. */
+  acmeHttpRetries: number;
   logLevel: LogLevel;
 }
 
@@ -32,7 +72,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'port' | 'int' | 'bool' | 'list' | 'host' | 'domain' | 'level';
+type Kind = 'string' | 'port' | 'int' | 'bool' | 'list' | 'host' | 'domain' | 'level' | 'optport' | 'hostport' | 'iplist' | 'url';
 
 /** Every setting: its config-file key, its environment variable and how to validate it. */
 const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
@@ -49,6 +89,27 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'maxXmlBodySize', env: 'CELLAR_MAX_XML_BODY_SIZE', kind: 'int' },
   { key: 'gcIntervalSeconds', env: 'CELLAR_GC_INTERVAL_SECONDS', kind: 'int' },
   { key: 'gcGraceSeconds', env: 'CELLAR_GC_GRACE_SECONDS', kind: 'int' },
+  { key: 'multipartMaxAgeSeconds', env: 'CELLAR_MULTIPART_MAX_AGE_SECONDS', kind: 'int' },
+  { key: 'cacheMaxBytes', env: 'CELLAR_CACHE_MAX_BYTES', kind: 'int' },
+  { key: 'cacheMaxEntryBytes', env: 'CELLAR_CACHE_MAX_ENTRY_BYTES', kind: 'int' },
+  { key: 'websiteCacheControlHtml', env: 'CELLAR_WEBSITE_CACHE_CONTROL_HTML', kind: 'string' },
+  { key: 'websiteCacheControl', env: 'CELLAR_WEBSITE_CACHE_CONTROL', kind: 'string' },
+  { key: 'httpsPort', env: 'CELLAR_HTTPS_PORT', kind: 'optport' },
+  { key: 'httpsPublicPort', env: 'CELLAR_HTTPS_PUBLIC_PORT', kind: 'port' },
+  { key: 'certsDir', env: 'CELLAR_CERTS_DIR', kind: 'string' },
+  { key: 'acmeDirectory', env: 'CELLAR_ACME_DIRECTORY', kind: 'url' },
+  { key: 'acmeEmail', env: 'CELLAR_ACME_EMAIL', kind: 'string' },
+  { key: 'dnsResolver', env: 'CELLAR_DNS_RESOLVER', kind: 'hostport' },
+  { key: 'serviceAddresses', env: 'CELLAR_SERVICE_ADDRESSES', kind: 'iplist' },
+  { key: 'domainProof', env: 'CELLAR_DOMAIN_PROOF', kind: 'bool' },
+  { key: 'httpsRedirect', env: 'CELLAR_HTTPS_REDIRECT', kind: 'bool' },
+  { key: 'hstsMaxAge', env: 'CELLAR_HSTS_MAX_AGE', kind: 'int' },
+  { key: 'acmeRenewWindowSeconds', env: 'CELLAR_ACME_RENEW_WINDOW_SECONDS', kind: 'int' },
+  { key: 'acmeRenewCheckSeconds', env: 'CELLAR_ACME_RENEW_CHECK_SECONDS', kind: 'int' },
+  { key: 'acmeRetryBaseSeconds', env: 'CELLAR_ACME_RETRY_BASE_SECONDS', kind: 'int' },
+  { key: 'acmeOrdersPerMinute', env: 'CELLAR_ACME_ORDERS_PER_MINUTE', kind: 'int' },
+  { key: 'acmeBackoffMinMs', env: 'CELLAR_ACME_BACKOFF_MIN_MS', kind: 'int' },
+  { key: 'acmeHttpRetries', env: 'CELLAR_ACME_HTTP_RETRIES', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
 ];
 
@@ -85,6 +146,26 @@ function coerce(kind: Kind, raw: unknown, name: string): unknown {
       if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || !DOMAIN_RE.test(d.toLowerCase()))) throw new ConfigError(name, `expected a list of domain names: ${JSON.stringify(raw)}`);
       return list.map((d: string) => d.toLowerCase());
     }
+    case 'optport':
+      // null, '' or 'off': no listener.
+      if (raw === null || raw === '' || raw === 'off') return null;
+      return coerce('port', raw, name);
+    case 'hostport': {
+      if (raw === '') return raw;
+      const m = typeof raw === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(\d{1,5})$/.exec(raw) : null;
+      const host = m?.[1]?.replace(/^\[|\]$/g, '');
+      if (!m || !host || (isIP(host) === 0 && !DOMAIN_RE.test(host.toLowerCase())) || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(name, `expected host:port (or [v6]:port): ${String(raw)}`);
+      return raw;
+    }
+    case 'iplist': {
+      const list = fromEnv ? (raw as string).split(',').map((s) => s.trim()).filter(Boolean) : raw;
+      if (!Array.isArray(list) || list.some((a) => typeof a !== 'string' || isIP(a) === 0)) throw new ConfigError(name, `expected a list of IP addresses: ${JSON.stringify(raw)}`);
+      return list;
+    }
+    case 'url':
+      if (raw === '') return raw;
+      if (typeof raw !== 'string' || !URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(name, `expected an http(s) URL: ${String(raw)}`);
+      return raw;
     case 'level':
       if (raw !== 'debug' && raw !== 'info' && raw !== 'warn' && raw !== 'error' && raw !== 'silent') throw new ConfigError(name, `expected debug|info|warn|error|silent: ${String(raw)}`);
       return raw;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CHECKSUM_ALGORITHMS, checksumHeaderName, checksumMismatchError, createChecksummer } from '#storage';
 import type { Readable } from 'node:stream';
 import { header, type S3Context } from './context.js';
 import { S3Error } from './errors.js';
@@ -21,29 +22,50 @@ export function contentMd5(ctx: S3Context): string | undefined {
 }
 
 /**
+ * The whole stream, or MaxMessageLengthExceeded once it passes `limit`. Not `for await`: leaving
+ * that loop early destroys the request, and with it the socket the error answer must go out on;
+ * here the rest of an oversized body is drained instead (the error answer closes the connection).
+ */
+function readBounded(req: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size > limit) reject(new S3Error('MaxMessageLengthExceeded'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
  * Reads a small request document (XML or JSON) whole, bounded by `limit`, and checks it against
  * Content-MD5 and the signed payload hash.
  */
-export async function readSmallBody(ctx: S3Context, limit: number = ctx.deps.config.maxXmlBodySize): Promise<Buffer> {
+export async function readSmallBody(ctx: S3Context, limit: number = ctx.deps.config.maxXmlBodySize, opts: { checksumHeadersDescribeBody?: boolean } = {}): Promise<Buffer> {
   const declared = header(ctx, 'content-length');
   if (declared !== undefined && Number(declared) > limit) {
     ctx.req.resume();
     throw new S3Error('MaxMessageLengthExceeded');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as Readable) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      ctx.req.resume();
-      throw new S3Error('MaxMessageLengthExceeded');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBounded(ctx.req, limit);
   const md5 = contentMd5(ctx);
   if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) throw new S3Error('BadDigest');
   const sha = signedPayloadHash(ctx);
   if (sha !== undefined && createHash('sha256').update(body).digest('hex') !== sha) throw new S3Error('XAmzContentSHA256Mismatch');
+  // SDKs send a flexible checksum (CRC32 by default) with every body; S3 checks it as it checks Content-MD5.
+  // On CompleteMultipartUpload the same headers carry the object's checksum instead.
+  if (opts.checksumHeadersDescribeBody === false) return body;
+  for (const alg of CHECKSUM_ALGORITHMS) {
+    const expected = header(ctx, checksumHeaderName(alg));
+    if (expected === undefined) continue;
+    const sum = createChecksummer(alg);
+    sum.update(body);
+    if (sum.digestBase64() !== expected) throw checksumMismatchError(alg);
+  }
   return body;
 }

@@ -24,7 +24,9 @@ type EdgeCode =
   | 'MalformedPOSTRequest'
   | 'UnresolvableGrantByEmailAddress'
   | 'AccessForbidden'
-  | 'BadRequest';
+  | 'BadRequest'
+  | 'InvalidPartNumber'
+  | 'MetadataTooLarge';
 
 export type S3ErrorCode = StorageErrorCode | EdgeCode;
 
@@ -49,6 +51,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   InvalidDigest: [400, 'The Content-MD5 you specified is not valid.'],
   InvalidLocationConstraint: [400, 'The specified location-constraint is not valid.'],
   InvalidPart: [400, 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.'],
+  InvalidPartNumber: [416, 'The requested partnumber is not satisfiable'],
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
@@ -61,6 +64,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   MalformedTrailerError: [400, 'The request contained trailing data that was not well-formed or did not conform to our published schema.'],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
+  MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
   MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
   MissingContentLength: [411, 'You must provide the Content-Length HTTP header.'],
   MissingRequestBodyError: [400, 'Request Body is empty'],

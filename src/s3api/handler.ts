@@ -7,9 +7,11 @@ import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, hea
 import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/listing.js';
 import { copyObject, deleteObject, getObject, putObject } from './handlers/objects.js';
+import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js';
 import { getUnconfigured } from './handlers/unconfigured.js';
 import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
+import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { route, splitPath, type Route } from './router.js';
 import { errorXml } from './xml.js';
@@ -28,7 +30,13 @@ export function createS3Handler(deps: S3Deps): S3Handler {
     res.setHeader('x-amz-request-id', requestId);
     res.setHeader('x-amz-id-2', requestId);
     res.setHeader('server', 'Cellar');
-    handle(req, res, target, deps, requestId).catch((e: unknown) => sendError(req, res, e, requestId, deps, resourceOf(req)));
+    handle(req, res, target, deps, requestId)
+      .catch((e: unknown) => sendError(req, res, e, requestId, deps, resourceOf(req)))
+      // Last line of defence: a failure while answering must cost this request, never the process.
+      .catch((e: unknown) => {
+        deps.logger.error('could not send error response', { requestId, error: String(e) });
+        res.destroy();
+      });
   };
 }
 
@@ -88,6 +96,13 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'GetObject': return getObject(ctx, bucket(), false);
     case 'HeadObject': return getObject(ctx, bucket(), true);
     case 'DeleteObject': return deleteObject(ctx, bucket());
+    case 'ListMultipartUploads': return listMultipartUploads(ctx, bucket());
+    case 'CreateMultipartUpload': return createMultipartUpload(ctx, bucket());
+    case 'UploadPart': return uploadPart(ctx, bucket());
+    case 'UploadPartCopy': return uploadPartCopy(ctx, bucket());
+    case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket());
+    case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket());
+    case 'ListParts': return listParts(ctx, bucket());
     case 'GetBucketLifecycleConfiguration':
     case 'GetBucketTagging':
     case 'GetBucketEncryption':
@@ -111,28 +126,21 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'GetBucketPolicy': return getBucketPolicy(ctx, bucket());
     case 'PutBucketAcl': return putBucketAcl(ctx, bucket());
     case 'GetBucketAcl': return getBucketAcl(ctx, bucket());
+    case 'GetBucketWebsite': return getBucketWebsite(ctx, bucket());
+    case 'PutBucketWebsite': return putBucketWebsite(ctx, bucket());
+    case 'DeleteBucketWebsite': return deleteBucketWebsite(ctx, bucket());
     case 'PutBucketVersioning':
-    case 'GetBucketWebsite':
-    case 'PutBucketWebsite':
-    case 'DeleteBucketWebsite':
     case 'PutBucketLifecycleConfiguration':
     case 'DeleteBucketLifecycle':
     case 'PutBucketTagging':
     case 'DeleteBucketTagging':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
-    case 'ListMultipartUploads':
     case 'PostObject':
     case 'GetObjectTagging':
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':
     case 'GetObjectAttributes':
-    case 'CreateMultipartUpload':
-    case 'UploadPart':
-    case 'UploadPartCopy':
-    case 'CompleteMultipartUpload':
-    case 'AbortMultipartUpload':
-    case 'ListParts':
     case 'RestoreObject':
     case 'SelectObjectContent':
       throw new S3Error('NotImplemented', `${r.op} is not implemented`);
@@ -144,6 +152,12 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, e: unknown, requestId: string, deps: S3Deps, resource: string): void {
+  if (res.destroyed || req.socket?.destroyed !== false) {
+    // The client hung up mid-upload or mid-download (or right after the last byte, before Node
+    // saw the write complete): nobody is left to answer, and it is no server fault.
+    deps.logger.debug('client went away', { requestId, method: req.method, url: req.url, error: String(e) });
+    return;
+  }
   const err = toS3Error(e);
   if (err.code === 'InternalError') deps.logger.error('request failed', { requestId, method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
   if (res.headersSent) {

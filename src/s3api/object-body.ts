@@ -2,7 +2,7 @@ import {
   AwsChunkedDecoder, checksumHeaderName, createChecksummer, isValidChecksumValue, parseChecksumAlgorithm, streamingMode,
   type ByteObserver, type ChecksumAlgorithm,
 } from '#storage';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { contentMd5, signedPayloadHash } from './body.js';
 import { header, type S3Context } from './context.js';
 import { S3Error } from './errors.js';
@@ -46,8 +46,13 @@ export function objectBody(ctx: S3Context): ObjectBody {
     });
     stream = ctx.req.pipe(decoder);
     ctx.req.on('error', (e) => decoder!.destroy(e));
-  } else if (lengthHeader !== undefined && Number(lengthHeader) > ctx.deps.config.maxObjectSize) {
-    throw new S3Error('EntityTooLarge');
+  } else {
+    if (lengthHeader !== undefined && Number(lengthHeader) > ctx.deps.config.maxObjectSize) throw new S3Error('EntityTooLarge');
+    // A failed write destroys its source stream; a destroyed request takes the socket with it, and
+    // the error answer (EntityTooLarge, a full disk) could not be sent.
+    const pass = new PassThrough();
+    stream = ctx.req.pipe(pass);
+    ctx.req.on('error', (e) => pass.destroy(e));
   }
 
   // Checksums sent as headers are verified here; trailer checksums are verified by the decoder.

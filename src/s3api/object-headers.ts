@@ -46,7 +46,7 @@ export function headersFromRequest(h: IncomingHttpHeaders): Record<string, strin
     metaSize += Buffer.byteLength(name.slice('x-amz-meta-'.length)) + Buffer.byteLength(v);
     out[name] = v;
   }
-  if (metaSize > MAX_USER_METADATA) throw new S3Error('InvalidArgument', 'Your metadata headers exceed the maximum allowed metadata size', { Size: String(metaSize), MaxSizeAllowed: String(MAX_USER_METADATA) });
+  if (metaSize > MAX_USER_METADATA) throw new S3Error('MetadataTooLarge', undefined, { Size: String(metaSize), MaxSizeAllowed: String(MAX_USER_METADATA) });
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type BucketInfo, type ObjectInfo, type PolicyDocument, type RequestContext } from '#storage';
+import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type PolicyDocument, type RequestContext } from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
@@ -71,9 +71,8 @@ export function objectArn(bucket: string, key: string): string {
   return `arn:aws:s3:::${bucket}/${key}`;
 }
 
-/** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
-export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): void {
-  const decision = authorize({
+function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): AuthorizeResult {
+  return authorize({
     principal: ctx.principal,
     bucketOwnerId: bucket.ownerId,
     action,
@@ -83,7 +82,11 @@ export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, 
     objectAcl: object?.acl ?? null,
     context: requestContext(ctx),
   });
-  if (!decision.allowed) throw new S3Error('AccessDenied');
+}
+
+/** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
+export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): void {
+  if (!decide(ctx, bucket, action, key, object).allowed) throw new S3Error('AccessDenied');
 }
 
 /**
@@ -102,7 +105,36 @@ export function authorizeRoute(ctx: S3Context, r: Route): BucketInfo | null {
   // The owner can always manage the policy, even one that denies it everything, or a bad
   // policy would lock the bucket forever (https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html).
   if (POLICY_OPS.has(r.op) && ctx.principal.type === 'addon' && ctx.principal.id === bucket.ownerId) return bucket;
+  // Others never touch the policy, even when it grants them the action: 403 without the
+  // permission, 405 with it (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html).
+  if (POLICY_OPS.has(r.op)) {
+    checkAccess(ctx, bucket, need.action, null, null);
+    throw new S3Error('MethodNotAllowed');
+  }
   const object = need.target === 'object' && r.key !== null ? ctx.deps.storage.headObject(bucket.name, r.key) : null;
+  // A missing key has no ACL to grant the read: the handler answers NoSuchKey to whoever may list
+  // the bucket and AccessDenied to others, unless the policy denies the read outright
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
+  if (object === null && (r.op === 'GetObject' || r.op === 'HeadObject')) {
+    if (decide(ctx, bucket, need.action, r.key, null).reason === 'policy-deny') throw new S3Error('AccessDenied');
+    return bucket;
+  }
+  if (INITIATOR_OPS.has(r.op) && isInitiator(ctx, bucket, r.key)) {
+    if (decide(ctx, bucket, need.action, r.key, object).reason === 'policy-deny') throw new S3Error('AccessDenied');
+    return bucket;
+  }
   checkAccess(ctx, bucket, need.action, need.target === 'object' ? r.key : null, object);
   return bucket;
+}
+
+/**
+ * No ACL grants AbortMultipartUpload or ListParts: besides the bucket owner and policy grants,
+ * the upload's initiator may (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
+ */
+const INITIATOR_OPS = new Set<Route['op']>(['AbortMultipartUpload', 'ListParts']);
+
+function isInitiator(ctx: S3Context, bucket: BucketInfo, key: string | null): boolean {
+  if (ctx.principal.type !== 'addon') return false;
+  const upload = ctx.deps.storage.multipart.findUpload(ctx.query.get('uploadId') ?? '');
+  return upload !== null && upload.bucket === bucket.name && upload.key === key && upload.ownerId === ctx.principal.id;
 }

@@ -12,3 +12,8 @@ export * from './cors/index.js';
 export * from './website/index.js';
 export * from './checksum/index.js';
 export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';
+export {
+  MAX_PART_NUMBER, MIN_PART_SIZE, checksumTypeOf, type MultipartUploads, type ChecksumType, type UploadInfo, type PartInfo,
+  type CreateUploadInput, type UploadPartInput, type CopyPartInput, type CompletePart, type CompleteInput, type CompleteResult,
+  type PartsPage, type UploadListPage, type UploadListQuery,
+} from './service/multipart.js';

@@ -15,7 +15,7 @@ export interface RawResponse {
 }
 
 export type RawAuth =
-  | { type: 'v4'; addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>; now?: Date; region?: string; unsignedPayload?: boolean }
+  | { type: 'v4'; addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>; now?: Date; region?: string; unsignedPayload?: boolean; payloadHash?: string }
   | { type: 'v2'; addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>; now?: Date; vhostBucket?: string };
 
 export interface RawRequest {
@@ -25,6 +25,10 @@ export interface RawRequest {
   headers?: Record<string, string>;
   body?: Buffer | string;
   auth?: RawAuth;
+  /** Edits the headers after signing, to forge a request. */
+  afterSign?: (headers: Record<string, string>) => void;
+  /** Sends this path instead of the signed one, to forge a request. */
+  wirePath?: string;
 }
 
 export function sha256Hex(data: Buffer | string): string {
@@ -40,12 +44,15 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
   const method = r.method ?? 'GET';
   const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
   const url = new URL(r.path, endpoint);
+  // new URL() resolves dot segments and re-encodes: sign the path exactly as it goes on the wire, as SDKs do.
+  const q = r.path.indexOf('?');
+  const signed = { host: url.host, pathname: q >= 0 ? r.path.slice(0, q) : r.path, search: q >= 0 ? r.path.slice(q) : '' } as URL;
   let headers: Record<string, string> = { ...r.headers };
   if (body.length > 0 || method === 'PUT' || method === 'POST') headers['content-length'] ??= String(body.length);
   if (r.auth?.type === 'v4') {
     headers = signV4({
-      method, url, headers,
-      payloadHash: r.auth.unsignedPayload ? UNSIGNED_PAYLOAD : sha256Hex(body),
+      method, url: signed, headers,
+      payloadHash: r.auth.payloadHash ?? (r.auth.unsignedPayload ? UNSIGNED_PAYLOAD : sha256Hex(body)),
       accessKeyId: r.auth.addon.accessKeyId,
       secretKey: r.auth.addon.secretAccessKey,
       region: r.auth.region ?? 'us-east-1',
@@ -53,15 +60,16 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
     });
   } else if (r.auth?.type === 'v2') {
     headers = signV2({
-      method, url, headers,
+      method, url: signed, headers,
       accessKeyId: r.auth.addon.accessKeyId,
       secretKey: r.auth.addon.secretAccessKey,
       now: r.auth.now ?? new Date(),
       vhostBucket: r.auth.vhostBucket ?? null,
     });
   }
+  r.afterSign?.(headers);
   return new Promise<RawResponse>((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path: r.path, headers, agent: false }, (res) => {
+    const req = http.request({ host: url.hostname, port: url.port, method, path: r.wirePath ?? r.path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

@@ -26,12 +26,23 @@ function displayName(ctx: S3Context): (id: string) => string | undefined {
  */
 async function aclFromRequest(ctx: S3Context, owner: Owner, bucketOwner: Owner): Promise<Acl> {
   const body = await readSmallBody(ctx);
-  const canned = header(ctx, 'x-amz-acl');
-  const fromHeaders = canned !== undefined ? cannedAcl(canned, owner, bucketOwner) : aclFromGrantHeaders(ctx.req.headers, owner);
+  const fromHeaders = aclFromHeaders(ctx, owner, bucketOwner);
   if (fromHeaders && body.length > 0) throw new S3Error('UnexpectedContent', 'This request does not support content');
-  if (fromHeaders) return resolveEmails(ctx, fromHeaders);
+  if (fromHeaders) return fromHeaders;
   if (body.length === 0) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
   return aclFromXml(body.toString('utf8'), owner, resolver(ctx));
+}
+
+/**
+ * The ACL given by x-amz-acl or the x-amz-grant-* headers (never both: InvalidRequest), with
+ * e-mail grantees resolved; null when the request names none. CreateBucket, PutObject, CopyObject
+ * and CreateMultipartUpload take their ACL from here too.
+ */
+export function aclFromHeaders(ctx: S3Context, owner: Owner, bucketOwner: Owner): Acl | null {
+  const grants = aclFromGrantHeaders(ctx.req.headers, owner);
+  const canned = header(ctx, 'x-amz-acl');
+  if (canned !== undefined) return cannedAcl(canned, owner, bucketOwner);
+  return grants && resolveEmails(ctx, grants);
 }
 
 /** Grant headers may name e-mail addresses; grants always store add-on ids. */

@@ -1,9 +1,10 @@
-import { cannedAcl, aclFromGrantHeaders, type BucketInfo } from '#storage';
-import { header, type S3Context } from '../context.js';
+import type { BucketInfo } from '#storage';
+import type { S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { readSmallBody } from '../body.js';
 import { isoDate, sendEmpty, sendXml } from '../respond.js';
 import { child, parseXml, text } from '../xml.js';
+import { aclFromHeaders } from './access.js';
 
 export function listBuckets(ctx: S3Context): void {
   const addon = ctx.addon!;
@@ -33,8 +34,7 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     if (constraint !== undefined && !/^[A-Za-z0-9-]*$/.test(constraint)) throw new S3Error('InvalidLocationConstraint');
   }
   const owner = { id: addon.id, displayName: addon.name };
-  const canned = header(ctx, 'x-amz-acl');
-  const acl = canned !== undefined ? cannedAcl(canned, owner, owner) : aclFromGrantHeaders(ctx.req.headers, owner);
+  const acl = aclFromHeaders(ctx, owner, owner);
   ctx.deps.storage.createBucket(addon, name, region, acl);
   sendEmpty(ctx, 200, { location: `/${name}` });
 }

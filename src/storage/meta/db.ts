@@ -43,6 +43,40 @@ const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY,
      size INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Multipart uploads. Part bytes are blobs (rows in `blobs`, so the collector keeps them);
+  // completion moves them into the object's `blobs` list. `completed_uploads` remembers which
+  // upload produced which object, so a retried CompleteMultipartUpload can succeed as on AWS.
+  `CREATE TABLE uploads (
+     id TEXT PRIMARY KEY,
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     owner_id TEXT NOT NULL,
+     initiated INTEGER NOT NULL,
+     headers TEXT NOT NULL,
+     acl TEXT,
+     checksum_algorithm TEXT,
+     checksum_type TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, id);
+   CREATE INDEX uploads_by_age ON uploads (initiated);
+   CREATE TABLE parts (
+     upload_id TEXT NOT NULL,
+     part_number INTEGER NOT NULL,
+     blob_id TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     checksum TEXT,
+     last_modified INTEGER NOT NULL,
+     PRIMARY KEY (upload_id, part_number)
+   ) WITHOUT ROWID;
+   CREATE TABLE completed_uploads (
+     id TEXT PRIMARY KEY,
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     first_blob TEXT NOT NULL,
+     completed INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX completed_uploads_by_age ON completed_uploads (completed);`,
 ];
 
 export function openDb(file: string): Db {

@@ -13,6 +13,7 @@ import type { WebsiteConfig } from '../website/index.js';
 import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo } from '../types.js';
 import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
+import { MultipartUploads } from './multipart.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
 
@@ -26,6 +27,8 @@ export interface StorageOptions {
    * process (the CLI) cannot know which writes the server has in flight.
    */
   collectOnOpen?: boolean;
+  /** Multipart uploads initiated longer ago than this are aborted by the collector (default 7 days). */
+  multipartMaxAgeMs?: number;
 }
 
 export interface PutObjectInput {
@@ -69,6 +72,7 @@ export interface CreateAddonInput {
  */
 export class Storage {
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
+  readonly multipart: MultipartUploads;
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private gcRunning = false;
@@ -76,6 +80,7 @@ export class Storage {
   private constructor(private readonly opts: StorageOptions, repo: MetaRepo, blobs: BlobStore) {
     this.repo = repo;
     this.blobs = blobs;
+    this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), { maxPartSize: opts.maxObjectSize, maxAgeMs: opts.multipartMaxAgeMs });
   }
 
   static async open(opts: StorageOptions): Promise<Storage> {
@@ -174,13 +179,16 @@ export class Storage {
     return this.repo.bucketsOf(ownerId);
   }
 
+  /** Uploads in progress do not keep a bucket alive: they are aborted with it, as on AWS. */
   deleteBucket(name: string): void {
-    this.repo.transaction(() => {
+    const parts = this.repo.transaction(() => {
       this.requireBucket(name);
       if (!this.repo.bucketIsEmpty(name)) throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
       this.repo.deleteBucket(name);
+      return this.multipart.dropBucketUploads(name);
     });
     this.emit({ type: 'bucket', bucket: name, what: 'deleted' });
+    void this.removeBlobs(parts.map((id) => ({ id, size: 0 })));
   }
 
   setBucketAcl(name: string, acl: Acl): void {
@@ -315,11 +323,12 @@ export class Storage {
 
   // ---- maintenance ---------------------------------------------------------------------
 
-  /** Removes temp files and blob files no metadata names, older than `graceMs`. */
-  async collectGarbage(graceMs: number = this.opts.gcGraceMs): Promise<{ tmp: number; blobs: number }> {
-    if (this.gcRunning) return { tmp: 0, blobs: 0 };
+  /** Aborts abandoned multipart uploads, then removes temp files and blob files no metadata names, older than `graceMs`. */
+  async collectGarbage(graceMs: number = this.opts.gcGraceMs): Promise<{ tmp: number; blobs: number; uploads: number }> {
+    if (this.gcRunning) return { tmp: 0, blobs: 0, uploads: 0 };
     this.gcRunning = true;
     try {
+      const uploads = await this.multipart.expire();
       const tmp = await this.blobs.clearTmp(graceMs);
       let blobs = 0;
       const now = Date.now();
@@ -329,7 +338,7 @@ export class Storage {
           blobs++;
         }
       }
-      return { tmp, blobs };
+      return { tmp, blobs, uploads };
     } finally {
       this.gcRunning = false;
     }
