@@ -81,6 +81,11 @@ const rows: Row[] = [
   { name: 'anonymous GET with an app query', path: '/search', query: 'q=cats&page=2', expected: 'website' },
   { name: 'anonymous GET with a response-* override stays website', path: '/k', query: 'response-content-type=text%2Fplain', expected: 'website' },
   { name: 'browser headers stay website', path: '/', headers: { 'user-agent': 'Mozilla', cookie: 'a=1', 'if-none-match': '"e"' }, expected: 'website' },
+  // The path never makes a page view an API call: its key resolution is the website's job.
+  { name: 'percent-encoded unicode path', path: '/caf%C3%A9/menu', expected: 'website' },
+  { name: 'raw unicode path', path: '/日本/ページ', expected: 'website' },
+  { name: 'dot segments', path: '/a/../b', expected: 'website' },
+  { name: 'double slash is not the root (no listing)', path: '//', query: 'prefix=a', expected: 'website' },
   // Website-only domains
   { name: 'website-only: signed GET is website', target: webOnly, headers: { authorization: SIGV4 }, expected: 'website' },
   { name: 'website-only: PUT is website (refused there)', target: webOnly, method: 'PUT', expected: 'website' },

@@ -1,0 +1,51 @@
+/**
+ * The built-in HTML pages of the website side. Website errors are never S3 XML (peers.md 4a).
+ * They name only the status: the 404 for an unknown host or bucket reads exactly like the one
+ * for a missing page, so it does not tell which applied (peers.md 4f).
+ */
+
+const TEXT: Record<number, [string, string]> = {
+  400: ['Bad Request', 'The request could not be understood.'],
+  403: ['Forbidden', 'You do not have permission to view this page.'],
+  404: ['Not Found', 'The page you requested does not exist.'],
+  405: ['Method Not Allowed', 'This site only answers GET, HEAD and OPTIONS.'],
+  412: ['Precondition Failed', 'A precondition of the request did not hold.'],
+  416: ['Range Not Satisfiable', 'The requested range is not satisfiable.'],
+  500: ['Internal Server Error', 'Something went wrong while serving this page.'],
+};
+
+export interface Page {
+  status: number;
+  body: Buffer;
+  /** Complete response headers for writeHead, as a flat name/value list. */
+  headers: string[];
+}
+
+const pages = new Map<number, Page>();
+
+function render(status: number): Page {
+  const [title, message] = TEXT[status] ?? TEXT[500]!;
+  const html = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${title}</title></head>`
+    + `<body><h1>${status} ${title}</h1><p>${message}</p></body></html>\n`;
+  const body = Buffer.from(html);
+  return {
+    status,
+    body,
+    headers: [
+      'Content-Type', 'text/html; charset=utf-8',
+      'Content-Length', String(body.length),
+      // An error may be fixed by the next upload: never let a cache keep it.
+      'Cache-Control', 'no-store',
+      'X-Content-Type-Options', 'nosniff',
+    ],
+  };
+}
+
+export function builtinPage(status: number): Page {
+  let p = pages.get(status);
+  if (p === undefined) {
+    p = render(status);
+    pages.set(status, p);
+  }
+  return p;
+}
