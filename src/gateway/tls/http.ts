@@ -1,0 +1,80 @@
+/**
+ * The plain-HTTP side of HTTPS: the ACME HTTP-01 responder, the HTTP -> HTTPS redirect and HSTS.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { splitHostPort } from '../host.js';
+
+/** Pending HTTP-01 tokens -> key authorizations, written by the issuer, read by the responder. */
+export class ChallengeTokens {
+  private readonly map = new Map<string, string>();
+  set(token: string, keyAuthorization: string): void {
+    this.map.set(token, keyAuthorization);
+  }
+  delete(token: string): void {
+    this.map.delete(token);
+  }
+  get(token: string): string | undefined {
+    return this.map.get(token);
+  }
+}
+
+const PREFIX = '/.well-known/acme-challenge/';
+/** RFC 8555 §8.3: tokens are base64url. */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Answers `GET /.well-known/acme-challenge/<token>` on any host, before any redirect or Host
+ * routing (RFC 8555 §8.3). Reads never consume the token: the CA validates from several vantage
+ * points (Pebble fetches three times, concurrently). Returns false for other requests.
+ */
+export function answerAcmeChallenge(req: IncomingMessage, res: ServerResponse, tokens: ChallengeTokens): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '';
+  if (!url.startsWith(PREFIX)) return false;
+  const q = url.indexOf('?');
+  const token = url.slice(PREFIX.length, q < 0 ? undefined : q);
+  if (!TOKEN.test(token)) return false;
+  const keyAuthorization = tokens.get(token);
+  const status = keyAuthorization === undefined ? 404 : 200;
+  const body = keyAuthorization ?? 'No such ACME challenge.\n';
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}
+
+export interface HttpsPolicy {
+  /** Redirect website GET/HEAD over HTTP once the host has a certificate. */
+  redirect: boolean;
+  /** Strict-Transport-Security max-age on HTTPS website responses; 0 = no header (opt-in). */
+  hstsMaxAge: number;
+  /** The port visitors reach HTTPS on; null while there is no HTTPS listener. */
+  httpsPort(): number | null;
+  hasCertificate(host: string): boolean;
+}
+
+function requestHost(req: IncomingMessage): string | null {
+  const split = splitHostPort((req.headers.host ?? '').trim().toLowerCase());
+  if (split === null || split.ipv6 || split.host === '') return null;
+  return split.host.endsWith('.') ? split.host.slice(0, -1) : split.host;
+}
+
+/**
+ * For a request already classified as website traffic: over HTTP, answers 308 to the same URL on
+ * HTTPS once the host holds a certificate (308 keeps the method, so HEAD stays HEAD); over HTTPS,
+ * adds HSTS when enabled. Returns true when it answered the request.
+ */
+export function websiteHttps(req: IncomingMessage, res: ServerResponse, secure: boolean, policy: HttpsPolicy): boolean {
+  if (secure) {
+    // RFC 6797 §7.2: HSTS is only meaningful (and only honoured) over a secure transport.
+    if (policy.hstsMaxAge > 0) res.setHeader('strict-transport-security', `max-age=${policy.hstsMaxAge}`);
+    return false;
+  }
+  if (!policy.redirect || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  const port = policy.httpsPort();
+  const host = requestHost(req);
+  if (port === null || host === null || !policy.hasCertificate(host)) return false;
+  const location = `https://${host}${port === 443 ? '' : `:${port}`}${req.url ?? '/'}`;
+  res.writeHead(308, { location, 'content-length': 0, 'cache-control': 'no-store' });
+  res.end();
+  return true;
+}
