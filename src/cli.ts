@@ -1,9 +1,14 @@
 #!/usr/bin/env node
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Storage, isStorageError, type Addon } from '#storage';
+import { Storage, isStorageError, validateWebsiteConfig, type Addon, type WebsiteConfig } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
 import { renderS3cfg } from './admin/s3cfg.js';
-import { startCellar } from './main.js';
+import { startCellar, tlsSettings } from './main.js';
+import {
+  CertRegistry, CertStore, PROOF_LABEL, certificateRows, createGate, formatCertTable, formatDomainReport, loadProofSecret, proofToken,
+  storageSites, type DomainReport,
+} from './gateway/tls/index.js';
 
 const USAGE = `usage: cellar <command>
 
@@ -12,6 +17,13 @@ const USAGE = `usage: cellar <command>
   addon list [--json]
   addon s3cfg <id>                        print a pre-filled s3cmd configuration
   addon delete <id>
+  bucket website <bucket> [--index I] [--error E] [--spa]
+                                          serve <bucket> with index I (index.html), error page E;
+                                          --spa serves I for unknown routes with 200
+  bucket website <bucket> --show | --off  print / remove its website configuration
+  cert list [--json]                      certificates: name, issuer, not-after, status, last error
+  domain check <host> [--json]            explain whether <host> may obtain a certificate on demand
+  domain token <host> [--json]            the TXT record that proves <host> is yours
 
 Settings come from config/default.json, the JSON file named by CELLAR_CONFIG, then
 CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN, ...).`;
@@ -49,6 +61,9 @@ async function serve(config: Config): Promise<void> {
     );
   } else {
     out.push('Add-ons: `cellar addon list`; an s3cfg: `cellar addon s3cfg <id>`.');
+  }
+  if (cellar.httpsPort !== null) {
+    out.push('', `HTTPS on port ${cellar.httpsPort}; certificates in ${cellar.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`);
   }
   process.stdout.write(out.join('\n') + '\n');
   const stop = (): void => {
@@ -100,6 +115,85 @@ async function addon(config: Config, args: string[]): Promise<void> {
   }
 }
 
+async function cert(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+  if (sub !== 'list') throw new UsageError(`unknown cert command: ${sub ?? '(none)'}`);
+  const settings = tlsSettings(config);
+  const { rows, problems } = certificateRows(new CertStore(path.resolve(settings.certsDir)), Date.now(), settings.renewWindowSeconds * 1000);
+  for (const p of problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
+  process.stdout.write(values.json ? JSON.stringify(rows) + '\n' : formatCertTable(rows));
+}
+
+async function domain(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const host = positionals[0]?.trim().toLowerCase().replace(/\.$/, '');
+  if (!host) throw new UsageError(`domain ${sub ?? 'check|token'} needs a host name`);
+  const settings = tlsSettings(config);
+  if (sub === 'token') {
+    const record = { name: `${PROOF_LABEL}.${host}`, type: 'TXT', value: proofToken(loadProofSecret(config.dataDir), host) };
+    if (values.json) process.stdout.write(JSON.stringify(record) + '\n');
+    else process.stdout.write(`Publish this DNS record to prove ${host} is yours${settings.domainProof ? '' : ' (not required now: CELLAR_DOMAIN_PROOF is off)'}:\n  ${record.name}.  TXT  "${record.value}"\n`);
+    return;
+  }
+  if (sub !== 'check') throw new UsageError(`unknown domain command: ${sub ?? '(none)'}`);
+  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, collectOnOpen: false });
+  let report: DomainReport;
+  try {
+    const decision = await createGate(settings, storageSites(storage)).check(host, { exhaustive: true });
+    const store = new CertStore(path.resolve(settings.certsDir));
+    const loaded = store.load({ repair: false });
+    const registry = new CertRegistry();
+    for (const c of loaded.certs) registry.add(c);
+    const hit = registry.lookup(host, Date.now())?.cert;
+    const st = loaded.statuses.find((s) => s.name === host);
+    report = {
+      decision,
+      certificate: hit ? { names: hit.names, issuer: hit.issuer, notAfter: hit.notAfter.toISOString() } : null,
+      onDemand: settings.acmeDirectory !== '' && config.httpsPort !== null,
+      backoff: st ? { failures: st.failures, lastError: st.lastError, nextAttemptAt: st.nextAttemptAt.toISOString() } : null,
+    };
+  } finally {
+    storage.close();
+  }
+  process.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatDomainReport(report));
+  if (report.certificate === null && !(report.onDemand && report.decision.allowed)) process.exitCode = 1;
+}
+
+/** The website configuration site owners get without ws-* tools; --spa is the Garage-style 404 -> 200 rule. */
+function websiteFromFlags(v: { index?: string; error?: string; spa?: boolean }): WebsiteConfig {
+  const suffix = v.index ?? 'index.html';
+  const cfg: WebsiteConfig = { indexDocument: { suffix } };
+  if (v.error !== undefined) cfg.errorDocument = { key: v.error };
+  if (v.spa) cfg.routingRules = [{ condition: { httpErrorCodeReturnedEquals: '404' }, redirect: { replaceKeyWith: suffix, httpRedirectCode: '200' } }];
+  return validateWebsiteConfig(cfg);
+}
+
+async function bucket(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'website') throw new UsageError(`unknown bucket command: ${sub ?? '(none)'}`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { index: { type: 'string' }, error: { type: 'string' }, spa: { type: 'boolean' }, show: { type: 'boolean' }, off: { type: 'boolean' } },
+  });
+  const name = positionals[0];
+  if (!name) throw new UsageError('bucket website needs a bucket name');
+  const out = await withStorage(config, (s) => {
+    s.requireBucket(name);
+    if (values.show) return JSON.stringify(s.bucket(name)!.website) + '\n';
+    if (values.off) {
+      s.setBucketWebsite(name, null);
+      return `${name}: website configuration removed (defaults apply: index.html, 404.html)\n`;
+    }
+    const cfg = websiteFromFlags(values);
+    s.setBucketWebsite(name, cfg);
+    return `${name}: index ${cfg.indexDocument!.suffix}${cfg.errorDocument ? `, error page ${cfg.errorDocument.key}` : ''}${values.spa ? ', SPA fallback' : ''}\n`;
+  });
+  process.stdout.write(out);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'serve', ...rest] = argv;
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -110,6 +204,9 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'serve': return serve(config);
     case 'addon': return addon(config, rest);
+    case 'bucket': return bucket(config, rest);
+    case 'cert': return cert(config, rest);
+    case 'domain': return domain(config, rest);
     default: throw new UsageError(`unknown command: ${cmd}`);
   }
 }
@@ -125,7 +222,7 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     process.exit(1);
   }
   if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    process.stderr.write(`cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT)\n`);
+    process.stderr.write(`cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT or CELLAR_HTTPS_PORT)\n`);
     process.exit(1);
   }
   process.stderr.write(`cellar: ${(e as Error).stack ?? String(e)}\n`);

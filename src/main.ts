@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { Storage, type Addon } from '#storage';
 import { publicEndpoint, type Config } from './config/index.js';
 import { createGatewayHandler, createHttpServer } from './gateway/server.js';
+import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
+import { createLocalWebsiteSource } from './gateway/website/local-source.js';
+import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
 import { createS3Handler } from './s3api/handler.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
@@ -13,25 +16,63 @@ export interface RunningCellar {
   config: Config;
   storage: Storage;
   server: Server;
+  /** The website side (tests inspect its cache). */
+  website: WebsiteHandler;
   port: number;
+  /** The bound HTTPS port; null without an HTTPS listener (CELLAR_HTTPS_PORT unset). */
+  httpsPort: number | null;
+  tls: TlsService | null;
   endpoint: URL;
   /** The add-on created on first start, with the path of its s3cfg; null when the data dir was not empty. */
   firstAddon: { addon: Addon; s3cfgPath: string } | null;
   close(): Promise<void>;
 }
 
+/** The TLS part of the configuration (the CLI's `cert` and `domain` commands use it too). */
+export function tlsSettings(config: Config): TlsSettings {
+  return {
+    dataDir: config.dataDir,
+    certsDir: config.certsDir,
+    hosts: { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains },
+    acmeDirectory: config.acmeDirectory,
+    acmeEmail: config.acmeEmail,
+    dnsResolver: config.dnsResolver,
+    serviceAddresses: config.serviceAddresses,
+    domainProof: config.domainProof,
+    httpsRedirect: config.httpsRedirect,
+    hstsMaxAge: config.hstsMaxAge,
+    httpsPublicPort: config.httpsPublicPort,
+    renewWindowSeconds: config.acmeRenewWindowSeconds,
+    renewCheckSeconds: config.acmeRenewCheckSeconds,
+    retryBaseSeconds: config.acmeRetryBaseSeconds,
+    ordersPerMinute: config.acmeOrdersPerMinute,
+    acmeBackoffMinMs: config.acmeBackoffMinMs,
+    acmeHttpRetries: config.acmeHttpRetries,
+  };
+}
+
 /** The composition root: the only place that wires storage, the S3 API and the gateway together. */
 export async function startCellar(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningCellar> {
-  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000 });
+  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000 });
   const s3 = createS3Handler({
     storage,
     config: { region: config.region, maxXmlBodySize: config.maxXmlBodySize, maxObjectSize: config.maxObjectSize },
     logger,
     now: () => new Date(),
   });
+  const website = createWebsiteHandler({
+    source: createLocalWebsiteSource(storage),
+    cache: { maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes },
+    cacheControl: { html: config.websiteCacheControlHtml, other: config.websiteCacheControl },
+    logger,
+  });
+  if (config.httpsPort === null && config.acmeDirectory !== '') logger.warn('CELLAR_ACME_DIRECTORY is set but CELLAR_HTTPS_PORT is not: no HTTPS listener, no issuance');
+  const tls = config.httpsPort === null ? null : await TlsService.create(tlsSettings(config), { sites: storageSites(storage), logger });
   const handler = createGatewayHandler({
     hosts: { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains },
     backend: { handle: s3 },
+    website,
+    tls: tls?.gateway,
     logger,
   });
   const server = createHttpServer(handler);
@@ -44,6 +85,17 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
   });
   const port = (server.address() as AddressInfo).port;
   const endpoint = publicEndpoint(config, port);
+  let httpsPort: number | null = null;
+  if (tls !== null) {
+    try {
+      httpsPort = await tls.listen(handler, config.httpsPort!, config.host);
+    } catch (e) {
+      server.close();
+      website.close();
+      storage.close();
+      throw e;
+    }
+  }
 
   let firstAddon: RunningCellar['firstAddon'] = null;
   if (storage.listAddons().length === 0) {
@@ -55,19 +107,21 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
 
   const gcTimer = setInterval(() => {
     storage.collectGarbage().then(
-      (r) => { if (r.blobs + r.tmp > 0) logger.info('garbage collected', r); },
+      (r) => { if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected', r); },
       (e: unknown) => logger.error('garbage collection failed', { error: String(e) }),
     );
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
   gcTimer.unref();
 
-  logger.info('listening', { endpoint: endpoint.href, host: config.host, port });
+  logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort });
   return {
-    config, storage, server, port, endpoint, firstAddon,
+    config, storage, server, website, port, httpsPort, tls, endpoint, firstAddon,
     async close() {
       clearInterval(gcTimer);
+      website.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await tls?.close();
       storage.close();
     },
   };

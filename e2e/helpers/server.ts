@@ -16,6 +16,12 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  ms: number;
+}
+
 export interface E2eServer {
   /** http://127.0.0.1:<port> */
   readonly endpoint: string;
@@ -35,8 +41,8 @@ export interface E2eServer {
   kill9(): Promise<void>;
   /** Starts again on the same port and data dir (after kill9 or stop). */
   restart(): Promise<void>;
-  /** SIGTERM, then SIGKILL if it lingers; keeps the data dir. */
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s; keeps the data dir. Says how the process ended (null when it was not running). */
+  stop(): Promise<Exit | null>;
   /** stop() and remove the data dir. */
   dispose(): Promise<void>;
 }
@@ -76,6 +82,12 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
+/** Servers this test process started; a test file that dies without dispose() must not leave them running. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 interface Proc {
   child: ChildProcess;
   out: string;
@@ -84,6 +96,8 @@ interface Proc {
 
 async function launch(env: NodeJS.ProcessEnv, endpoint: string, timeoutMs = 15_000): Promise<Proc> {
   const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const p: Proc = { child, out: '', err: '' };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { p.out += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { p.err += d; });
@@ -98,7 +112,10 @@ async function launch(env: NodeJS.ProcessEnv, endpoint: string, timeoutMs = 15_0
     await new Promise((r) => setTimeout(r, 25));
   }
   while (!(await answers(endpoint))) {
-    if (Date.now() > deadline) throw new Error(`server printed its banner but does not answer on ${endpoint}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server printed its banner but does not answer on ${endpoint}\nstderr: ${p.err}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return p;
@@ -125,13 +142,15 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   let proc = await launch(env, endpoint);
   const first = parseFirstStart(proc.out);
 
-  const stop = async (): Promise<void> => {
+  const stop = async (): Promise<Exit | null> => {
     const { child } = proc;
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return null;
+    const started = Date.now();
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited(child);
     clearTimeout(t);
+    return { code: child.exitCode, signal: child.signalCode, ms: Date.now() - started };
   };
 
   return {

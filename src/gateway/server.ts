@@ -2,11 +2,18 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import type { S3Backend } from './backend.js';
-import { resolveHost, type HostConfig } from './host.js';
+import { classify } from './classify.js';
+import { resolveHost, type HostConfig, type HostResolution } from './host.js';
+import { builtinPage } from './website/pages.js';
+import type { WebsiteHandler } from './website/handler.js';
+import type { GatewayTls } from './tls/index.js';
 
 export interface GatewayOptions {
   hosts: HostConfig;
   backend: S3Backend;
+  website: WebsiteHandler;
+  /** ACME challenge responder, HTTPS redirect and HSTS; absent when there is no HTTPS listener. */
+  tls?: GatewayTls;
   logger: Logger;
 }
 
@@ -14,13 +21,53 @@ const BAD_HOST_PAGE = '<!DOCTYPE html><html><head><title>400 Bad Request</title>
 
 /** The public front door: resolves the Host header and hands each request to the right side. */
 export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  // Host resolution is pure but not free; a site sees few distinct Host values, remembered here
+  // (bounded: arbitrary Host headers cannot grow it).
+  const hostCache = new Map<string, HostResolution>();
+  const resolve = (host: string | undefined): HostResolution => {
+    if (host === undefined) return resolveHost(host, opts.hosts);
+    let r = hostCache.get(host);
+    if (r === undefined) {
+      r = resolveHost(host, opts.hosts);
+      if (hostCache.size >= 4096) hostCache.clear();
+      hostCache.set(host, r);
+    }
+    return r;
+  };
   return (req, res) => {
+    // HTTP-01 comes before Host routing and any redirect: the CA must reach the token on plain HTTP.
+    if (opts.tls?.answerChallenge(req, res)) return;
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
-    const target = resolveHost(req.headers.host, opts.hosts);
+    const target = resolve(req.headers.host);
     if (target.kind === 'invalid') {
       res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(BAD_HOST_PAGE), connection: 'close' });
       res.end(BAD_HOST_PAGE);
       return;
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    switch (classify({ method: req.method ?? 'GET', target, rawQuery, headers: req.headers, path })) {
+      case 'acme-challenge': {
+        // No HTTPS listener, so no challenge is ever pending: nothing to answer with.
+        const page = builtinPage(404);
+        res.writeHead(404, page.headers);
+        res.end(page.body);
+        return;
+      }
+      case 'website':
+        // classify() only returns 'website' for bucket hosts.
+        if (target.kind === 'bucket') {
+          if (opts.tls?.website(req, res, secure)) return;
+          return opts.website.serve(req, res, { bucket: target.bucket, secure });
+        }
+        break;
+      case 'cors-preflight':
+        if (target.kind === 'bucket') return opts.website.preflight(req, res, { bucket: target.bucket, secure });
+        break;
+      case 's3':
+        break;
     }
     opts.backend.handle(req, res, { vhostBucket: target.kind === 'bucket' ? target.bucket : null, secure });
   };
@@ -30,7 +77,7 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
  * Requests Node rejects before they reach a handler (header section too large, malformed
  * request line) still get an S3-shaped answer instead of a bare reset.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
     socket.destroy();
     return;
