@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Storage, type Addon } from '#storage';
 import { publicEndpoint, type Config } from './config/index.js';
-import { createGatewayHandler, createHttpServer } from './gateway/server.js';
+import { createGatewayHandler, createHttpServer, listen } from './gateway/server.js';
 import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
 import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
@@ -76,14 +75,7 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
     logger,
   });
   const server = createHttpServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.httpPort, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.httpPort, config.host);
   const endpoint = publicEndpoint(config, port);
   let httpsPort: number | null = null;
   if (tls !== null) {

@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import type { S3Backend } from './backend.js';
 import { classify } from './classify.js';
@@ -89,14 +89,27 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
   socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
+/** Limits shared by the HTTP and HTTPS listeners: large uploads may take long, headers may not. */
+export const SERVER_LIMITS = {
+  requestTimeout: 0,
+  headersTimeout: 60_000,
+  keepAliveTimeout: 65_000,
+  maxHeaderSize: 16 * 1024,
+} as const;
+
 export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
-  const server = http.createServer({
-    // Large uploads may take long; only the header phase is bounded.
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-    keepAliveTimeout: 65_000,
-    maxHeaderSize: 16 * 1024,
-  }, handler);
+  const server = http.createServer(SERVER_LIMITS, handler);
   server.on('clientError', onClientError);
   return server;
+}
+
+/** Listens and resolves with the bound port (the port asked for may be 0). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

@@ -5,10 +5,9 @@
 import https from 'node:https';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import type { HostConfig } from '../host.js';
-import { onClientError } from '../server.js';
+import { listen, onClientError, SERVER_LIMITS } from '../server.js';
 import { AcmeIssuer } from './acme.js';
 import { createDnsLookup } from './dns.js';
 import { DomainGate, type SiteLookup } from './gate.js';
@@ -130,26 +129,12 @@ export class TlsService {
 
   /** Starts the HTTPS listener on the shared request handler; resolves with the bound port. */
   async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string): Promise<number> {
-    const server = https.createServer({
-      SNICallback: this.manager.sniCallback,
-      // The same limits as the HTTP listener: large uploads may take long, headers may not.
-      requestTimeout: 0,
-      headersTimeout: 60_000,
-      keepAliveTimeout: 65_000,
-      maxHeaderSize: 16 * 1024,
-    }, handler);
+    const server = https.createServer({ SNICallback: this.manager.sniCallback, ...SERVER_LIMITS }, handler);
     // The same S3-shaped 400 as on HTTP for requests Node cannot parse.
     server.on('clientError', onClientError);
     server.on('tlsClientError', (e: Error) => this.logger.debug('tls handshake failed', { error: e.message }));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.boundPort = await listen(server, port, host);
     this.server = server;
-    this.boundPort = (server.address() as AddressInfo).port;
     this.manager.start();
     return this.boundPort;
   }
