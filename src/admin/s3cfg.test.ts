@@ -10,6 +10,7 @@ test('a real domain gets virtual-host style', () => {
   assert.match(cfg, /^host_bucket = %\(bucket\)s\.cellar\.example\.com$/m);
   assert.match(cfg, /^use_https = True$/m);
   assert.match(cfg, /^access_key = AK$/m);
+  assert.match(cfg, /^website_endpoint = https:\/\/%\(bucket\)s\.cellar\.example\.com\/$/m);
   assert.match(cfg, /^secret_key = SK$/m);
 });
 

@@ -26,6 +26,8 @@ export function renderS3cfg(i: S3cfgInput): string {
     `host_bucket = ${hostBucket}`,
     `bucket_location = ${i.region}`,
     `use_https = ${i.endpoint.protocol === 'https:' ? 'True' : 'False'}`,
+    // What `s3cmd ws-create`/`ws-info` print as the site's address: the bucket host on the gateway.
+    `website_endpoint = ${i.endpoint.protocol}//%(bucket)s.${hostBase}/`,
     'signature_v2 = False',
     '',
   ].join('\n');

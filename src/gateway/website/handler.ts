@@ -134,6 +134,11 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
+    if (res.destroyed || req.socket?.destroyed !== false) {
+      // A visitor who closed the tab mid-download is no server fault, and nobody is left to answer.
+      logger.debug('website client went away', { method: req.method, url: req.url, error: String(e) });
+      return;
+    }
     logger.error('website request failed', { method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
     if (res.headersSent) {
       res.destroy();
