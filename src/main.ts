@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { Storage, type Addon } from '#storage';
 import { publicEndpoint, type Config } from './config/index.js';
 import { createGatewayHandler, createHttpServer, listen } from './gateway/server.js';
+import type { HostConfig } from './gateway/host.js';
 import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
 import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
@@ -27,12 +28,16 @@ export interface RunningCellar {
   close(): Promise<void>;
 }
 
+function hostConfig(config: Config): HostConfig {
+  return { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains };
+}
+
 /** The TLS part of the configuration (the CLI's `cert` and `domain` commands use it too). */
 export function tlsSettings(config: Config): TlsSettings {
   return {
     dataDir: config.dataDir,
     certsDir: config.certsDir,
-    hosts: { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains },
+    hosts: hostConfig(config),
     acmeDirectory: config.acmeDirectory,
     acmeEmail: config.acmeEmail,
     dnsResolver: config.dnsResolver,
@@ -68,7 +73,7 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
   if (config.httpsPort === null && config.acmeDirectory !== '') logger.warn('CELLAR_ACME_DIRECTORY is set but CELLAR_HTTPS_PORT is not: no HTTPS listener, no issuance');
   const tls = config.httpsPort === null ? null : await TlsService.create(tlsSettings(config), { sites: storageSites(storage), logger });
   const handler = createGatewayHandler({
-    hosts: { serviceDomains: [config.domain, ...config.extraDomains], websiteOnlyDomains: config.websiteDomains },
+    hosts: hostConfig(config),
     backend: { handle: s3 },
     website,
     tls: tls?.gateway,
