@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises';
+import { closeSync, createReadStream, createWriteStream, fsync, openSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { StorageError } from '../errors.js';
 
 /** Sees every byte of a body as it streams to disk (hashes, checksums). */
@@ -23,6 +24,11 @@ export interface WrittenBlob {
 export class BlobStore {
   private readonly tmpDir: string;
   private readonly blobDir: string;
+  /**
+   * Open descriptors of the blob directories, kept for their fsync after each rename: one
+   * thread-pool round trip per publish instead of three (open, fsync, close).
+   */
+  private readonly dirFds = new Map<string, number>();
 
   constructor(root: string) {
     this.tmpDir = path.join(root, 'tmp');
@@ -34,6 +40,21 @@ export class BlobStore {
     await Promise.all(
       Array.from({ length: 256 }, (_, i) => mkdir(path.join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true })),
     );
+  }
+
+  /** Closes the kept directory descriptors (the store is not used afterwards). */
+  close(): void {
+    for (const fd of this.dirFds.values()) closeSync(fd);
+    this.dirFds.clear();
+  }
+
+  private dirFd(dir: string): number {
+    let fd = this.dirFds.get(dir);
+    if (fd === undefined) {
+      fd = openSync(dir, 'r');
+      this.dirFds.set(dir, fd);
+    }
+    return fd;
   }
 
   pathOf(id: string): string {
@@ -77,7 +98,7 @@ export class BlobStore {
     const final = this.pathOf(id);
     try {
       await rename(tmp, final);
-      await fsyncDir(path.dirname(final));
+      await fsyncFd(this.dirFd(path.dirname(final)));
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;
@@ -126,11 +147,4 @@ function newBlobId(): string {
   return randomBytes(16).toString('hex');
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const fsyncFd = promisify(fsync);

@@ -53,8 +53,12 @@ export function listPage<T extends { key: string }>(fetch: RowFetcher<T>, q: Lis
     if (idx >= 0 && idx + q.delimiter.length === after.length) from = maxString(from, prefixSuccessor(after) ?? after);
   }
   let count = 0;
+  // After a roll-up only the next row is known to be needed (it may start another group): fetch
+  // one, doubling back up to BATCH while plain keys follow, so a page of 1000 groups reads ~1000
+  // rows instead of 1000 batches of 1000.
+  let limit = BATCH;
   for (;;) {
-    const rows = fetch(after, from, BATCH);
+    const rows = fetch(after, from, limit);
     if (rows.length === 0) return page;
     let regroup = false;
     for (const row of rows) {
@@ -80,7 +84,12 @@ export function listPage<T extends { key: string }>(fetch: RowFetcher<T>, q: Lis
       page.next = row.key;
       after = row.key;
     }
-    if (!regroup && rows.length < BATCH) return page;
+    if (regroup) {
+      limit = 1;
+      continue;
+    }
+    if (rows.length < limit) return page;
+    limit = Math.min(BATCH, limit * 2);
   }
 }
 

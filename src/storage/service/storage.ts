@@ -12,6 +12,7 @@ import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
 import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo } from '../types.js';
 import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
+import { GroupCommit } from './group-commit.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
 import { MultipartUploads } from './multipart.js';
 import { assertBucketName, assertObjectKey } from './names.js';
@@ -75,11 +76,13 @@ export class Storage {
   readonly multipart: MultipartUploads;
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
+  private readonly commits: GroupCommit;
   private gcRunning = false;
 
   private constructor(private readonly opts: StorageOptions, repo: MetaRepo, blobs: BlobStore) {
     this.repo = repo;
     this.blobs = blobs;
+    this.commits = new GroupCommit((fn) => repo.transaction(fn));
     this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), { maxPartSize: opts.maxObjectSize, maxAgeMs: opts.multipartMaxAgeMs });
   }
 
@@ -95,7 +98,9 @@ export class Storage {
   }
 
   close(): void {
+    this.commits.flush();
     this.repo.db.close();
+    this.blobs.close();
   }
 
   // ---- add-ons -------------------------------------------------------------------------
@@ -273,19 +278,21 @@ export class Storage {
     });
   }
 
-  /** Makes `obj` visible in one transaction, replacing any previous version, then frees the old bytes. */
+  /**
+   * Makes `obj` visible in one transaction (shared with the commits ready in the same turn, see
+   * GroupCommit), replacing any previous version, then frees the old bytes.
+   */
   private async commitObject(obj: ObjectInfo): Promise<ObjectInfo> {
-    let replaced: BlobRef[] = [];
+    let replaced: BlobRef[];
     try {
-      this.repo.transaction(() => {
+      replaced = await this.commits.run(() => {
         this.requireBucket(obj.bucket);
         const old = this.repo.object(obj.bucket, obj.key);
         for (const b of obj.blobs) this.repo.insertBlob(b);
         this.repo.upsertObject(obj);
-        if (old) {
-          for (const b of old.blobs) this.repo.deleteBlob(b.id);
-          replaced = old.blobs;
-        }
+        if (!old) return [];
+        for (const b of old.blobs) this.repo.deleteBlob(b.id);
+        return old.blobs;
       });
     } catch (e) {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
