@@ -65,8 +65,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
     return preflight({ req, res }, deps.storage.requireBucket(bucket));
   }
   const r = route(req.method ?? 'GET', bucket, key, query, req.headers);
+  const found = bucket === null ? null : deps.storage.bucket(bucket);
   // Browsers need the CORS headers on errors too, or they cannot read the error.
-  applyCorsHeaders(req, res, bucket === null ? null : deps.storage.bucket(bucket));
+  applyCorsHeaders(req, res, found);
   const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
   const ctx: S3Context = {
     req, res, deps, requestId, route: r, query,
@@ -74,7 +75,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
     ...who,
     secure: target.secure,
   };
-  const b = authorizeRoute(ctx, r);
+  const b = authorizeRoute(ctx, r, found);
   await dispatch(ctx, r, b);
 }
 

@@ -1,4 +1,4 @@
-import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type PolicyDocument, type RequestContext } from '#storage';
+import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext } from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
@@ -55,18 +55,6 @@ export function requestContext(ctx: Pick<S3Context, 'req' | 'query' | 'secure' |
 
 const POLICY_OPS: ReadonlySet<Route['op']> = new Set(['GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy']);
 
-const policyCache = new WeakMap<BucketInfo, PolicyDocument | null>();
-
-function bucketPolicy(b: BucketInfo): PolicyDocument | null {
-  if (!b.policy) return null;
-  let doc = policyCache.get(b);
-  if (doc === undefined) {
-    doc = parsePolicy(b.policy, b.name);
-    policyCache.set(b, doc);
-  }
-  return doc;
-}
-
 export function objectArn(bucket: string, key: string): string {
   return `arn:aws:s3:::${bucket}/${key}`;
 }
@@ -77,7 +65,7 @@ function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string 
     bucketOwnerId: bucket.ownerId,
     action,
     resource: key === null ? `arn:aws:s3:::${bucket.name}` : objectArn(bucket.name, key),
-    policy: bucketPolicy(bucket),
+    policy: bucket.policy ? parsePolicy(bucket.policy, bucket.name) : null,
     bucketAcl: bucket.acl,
     objectAcl: object?.acl ?? null,
     context: requestContext(ctx),
@@ -90,16 +78,17 @@ export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, 
 }
 
 /**
- * Authorizes the routed operation. Returns the bucket (when the operation names one).
- * A missing bucket is NoSuchBucket whoever asks, as on S3.
+ * Authorizes the routed operation on `found`, the bucket it names as the caller already looked
+ * it up (null when missing or none). A missing bucket is NoSuchBucket whoever asks, as on S3.
  */
-export function authorizeRoute(ctx: S3Context, r: Route): BucketInfo | null {
+export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | null): BucketInfo | null {
   const need = ACTIONS[r.op];
   if (need === null) {
     if (ctx.principal.type === 'anonymous') throw new S3Error('AccessDenied');
-    return r.bucket === null ? null : ctx.deps.storage.bucket(r.bucket);
+    return found;
   }
-  const bucket = ctx.deps.storage.requireBucket(r.bucket!);
+  if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket ?? '' });
+  const bucket = found;
   // DeleteObjects is authorized per key by its handler.
   if (r.op === 'DeleteObjects') return bucket;
   // The owner can always manage the policy, even one that denies it everything, or a bad
