@@ -102,6 +102,10 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
     firstAddon = { addon, s3cfgPath };
   }
 
+  storage.initialCollection.then(
+    (r) => { if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected at start-up', r); },
+    (e: unknown) => logger.error('start-up garbage collection failed', { error: String(e) }),
+  );
   const gcTimer = setInterval(() => {
     storage.collectGarbage().then(
       (r) => { if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected', r); },

@@ -78,6 +78,9 @@ export class Storage {
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
   private gcRunning = false;
+  /** Blob files changed before this moment cannot be part of a write of this process. */
+  private readonly openedAt = Date.now();
+  private closed = false;
 
   private constructor(private readonly opts: StorageOptions, repo: MetaRepo, blobs: BlobStore) {
     this.repo = repo;
@@ -92,12 +95,23 @@ export class Storage {
     await blobs.init();
     const repo = new MetaRepo(openDb(path.join(opts.dataDir, 'meta.db')));
     const s = new Storage(opts, repo, blobs);
-    // Nothing is in flight before we serve: every unreferenced file is garbage.
-    if (opts.collectOnOpen !== false) await s.collectGarbage(0);
+    if (opts.collectOnOpen !== false) {
+      // Temp files are only ever half-written bodies of a previous run: cheap to clear now.
+      await blobs.clearTmp(0);
+      // Sweeping blobs/ visits every object file (42 s for a million here), so it runs behind
+      // the listener; files older than this store cannot belong to a write of ours in flight.
+      s.initialCollection = s.collectGarbage();
+      // Observed by main.ts; marked handled here so a store closed mid-sweep cannot crash the process.
+      s.initialCollection.catch(() => undefined);
+    }
     return s;
   }
 
+  /** The sweep started by open(), for callers that want to wait for or report it. */
+  initialCollection: Promise<{ tmp: number; blobs: number; uploads: number }> = Promise.resolve({ tmp: 0, blobs: 0, uploads: 0 });
+
   close(): void {
+    this.closed = true;
     this.commits.flush();
     this.repo.db.close();
     this.blobs.close();
@@ -330,7 +344,10 @@ export class Storage {
 
   // ---- maintenance ---------------------------------------------------------------------
 
-  /** Aborts abandoned multipart uploads, then removes temp files and blob files no metadata names, older than `graceMs`. */
+  /**
+   * Aborts abandoned multipart uploads, then removes temp files and blob files no metadata names
+   * that are older than `graceMs` or than this store. Stops early when the store is closed.
+   */
   async collectGarbage(graceMs: number = this.opts.gcGraceMs): Promise<{ tmp: number; blobs: number; uploads: number }> {
     if (this.gcRunning) return { tmp: 0, blobs: 0, uploads: 0 };
     this.gcRunning = true;
@@ -340,7 +357,9 @@ export class Storage {
       let blobs = 0;
       const now = Date.now();
       for await (const f of this.blobs.list()) {
-        if (now - f.changedMs >= graceMs && !this.repo.blobExists(f.id)) {
+        if (this.closed) break;
+        const settled = f.changedMs < this.openedAt || now - f.changedMs >= graceMs;
+        if (settled && !this.repo.blobExists(f.id)) {
           await this.blobs.remove(f.id);
           blobs++;
         }
