@@ -4,6 +4,7 @@ export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCod
 export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent } from './types.js';
 export type { ListPage, ListQuery } from './service/listing.js';
 export type { ByteRange } from './service/reader.js';
+export type { WritePrecondition } from './service/precondition.js';
 export type { ByteObserver } from './blobs/store.js';
 export { bucketNameProblem } from './service/names.js';
 export * from './auth/index.js';

@@ -13,6 +13,7 @@ import { objectBody } from '../object-body.js';
 import { headersFromRequest } from '../object-headers.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js';
+import { writePrecondition } from '../write-conditions.js';
 import { copySourceObject, requestedAcl } from './objects.js';
 
 const MAX_LIST = 1000;
@@ -194,6 +195,7 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
     checksumType: header(ctx, 'x-amz-checksum-type')?.toUpperCase(),
     checksum: asserted(ctx),
     objectSize: size === undefined ? undefined : Number(size),
+    precondition: writePrecondition(ctx),
   });
   const path = (ctx.req.url ?? '/').split('?')[0]!;
   const value = Object.values(object.checksum ?? {})[0];

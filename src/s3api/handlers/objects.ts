@@ -10,6 +10,7 @@ import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess } from '../pipeline.js';
 import { aclFromHeaders } from './access.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
+import { writePrecondition } from '../write-conditions.js';
 
 /** The ACL a new object gets from x-amz-acl or x-amz-grant-* headers; null means the default (private). */
 export function requestedAcl(ctx: S3Context, bucket: BucketInfo): Acl | null {
@@ -43,6 +44,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<voi
     expectedSha256Hex: body.expectedSha256Hex,
     observers: body.observers,
     verify: body.finish,
+    precondition: writePrecondition(ctx),
   });
   const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
@@ -187,6 +189,6 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo): Promise<vo
       else delete headers['x-amz-storage-class'];
     }
   }
-  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket) });
+  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx) });
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

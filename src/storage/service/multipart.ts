@@ -15,6 +15,7 @@ import { MultipartRepo, type ChecksumType, type PartInfo, type UploadInfo } from
 import type { Acl } from '../policy/index.js';
 import type { ChangeEvent, ObjectInfo } from '../types.js';
 import { assertObjectKey } from './names.js';
+import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listUploadsPage, type UploadListPage, type UploadListQuery } from './multipart-listing.js';
 import { openObjectStream, type ByteRange } from './reader.js';
 
@@ -82,6 +83,8 @@ export interface CompleteInput {
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
   /** x-amz-mp-object-size, if sent. */
   objectSize?: number;
+  /** If-Match / If-None-Match on the key, checked in the completing transaction. */
+  precondition?: WritePrecondition;
 }
 
 export interface CompleteResult {
@@ -238,6 +241,8 @@ export class MultipartUploads {
         blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
       };
       const old = this.repo.object(upload.bucket, upload.key);
+      // A failed precondition rolls back and leaves the upload in place, so it can be retried.
+      checkWritePrecondition(old, upload.key, input.precondition);
       this.repo.upsertObject(object);
       const kept = new Set(chosen.map((p) => p.blobId));
       freed = [...(old?.blobs.map((b) => b.id) ?? []), ...[...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id))];

@@ -13,6 +13,7 @@ import type { WebsiteConfig } from '../website/index.js';
 import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo } from '../types.js';
 import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { GroupCommit } from './group-commit.js';
+import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
 import { MultipartUploads } from './multipart.js';
 import { assertBucketName, assertObjectKey } from './names.js';
@@ -48,6 +49,8 @@ export interface PutObjectInput {
    * verifies what only the caller can (e.g. trailing checksums) and returns the checksums to store.
    */
   verify?: () => Record<string, string> | null;
+  /** Checked before the body is read and again, atomically, in the commit transaction. */
+  precondition?: WritePrecondition;
 }
 
 export interface CopyObjectInput {
@@ -57,6 +60,8 @@ export interface CopyObjectInput {
   ownerId: string;
   headers: Record<string, string>;
   acl: Acl | null;
+  /** On the destination key, checked in the commit transaction. */
+  precondition?: WritePrecondition;
 }
 
 export interface CreateAddonInput {
@@ -252,6 +257,8 @@ export class Storage {
 
   async putObject(input: PutObjectInput): Promise<ObjectInfo> {
     assertObjectKey(input.key);
+    // Fail before the body is read when the answer is already known; the commit checks again.
+    if (input.precondition) checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
     const md5 = createHash('md5');
     const sha256 = input.expectedSha256Hex ? createHash('sha256') : null;
     const observers: ByteObserver[] = [(c) => md5.update(c), ...(sha256 ? [(c: Buffer) => sha256.update(c)] : []), ...(input.observers ?? [])];
@@ -273,11 +280,12 @@ export class Storage {
     return this.commitObject({
       bucket: input.bucket, key: input.key, size: blob.size, etag: md5Digest.toString('hex'), lastModified: new Date(),
       ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum, blobs: [blob],
-    });
+    }, input.precondition);
   }
 
   async copyObject(input: CopyObjectInput): Promise<ObjectInfo> {
     assertObjectKey(input.key);
+    if (input.precondition) checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
     const cloned: BlobRef[] = [];
     try {
       for (const b of input.source.blobs) cloned.push({ id: await this.blobs.clone(b.id), size: b.size });
@@ -289,19 +297,21 @@ export class Storage {
     return this.commitObject({
       bucket: input.bucket, key: input.key, size: input.source.size, etag: input.source.etag, lastModified: new Date(),
       ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum: input.source.checksum, blobs: cloned,
-    });
+    }, input.precondition);
   }
 
   /**
    * Makes `obj` visible in one transaction (shared with the commits ready in the same turn, see
-   * GroupCommit), replacing any previous version, then frees the old bytes.
+   * GroupCommit), replacing any previous version, then frees the old bytes. The precondition is
+   * checked inside the transaction, so of two racing conditional writers exactly one wins.
    */
-  private async commitObject(obj: ObjectInfo): Promise<ObjectInfo> {
+  private async commitObject(obj: ObjectInfo, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
     let replaced: BlobRef[];
     try {
       replaced = await this.commits.run(() => {
         this.requireBucket(obj.bucket);
         const old = this.repo.object(obj.bucket, obj.key);
+        checkWritePrecondition(old, obj.key, precondition);
         for (const b of obj.blobs) this.repo.insertBlob(b);
         this.repo.upsertObject(obj);
         if (!old) return [];
