@@ -1,4 +1,4 @@
-// Enforces the import rules of ARCHITECTURE.md over src/ and e2e/. A dozen regular rules over
+// Enforces the import rules of docs/architecture.md over src/ and e2e/. A dozen regular rules over
 // relative imports: simpler to keep here than a dependency-cruiser config.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,6 @@
 /**
  * A minimal S3 client (SigV4 in the Authorization header, path style, UNSIGNED-PAYLOAD, one
  * keep-alive agent), the same one for Cellar and Ceph RGW so that client costs cancel out.
- * Shaped after ../shared/tools/ceph/bench.mjs.
  */
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * Debian's `pebble` (a test ACME CA) and `pebble-challtestsrv` (its mock DNS), on loopback ports,
- * following ../../../shared/design/reference/acme-testing.md: a listener CA made here with
+ * set up as Pebble's README describes (https://github.com/letsencrypt/pebble): a listener CA made here with
  * openssl (the package ships none), no random validation sleep, no nonce rejection, no authz
  * reuse, challtestsrv as the only DNS (every name -> 127.0.0.1, no AAAA unless a test adds one).
  * Both daemons are stopped by PID; nothing is left running or bound after stop().

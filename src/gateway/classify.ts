@@ -1,6 +1,6 @@
 /**
  * Which side answers a request: the S3 API, the website, a CORS preflight or the ACME HTTP-01
- * responder. One pure function so the rule in ARCHITECTURE.md ("Classification") is tested in one
+ * responder. One pure function so the rule in docs/architecture.md ("The picture") is tested in one
  * table. Self-contained: the gateway may not reach into storage for this.
  */
 import type { HostTarget } from './host.js';
@@ -20,7 +20,8 @@ const ACME_PATH = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/;
 
 /**
  * Query parameters that name an S3 operation wherever they appear. Case-sensitive, as S3's
- * sub-resources are (RESTAuthentication.md lists them for SigV2 canonicalisation).
+ * sub-resources are (the SigV2 canonical resource lists them:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html#ConstructingTheCanonicalizedResourceElement).
  */
 export const S3_SUBRESOURCES: ReadonlySet<string> = new Set([
   'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption',
@@ -101,7 +102,7 @@ export function classify(i: ClassifyInput & { path: string }): RequestClass {
   if (hasAmzQuery(names)) return 's3';
   // Anonymous listing of the bucket root, as AWS's virtual-host endpoint does for
   // `curl http://b.localhost/?list-type=2` (or V1 `?prefix=`); without any of these the root is
-  // the index document, never a listing (WebsiteEndpoints.md).
+  // the index document, never a listing (https://docs.aws.amazon.com/AmazonS3/latest/userguide/WebsiteEndpoints.html).
   const isRoot = i.path === '/' || i.path === '';
   if (isRoot && names.some((n) => S3_LISTING_PARAMS.has(n))) return 's3';
   return 'website';

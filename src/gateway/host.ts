@@ -2,7 +2,8 @@
  * Host header -> bucket. Pure and self-contained (no storage import) so the gateway can call it
  * before anything else is known about the request.
  *
- * Order follows Garage and the AWS website endpoint (WebsiteEndpoints.md): `<bucket>.<domain>`
+ * Order follows Garage and the AWS website endpoint
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/WebsiteEndpoints.html): `<bucket>.<domain>`
  * for a configured domain, else the whole host names the bucket (custom domain, the bucket is
  * named exactly like the domain and the domain is CNAME'd to us).
  */

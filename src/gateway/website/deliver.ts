@@ -43,7 +43,8 @@ export class Deliverer {
       case 'object':
         return this.entity(req, res, r.rep, extra);
       case 'error':
-        // Never for HEAD (peers.md 4c): HEAD gets the status and the built-in page's headers.
+        // Never for HEAD, as Garage does (src/web/web_server.rs at https://git.deuxfleurs.fr/Deuxfleurs/garage):
+        // HEAD gets the status and the built-in page's headers.
         if (r.page !== null && req.method === 'GET') return this.entity(req, res, r.page, extra);
         return sendPage(req, res, builtinPage(r.status), extra);
       case 'redirect': {

@@ -7,7 +7,7 @@ import { isCompressibleType, MIN_COMPRESS_BYTES, type Coding } from './compress.
 import type { WebsiteObject } from './source.js';
 
 export interface CacheControlDefaults {
-  /** For HTML (`public, max-age=0, must-revalidate`: the static hosts' default, peers.md 4e). */
+  /** For HTML (`public, max-age=0, must-revalidate`: the static hosts' default, https://developers.cloudflare.com/workers/static-assets/headers/). */
   html: string;
   /** For everything else without its own Cache-Control; empty sends none. */
   other: string;
@@ -101,7 +101,7 @@ export interface Variant {
 /** An object as served at a path: a 200 page, or an error document with its 403/404. */
 export interface Representation {
   readonly status: 200 | 403 | 404;
-  /** Range and conditional requests apply (never to an error document, peers.md 4c). */
+  /** Range and conditional requests apply (never to an error document: Ceph RGW's serve_errordoc drops them, src/rgw/rgw_rest_s3.cc). */
   readonly conditional: boolean;
   readonly identity: Variant;
   readonly br: Variant | null;

@@ -1,7 +1,8 @@
 /**
- * The built-in HTML pages of the website side. Website errors are never S3 XML (peers.md 4a).
+ * The built-in HTML pages of the website side. Website errors are never S3 XML, as on AWS's website
+ * endpoint (https://docs.aws.amazon.com/AmazonS3/latest/userguide/WebsiteEndpoints.html#WebsiteRestEndpointDiff).
  * They name only the status: the 404 for an unknown host or bucket reads exactly like the one
- * for a missing page, so it does not tell which applied (peers.md 4f).
+ * for a missing page, so it does not tell which applied (docs/architecture.md, website walk).
  */
 
 const TEXT: Record<number, [string, string]> = {

@@ -1,7 +1,8 @@
 /**
  * Website path -> answer, for one bucket: routing rules, index documents, clean URLs, the
- * slash redirect, object redirects, the 403/404 decision and the error document (peers.md
- * 4a-4d; Cellar's clean URLs from its docs). The key arithmetic is the pure code in
+ * slash redirect, object redirects, the 403/404 decision and the error document
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/WebsiteHosting.html; the clean URLs
+ * from https://www.clever.cloud/developers/doc/addons/cellar/). The key arithmetic is the pure code in
  * `#storage`; this module looks keys up and records every key it looked at, so the cache can
  * drop the answer when any of them changes.
  */
@@ -76,7 +77,8 @@ class Resolver {
   }
 
   private async found(key: string, e: ObjectEntry): Promise<Resolved> {
-    // Routing rules were checked first: they win over an object redirect (peers.md 4d).
+    // Routing rules were checked first: they win over an object redirect, as in Ceph RGW, which
+    // applies them before reading the object (RGWHandler_REST_S3Website::retarget, src/rgw/rgw_rest_s3.cc).
     if (e.redirect !== null) return { kind: 'redirect', status: 301, location: e.redirect, keepQuery: false };
     return { kind: 'object', rep: representation(e, 200, await this.sidecars(key, e)) };
   }

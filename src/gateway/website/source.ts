@@ -1,5 +1,5 @@
 /**
- * The narrow port the website side reads through (ARCHITECTURE.md, "WebsiteSource"). The local
+ * The narrow port the website side reads through (docs/architecture.md, "Ports"). The local
  * implementation sits on `#storage` and pushes change events; an upstream one (S3 GET/HEAD to
  * the backend) would have no events and revalidate instead.
  */

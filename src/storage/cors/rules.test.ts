@@ -18,7 +18,7 @@ const rule = (over: Partial<CorsRule> = {}): CorsRule => ({
   ...over,
 });
 
-// The two rules of Cellar's documented cors.xml (reference/cellar-docs.md).
+// The two rules of Cellar's documented cors.xml (https://www.clever.cloud/developers/doc/addons/cellar/).
 const console: CorsRule = {
   allowedOrigins: ['https://console.clever-cloud.com'],
   allowedMethods: ['PUT', 'POST', 'DELETE'],

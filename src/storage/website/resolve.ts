@@ -78,7 +78,8 @@ export function encodeWebsitePath(key: string): string {
 const CLEAN_URL_EXTENSION = '.html';
 
 /**
- * Keys to try, in order, for a website key (IndexDocumentSupport.md), plus Cellar's clean URLs:
+ * Keys to try, in order, for a website key
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/IndexDocumentSupport.html), plus Cellar's clean URLs:
  * - '' (bucket root) -> the index document;
  * - 'a/' -> 'a/<index>';
  * - 'x' -> 'x', then 'x.html' (Cellar's docs: `/login` is served by `login.html`); when neither
@@ -126,8 +127,8 @@ function rewriteKey(rule: RoutingRule, key: string): string {
 }
 
 /**
- * The first rule that matches decides (how-to-page-redirect.md, "Advanced conditional
- * redirects"). Call it once before the lookup with `httpError` null (only rules without an
+ * The first rule that matches decides ("Advanced conditional redirects",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-to-page-redirect.html). Call it once before the lookup with `httpError` null (only rules without an
  * error condition can match), and again with the error status when the lookup failed.
  * `key` is the requested key before index resolution ('' for the root).
  */
