@@ -26,7 +26,8 @@ type EdgeCode =
   | 'AccessForbidden'
   | 'BadRequest'
   | 'InvalidPartNumber'
-  | 'MetadataTooLarge';
+  | 'MetadataTooLarge'
+  | 'InvalidToken';
 
 export type S3ErrorCode = StorageErrorCode | EdgeCode;
 
@@ -56,6 +57,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
   InvalidStorageClass: [400, 'The storage class you specified is not valid.'],
+  InvalidToken: [400, 'The provided token is malformed or otherwise invalid.'],
   InvalidURI: [400, "Couldn't parse the specified URI."],
   KeyTooLongError: [400, 'Your key is too long'],
   MalformedACLError: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],

@@ -13,6 +13,7 @@ import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatu
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
+import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
 import { errorXml } from './xml.js';
 
@@ -76,6 +77,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
     secure: target.secure,
   };
   const b = authorizeRoute(ctx, r, found);
+  checkRequestHeaders(ctx, r.op, b);
   await dispatch(ctx, r, b);
 }
 
