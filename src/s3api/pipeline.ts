@@ -83,7 +83,7 @@ export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
  * The anonymous GetObject/HeadObject answer: the decision the website and the certificate gate
  * share, with the S3 API's rule for a missing key (NoSuchKey only to whoever may list).
  */
-export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: ObjectInfo | null, context: RequestContext): AnonymousObjectAnswer {
+export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl'> | null, context: RequestContext): AnonymousObjectAnswer {
   const d = anonymousRead({ bucket: bucket.name, bucketOwnerId: bucket.ownerId, bucketAcl: bucket.acl, policy: storedPolicy(bucket), key, object, context });
   if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
   return d.notFound ? 'NoSuchKey' : 'AccessDenied';
