@@ -1,4 +1,4 @@
-import { authorize, parseAuth, parsePolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext } from '#storage';
+import { anonymousRead, authorize, parseAuth, parsePolicy, storedPolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext } from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
@@ -77,6 +77,27 @@ export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, 
   if (!decide(ctx, bucket, action, key, object).allowed) throw new S3Error('AccessDenied');
 }
 
+export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
+
+/**
+ * The anonymous GetObject/HeadObject answer: the decision the website and the certificate gate
+ * share, with the S3 API's rule for a missing key (NoSuchKey only to whoever may list).
+ */
+export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl'> | null, context: RequestContext): AnonymousObjectAnswer {
+  const d = anonymousRead({ bucket: bucket.name, bucketOwnerId: bucket.ownerId, bucketAcl: bucket.acl, policy: storedPolicy(bucket), key, object, context });
+  if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
+  return d.notFound ? 'NoSuchKey' : 'AccessDenied';
+}
+
+/**
+ * Whether the caller learns that `key` is missing (NoSuchKey) rather than AccessDenied: only
+ * with s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
+ */
+export function mayLearnMissing(ctx: S3Context, bucket: BucketInfo, key: string): boolean {
+  if (ctx.principal.type === 'anonymous') return anonymousObjectAnswer(bucket, key, null, requestContext(ctx)) === 'NoSuchKey';
+  return decide(ctx, bucket, 's3:ListBucket', null, null).allowed;
+}
+
 /**
  * Authorizes the routed operation on `found`, the bucket it names as the caller already looked
  * it up (null when missing or none). A missing bucket is NoSuchBucket whoever asks, as on S3.
@@ -101,6 +122,11 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
     throw new S3Error('MethodNotAllowed');
   }
   const object = need.target === 'object' && r.key !== null ? ctx.deps.storage.headObject(bucket.name, r.key) : null;
+  // The anonymous read is decided as the website and the certificate gate decide it.
+  if (ctx.principal.type === 'anonymous' && (r.op === 'GetObject' || r.op === 'HeadObject') && r.key !== null) {
+    if (anonymousObjectAnswer(bucket, r.key, object, requestContext(ctx)) === 'AccessDenied') throw new S3Error('AccessDenied');
+    return bucket;
+  }
   // A missing key has no ACL to grant the read: the handler answers NoSuchKey to whoever may list
   // the bucket and AccessDenied to others, unless the policy denies the read outright
   // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").

@@ -17,7 +17,10 @@ export interface SiteInfo {
   detail: string;
 }
 
-/** The bucket side of the gate (local storage, or anything else that knows the buckets). */
+/**
+ * The bucket side of the gate (local storage, or anything else that knows the buckets): reads
+ * the bucket and, without a website configuration, its index object's metadata (its ACL).
+ */
 export interface SiteLookup {
   site(bucket: string): SiteInfo;
 }

@@ -1,50 +1,62 @@
 /**
  * "Does this bucket serve a website?" for the issuance gate, over local storage.
  *
- * A bucket counts as a site when any of these holds:
- * - it has a website configuration (the owner asked for a site);
- * - its policy lets the anonymous principal s3:GetObject the index document (the documented
- *   public-bucket policy, `Principal: *` on `arn:aws:s3:::<bucket>/*`);
- * - its ACL grants READ to AllUsers (`--acl public-read` on the bucket, as Cellar's docs show).
- * Object ACLs are not scanned: a certificate is for the site's host, and a bucket whose only
- * public part is some object ACLs has not been made a site by its owner.
+ * A bucket counts as a site when it has a website configuration (the owner asked for a site),
+ * or when the anonymous visitor would get its index document: the same decision the website
+ * and the S3 API make, so whatever grants that read counts (a public-read ACL on the index
+ * object, as `s3cmd put --acl-public` leaves it, or a policy) and a bucket whose index the
+ * website would refuse gets no certificate. A public-read bucket ACL alone lets anyone list
+ * the bucket, not read its objects.
  */
-import { ALL_USERS_URI, authorize, parsePolicy, type BucketInfo } from '#storage';
+import { DEFAULT_INDEX_SUFFIX, anonymousRead, storedPolicy, type Acl, type BucketInfo, type RequestContext } from '#storage';
 import type { SiteInfo, SiteLookup } from './gate.js';
 
-const INDEX = 'index.html';
-
-function policyAllowsAnonymousIndex(b: BucketInfo): boolean {
-  if (!b.policy) return false;
-  try {
-    return authorize({
-      principal: { type: 'anonymous' },
-      bucketOwnerId: b.ownerId,
-      action: 's3:GetObject',
-      resource: `arn:aws:s3:::${b.name}/${INDEX}`,
-      policy: parsePolicy(b.policy, b.name),
-      bucketAcl: b.acl,
-      objectAcl: null,
-      // The visitor will arrive over the HTTPS being issued for.
-      context: { 'aws:securetransport': 'true' },
-    }).allowed;
-  } catch {
-    return false;
-  }
+/** The visitor the certificate is for: arriving over the HTTPS being issued, from a link or typed URL. */
+export function visitorContext(now: Date): RequestContext {
+  return {
+    'aws:securetransport': 'true',
+    'aws:currenttime': now.toISOString(),
+    'aws:epochtime': String(Math.floor(now.getTime() / 1000)),
+  };
 }
 
-function aclPublicRead(b: BucketInfo): boolean {
-  return b.acl.grants.some((g) => g.grantee.type === 'Group' && g.grantee.uri === ALL_USERS_URI && (g.permission === 'READ' || g.permission === 'FULL_CONTROL'));
+/** The key a visitor of `/` gets: from the website configuration, else the default. */
+export function indexKeyOf(b: BucketInfo): string {
+  return b.website?.indexDocument?.suffix ?? DEFAULT_INDEX_SUFFIX;
 }
 
-export function describeSite(b: BucketInfo | null): SiteInfo {
+/**
+ * The gate's verdict on a bucket, given its index object (null when missing; only looked at
+ * without a website configuration) and the visitor's request context.
+ */
+export function describeSite(b: BucketInfo | null, index: { acl: Acl | null } | null, context: RequestContext): SiteInfo {
   if (b === null) return { exists: false, servesWebsite: false, detail: 'no such bucket' };
   if (b.website !== null) return { exists: true, servesWebsite: true, detail: 'website configuration set' };
-  if (policyAllowsAnonymousIndex(b)) return { exists: true, servesWebsite: true, detail: `bucket policy lets anyone read ${INDEX}` };
-  if (aclPublicRead(b)) return { exists: true, servesWebsite: true, detail: 'bucket ACL grants READ to AllUsers (public-read)' };
-  return { exists: true, servesWebsite: false, detail: `private: no website configuration, no public-read ACL, no policy letting anyone read ${INDEX}` };
+  const key = indexKeyOf(b);
+  const policy = storedPolicy(b);
+  const d = anonymousRead({ bucket: b.name, bucketOwnerId: b.ownerId, bucketAcl: b.acl, policy, key, object: index, context });
+  const site = (detail: string): SiteInfo => ({ exists: true, servesWebsite: true, detail });
+  const not = (detail: string): SiteInfo => ({ exists: true, servesWebsite: false, detail });
+  if (index !== null && d.allowed) {
+    return site(d.reason === 'acl' ? `the ACL of ${key} grants READ to AllUsers (public-read)` : `bucket policy lets anyone read ${key}`);
+  }
+  if (d.reason === 'unreadable-policy') return not(`the stored bucket policy no longer parses, so nothing is public`);
+  if (d.reason === 'policy-deny') return not(`bucket policy denies anonymous reads of ${key}`);
+  if (index === null) {
+    return not(d.allowed ? `no ${key} yet (the bucket policy lets anyone read it once uploaded), and no website configuration` : `private: no ${key} and no website configuration`);
+  }
+  const byPolicy = policy === null ? 'no bucket policy' : 'the bucket policy does not grant it to a visitor over HTTPS without a Referer';
+  const listing = d.mayList ? '; anyone may list the bucket, which does not open its objects' : '';
+  return not(`private: no website configuration, and anonymous visitors may not read ${key} (no public-read ACL on it, ${byPolicy})${listing}`);
 }
 
-export function storageSites(storage: { bucket(name: string): BucketInfo | null }): SiteLookup {
-  return { site: (bucket) => describeSite(storage.bucket(bucket)) };
+export function storageSites(storage: { bucket(name: string): BucketInfo | null; headObject(bucket: string, key: string): { acl: Acl | null } | null }): SiteLookup {
+  return {
+    site(name) {
+      const b = storage.bucket(name);
+      // The index is only needed without a website configuration, which decides on its own.
+      const index = b !== null && b.website === null ? storage.headObject(b.name, indexKeyOf(b)) : null;
+      return describeSite(b, index, visitorContext(new Date()));
+    },
+  };
 }

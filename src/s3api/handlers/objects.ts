@@ -7,7 +7,7 @@ import { S3Error } from '../errors.js';
 import { objectBody } from '../object-body.js';
 import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } from '../object-headers.js';
 import { checksumHeaders, partRead } from '../object-parts.js';
-import { checkAccess } from '../pipeline.js';
+import { checkAccess, mayLearnMissing } from '../pipeline.js';
 import { aclFromHeaders } from './access.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
@@ -59,11 +59,7 @@ function requireReadable(ctx: S3Context, bucket: BucketInfo): ObjectInfo {
   const key = ctx.route.key!;
   const obj = ctx.deps.storage.headObject(bucket.name, key);
   if (obj) return obj;
-  try {
-    checkAccess(ctx, bucket, 's3:ListBucket', null, null);
-  } catch {
-    throw new S3Error('AccessDenied');
-  }
+  if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
   throw new S3Error('NoSuchKey', undefined, { Key: key });
 }
 

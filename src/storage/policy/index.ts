@@ -12,6 +12,7 @@ export {
   type AclRequirement, type Permission, type ResourceKind,
 } from './actions.js';
 export { authorize, type AuthorizeInput, type AuthorizeReason, type AuthorizeResult } from './authorize.js';
+export { anonymousRead, storedPolicy, type AnonymousRead, type AnonymousReadInput, type StoredPolicy } from './anonymous.js';
 export { parseCidr, cidrContains, type Condition, type RequestContext, type SetQualifier } from './conditions.js';
 export {
   POLICY_MAX_BYTES, POLICY_VERSIONS, parsePolicy, policyAddonIds,
