@@ -27,6 +27,8 @@ for (const file of files) {
   const text = readFileSync(file, 'utf8');
   const isTest = rel.endsWith('.test.ts');
   const bad = (what) => problems.push(`${rel}: ${what}`);
+  // State lives in objects passed in by the composition root, never in a module.
+  if (!isTest && rel.startsWith('src/') && /^(?:export\s+)?(?:let|var)\s/m.test(text)) bad('declares a module-level let/var (pass state in instead)');
   if (!isTest && !rel.startsWith('src/config/') && /process\.env\b/.test(text)) {
     if (!rel.startsWith('e2e/')) bad('reads process.env (only src/config/ may)');
   }
