@@ -57,6 +57,10 @@ for (const file of files) {
     } else if (target.startsWith('src/storage/')) {
       bad(`imports a deep storage path ${spec} (use #storage)`);
     }
+    // The CLI parses arguments and calls admin/ (shared with the admin API) or main.ts; it does no work itself.
+    if (rel === 'src/cli.ts' && !spec.startsWith('node:') && spec !== '#storage' && !target.startsWith('src/admin/') && !target.startsWith('src/config/') && target !== 'src/main.js') {
+      bad(`cli.ts imports ${spec} (only admin/, config/, main.ts and #storage)`);
+    }
     if (rel.startsWith('src/s3api/') && target.startsWith('src/gateway/')) bad(`s3api imports gateway (${spec})`);
     if (rel.startsWith('src/gateway/') && target.startsWith('src/s3api/')) bad(`gateway imports s3api (${spec})`);
   }
