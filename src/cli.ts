@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Storage, isStorageError, validateWebsiteConfig, type Addon, type WebsiteConfig } from '#storage';
+import { isStorageError } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
-import { renderS3cfg } from './admin/s3cfg.js';
+import { addonRecord, addonS3cfg, createAddon, deleteAddon, listAddons } from './admin/addons.js';
+import { bucketWebsite, removeBucketWebsite, setBucketWebsite } from './admin/buckets.js';
+import { formatCertTable, listCertificates } from './admin/certs.js';
+import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
+import { withStorage } from './admin/storage.js';
 import { startCellar, tlsSettings } from './main.js';
-import {
-  CertRegistry, CertStore, PROOF_LABEL, certificateRows, createGate, formatCertTable, formatDomainReport, loadProofSecret, proofToken,
-  storageSites, type DomainReport,
-} from './gateway/tls/index.js';
 
 const USAGE = `usage: cellar <command>
 
@@ -29,19 +28,6 @@ Settings come from config/default.json, the JSON file named by CELLAR_CONFIG, th
 CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN, ...).`;
 
 class UsageError extends Error {}
-
-function addonJson(a: Addon): Record<string, string> {
-  return { id: a.id, name: a.name, email: a.email, accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey };
-}
-
-async function withStorage<T>(config: Config, fn: (s: Storage) => T): Promise<T> {
-  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, collectOnOpen: false });
-  try {
-    return fn(storage);
-  } finally {
-    storage.close();
-  }
-}
 
 async function serve(config: Config): Promise<void> {
   const cellar = await startCellar(config);
@@ -84,29 +70,29 @@ async function addon(config: Config, args: string[]): Promise<void> {
   });
   switch (sub) {
     case 'create': {
-      const a = await withStorage(config, (s) => s.createAddon({ name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
-      if (values.json) process.stdout.write(JSON.stringify(addonJson(a)) + '\n');
+      const a = await withStorage(config, (s) => createAddon(s, { name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
+      if (values.json) process.stdout.write(JSON.stringify(addonRecord(a)) + '\n');
       else process.stdout.write(`created add-on ${a.id}\n  name:       ${a.name}\n  access key: ${a.accessKeyId}\n  secret key: ${a.secretAccessKey}\n`);
       return;
     }
     case 'list': {
-      const list = await withStorage(config, (s) => s.listAddons());
-      if (values.json) process.stdout.write(JSON.stringify(list.map(addonJson)) + '\n');
+      const list = await withStorage(config, listAddons);
+      if (values.json) process.stdout.write(JSON.stringify(list.map(addonRecord)) + '\n');
       else for (const a of list) process.stdout.write(`${a.id}\t${a.name}\t${a.email}\t${a.accessKeyId}\n`);
       return;
     }
     case 's3cfg': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon s3cfg needs an add-on id');
-      const a = await withStorage(config, (s) => s.addon(id));
-      if (!a) throw new UsageError(`no add-on ${id}`);
-      process.stdout.write(renderS3cfg({ accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey, endpoint: publicEndpoint(config), region: config.region }));
+      const cfg = await withStorage(config, (s) => addonS3cfg(s, id, { endpoint: publicEndpoint(config), region: config.region }));
+      if (cfg === null) throw new UsageError(`no add-on ${id}`);
+      process.stdout.write(cfg);
       return;
     }
     case 'delete': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon delete needs an add-on id');
-      await withStorage(config, (s) => s.deleteAddon(id));
+      await withStorage(config, (s) => deleteAddon(s, id));
       process.stdout.write(`deleted add-on ${id}\n`);
       return;
     }
@@ -119,8 +105,7 @@ async function cert(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
   if (sub !== 'list') throw new UsageError(`unknown cert command: ${sub ?? '(none)'}`);
-  const settings = tlsSettings(config);
-  const { rows, problems } = certificateRows(new CertStore(path.resolve(settings.certsDir)), Date.now(), settings.renewWindowSeconds * 1000);
+  const { rows, problems } = listCertificates(tlsSettings(config), Date.now());
   for (const p of problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
   process.stdout.write(values.json ? JSON.stringify(rows) + '\n' : formatCertTable(rows));
 }
@@ -128,46 +113,19 @@ async function cert(config: Config, args: string[]): Promise<void> {
 async function domain(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  const host = positionals[0]?.trim().toLowerCase().replace(/\.$/, '');
+  const host = normalizeHost(positionals[0]);
   if (!host) throw new UsageError(`domain ${sub ?? 'check|token'} needs a host name`);
   const settings = tlsSettings(config);
   if (sub === 'token') {
-    const record = { name: `${PROOF_LABEL}.${host}`, type: 'TXT', value: proofToken(loadProofSecret(config.dataDir), host) };
+    const record = domainProofRecord(settings, host);
     if (values.json) process.stdout.write(JSON.stringify(record) + '\n');
     else process.stdout.write(`Publish this DNS record to prove ${host} is yours${settings.domainProof ? '' : ' (not required now: CELLAR_DOMAIN_PROOF is off)'}:\n  ${record.name}.  TXT  "${record.value}"\n`);
     return;
   }
   if (sub !== 'check') throw new UsageError(`unknown domain command: ${sub ?? '(none)'}`);
-  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, collectOnOpen: false });
-  let report: DomainReport;
-  try {
-    const decision = await createGate(settings, storageSites(storage)).check(host, { exhaustive: true });
-    const store = new CertStore(path.resolve(settings.certsDir));
-    const loaded = store.load({ repair: false });
-    const registry = new CertRegistry();
-    for (const c of loaded.certs) registry.add(c);
-    const hit = registry.lookup(host, Date.now())?.cert;
-    const st = loaded.statuses.find((s) => s.name === host);
-    report = {
-      decision,
-      certificate: hit ? { names: hit.names, issuer: hit.issuer, notAfter: hit.notAfter.toISOString() } : null,
-      onDemand: settings.acmeDirectory !== '' && config.httpsPort !== null,
-      backoff: st ? { failures: st.failures, lastError: st.lastError, nextAttemptAt: st.nextAttemptAt.toISOString() } : null,
-    };
-  } finally {
-    storage.close();
-  }
+  const report = await withStorage(config, (s) => checkDomain(settings, s, host, { httpsEnabled: config.httpsPort !== null, now: Date.now }));
   process.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatDomainReport(report));
-  if (report.certificate === null && !(report.onDemand && report.decision.allowed)) process.exitCode = 1;
-}
-
-/** The website configuration site owners get without ws-* tools; --spa is the Garage-style 404 -> 200 rule. */
-function websiteFromFlags(v: { index?: string; error?: string; spa?: boolean }): WebsiteConfig {
-  const suffix = v.index ?? 'index.html';
-  const cfg: WebsiteConfig = { indexDocument: { suffix } };
-  if (v.error !== undefined) cfg.errorDocument = { key: v.error };
-  if (v.spa) cfg.routingRules = [{ condition: { httpErrorCodeReturnedEquals: '404' }, redirect: { replaceKeyWith: suffix, httpRedirectCode: '200' } }];
-  return validateWebsiteConfig(cfg);
+  if (!servesHttps(report)) process.exitCode = 1;
 }
 
 async function bucket(config: Config, args: string[]): Promise<void> {
@@ -180,15 +138,14 @@ async function bucket(config: Config, args: string[]): Promise<void> {
   });
   const name = positionals[0];
   if (!name) throw new UsageError('bucket website needs a bucket name');
+  // The website configuration site owners get without ws-* tools.
   const out = await withStorage(config, (s) => {
-    s.requireBucket(name);
-    if (values.show) return JSON.stringify(s.bucket(name)!.website) + '\n';
+    if (values.show) return JSON.stringify(bucketWebsite(s, name)) + '\n';
     if (values.off) {
-      s.setBucketWebsite(name, null);
+      removeBucketWebsite(s, name);
       return `${name}: website configuration removed (defaults apply: index.html, 404.html)\n`;
     }
-    const cfg = websiteFromFlags(values);
-    s.setBucketWebsite(name, cfg);
+    const cfg = setBucketWebsite(s, name, values);
     return `${name}: index ${cfg.indexDocument!.suffix}${cfg.errorDocument ? `, error page ${cfg.errorDocument.key}` : ''}${values.spa ? ', SPA fallback' : ''}\n`;
   });
   process.stdout.write(out);

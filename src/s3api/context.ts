@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Addon, Principal, Storage, VerifiedAuth } from '#storage';
 import type { Logger } from '../shared/logger.js';
-import type { Route } from './router.js';
 
 export interface S3ApiConfig {
   region: string;
@@ -22,7 +21,6 @@ export interface S3Context {
   res: ServerResponse;
   deps: S3Deps;
   requestId: string;
-  route: Route;
   query: URLSearchParams;
   /** The resource named in error documents, e.g. `/bucket/key`. */
   resource: string;

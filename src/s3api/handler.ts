@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BucketInfo } from '#storage';
+import type { BucketInfo, ObjectInfo } from '#storage';
+import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/buckets.js';
@@ -71,21 +72,24 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
   applyCorsHeaders(req, res, found);
   const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
   const ctx: S3Context = {
-    req, res, deps, requestId, route: r, query,
+    req, res, deps, requestId, query,
     resource: bucket === null ? '/' : `/${bucket}${key === null ? '' : '/' + key}`,
     ...who,
     secure: target.secure,
   };
-  const b = authorizeRoute(ctx, r, found);
+  // Read once: GetObject and HeadObject serve the very row that was authorized, so a write in
+  // between cannot pair one version's permissions with another version's bytes.
+  const object = found !== null && ACTIONS[r.op]?.target === 'object' && 'key' in r ? deps.storage.headObject(found.name, r.key) : null;
+  const b = authorizeRoute(ctx, r, found, object);
   checkRequestHeaders(ctx, r.op, b);
-  await dispatch(ctx, r, b);
+  await dispatch(ctx, r, b, object);
 }
 
-async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise<void> {
+async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: ObjectInfo | null): Promise<void> {
   const bucket = (): BucketInfo => b!;
   switch (r.op) {
     case 'ListBuckets': return listBuckets(ctx);
-    case 'CreateBucket': return createBucket(ctx);
+    case 'CreateBucket': return createBucket(ctx, r.bucket);
     case 'HeadBucket': return headBucket(ctx, bucket());
     case 'DeleteBucket': return deleteBucket(ctx, bucket());
     case 'GetBucketLocation': return getBucketLocation(ctx, bucket());
@@ -94,18 +98,18 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'ListObjectsV2': return listObjectsV2(ctx, bucket());
     case 'ListObjectVersions': return listObjectVersions(ctx, bucket());
     case 'DeleteObjects': return deleteObjects(ctx, bucket());
-    case 'PutObject': return putObject(ctx, bucket());
-    case 'CopyObject': return copyObject(ctx, bucket());
-    case 'GetObject': return getObject(ctx, bucket(), false);
-    case 'HeadObject': return getObject(ctx, bucket(), true);
-    case 'DeleteObject': return deleteObject(ctx, bucket());
+    case 'PutObject': return putObject(ctx, bucket(), r);
+    case 'CopyObject': return copyObject(ctx, bucket(), r);
+    case 'GetObject': return getObject(ctx, bucket(), r, object);
+    case 'HeadObject': return getObject(ctx, bucket(), r, object);
+    case 'DeleteObject': return deleteObject(ctx, bucket(), r);
     case 'ListMultipartUploads': return listMultipartUploads(ctx, bucket());
-    case 'CreateMultipartUpload': return createMultipartUpload(ctx, bucket());
-    case 'UploadPart': return uploadPart(ctx, bucket());
-    case 'UploadPartCopy': return uploadPartCopy(ctx, bucket());
-    case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket());
-    case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket());
-    case 'ListParts': return listParts(ctx, bucket());
+    case 'CreateMultipartUpload': return createMultipartUpload(ctx, bucket(), r);
+    case 'UploadPart': return uploadPart(ctx, bucket(), r);
+    case 'UploadPartCopy': return uploadPartCopy(ctx, bucket(), r);
+    case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket(), r);
+    case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket(), r);
+    case 'ListParts': return listParts(ctx, bucket(), r);
     case 'GetBucketLifecycleConfiguration':
     case 'GetBucketTagging':
     case 'GetBucketEncryption':
@@ -118,8 +122,8 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
-    case 'PutObjectAcl': return putObjectAcl(ctx, bucket());
-    case 'GetObjectAcl': return getObjectAcl(ctx, bucket());
+    case 'PutObjectAcl': return putObjectAcl(ctx, bucket(), r);
+    case 'GetObjectAcl': return getObjectAcl(ctx, bucket(), r);
     case 'DeleteBucketCors': return deleteBucketCors(ctx, bucket());
     case 'PutBucketCors': return putBucketCors(ctx, bucket());
     case 'GetBucketCors': return getBucketCors(ctx, bucket());
@@ -148,8 +152,8 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'SelectObjectContent':
       throw new S3Error('NotImplemented', `${r.op} is not implemented`);
     default: {
-      const never: never = r.op;
-      throw new Error(`unrouted operation ${String(never)}`);
+      const never: never = r;
+      throw new Error(`unrouted operation ${String((never as Route).op)}`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { MAX_PART_NUMBER, checksumTypeOf, type ObjectInfo } from '#storage';
+import { checksumTypeOf, type ObjectInfo } from '#storage';
 import type { RangeResult } from '../shared/http-semantics.js';
 import { header, type S3Context } from './context.js';
 import { S3Error } from './errors.js';
@@ -27,24 +27,20 @@ export function partsCountOf(obj: ObjectInfo): number | null {
 /**
  * GetObject/HeadObject `?partNumber=N`: the bytes of part N, as a range, and the part count for
  * x-amz-mp-parts-count (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+ * `n` is the part number as the router validated it (1 to 10,000), null when none is asked for.
  * An object not uploaded in parts has one part, the whole object. Null when no part is asked for.
  * DEVIATION: AWS returns the part's own checksum with x-amz-checksum-mode; the object row keeps
  * only the object-level checksum, so a part read returns none.
  */
-export function partRead(ctx: S3Context, obj: ObjectInfo): { range: RangeResult; partsCount: number | null } | null {
-  const raw = ctx.query.get('partNumber');
-  if (raw === null) return null;
-  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_PART_NUMBER)) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, { ArgumentName: 'partNumber', ArgumentValue: raw });
-  }
+export function partRead(ctx: S3Context, obj: ObjectInfo, n: number | null): { range: RangeResult; partsCount: number | null } | null {
+  if (n === null) return null;
   if (header(ctx, 'range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const count = partsCountOf(obj);
   if (count === null) {
-    if (n !== 1) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: raw, ActualPartCount: '1' });
+    if (n !== 1) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: '1' });
     return { range: { type: 'full' }, partsCount: null };
   }
-  if (n > count) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: raw, ActualPartCount: String(count) });
+  if (n > count) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: String(count) });
   let start = 0;
   for (let i = 0; i < n - 1; i++) start += obj.blobs[i]!.size;
   const size = obj.blobs[n - 1]!.size;

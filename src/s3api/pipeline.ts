@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error } from './errors.js';
-import type { Route } from './router.js';
+import { keyOf, type Route } from './router.js';
 
 export interface Authenticated {
   principal: S3Context['principal'];
@@ -100,15 +100,16 @@ export function mayLearnMissing(ctx: S3Context, bucket: BucketInfo, key: string)
 
 /**
  * Authorizes the routed operation on `found`, the bucket it names as the caller already looked
- * it up (null when missing or none). A missing bucket is NoSuchBucket whoever asks, as on S3.
+ * it up (null when missing or none), and for object operations on `object`, the key's row as the
+ * caller looked it up (null when missing). A missing bucket is NoSuchBucket whoever asks, as on S3.
  */
-export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | null): BucketInfo | null {
+export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | null, object: ObjectInfo | null): BucketInfo | null {
   const need = ACTIONS[r.op];
   if (need === null) {
     if (ctx.principal.type === 'anonymous') throw new S3Error('AccessDenied');
     return found;
   }
-  if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket ?? '' });
+  if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: 'bucket' in r ? r.bucket : '' });
   const bucket = found;
   // DeleteObjects is authorized per key by its handler.
   if (r.op === 'DeleteObjects') return bucket;
@@ -121,9 +122,9 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
     checkAccess(ctx, bucket, need.action, null, null);
     throw new S3Error('MethodNotAllowed');
   }
-  const object = need.target === 'object' && r.key !== null ? ctx.deps.storage.headObject(bucket.name, r.key) : null;
+  const key = keyOf(r);
   // The anonymous read is decided as the website and the certificate gate decide it.
-  if (ctx.principal.type === 'anonymous' && (r.op === 'GetObject' || r.op === 'HeadObject') && r.key !== null) {
+  if (ctx.principal.type === 'anonymous' && (r.op === 'GetObject' || r.op === 'HeadObject')) {
     if (anonymousObjectAnswer(bucket, r.key, object, requestContext(ctx)) === 'AccessDenied') throw new S3Error('AccessDenied');
     return bucket;
   }
@@ -131,14 +132,14 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
   // the bucket and AccessDenied to others, unless the policy denies the read outright
   // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
   if (object === null && (r.op === 'GetObject' || r.op === 'HeadObject')) {
-    if (decide(ctx, bucket, need.action, r.key, null).reason === 'policy-deny') throw new S3Error('AccessDenied');
+    if (decide(ctx, bucket, need.action, key, null).reason === 'policy-deny') throw new S3Error('AccessDenied');
     return bucket;
   }
-  if (INITIATOR_OPS.has(r.op) && isInitiator(ctx, bucket, r.key)) {
-    if (decide(ctx, bucket, need.action, r.key, object).reason === 'policy-deny') throw new S3Error('AccessDenied');
+  if ((r.op === 'AbortMultipartUpload' || r.op === 'ListParts') && isInitiator(ctx, bucket, r.key, r.uploadId)) {
+    if (decide(ctx, bucket, need.action, key, object).reason === 'policy-deny') throw new S3Error('AccessDenied');
     return bucket;
   }
-  checkAccess(ctx, bucket, need.action, need.target === 'object' ? r.key : null, object);
+  checkAccess(ctx, bucket, need.action, need.target === 'object' ? key : null, object);
   return bucket;
 }
 
@@ -146,10 +147,8 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
  * No ACL grants AbortMultipartUpload or ListParts: besides the bucket owner and policy grants,
  * the upload's initiator may (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
  */
-const INITIATOR_OPS = new Set<Route['op']>(['AbortMultipartUpload', 'ListParts']);
-
-function isInitiator(ctx: S3Context, bucket: BucketInfo, key: string | null): boolean {
+function isInitiator(ctx: S3Context, bucket: BucketInfo, key: string, uploadId: string): boolean {
   if (ctx.principal.type !== 'addon') return false;
-  const upload = ctx.deps.storage.multipart.findUpload(ctx.query.get('uploadId') ?? '');
+  const upload = ctx.deps.storage.multipart.findUpload(uploadId);
   return upload !== null && upload.bucket === bucket.name && upload.key === key && upload.ownerId === ctx.principal.id;
 }

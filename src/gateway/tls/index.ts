@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.js';
 import type { HostConfig } from '../host.js';
-import { listen, onClientError, SERVER_LIMITS } from '../server.js';
+import { listen, onClientError, SERVER_LIMITS } from '../listener.js';
 import { AcmeIssuer } from './acme.js';
 import { createDnsLookup } from './dns.js';
 import { DomainGate, type SiteLookup } from './gate.js';

@@ -49,13 +49,13 @@ type Meta<P> =
 /** Rough fixed cost of a cached body besides its bytes (key, node, bookkeeping). */
 const BODY_OVERHEAD = 128;
 
-let generations = 0;
-
 export class WebsiteCache<P> {
   private readonly slots: LRUCache<string, BucketSlot>;
   private readonly meta: LRUCache<string, Meta<P>>;
   private readonly bodies: LRUCache<string, Buffer> | null;
   private readonly seqs = new Map<string, number>();
+  /** Numbers bucket slots, so keys of a replaced slot never match the new one's. */
+  private generations = 0;
   readonly maxEntryBytes: number;
 
   constructor(limits: CacheLimits) {
@@ -91,7 +91,7 @@ export class WebsiteCache<P> {
     const config = bucket?.website ?? DEFAULT_WEBSITE_CONFIG;
     const slot: BucketSlot = {
       name,
-      gen: ++generations,
+      gen: ++this.generations,
       bucket,
       config,
       indexSuffix: indexSuffixOf(config),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { acceptsOf, compressBuffer, compressStream, isCompressibleType } from './compress.js';
+import { AcceptsCache, compressBuffer, compressStream, isCompressibleType } from './compress.js';
 
 const types: Array<[string, boolean]> = [
   ['text/html', true],
@@ -42,9 +42,10 @@ const accepts: Array<[string | undefined, { br: boolean; gzip: boolean }]> = [
   ['deflate', { br: false, gzip: false }],
 ];
 for (const [header, expected] of accepts) {
-  test(`acceptsOf(${JSON.stringify(header)})`, () => {
-    assert.deepEqual({ ...acceptsOf(header) }, expected);
-    assert.deepEqual({ ...acceptsOf(header) }, expected, 'remembered parse is the same');
+  test(`AcceptsCache.get(${JSON.stringify(header)})`, () => {
+    const accepts = new AcceptsCache();
+    assert.deepEqual({ ...accepts.get(header) }, expected);
+    assert.deepEqual({ ...accepts.get(header) }, expected, 'remembered parse is the same');
   });
 }
 

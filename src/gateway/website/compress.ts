@@ -21,7 +21,6 @@ export interface Accepts {
 }
 
 const NONE: Accepts = Object.freeze({ br: false, gzip: false });
-const parsed = new Map<string, Accepts>();
 const MAX_REMEMBERED = 256;
 
 function parse(header: string): Accepts {
@@ -46,17 +45,21 @@ function parse(header: string): Accepts {
 
 /**
  * Browsers send one of a handful of exact strings, so parses are remembered; the map is
- * bounded so odd clients cannot grow it.
+ * bounded so odd clients cannot grow it. One per website handler.
  */
-export function acceptsOf(header: string | undefined): Accepts {
-  if (header === undefined || header === '') return NONE;
-  let a = parsed.get(header);
-  if (a === undefined) {
-    a = parse(header);
-    if (parsed.size >= MAX_REMEMBERED) parsed.clear();
-    parsed.set(header, a);
+export class AcceptsCache {
+  private readonly parsed = new Map<string, Accepts>();
+
+  get(header: string | undefined): Accepts {
+    if (header === undefined || header === '') return NONE;
+    let a = this.parsed.get(header);
+    if (a === undefined) {
+      a = parse(header);
+      if (this.parsed.size >= MAX_REMEMBERED) this.parsed.clear();
+      this.parsed.set(header, a);
+    }
+    return a;
   }
-  return a;
 }
 
 const brotli = promisify(zlib.brotliCompress);

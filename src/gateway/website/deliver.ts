@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { evaluateConditions, parseRange } from '../../shared/http-semantics.js';
 import type { WebsiteCache } from './cache.js';
-import { acceptsOf, compressBuffer, compressStream } from './compress.js';
+import { AcceptsCache, compressBuffer, compressStream } from './compress.js';
 import { fullHeaders, type ObjectEntry, type Representation, type Variant } from './entity.js';
 import { builtinPage, type Page } from './pages.js';
 import type { Resolved } from './resolve.js';
@@ -35,6 +35,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export class Deliverer {
   /** Bodies being read or compressed, so a burst of misses costs one read each. */
   private readonly loading = new Map<string, Promise<Buffer>>();
+  private readonly accepts = new AcceptsCache();
 
   constructor(private readonly cache: WebsiteCache<Resolved>) {}
 
@@ -63,7 +64,7 @@ export class Deliverer {
     // Ranges are served from the identity bytes only: a range of a compressed rendering
     // would depend on the compressor.
     if (rep.conditional && req.headers.range !== undefined) return rep.identity;
-    const a = acceptsOf(req.headers['accept-encoding']);
+    const a = this.accepts.get(req.headers['accept-encoding']);
     if (rep.br !== null && a.br) return rep.br;
     if (rep.gzip !== null && a.gzip) return rep.gzip;
     return rep.identity;

@@ -22,8 +22,6 @@ export interface Page {
   headers: string[];
 }
 
-const pages = new Map<number, Page>();
-
 function render(status: number): Page {
   const [title, message] = TEXT[status] ?? TEXT[500]!;
   const html = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${title}</title></head>`
@@ -42,11 +40,9 @@ function render(status: number): Page {
   };
 }
 
+/** Rendered once at load; a status without its own text (none today) is rendered per call. */
+const PAGES: ReadonlyMap<number, Page> = new Map(Object.keys(TEXT).map((s) => [Number(s), render(Number(s))]));
+
 export function builtinPage(status: number): Page {
-  let p = pages.get(status);
-  if (p === undefined) {
-    p = render(status);
-    pages.set(status, p);
-  }
-  return p;
+  return PAGES.get(status) ?? render(status);
 }

@@ -4,6 +4,7 @@ import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../respond.js';
+import type { ObjectRoute } from '../router.js';
 
 function resolver(ctx: S3Context): GranteeResolver {
   const storage = ctx.deps.storage;
@@ -72,10 +73,10 @@ export async function putBucketAcl(ctx: S3Context, bucket: BucketInfo): Promise<
   sendEmpty(ctx, 200);
 }
 
-function objectOrThrow(ctx: S3Context, bucket: BucketInfo): ObjectInfo {
+function objectOrThrow(ctx: S3Context, bucket: BucketInfo, key: string): ObjectInfo {
   const v = ctx.query.get('versionId');
   if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
-  return ctx.deps.storage.requireObject(bucket.name, ctx.route.key!);
+  return ctx.deps.storage.requireObject(bucket.name, key);
 }
 
 /** Objects written before any ACL was set carry none: they are private to their owner. */
@@ -85,13 +86,13 @@ function objectAcl(ctx: S3Context, bucket: BucketInfo, o: ObjectInfo): Acl {
   return cannedAcl('private', owner, bucket.acl.owner);
 }
 
-export function getObjectAcl(ctx: S3Context, bucket: BucketInfo): void {
-  const o = objectOrThrow(ctx, bucket);
+export function getObjectAcl(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
+  const o = objectOrThrow(ctx, bucket, r.key);
   sendXml(ctx, 'AccessControlPolicy', aclToXml(objectAcl(ctx, bucket, o), displayName(ctx)));
 }
 
-export async function putObjectAcl(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  const o = objectOrThrow(ctx, bucket);
+export async function putObjectAcl(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
+  const o = objectOrThrow(ctx, bucket, r.key);
   const current = objectAcl(ctx, bucket, o);
   const acl = await aclFromRequest(ctx, current.owner, bucket.acl.owner);
   ctx.deps.storage.setObjectAcl(bucket.name, o.key, acl);

@@ -19,9 +19,8 @@ export function listBuckets(ctx: S3Context): void {
  * CreateBucket. The optional CreateBucketConfiguration must name this service's region, or be
  * empty (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
  */
-export async function createBucket(ctx: S3Context): Promise<void> {
+export async function createBucket(ctx: S3Context, name: string): Promise<void> {
   const addon = ctx.addon!;
-  const name = ctx.route.bucket!;
   const body = await readSmallBody(ctx);
   const region = ctx.deps.config.region;
   if (body.length > 0) {

@@ -3,7 +3,7 @@
  * decode the request, one storage call, encode the answer.
  */
 import {
-  CHECKSUM_ALGORITHMS, MAX_PART_NUMBER, checksumHeaderName, checksumTypeOf, isCrcAlgorithm, parseChecksumAlgorithm,
+  CHECKSUM_ALGORITHMS, checksumHeaderName, checksumTypeOf, isCrcAlgorithm, parseChecksumAlgorithm,
   type BucketInfo, type ByteRange, type ChecksumAlgorithm, type ChecksumType, type CompletePart, type UploadInfo,
 } from '#storage';
 import { readSmallBody } from '../body.js';
@@ -15,6 +15,7 @@ import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js';
 import { writePrecondition } from '../write-conditions.js';
 import { copySourceObject, requestedAcl } from './objects.js';
+import type { ObjectRoute, PartRoute, UploadRoute } from '../router.js';
 
 const MAX_LIST = 1000;
 /** 10,000 parts, each with an ETag and a SHA-256 checksum, fit well under this. */
@@ -31,21 +32,6 @@ function checksumResponseHeaders(checksum: Record<string, string> | null): Recor
   const out: Record<string, string> = {};
   for (const [alg, value] of Object.entries(checksum ?? {})) out[checksumHeaderName(alg as ChecksumAlgorithm)] = value;
   return out;
-}
-
-function uploadIdOf(ctx: S3Context): string {
-  const id = ctx.query.get('uploadId');
-  if (id === null || id === '') throw new S3Error('InvalidArgument', 'This operation needs an uploadId', { ArgumentName: 'uploadId', ArgumentValue: id ?? '' });
-  return id;
-}
-
-function partNumberOf(ctx: S3Context): number {
-  const raw = ctx.query.get('partNumber') ?? '';
-  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_PART_NUMBER)) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, { ArgumentName: 'partNumber', ArgumentValue: raw });
-  }
-  return n;
 }
 
 function intParam(ctx: S3Context, name: string, fallback: number): number {
@@ -93,11 +79,11 @@ function checksumSettings(ctx: S3Context): { algorithm: ChecksumAlgorithm | null
   return { algorithm, type };
 }
 
-export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo): void {
+export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
   const { algorithm, type } = checksumSettings(ctx);
   const upload = ctx.deps.storage.multipart.create({
     bucket: bucket.name,
-    key: ctx.route.key!,
+    key: r.key,
     ownerId: ctx.addon?.id ?? bucket.ownerId,
     headers: headersFromRequest(ctx.req.headers),
     acl: requestedAcl(ctx, bucket),
@@ -115,12 +101,10 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo): void 
 }
 
 /** UploadPart: the body is decoded (aws-chunked or plain) and verified exactly as for PutObject. */
-export async function uploadPart(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  const uploadId = uploadIdOf(ctx);
-  const partNumber = partNumberOf(ctx);
+export async function uploadPart(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
   const body = objectBody(ctx);
   const part = await ctx.deps.storage.multipart.uploadPart({
-    bucket: bucket.name, key: ctx.route.key!, uploadId, partNumber,
+    bucket: bucket.name, key: r.key, uploadId: r.uploadId, partNumber: r.partNumber,
     body: body.stream,
     expectedMd5Base64: body.expectedMd5Base64,
     expectedSha256Hex: body.expectedSha256Hex,
@@ -149,12 +133,10 @@ function copySourceRange(ctx: S3Context, size: number): ByteRange | null {
 }
 
 /** UploadPartCopy: the source (authorized and conditions checked as for CopyObject) streams into the part. */
-export async function uploadPartCopy(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  const uploadId = uploadIdOf(ctx);
-  const partNumber = partNumberOf(ctx);
+export async function uploadPartCopy(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
   const source = copySourceObject(ctx);
   const range = copySourceRange(ctx, source.size);
-  const part = await ctx.deps.storage.multipart.copyPart({ bucket: bucket.name, key: ctx.route.key!, uploadId, partNumber, source, range });
+  const part = await ctx.deps.storage.multipart.copyPart({ bucket: bucket.name, key: r.key, uploadId: r.uploadId, partNumber: r.partNumber, source, range });
   sendXml(ctx, 'CopyPartResult', { ETag: quoteEtag(part.etag), LastModified: isoDate(part.lastModified), ...checksumElements(part.checksum) });
 }
 
@@ -185,13 +167,12 @@ function asserted(ctx: S3Context): { algorithm: ChecksumAlgorithm; value: string
   return sent[0];
 }
 
-export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  const uploadId = uploadIdOf(ctx);
+export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: UploadRoute): Promise<void> {
   const parts = parseCompleteBody(await readSmallBody(ctx, Math.max(MAX_COMPLETE_BODY, ctx.deps.config.maxXmlBodySize), { checksumHeadersDescribeBody: false }));
   const size = header(ctx, 'x-amz-mp-object-size');
   if (size !== undefined && !/^\d+$/.test(size)) throw new S3Error('InvalidArgument', 'Invalid x-amz-mp-object-size', { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: size });
   const { object } = await ctx.deps.storage.multipart.complete({
-    bucket: bucket.name, key: ctx.route.key!, uploadId, parts,
+    bucket: bucket.name, key: r.key, uploadId: r.uploadId, parts,
     checksumType: header(ctx, 'x-amz-checksum-type')?.toUpperCase(),
     checksum: asserted(ctx),
     objectSize: size === undefined ? undefined : Number(size),
@@ -209,8 +190,8 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
   });
 }
 
-export async function abortMultipartUpload(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  await ctx.deps.storage.multipart.abort(bucket.name, ctx.route.key!, uploadIdOf(ctx));
+export async function abortMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: UploadRoute): Promise<void> {
+  await ctx.deps.storage.multipart.abort(bucket.name, r.key, r.uploadId);
   sendEmpty(ctx, 204);
 }
 
@@ -222,11 +203,11 @@ function uploadFields(ctx: S3Context, u: UploadInfo): XmlNode {
   };
 }
 
-export function listParts(ctx: S3Context, bucket: BucketInfo): void {
+export function listParts(ctx: S3Context, bucket: BucketInfo, r: UploadRoute): void {
   const enc = encoder(ctx);
   const marker = intParam(ctx, 'part-number-marker', 0);
   const max = Math.min(intParam(ctx, 'max-parts', MAX_LIST), MAX_LIST);
-  const page = ctx.deps.storage.multipart.listParts(bucket.name, ctx.route.key!, uploadIdOf(ctx), marker, max);
+  const page = ctx.deps.storage.multipart.listParts(bucket.name, r.key, r.uploadId, marker, max);
   const u = page.upload;
   sendXml(ctx, 'ListPartsResult', {
     Bucket: bucket.name,

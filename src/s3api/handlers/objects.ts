@@ -8,6 +8,7 @@ import { objectBody } from '../object-body.js';
 import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } from '../object-headers.js';
 import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
+import type { ObjectRoute, ReadRoute } from '../router.js';
 import { aclFromHeaders } from './access.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
@@ -29,13 +30,13 @@ function checkVersionId(ctx: S3Context): void {
   if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v });
 }
 
-export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const headers = headersFromRequest(ctx.req.headers);
   const acl = requestedAcl(ctx, bucket);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
-    key: ctx.route.key!,
+    key: r.key,
     ownerId: ownerIdOf(ctx, bucket),
     body: body.stream,
     headers,
@@ -55,17 +56,19 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<voi
  * A missing key is NoSuchKey only for callers who may list the bucket; others get AccessDenied
  * so that existence does not leak (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
  */
-function requireReadable(ctx: S3Context, bucket: BucketInfo): ObjectInfo {
-  const key = ctx.route.key!;
-  const obj = ctx.deps.storage.headObject(bucket.name, key);
+function requireReadable(ctx: S3Context, bucket: BucketInfo, key: string, obj: ObjectInfo | null): ObjectInfo {
   if (obj) return obj;
   if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
   throw new S3Error('NoSuchKey', undefined, { Key: key });
 }
 
-export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolean): Promise<void> {
+/**
+ * GetObject and HeadObject. `object` is the row authorization looked up and judged (null when the
+ * key is missing): it is the one served, never a second read.
+ */
+export async function getObject(ctx: S3Context, bucket: BucketInfo, r: ReadRoute, object: ObjectInfo | null): Promise<void> {
   checkVersionId(ctx);
-  const obj = requireReadable(ctx, bucket);
+  const obj = requireReadable(ctx, bucket, r.key, object);
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   const cond = evaluateConditions(
@@ -83,7 +86,7 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolea
     return;
   }
   applyResponseOverrides(h, ctx.query, ctx.signed);
-  const part = partRead(ctx, obj);
+  const part = partRead(ctx, obj, r.partNumber);
   if (part?.partsCount) h['x-amz-mp-parts-count'] = part.partsCount;
   const range = part ? part.range : parseRange(header(ctx, 'range'), obj.size);
   if (range.type === 'unsatisfiable') {
@@ -102,7 +105,7 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolea
   } else {
     h['content-length'] = obj.size;
   }
-  if (head || obj.size === 0) {
+  if (r.op === 'HeadObject' || obj.size === 0) {
     ctx.res.writeHead(status, h);
     ctx.res.end();
     return;
@@ -112,9 +115,9 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolea
   await pipeline(stream, ctx.res);
 }
 
-export async function deleteObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+export async function deleteObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   checkVersionId(ctx);
-  await ctx.deps.storage.deleteObject(bucket.name, ctx.route.key!);
+  await ctx.deps.storage.deleteObject(bucket.name, r.key);
   sendEmpty(ctx, 204);
 }
 
@@ -159,11 +162,11 @@ export function copySourceObject(ctx: S3Context): ObjectInfo {
   return obj;
 }
 
-export async function copyObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
+export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const source = copySourceObject(ctx);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
-  const key = ctx.route.key!;
+  const key = r.key;
   const redirectChanged = header(ctx, 'x-amz-website-redirect-location') !== undefined;
   const classChanged = header(ctx, 'x-amz-storage-class') !== undefined;
   if (source.bucket === bucket.name && source.key === key && directive === 'COPY' && !redirectChanged && !classChanged) {

@@ -50,12 +50,9 @@ const WIDTH: Readonly<Record<CrcAlgorithm, number>> = { CRC32: 32, CRC32C: 32, C
 
 type Tables32 = Uint32Array[];
 type U32x8 = [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-const tables32Cache = new Map<number, Tables32>();
 
 function tables32(poly: number): Tables32 {
-  let t = tables32Cache.get(poly);
-  if (t) return t;
-  t = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const t = Array.from({ length: 8 }, () => new Uint32Array(256));
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let j = 0; j < 8; j++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
@@ -64,13 +61,15 @@ function tables32(poly: number): Tables32 {
   for (let k = 1; k < 8; k++) {
     for (let i = 0; i < 256; i++) t[k]![i] = (t[k - 1]![i]! >>> 8) ^ t[0]![t[k - 1]![i]! & 0xff]!;
   }
-  tables32Cache.set(poly, t);
   return t;
 }
 
+// Built once at load (8 KiB each, well under a millisecond): a constant, not a lazy cache.
+const TABLES32: Readonly<Record<'CRC32' | 'CRC32C', Tables32>> = { CRC32: tables32(POLY32.CRC32), CRC32C: tables32(POLY32.CRC32C) };
+
 /** Table-driven CRC-32 step with the contract of zlib.crc32(data, value): finished CRC in and out. */
 export function tableCrc32(alg: 'CRC32' | 'CRC32C', crc: number, d: Uint8Array): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables32(POLY32[alg]) as U32x8;
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES32[alg] as U32x8;
   let c = ~crc;
   const n = d.length;
   const end = n - (n & 7);
@@ -96,10 +95,8 @@ function crc32Of(alg: 'CRC32' | 'CRC32C'): (crc: number, d: Uint8Array) => numbe
 // --- CRC-64/NVME, slicing-by-8 on two 32-bit halves (no BigInt in the hot loop) ------------
 
 interface Tables64 { hi: Uint32Array[]; lo: Uint32Array[] }
-let tables64Cache: Tables64 | undefined;
 
 function tables64(): Tables64 {
-  if (tables64Cache) return tables64Cache;
   const hi = Array.from({ length: 8 }, () => new Uint32Array(256));
   const lo = Array.from({ length: 8 }, () => new Uint32Array(256));
   for (let i = 0; i < 256; i++) {
@@ -125,15 +122,16 @@ function tables64(): Tables64 {
       lo[k]![i] = ((pl >>> 8) | (ph << 24)) ^ lo[0]![pl & 0xff]!;
     }
   }
-  tables64Cache = { hi, lo };
-  return tables64Cache;
+  return { hi, lo };
 }
+
+const TABLES64: Tables64 = tables64();
 
 class Crc64Nvme implements Checksummer {
   // The raw register, split in halves: [high 32 bits, low 32 bits].
   private hi = 0xffffffff;
   private lo = 0xffffffff;
-  private readonly t = tables64();
+  private readonly t = TABLES64;
 
   update(d: Buffer): void {
     const [h0, h1, h2, h3, h4, h5, h6, h7] = this.t.hi as U32x8;
@@ -232,18 +230,14 @@ function mulModP(a: bigint, b: bigint, poly: bigint, width: number): bigint {
   return p;
 }
 
-// x^(2^k) mod P(x) for k = 0, 1, ..., grown on demand, per algorithm.
-const squaresCache = new Map<CrcAlgorithm, bigint[]>();
-
-/** x^(8 * bytes) mod P(x): the operator that shifts a CRC past `bytes` zero bytes. */
-function shiftOperator(alg: CrcAlgorithm, bytes: number): bigint {
+/**
+ * x^(8 * bytes) mod P(x): the operator that shifts a CRC past `bytes` zero bytes. `squares`
+ * holds x^(2^k) mod P(x) for k = 0, 1, ..., grown on demand; the caller owns it.
+ */
+function shiftOperator(alg: CrcAlgorithm, bytes: number, squares: bigint[]): bigint {
   const poly = POLY_BIG[alg];
   const width = WIDTH[alg];
-  let squares = squaresCache.get(alg);
-  if (!squares) {
-    squares = [1n << BigInt(width - 2)]; // x^1
-    squaresCache.set(alg, squares);
-  }
+  if (squares.length === 0) squares.push(1n << BigInt(width - 2)); // x^1
   let result = 1n << BigInt(width - 1); // x^0
   let k = 0;
   for (let e = BigInt(bytes) * 8n; e > 0n; e >>= 1n, k++) {
@@ -259,11 +253,12 @@ export function combineCrcValues(alg: CrcAlgorithm, parts: readonly { crc: bigin
   const width = WIDTH[alg];
   // Parts of a multipart upload mostly share one size, so one operator serves them all.
   const operators = new Map<number, bigint>();
+  const squares: bigint[] = [];
   let acc = 0n; // CRC of the empty string
   for (const { crc, length } of parts) {
     let op = operators.get(length);
     if (op === undefined) {
-      op = shiftOperator(alg, length);
+      op = shiftOperator(alg, length, squares);
       operators.set(length, op);
     }
     acc = mulModP(op, acc, poly, width) ^ crc;
