@@ -128,7 +128,21 @@ export function firstHeader(headers: Record<string, string | string[] | undefine
 /** SigV4 header value: each value trimmed with inner whitespace runs collapsed, joined by ','. */
 export function canonicalHeaderValue(values: string[] | undefined): string {
   if (values === undefined) return '';
-  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  return values.map((v) => headerText(v).trim().replace(/\s+/g, ' ')).join(',');
+}
+
+/**
+ * Node hands header values over as latin1 (one character per byte), but signatures are over
+ * the bytes the client sent, and botocore sends x-amz-meta-* values holding non-ASCII text as
+ * raw UTF-8 (https://github.com/boto/botocore/issues/1523). Reading those bytes as UTF-8 makes
+ * the UTF-8 encoding of the string to sign reproduce them exactly.
+ */
+export function headerText(v: string): string {
+  if (!/[^\x00-\x7f]/.test(v)) return v;
+  const bytes = Buffer.from(v, 'latin1');
+  const text = bytes.toString('utf8');
+  // Not UTF-8 (or already decoded text above U+00FF): keep the value as it came.
+  return text.includes('\ufffd') || /[^\x00-\xff]/.test(v) ? v : text;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {

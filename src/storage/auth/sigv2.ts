@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { StorageError } from '../errors.js';
-import { canonicalPathCandidates, firstHeader, parseHttpDate, parseQuery, signaturesEqual } from './canonical.js';
+import { canonicalPathCandidates, firstHeader, headerText, parseHttpDate, parseQuery, signaturesEqual } from './canonical.js';
 import { MISSING_DATE } from './parse.js';
 import { SIGNATURE_MISMATCH } from './sigv4.js';
 import { DEFAULT_MAX_SKEW_MS, type AuthRequest, type V2AuthInfo, type VerifiedAuth, type VerifyOptions } from './types.js';
@@ -31,7 +31,7 @@ export function canonicalAmzHeadersV2(headers: AuthRequest['headers']): string {
   let out = '';
   for (const name of names) {
     const raw = headers[name]!;
-    const values = (Array.isArray(raw) ? raw : [raw]).map((v) => v.replace(/\s*\r?\n\s*/g, ' ').trim());
+    const values = (Array.isArray(raw) ? raw : [raw]).map((v) => headerText(v).replace(/\s*\r?\n\s*/g, ' ').trim());
     out += `${name.toLowerCase()}:${values.join(',')}\n`;
   }
   return out;
@@ -75,8 +75,7 @@ export function verifyV2(req: AuthRequest, info: V2AuthInfo, secretKey: string, 
   checkV2Time(req, info, opts);
   const expires = info.location === 'query' ? String(info.expiresEpoch) : undefined;
   let firstToSign: string | undefined;
-  for (const path of canonicalPathCandidates(req.rawPath)) {
-    const resource = canonicalResourceV2(path, req.rawQuery, opts.vhostBucket);
+  for (const resource of v2ResourceCandidates(req.rawPath, req.rawQuery, opts.vhostBucket)) {
     const toSign = stringToSignV2({ method: req.method, headers: req.headers, resource, ...(expires === undefined ? {} : { expires }) });
     if (signaturesEqual(signatureV2(secretKey, toSign), info.signature)) return { accessKeyId: info.accessKeyId };
     firstToSign ??= toSign;
@@ -86,6 +85,29 @@ export function verifyV2(req: AuthRequest, info: V2AuthInfo, secretKey: string, 
     StringToSign: firstToSign ?? '',
     SignatureProvided: info.signature,
   });
+}
+
+/**
+ * The canonical resources to try, the AWS one first. botocore's HmacV1Auth
+ * (`signature_version='s3'`) signs path-style requests its own way: newer releases sign a
+ * bucket-only path as `/bucket/` while sending `/bucket`; 1.29 (Debian 12's python3-botocore)
+ * signs the operation's request URI from its service model, query literal included, and then
+ * appends the sub-resources again (`/b?acl?acl`, `/b?list-type=2`).
+ * DEVIATION: AWS verifies only the documented form; we also accept those two, which sign the
+ * same method, headers, bucket and key.
+ */
+function v2ResourceCandidates(rawPath: string, rawQuery: string, vhostBucket: string | null): string[] {
+  const out: string[] = [];
+  for (const path of canonicalPathCandidates(rawPath)) out.push(canonicalResourceV2(path, rawQuery, vhostBucket));
+  if (vhostBucket !== null) return out;
+  const base = rawPath === '' ? '/' : rawPath;
+  if (/^\/[^/]+$/.test(base)) out.push(canonicalResourceV2(`${base}/`, rawQuery, null));
+  const literal = rawQuery.split('&')[0];
+  if (literal) {
+    const subs = canonicalResourceV2('', rawQuery, null);
+    out.push(`${base}?${literal}${subs}`);
+  }
+  return out;
 }
 
 function checkV2Time(req: AuthRequest, info: V2AuthInfo, opts: VerifyOptions): void {
