@@ -7,6 +7,7 @@ import { resolveHost, type HostConfig, type HostResolution } from './host.js';
 import { builtinPage } from './website/pages.js';
 import type { WebsiteHandler } from './website/handler.js';
 import type { GatewayTls } from './tls/index.js';
+import { deferToPendingResponse } from './limits.js';
 
 export interface GatewayOptions {
   hosts: HostConfig;
@@ -78,6 +79,7 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
  * request line) still get an S3-shaped answer instead of a bare reset.
  */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (deferToPendingResponse(socket)) return;
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
     socket.destroy();
     return;

@@ -76,6 +76,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
     secure: target.secure,
   };
   const b = authorizeRoute(ctx, r, found);
+  // The server leaves `Expect: 100-continue` to us: the body is invited only once the request is
+  // authenticated and authorized (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTRedirect.html#RESTRedirect_100Continue).
+  if (/^\s*100-continue\s*$/i.test(req.headers.expect ?? '') && !req.complete) res.writeContinue();
   await dispatch(ctx, r, b);
 }
 
