@@ -81,7 +81,9 @@ function answerOnSocket(socket: Socket, status: string, code: string, message: s
 export function deferToPendingResponse(socket: Socket): boolean {
   // Node keeps the response in flight on the socket (there is no public accessor).
   const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (pending === undefined || pending === null || pending.writableFinished) return false;
+  // An error inside the pending request itself (its body cut short) is no surplus: the caller
+  // closes the socket, which aborts that request.
+  if (pending === undefined || pending === null || pending.writableFinished || !pending.req.complete) return false;
   closeAfter(pending);
   return true;
 }
