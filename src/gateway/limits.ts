@@ -94,6 +94,8 @@ interface Tracked {
   phase: 'headers' | 'request' | 'idle';
   since: number;
   bytesAtIdle: number;
+  /** Requests received and not yet answered (more than one when a client pipelines). */
+  active: number;
   body: BodyWatch | null;
 }
 
@@ -142,7 +144,7 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
   function track(socket: Socket): Tracked {
     let t = tracked.get(socket);
     if (t === undefined) {
-      t = { socket, phase: 'headers', since: Date.now(), bytesAtIdle: 0, body: null };
+      t = { socket, phase: 'headers', since: Date.now(), bytesAtIdle: 0, active: 0, body: null };
       tracked.set(socket, t);
       socket.once('close', () => tracked.delete(socket));
     }
@@ -152,6 +154,7 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
   const onRequest = (req: IncomingMessage, res: ServerResponse, continuePending: boolean): void => {
     const t = track(req.socket);
     t.phase = 'request';
+    t.active++;
     const hasBody = announcesBody(req);
     // Nothing reads a GET or HEAD body: answer, then close instead of reading it to reuse the connection.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) closeAfter(res);
@@ -168,9 +171,10 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
       t.body = w;
     }
     res.once('finish', () => {
-      t.body = null;
+      if (t.body?.res === res) t.body = null;
+      if (--t.active > 0) return;
       t.phase = 'idle';
-      t.bytesAtIdle = req.socket?.bytesRead ?? 0;
+      t.bytesAtIdle = t.socket.bytesRead;
     });
   };
   // Before the handler, which may answer synchronously.
