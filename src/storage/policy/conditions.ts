@@ -88,6 +88,12 @@ function compile(pattern: string, vars: Variables, wildcards: boolean): number[]
 
 /** Compiles `pattern`; null when a variable has no value and no default (nothing can match). */
 export function compilePattern(pattern: string, vars: Variables, wildcards = true): Pattern | null {
+  if (vars === 'literal' || !pattern.includes('${')) {
+    // The common case, without variables: one pass over the code points, no intermediate array.
+    const out = codePoints(pattern);
+    if (wildcards) for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x2a ? STAR : out[i] === 0x3f ? ONE : out[i]!;
+    return out;
+  }
   const p = compile(pattern, vars, wildcards);
   return p === null ? null : Int32Array.from(p);
 }
