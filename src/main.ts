@@ -6,6 +6,7 @@ import { publicEndpoint, type Config } from './config/index.js';
 import { createGatewayHandler } from './gateway/server.js';
 import { createHttpServer, listen } from './gateway/listener.js';
 import type { HostConfig } from './gateway/host.js';
+import { guardServer, type ConnectionLimits } from './gateway/limits.js';
 import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
 import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
@@ -80,13 +81,21 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
     tls: tls?.gateway,
     logger,
   });
+  const limits: ConnectionLimits = {
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
+  };
   const server = createHttpServer(handler);
+  guardServer(server, handler, limits);
   const port = await listen(server, config.httpPort, config.host);
   const endpoint = publicEndpoint(config, port);
   let httpsPort: number | null = null;
   if (tls !== null) {
     try {
-      httpsPort = await tls.listen(handler, config.httpsPort!, config.host);
+      httpsPort = await tls.listen(handler, config.httpsPort!, config.host, (s) => guardServer(s, handler, limits));
     } catch (e) {
       server.close();
       website.close();

@@ -12,6 +12,13 @@ test('defaults come from config/default.json', () => {
   assert.equal(c.httpPort, 8080);
   assert.equal(c.domain, 'localhost');
   assert.equal(c.region, 'us-east-1');
+  // Connection limits (issue 12): on by default.
+  assert.equal(c.headersTimeoutMs, 30_000);
+  assert.equal(c.bodyIdleTimeoutMs, 30_000);
+  assert.equal(c.bodyMinBytesPerSecond, 1024);
+  assert.equal(c.maxConnections, 8192);
+  assert.equal(c.maxConnectionsPerClient, 256);
+  assert.equal(loadConfig({ CELLAR_BODY_MIN_BYTES_PER_SECOND: '0' }).bodyMinBytesPerSecond, 0);
 });
 
 test('environment overrides the file, which overrides the defaults; overrides win', () => {
@@ -28,6 +35,11 @@ test('environment overrides the file, which overrides the defaults; overrides wi
 
 const bad: [Record<string, string>, RegExp][] = [
   [{ CELLAR_HTTP_PORT: 'abc' }, /CELLAR_HTTP_PORT/],
+  [{ CELLAR_HEADERS_TIMEOUT_MS: '0' }, /CELLAR_HEADERS_TIMEOUT_MS.*at least 1/],
+  [{ CELLAR_BODY_IDLE_TIMEOUT_MS: '0' }, /CELLAR_BODY_IDLE_TIMEOUT_MS.*at least 1/],
+  [{ CELLAR_BODY_MIN_BYTES_PER_SECOND: '-1' }, /CELLAR_BODY_MIN_BYTES_PER_SECOND/],
+  [{ CELLAR_MAX_CONNECTIONS: '0' }, /CELLAR_MAX_CONNECTIONS.*at least 1/],
+  [{ CELLAR_MAX_CONNECTIONS_PER_CLIENT: 'many' }, /CELLAR_MAX_CONNECTIONS_PER_CLIENT/],
   [{ CELLAR_HTTP_PORT: '70000' }, /CELLAR_HTTP_PORT: port out of range/],
   [{ CELLAR_HTTP_PORT: '' }, /CELLAR_HTTP_PORT/],
   [{ CELLAR_HOST: 'not a host' }, /CELLAR_HOST/],

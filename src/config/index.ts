@@ -62,6 +62,16 @@ export interface Config {
   acmeBackoffMinMs: number;
   /** Retries of one ACME HTTP request after a network error, 5xx or 429. */
   acmeHttpRetries: number;
+  /** From connection (or a next request's first byte) to the end of the request headers. */
+  headersTimeoutMs: number;
+  /** Longest wait for the next request body byte while the server reads the body. */
+  bodyIdleTimeoutMs: number;
+  /** Slowest request body accepted, over windows of bodyIdleTimeoutMs; 0 = no minimum. */
+  bodyMinBytesPerSecond: number;
+  /** Open connections per listener, all clients together. */
+  maxConnections: number;
+  /** Open connections per listener from one client address. */
+  maxConnectionsPerClient: number;
   logLevel: LogLevel;
 }
 
@@ -110,6 +120,11 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'acmeOrdersPerMinute', env: 'CELLAR_ACME_ORDERS_PER_MINUTE', kind: 'int' },
   { key: 'acmeBackoffMinMs', env: 'CELLAR_ACME_BACKOFF_MIN_MS', kind: 'int' },
   { key: 'acmeHttpRetries', env: 'CELLAR_ACME_HTTP_RETRIES', kind: 'int' },
+  { key: 'headersTimeoutMs', env: 'CELLAR_HEADERS_TIMEOUT_MS', kind: 'int' },
+  { key: 'bodyIdleTimeoutMs', env: 'CELLAR_BODY_IDLE_TIMEOUT_MS', kind: 'int' },
+  { key: 'bodyMinBytesPerSecond', env: 'CELLAR_BODY_MIN_BYTES_PER_SECOND', kind: 'int' },
+  { key: 'maxConnections', env: 'CELLAR_MAX_CONNECTIONS', kind: 'int' },
+  { key: 'maxConnectionsPerClient', env: 'CELLAR_MAX_CONNECTIONS_PER_CLIENT', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
 ];
 
@@ -213,6 +228,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   const cfg = out as unknown as Config;
   if (cfg.region === '' || !/^[a-z0-9-]+$/.test(cfg.region)) throw new ConfigError('CELLAR_REGION', `not a region name: ${cfg.region}`);
   if (cfg.dataDir === '') throw new ConfigError('CELLAR_DATA_DIR', 'must not be empty');
+  // A zero timeout or cap would refuse every request; bodyMinBytesPerSecond alone may be 0 (off).
+  for (const [key, env] of [['headersTimeoutMs', 'CELLAR_HEADERS_TIMEOUT_MS'], ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'], ['maxConnections', 'CELLAR_MAX_CONNECTIONS'], ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT']] as const) {
+    if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
+  }
   return cfg;
 }
 

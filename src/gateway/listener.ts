@@ -5,12 +5,14 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { deferToPendingResponse } from './limits.js';
 
 /**
  * Requests Node rejects before they reach a handler (header section too large, malformed
  * request line) still get an S3-shaped answer instead of a bare reset.
  */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (deferToPendingResponse(socket)) return;
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
     socket.destroy();
     return;

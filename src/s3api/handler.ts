@@ -82,6 +82,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
   const object = found !== null && ACTIONS[r.op]?.target === 'object' && 'key' in r ? deps.storage.headObject(found.name, r.key) : null;
   const b = authorizeRoute(ctx, r, found, object);
   checkRequestHeaders(ctx, r.op, b);
+  // The server leaves `Expect: 100-continue` to us: the body is invited only once the request is
+  // authenticated and authorized (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTRedirect.html#RESTRedirect_100Continue).
+  if (/^\s*100-continue\s*$/i.test(req.headers.expect ?? '') && !req.complete) res.writeContinue();
   await dispatch(ctx, r, b, object);
 }
 

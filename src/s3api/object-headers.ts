@@ -1,5 +1,5 @@
 import type { ObjectInfo } from '#storage';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { validateHeaderValue, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { S3Error } from './errors.js';
 import { quoteEtag } from './respond.js';
 
@@ -76,6 +76,13 @@ export function applyResponseOverrides(h: OutgoingHttpHeaders, query: URLSearchP
     const v = query.get(param);
     if (v === null) continue;
     if (!signed) throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    // A value Node refuses as a header (CR, LF, other controls) would inject a header or fail
+    // the response with a 500: it is the client's bad argument.
+    try {
+      validateHeaderValue(name, v);
+    } catch {
+      throw new S3Error('InvalidArgument', `Invalid value for ${param}`, { ArgumentName: param, ArgumentValue: v });
+    }
     h[name] = v;
   }
 }

@@ -128,8 +128,9 @@ export class TlsService {
   }
 
   /** Starts the HTTPS listener on the shared request handler; resolves with the bound port. */
-  async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string): Promise<number> {
+  async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string, configure?: (server: https.Server) => void): Promise<number> {
     const server = https.createServer({ SNICallback: this.manager.sniCallback, ...SERVER_LIMITS }, handler);
+    configure?.(server);
     // The same S3-shaped 400 as on HTTP for requests Node cannot parse.
     server.on('clientError', onClientError);
     server.on('tlsClientError', (e: Error) => this.logger.debug('tls handshake failed', { error: e.message }));

@@ -29,6 +29,13 @@ export class BlobStore {
    * thread-pool round trip per publish instead of three (open, fsync, close).
    */
   private readonly dirFds = new Map<string, number>();
+  /**
+   * Ids of blobs this process is writing or has written but not yet settled (metadata naming
+   * them not committed, or the write not yet abandoned): the collector never touches their temp
+   * or published files, whatever its grace time. The grace only bounds how long the leftovers of
+   * a crashed process survive.
+   */
+  private readonly unsettled = new Set<string>();
 
   constructor(root: string) {
     this.tmpDir = path.join(root, 'tmp');
@@ -63,7 +70,7 @@ export class BlobStore {
 
   /** Streams `source` into a new durable blob; `maxSize` bounds it (EntityTooLarge). */
   async write(source: Readable, observers: ByteObserver[], maxSize: number): Promise<WrittenBlob> {
-    const id = newBlobId();
+    const id = this.reserve();
     const tmp = path.join(this.tmpDir, id);
     let size = 0;
     const meter = new Transform({
@@ -79,17 +86,42 @@ export class BlobStore {
       await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 }));
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
+      this.unsettled.delete(id);
       throw e;
     }
     await this.publish(tmp, id);
     return { id, size };
   }
 
+  private reserve(): string {
+    const id = newBlobId();
+    this.unsettled.add(id);
+    return id;
+  }
+
+  /**
+   * Hands blobs from `write` or `clone` over to the collector's rules: call once the metadata
+   * naming them is committed (or they were removed). Until then the collector leaves them alone.
+   */
+  settle(ids: Iterable<string>): void {
+    for (const id of ids) this.unsettled.delete(id);
+  }
+
+  /** Whether the collector must leave this id alone: a write or clone of this process in flight. */
+  isUnsettled(id: string): boolean {
+    return this.unsettled.has(id);
+  }
+
   /** A new blob sharing the bytes of `srcId` (hard link): copies cost no I/O and stay immutable. */
   async clone(srcId: string): Promise<string> {
-    const id = newBlobId();
+    const id = this.reserve();
     const tmp = path.join(this.tmpDir, id);
-    await link(this.pathOf(srcId), tmp);
+    try {
+      await link(this.pathOf(srcId), tmp);
+    } catch (e) {
+      this.unsettled.delete(id);
+      throw e;
+    }
     await this.publish(tmp, id);
     return id;
   }
@@ -101,6 +133,7 @@ export class BlobStore {
       await fsyncFd(this.dirFd(path.dirname(final)));
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
+      this.unsettled.delete(id);
       throw e;
     }
   }
@@ -110,16 +143,22 @@ export class BlobStore {
     return createReadStream(this.pathOf(id), { start, end, highWaterMark: 256 * 1024 });
   }
 
+  /** Deletes a blob file; it is settled afterwards (nothing left to protect). */
   async remove(id: string): Promise<void> {
-    await unlink(this.pathOf(id)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
+    try {
+      await unlink(this.pathOf(id)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+    } finally {
+      this.unsettled.delete(id);
+    }
   }
 
   async clearTmp(olderThanMs: number): Promise<number> {
     let n = 0;
     const now = Date.now();
     for (const name of await readdir(this.tmpDir)) {
+      if (this.unsettled.has(name)) continue;
       const p = path.join(this.tmpDir, name);
       const st = await stat(p).catch(() => null);
       if (st && now - st.mtimeMs >= olderThanMs) {
@@ -130,7 +169,7 @@ export class BlobStore {
     return n;
   }
 
-  /** Every published blob with its age, for the collector. */
+  /** Every published blob with its age, for the collector (unsettled ones are the caller's to skip). */
   async *list(): AsyncGenerator<{ id: string; changedMs: number }> {
     for (const dir of await readdir(this.blobDir)) {
       const full = path.join(this.blobDir, dir);

@@ -1,4 +1,5 @@
 import { StorageError } from '../errors.js';
+import { codePoints, globAllowsPrefix, globMatches, ONE, STAR } from './glob.js';
 
 /**
  * Condition keys of one request, by lower-case name (IAM key names are case-insensitive).
@@ -35,10 +36,8 @@ export function contextValues(ctx: RequestContext, key: string): readonly string
 
 // ---- Wildcard patterns with policy variables --------------------------------------------------
 
-const STAR = 0;
-const ONE = 1;
-/** A compiled pattern: one entry per code point, or STAR (`*`) / ONE (`?`). */
-export type Pattern = Array<string | typeof STAR | typeof ONE>;
+/** A compiled pattern: code points, with STAR (`*`) and ONE (`?`) where wildcards stand. */
+export type Pattern = Int32Array;
 
 /**
  * How `${...}` is treated: substituted from a request (policy version 2012-10-17), kept as
@@ -50,13 +49,12 @@ export type Variables = RequestContext | 'literal' | 'wildcard';
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_BODY = /^\s*([^\s,']+)\s*(?:,\s*'([^']*)'\s*)?$/;
 
-function pushText(out: Pattern, text: string, wild: boolean): void {
-  for (const ch of text) out.push(wild && ch === '*' ? STAR : wild && ch === '?' ? ONE : ch);
+function pushText(out: number[], text: string, wild: boolean): void {
+  for (const c of codePoints(text)) out.push(wild && c === 0x2a ? STAR : wild && c === 0x3f ? ONE : c);
 }
 
-/** Compiles `pattern`; null when a variable has no value and no default (nothing can match). */
-export function compilePattern(pattern: string, vars: Variables, wildcards = true): Pattern | null {
-  const out: Pattern = [];
+function compile(pattern: string, vars: Variables, wildcards: boolean): number[] | null {
+  const out: number[] = [];
   if (vars === 'literal') {
     pushText(out, pattern, wildcards);
     return out;
@@ -67,7 +65,7 @@ export function compilePattern(pattern: string, vars: Variables, wildcards = tru
     last = m.index + m[0].length;
     const body = m[1]!;
     if (body === '*' || body === '?' || body === '$') {
-      out.push(body); // the documented escapes for characters that are otherwise special
+      pushText(out, body, false); // the documented escapes for characters that are otherwise special
       continue;
     }
     const parsed = VARIABLE_BODY.exec(body);
@@ -88,46 +86,35 @@ export function compilePattern(pattern: string, vars: Variables, wildcards = tru
   return out;
 }
 
+/** Compiles `pattern`; null when a variable has no value and no default (nothing can match). */
+export function compilePattern(pattern: string, vars: Variables, wildcards = true): Pattern | null {
+  if (vars === 'literal' || !pattern.includes('${')) {
+    // The common case, without variables: one pass over the code points, no intermediate array.
+    const out = codePoints(pattern);
+    if (wildcards) for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x2a ? STAR : out[i] === 0x3f ? ONE : out[i]!;
+    return out;
+  }
+  const p = compile(pattern, vars, wildcards);
+  return p === null ? null : Int32Array.from(p);
+}
+
 /** Substitutes variables into a literal value (StringEquals and friends); null when unresolved. */
 export function resolveVariables(value: string, vars: Variables): string | null {
-  const p = compilePattern(value, vars, false);
-  return p === null ? null : (p as string[]).join('');
-}
-
-function closure(p: Pattern, states: Uint8Array): void {
-  for (let i = 0; i < p.length; i++) if (states[i] && p[i] === STAR) states[i + 1] = 1;
-}
-
-/** Runs the pattern over `text` as an NFA: linear in |pattern| x |text|, no backtracking blow-up. */
-function run(p: Pattern, text: string): Uint8Array | null {
-  let cur = new Uint8Array(p.length + 1);
-  cur[0] = 1;
-  closure(p, cur);
-  for (const ch of text) {
-    const next = new Uint8Array(p.length + 1);
-    let alive = false;
-    for (let i = 0; i < p.length; i++) {
-      if (!cur[i]) continue;
-      const t = p[i];
-      if (t === STAR) next[i] = 1;
-      else if (t === ONE || t === ch) next[i + 1] = 1;
-      else continue;
-      alive = true;
-    }
-    if (!alive) return null;
-    closure(p, next);
-    cur = next;
-  }
-  return cur;
+  if (vars === 'literal' || !value.includes('${')) return value;
+  const p = compile(value, vars, false);
+  if (p === null) return null;
+  let s = '';
+  for (let i = 0; i < p.length; i += 4096) s += String.fromCodePoint(...p.slice(i, i + 4096));
+  return s;
 }
 
 export function patternMatches(p: Pattern, text: string): boolean {
-  return run(p, text)?.[p.length] === 1;
+  return globMatches(p, codePoints(text));
 }
 
 /** True when some string starting with `prefix` matches the pattern. */
 export function patternAllowsPrefix(p: Pattern, prefix: string): boolean {
-  return run(p, prefix) !== null;
+  return globAllowsPrefix(p, codePoints(prefix));
 }
 
 // ---- IP addresses -----------------------------------------------------------------------------

@@ -48,3 +48,14 @@ export function evaluatePolicy(doc: PolicyDocument, req: PolicyRequest): PolicyD
   }
   return allowed ? 'allow' : 'none';
 }
+
+/**
+ * Whether some statement could allow `action` to `principal` on some resource of the bucket,
+ * whatever the request: resources and conditions are not looked at. An over-approximation, for
+ * refusing a request before reading a body that names the resources (DeleteObjects).
+ */
+export function policyMayAllow(doc: PolicyDocument, principal: Principal, action: string): boolean {
+  return doc.statements.some((st) => st.effect === 'Allow'
+    && principalIn(st.principal, principal) !== st.principal.negated
+    && anyMatches(st.action.patterns, action.toLowerCase(), 'literal') !== st.action.negated);
+}

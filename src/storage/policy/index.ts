@@ -18,4 +18,4 @@ export {
   POLICY_MAX_BYTES, POLICY_VERSIONS, parsePolicy, policyAddonIds,
   type ActionSet, type Effect, type PolicyDocument, type Principal, type PrincipalSet, type ResourceSet, type Statement,
 } from './document.js';
-export { evaluatePolicy, type PolicyDecision, type PolicyRequest } from './evaluate.js';
+export { evaluatePolicy, policyMayAllow, type PolicyDecision, type PolicyRequest } from './evaluate.js';

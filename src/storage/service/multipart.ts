@@ -197,6 +197,7 @@ export class MultipartUploads {
       await this.blobs.remove(blob.id);
       throw e;
     }
+    this.blobs.settle([blob.id]);
     await this.removeBlobs(replaced === null ? [] : [replaced]);
     return part;
   }

@@ -322,6 +322,7 @@ export class Storage {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
       throw e;
     }
+    this.blobs.settle(obj.blobs.map((b) => b.id));
     this.emit({ type: 'object', bucket: obj.bucket, key: obj.key });
     await this.removeBlobs(replaced);
     return obj;
@@ -368,8 +369,9 @@ export class Storage {
       const now = Date.now();
       for await (const f of this.blobs.list()) {
         if (this.closed) break;
-        const settled = f.changedMs < this.openedAt || now - f.changedMs >= graceMs;
-        if (settled && !this.repo.blobExists(f.id)) {
+        const old = f.changedMs < this.openedAt || now - f.changedMs >= graceMs;
+        // Unsettled first: a blob is settled only after the metadata naming it is committed.
+        if (old && !this.blobs.isUnsettled(f.id) && !this.repo.blobExists(f.id)) {
           await this.blobs.remove(f.id);
           blobs++;
         }
