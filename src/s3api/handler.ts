@@ -12,6 +12,7 @@ import { getUnconfigured } from './handlers/unconfigured.js';
 import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
+import { postObject } from './handlers/post-object.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
@@ -95,6 +96,7 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'ListObjectVersions': return listObjectVersions(ctx, bucket());
     case 'DeleteObjects': return deleteObjects(ctx, bucket());
     case 'PutObject': return putObject(ctx, bucket());
+    case 'PostObject': return postObject(ctx, bucket());
     case 'CopyObject': return copyObject(ctx, bucket());
     case 'GetObject': return getObject(ctx, bucket(), false);
     case 'HeadObject': return getObject(ctx, bucket(), true);
@@ -139,7 +141,6 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'DeleteBucketTagging':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
-    case 'PostObject':
     case 'GetObjectTagging':
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':
