@@ -26,6 +26,8 @@ const rows: [string, string, OperationName | string, Record<string, string>?][] 
   ['DELETE', '/b?website', 'DeleteBucketWebsite'],
   ['GET', '/b?uploads', 'ListMultipartUploads'],
   ['POST', '/b?delete', 'DeleteObjects'],
+  ['POST', '/b', 'PostObject'],
+  ['POST', '/b?metadataConfiguration', 'NotImplemented'],
   ['GET', '/b?lifecycle', 'GetBucketLifecycleConfiguration'],
   ['GET', '/b/k', 'GetObject'],
   ['GET', '/b/k?response-content-type=text/plain', 'GetObject'],

@@ -73,7 +73,10 @@ export function route(method: string, bucket: string | null, key: string | null,
       case 'HEAD': return r('HeadBucket');
       case 'PUT': return r('CreateBucket');
       case 'DELETE': return r('DeleteBucket');
-      case 'POST': return r('PostObject');
+      case 'POST':
+        // CreateBucketMetadata(Table)Configuration are bucket POSTs too; only a bare POST is a form upload.
+        if (query.has('metadataConfiguration') || query.has('metadataTable')) throw new S3Error('NotImplemented', 'This sub-resource is not implemented');
+        return r('PostObject');
       default: throw new S3Error('MethodNotAllowed');
     }
   }
