@@ -2,7 +2,8 @@
  * PostObject: browser-based uploads with an HTML form
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html). The form, not the
  * Authorization header, authenticates the request: the policy, its signature and the caller's
- * permission are all checked when the file part begins, before any byte of it is stored.
+ * permission are all checked when the file part begins, before any byte of it is stored. An
+ * Authorization header, if sent, grants nothing here: the body it would sign is never checked.
  */
 import {
   authorize, checkPostPolicy, checksumHeaderName, CHECKSUM_ALGORITHMS, checksumMismatchError, createChecksummer, isValidChecksumValue,
