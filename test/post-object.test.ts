@@ -182,6 +182,9 @@ describe('refusals, with nothing stored', () => {
     { name: 'no file', key: 'nofile.txt',
       fields: () => signedV4Fields(t.owner, [{ key: 'nofile.txt' }], [['key', 'nofile.txt']]), file: null,
       status: 400, code: 'InvalidArgument', message: /^POST requires exactly one file upload per request\.$/ },
+    { name: 'an empty key', key: '',
+      fields: () => signedV4Fields(t.owner, [{ key: '' }], [['key', '']]),
+      status: 400, code: 'InvalidArgument' },
     { name: 'a policy without signature fields', key: 'half.txt',
       fields: () => [['key', 'half.txt'], ['policy', 'e30=']],
       status: 400, code: 'InvalidArgument', message: /field named 'AWSAccessKeyId'/ },
@@ -223,8 +226,10 @@ describe('refusals, with nothing stored', () => {
   });
 
   test('a multipart content type without boundary is MalformedPOSTRequest', { timeout: 10_000 }, async () => {
-    const res = await raw(t.endpoint, { method: 'POST', path: `/${BUCKET}`, body: 'x', headers: { 'content-type': 'multipart/form-data; charset=utf-8' } });
-    assertS3Error(res, 400, 'MalformedPOSTRequest', 'POST');
+    for (const type of ['multipart/form-data; charset=utf-8', 'multipart/form-data']) {
+      const res = await raw(t.endpoint, { method: 'POST', path: `/${BUCKET}`, body: 'x', headers: { 'content-type': type } });
+      assertS3Error(res, 400, 'MalformedPOSTRequest', 'POST');
+    }
   });
 
   test('the form is refused as soon as the file part begins, before the file is read', { timeout: 10_000 }, async () => {

@@ -42,7 +42,7 @@ interface Upload {
 }
 
 export async function postObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
-  if (!/^multipart\/form-data\s*;/i.test(header(ctx, 'content-type') ?? '')) {
+  if (!/^multipart\/form-data\s*(;|$)/i.test(header(ctx, 'content-type') ?? '')) {
     throw new S3Error('PreconditionFailed', undefined, { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' });
   }
   const form = await readPostForm(ctx.req, LIMITS);
