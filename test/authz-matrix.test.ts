@@ -11,6 +11,7 @@ import type { Addon } from '#storage';
 import { OPERATIONS, type OperationName } from '../src/s3api/router.js';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { DOC_CORS_XML, readOnlyPolicy } from './helpers/doc-examples.js';
+import { multipartBody, signedV2Fields, signedV4Fields, type Field } from './helpers/post-form.js';
 import { assertS3Error, errorCode, md5Base64, raw, type RawAuth, type RawRequest, type RawResponse } from './helpers/raw.js';
 
 type Kind = 'private' | 'public-read' | 'read-only-policy';
@@ -44,6 +45,8 @@ interface Case {
   /** Distinguishes several rows of one operation. */
   variant?: string;
   request(e: Env): RawRequest;
+  /** A request authenticated by its body (PostObject's form) as `who`; sent without an Authorization header. */
+  formFor?(e: Env, who: RawAuth | undefined): RawRequest;
   /** Addressed by Host (`<bucket>.localhost`); anonymous GETs there are the gateway's website traffic. */
   vhost?: boolean;
   /** The cell as observed; by default from the status and error code. */
@@ -104,6 +107,7 @@ const CASES: Case[] = [
     expect: same(OWNER_ONLY) },
   { op: 'PutObject', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/new.txt`, body: 'written' }), expect: same(OWNER_ONLY) },
   { op: 'PutObject', variant: 'overwrite', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${KEY}`, body: 'overwritten' }), expect: same(OWNER_ONLY) },
+  { op: 'PostObject', request: (e) => postForm(e, undefined), formFor: postForm, expect: same(OWNER_ONLY) },
   { op: 'CopyObject', variant: 'within the bucket',
     request: (e) => ({ method: 'PUT', path: `/${e.bucket}/copy.txt`, headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` } }),
     expect: same(OWNER_ONLY) },
@@ -158,6 +162,16 @@ const CASES: Case[] = [
   { op: 'AbortMultipartUpload', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }), expect: same(OWNER_ONLY) },
   ...UNCONFIGURED.map(([op, sub, cell]): Case => ({ op, request: get(sub), expect: same([cell, 'AD', 'AD']) })),
 ];
+
+/** A browser upload form for a new key, signed by the caller's add-on (SigV4 or SigV2), or without policy for anonymous. */
+function postForm(e: Env, who: RawAuth | undefined): RawRequest {
+  const key = 'posted.txt';
+  const fields: Field[] = [['key', key]];
+  const conditions = [{ bucket: e.bucket }, { key }];
+  const signed = who === undefined ? fields : who.type === 'v4' ? signedV4Fields(who.addon, conditions, fields) : signedV2Fields(who.addon, conditions, fields);
+  const { body, contentType } = multipartBody(signed, { filename: key, content: 'posted' });
+  return { method: 'POST', path: `/${e.bucket}`, body, headers: { 'content-type': contentType } };
+}
 
 function observeDefault(res: RawResponse): Cell {
   if (res.status >= 200 && res.status < 300) return 'ok';
@@ -240,8 +254,8 @@ for (const kind of KINDS) {
         const wrong: string[] = [];
         for (const who of callers()) {
           const before = fingerprint(e.bucket);
-          const req = c.request(e);
-          const auth = c.vhost && who.auth?.type === 'v2' ? { ...who.auth, vhostBucket: e.bucket } : who.auth;
+          const req = c.formFor ? c.formFor(e, who.auth) : c.request(e);
+          const auth = c.formFor ? undefined : c.vhost && who.auth?.type === 'v2' ? { ...who.auth, vhostBucket: e.bucket } : who.auth;
           const res = await raw(t.endpoint, { ...req, auth });
           const got = (c.observe ?? observeDefault)(res);
           const want = c.expect[kind][who.column];

@@ -4,6 +4,7 @@
  * table. Self-contained: the gateway may not reach into storage for this.
  */
 import type { HostTarget } from './host.js';
+import { S3_OPERATION_SUBRESOURCES } from '../shared/s3-subresources.js';
 
 export interface ClassifyInput {
   method: string;
@@ -19,17 +20,11 @@ export type RequestClass = 's3' | 'website' | 'cors-preflight' | 'acme-challenge
 const ACME_PATH = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/;
 
 /**
- * Query parameters that name an S3 operation wherever they appear. Case-sensitive, as S3's
- * sub-resources are (the SigV2 canonical resource lists them:
- * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html#ConstructingTheCanonicalizedResourceElement).
+ * Query parameters that make a request S3 API traffic wherever they appear: the operation
+ * sub-resources, and the parameters only S3 operations take.
  */
 export const S3_SUBRESOURCES: ReadonlySet<string> = new Set([
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption',
-  'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle', 'list-type', 'location',
-  'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'partNumber',
-  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore',
-  'retention', 'select', 'select-type', 'tagging', 'torrent', 'uploadId', 'uploads',
-  'versionId', 'versioning', 'versions', 'website',
+  ...S3_OPERATION_SUBRESOURCES, 'list-type', 'partNumber', 'select-type', 'uploadId', 'versionId',
 ]);
 
 /**

@@ -22,6 +22,7 @@ type EdgeCode =
   | 'OwnershipControlsNotFoundError'
   | 'InvalidStorageClass'
   | 'MalformedPOSTRequest'
+  | 'MaxPostPreDataLengthExceededError'
   | 'UnresolvableGrantByEmailAddress'
   | 'AccessForbidden'
   | 'BadRequest'
@@ -53,6 +54,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   InvalidLocationConstraint: [400, 'The specified location-constraint is not valid.'],
   InvalidPart: [400, 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.'],
   InvalidPartNumber: [416, 'The requested partnumber is not satisfiable'],
+  InvalidPolicyDocument: [400, 'The content of the form does not meet the conditions specified in the policy document.'],
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
@@ -66,6 +68,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   MalformedTrailerError: [400, 'The request contained trailing data that was not well-formed or did not conform to our published schema.'],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
+  MaxPostPreDataLengthExceededError: [400, 'Your POST request fields preceding the upload file were too large.'],
   MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
   MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
   MissingContentLength: [411, 'You must provide the Content-Length HTTP header.'],

@@ -13,6 +13,7 @@ import { getUnconfigured } from './handlers/unconfigured.js';
 import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
+import { postObject } from './handlers/post-object.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
@@ -102,6 +103,7 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'ListObjectVersions': return listObjectVersions(ctx, bucket());
     case 'DeleteObjects': return deleteObjects(ctx, bucket());
     case 'PutObject': return putObject(ctx, bucket(), r);
+    case 'PostObject': return postObject(ctx, bucket());
     case 'CopyObject': return copyObject(ctx, bucket(), r);
     case 'GetObject': return getObject(ctx, bucket(), r, object);
     case 'HeadObject': return getObject(ctx, bucket(), r, object);
@@ -146,7 +148,6 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'DeleteBucketTagging':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
-    case 'PostObject':
     case 'GetObjectTagging':
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':

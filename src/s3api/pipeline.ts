@@ -119,6 +119,8 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
     if (!mayDeleteSome(ctx, bucket, need.action)) throw new S3Error('AccessDenied');
     return bucket;
   }
+  // PostObject is authenticated by its form, not the Authorization header, and authorized by its handler.
+  if (r.op === 'PostObject') return bucket;
   // The owner can always manage the policy, even one that denies it everything, or a bad
   // policy would lock the bucket forever (https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html).
   if (POLICY_OPS.has(r.op) && ctx.principal.type === 'addon' && ctx.principal.id === bucket.ownerId) return bucket;

@@ -26,6 +26,8 @@ const rows: [string, string, OperationName | string, Record<string, string>?][] 
   ['DELETE', '/b?website', 'DeleteBucketWebsite'],
   ['GET', '/b?uploads', 'ListMultipartUploads'],
   ['POST', '/b?delete', 'DeleteObjects'],
+  ['POST', '/b', 'PostObject'],
+  ['POST', '/b?metadataConfiguration', 'NotImplemented'],
   ['GET', '/b?lifecycle', 'GetBucketLifecycleConfiguration'],
   ['GET', '/b/k', 'GetObject'],
   ['GET', '/b/k?response-content-type=text/plain', 'GetObject'],
@@ -47,6 +49,23 @@ const rows: [string, string, OperationName | string, Record<string, string>?][] 
   ['PATCH', '/b/k', 'MethodNotAllowed'],
   ['POST', '/b/k', 'MethodNotAllowed'],
   ['GET', '/b?analytics', 'NotImplemented'],
+  // Sub-resources without a route must never fall through to the method's plain operation:
+  // these once deleted the bucket, replaced or deleted the object, or created a bucket.
+  ['DELETE', '/b?replication', 'NotImplemented'],
+  ['DELETE', '/b?publicAccessBlock', 'NotImplemented'],
+  ['DELETE', '/b?ownershipControls', 'NotImplemented'],
+  ['DELETE', '/b?metadataTable', 'NotImplemented'],
+  ['PUT', '/b?logging', 'NotImplemented'],
+  ['PUT', '/b?notification', 'NotImplemented'],
+  ['PUT', '/b?object-lock', 'NotImplemented'],
+  ['GET', '/b?abac', 'NotImplemented'],
+  ['PUT', '/b/k?renameObject', 'NotImplemented'],
+  ['PUT', '/b/k?annotation', 'NotImplemented'],
+  ['PUT', '/b/k?encryption', 'NotImplemented'],
+  ['DELETE', '/b/k?annotation', 'NotImplemented'],
+  ['GET', '/b/k?annotation', 'NotImplemented'],
+  ['HEAD', '/b/k?retention', 'NotImplemented'],
+  ['POST', '/b/k?delete', 'NotImplemented'],
 ];
 
 test('router: AWS request examples, path style and virtual-host style', () => {

@@ -1,3 +1,4 @@
+import { S3_OPERATION_SUBRESOURCES } from '../shared/s3-subresources.js';
 import { MAX_PART_NUMBER } from '#storage';
 import { S3Error } from './errors.js';
 
@@ -77,8 +78,11 @@ const BUCKET_SUBRESOURCES: Record<string, [string, BucketRoute['op']][]> = {
   POST: [['delete', 'DeleteObjects']],
 };
 
-/** Bucket sub-resources we recognise but do not serve: AWS answers them, so we must not treat them as a plain list. */
-const UNSUPPORTED_BUCKET = ['analytics', 'inventory', 'metrics', 'intelligent-tiering', 'torrent', 'session'];
+/** Throws NotImplemented naming the first operation sub-resource in `query`, if any: no route took it. */
+function refuseSubresource(query: URLSearchParams): void {
+  const sub = S3_OPERATION_SUBRESOURCES.find((s) => query.has(s));
+  if (sub !== undefined) throw new S3Error('NotImplemented', `The ?${sub} sub-resource is not implemented for this method`, { Subresource: sub });
+}
 
 function uploadIdOf(query: URLSearchParams): string {
   const id = query.get('uploadId');
@@ -123,25 +127,28 @@ export function route(method: string, bucket: string | null, key: string | null,
       if (query.has('uploadId')) return upload('ListParts');
       if (query.has('tagging')) return object('GetObjectTagging');
       if (query.has('attributes')) return object('GetObjectAttributes');
-      if (query.has('torrent') || query.has('legal-hold') || query.has('retention')) throw new S3Error('NotImplemented', 'This sub-resource is not implemented');
+      refuseSubresource(query);
       return read('GetObject');
     case 'HEAD':
+      refuseSubresource(query);
       return read('HeadObject');
     case 'PUT':
       if (query.has('acl')) return object('PutObjectAcl');
       if (query.has('tagging')) return object('PutObjectTagging');
       if (query.has('uploadId') || query.has('partNumber')) return part(copySource ? 'UploadPartCopy' : 'UploadPart');
-      if (query.has('legal-hold') || query.has('retention')) throw new S3Error('NotImplemented', 'This sub-resource is not implemented');
+      refuseSubresource(query);
       return object(copySource ? 'CopyObject' : 'PutObject');
     case 'DELETE':
       if (query.has('tagging')) return object('DeleteObjectTagging');
       if (query.has('uploadId')) return upload('AbortMultipartUpload');
+      refuseSubresource(query);
       return object('DeleteObject');
     case 'POST':
       if (query.has('uploads')) return object('CreateMultipartUpload');
       if (query.has('uploadId')) return upload('CompleteMultipartUpload');
       if (query.has('restore')) return object('RestoreObject');
       if (query.has('select')) return object('SelectObjectContent');
+      refuseSubresource(query);
       throw new S3Error('MethodNotAllowed');
     default:
       throw new S3Error('MethodNotAllowed');
@@ -150,7 +157,7 @@ export function route(method: string, bucket: string | null, key: string | null,
 
 function bucketOperation(method: string, query: URLSearchParams): BucketRoute['op'] {
   for (const [sub, op] of BUCKET_SUBRESOURCES[method] ?? []) if (query.has(sub)) return op;
-  if (UNSUPPORTED_BUCKET.some((s) => query.has(s))) throw new S3Error('NotImplemented', 'This sub-resource is not implemented');
+  refuseSubresource(query);
   switch (method) {
     case 'GET': return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
     case 'HEAD': return 'HeadBucket';

@@ -20,6 +20,7 @@ export const STORAGE_ERROR_CODES = [
   'InvalidDigest',
   'InvalidPart',
   'InvalidPartOrder',
+  'InvalidPolicyDocument',
   'InvalidRange',
   'InvalidRequest',
   'KeyTooLongError',
