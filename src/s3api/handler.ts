@@ -12,6 +12,8 @@ import { getUnconfigured } from './handlers/unconfigured.js';
 import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js';
+import { getObjectAttributes } from './handlers/attributes.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
@@ -106,8 +108,14 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket());
     case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket());
     case 'ListParts': return listParts(ctx, bucket());
+    case 'GetBucketTagging': return getBucketTagging(ctx, bucket());
+    case 'PutBucketTagging': return putBucketTagging(ctx, bucket());
+    case 'DeleteBucketTagging': return deleteBucketTagging(ctx, bucket());
+    case 'GetObjectTagging': return getObjectTagging(ctx, bucket());
+    case 'PutObjectTagging': return putObjectTagging(ctx, bucket());
+    case 'DeleteObjectTagging': return deleteObjectTagging(ctx, bucket());
+    case 'GetObjectAttributes': return getObjectAttributes(ctx, bucket());
     case 'GetBucketLifecycleConfiguration':
-    case 'GetBucketTagging':
     case 'GetBucketEncryption':
     case 'GetObjectLockConfiguration':
     case 'GetBucketReplication':
@@ -135,15 +143,9 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null): Promise
     case 'PutBucketVersioning':
     case 'PutBucketLifecycleConfiguration':
     case 'DeleteBucketLifecycle':
-    case 'PutBucketTagging':
-    case 'DeleteBucketTagging':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
     case 'PostObject':
-    case 'GetObjectTagging':
-    case 'PutObjectTagging':
-    case 'DeleteObjectTagging':
-    case 'GetObjectAttributes':
     case 'RestoreObject':
     case 'SelectObjectContent':
       throw new S3Error('NotImplemented', `${r.op} is not implemented`);

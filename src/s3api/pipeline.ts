@@ -1,9 +1,13 @@
-import { anonymousRead, authorize, parseAuth, parsePolicy, storedPolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext } from '#storage';
+import {
+  anonymousRead, authorize, existingObjectTagContext, parseAuth, parsePolicy, storedPolicy, verifyAuth,
+  type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext, type Tag,
+} from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error } from './errors.js';
 import type { Route } from './router.js';
+import { headerTags, requestTagContext } from './tagging.js';
 
 export interface Authenticated {
   principal: S3Context['principal'];
@@ -59,7 +63,15 @@ export function objectArn(bucket: string, key: string): string {
   return `arn:aws:s3:::${bucket}/${key}`;
 }
 
-function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): AuthorizeResult {
+/** Actions whose request carries a tag set for the object: the s3:RequestObjectTag keys apply to them. */
+const TAG_WRITES = new Set(['s3:PutObject', 's3:PutObjectTagging']);
+
+/**
+ * `requestTags`: the tag set the request writes, when the caller has it (PutObjectTagging's
+ * body); otherwise the x-amz-tagging header's, for the writes that carry one.
+ */
+function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): AuthorizeResult {
+  const tags = TAG_WRITES.has(action) ? (requestTags === undefined ? headerTags(ctx) : requestTags) : null;
   return authorize({
     principal: ctx.principal,
     bucketOwnerId: bucket.ownerId,
@@ -68,13 +80,18 @@ function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string 
     policy: bucket.policy ? parsePolicy(bucket.policy, bucket.name) : null,
     bucketAcl: bucket.acl,
     objectAcl: object?.acl ?? null,
-    context: requestContext(ctx),
+    context: { ...requestContext(ctx), ...existingObjectTagContext(object?.tags), ...requestTagContext(tags) },
   });
 }
 
 /** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
-export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): void {
-  if (!decide(ctx, bucket, action, key, object).allowed) throw new S3Error('AccessDenied');
+/** Whether the principal may perform `action`, for optional parts of an answer (x-amz-tagging-count). */
+export function isAllowed(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): boolean {
+  return decide(ctx, bucket, action, key, object).allowed;
+}
+
+export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): void {
+  if (!decide(ctx, bucket, action, key, object, requestTags).allowed) throw new S3Error('AccessDenied');
 }
 
 export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
@@ -83,7 +100,7 @@ export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
  * The anonymous GetObject/HeadObject answer: the decision the website and the certificate gate
  * share, with the S3 API's rule for a missing key (NoSuchKey only to whoever may list).
  */
-export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl'> | null, context: RequestContext): AnonymousObjectAnswer {
+export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl' | 'tags'> | null, context: RequestContext): AnonymousObjectAnswer {
   const d = anonymousRead({ bucket: bucket.name, bucketOwnerId: bucket.ownerId, bucketAcl: bucket.acl, policy: storedPolicy(bucket), key, object, context });
   if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
   return d.notFound ? 'NoSuchKey' : 'AccessDenied';
@@ -110,8 +127,9 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
   }
   if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket ?? '' });
   const bucket = found;
-  // DeleteObjects is authorized per key by its handler.
-  if (r.op === 'DeleteObjects') return bucket;
+  // DeleteObjects is authorized per key by its handler; PutObjectTagging by its handler once it
+  // has read the tag set, which the s3:RequestObjectTag condition keys come from.
+  if (r.op === 'DeleteObjects' || r.op === 'PutObjectTagging') return bucket;
   // The owner can always manage the policy, even one that denies it everything, or a bad
   // policy would lock the bucket forever (https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html).
   if (POLICY_OPS.has(r.op) && ctx.principal.type === 'addon' && ctx.principal.id === bucket.ownerId) return bucket;

@@ -15,6 +15,7 @@ import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js';
 import { writePrecondition } from '../write-conditions.js';
 import { copySourceObject, requestedAcl } from './objects.js';
+import { tagsOfWrite } from './tagging.js';
 
 const MAX_LIST = 1000;
 /** 10,000 parts, each with an ETag and a SHA-256 checksum, fit well under this. */
@@ -103,6 +104,7 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo): void 
     acl: requestedAcl(ctx, bucket),
     checksumAlgorithm: algorithm,
     checksumType: type,
+    tags: tagsOfWrite(ctx, bucket),
   });
   const doc = toXml('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: upload.key, UploadId: upload.id });
   const h: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(doc) };

@@ -9,6 +9,7 @@ import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } fro
 import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
 import { aclFromHeaders } from './access.js';
+import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
 
@@ -32,6 +33,7 @@ function checkVersionId(ctx: S3Context): void {
 export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
   const headers = headersFromRequest(ctx.req.headers);
   const acl = requestedAcl(ctx, bucket);
+  const tags = tagsOfWrite(ctx, bucket);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
@@ -45,6 +47,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo): Promise<voi
     observers: body.observers,
     verify: body.finish,
     precondition: writePrecondition(ctx),
+    tags,
   });
   const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
@@ -68,6 +71,7 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, head: boolea
   const obj = requireReadable(ctx, bucket);
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
+  applyTagCount(ctx, bucket, obj, h);
   const cond = evaluateConditions(
     { ifMatch: header(ctx, 'if-match'), ifNoneMatch: header(ctx, 'if-none-match'), ifModifiedSince: header(ctx, 'if-modified-since'), ifUnmodifiedSince: header(ctx, 'if-unmodified-since') },
     { etag: quoteEtag(obj.etag), lastModified: obj.lastModified },
@@ -185,6 +189,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo): Promise<vo
       else delete headers['x-amz-storage-class'];
     }
   }
-  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx) });
+  const tags = tagsOfCopy(ctx, bucket, source);
+  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx), tags });
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }
