@@ -93,7 +93,7 @@ export function deleteBucketTagging(ctx: S3Context, bucket: BucketInfo): void {
 /**
  * The tags of a new object from x-amz-tagging (PutObject, CreateMultipartUpload). Writing tags
  * also needs s3:PutObjectTagging, which no ACL grants
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html, "Access control").
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, "Permissions").
  */
 export function tagsOfWrite(ctx: S3Context, bucket: BucketInfo): Tag[] {
   const raw = ctx.req.headers['x-amz-tagging'];
@@ -104,8 +104,9 @@ export function tagsOfWrite(ctx: S3Context, bucket: BucketInfo): Tag[] {
 }
 
 /**
- * The tags of a copy: the source's (x-amz-tagging-directive COPY, the default; reading them
- * needs s3:GetObjectTagging on the source) or the request's (REPLACE).
+ * The tags of a copy: the source's (x-amz-tagging-directive COPY, the default) or the request's
+ * (REPLACE). Copying tags needs s3:GetObjectTagging on the source: without it a copy would
+ * reveal tags their owner never let the caller read.
  */
 export function tagsOfCopy(ctx: S3Context, bucket: BucketInfo, source: ObjectInfo): Tag[] {
   if (taggingDirective(ctx) === 'REPLACE') return tagsOfWrite(ctx, bucket);
