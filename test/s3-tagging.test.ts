@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketTaggingCommand,
   DeleteObjectCommand, DeleteObjectTaggingCommand, GetBucketTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand,
-  PutBucketPolicyCommand, PutBucketTaggingCommand, PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client, type Tag,
+  PutBucketPolicyCommand, PutBucketTaggingCommand, PutBucketWebsiteCommand, PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client, type Tag,
 } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
@@ -222,6 +222,23 @@ describe('tags in bucket policies', T, () => {
     await rejects(() => o.send(new PutObjectTaggingCommand({ Bucket: P, Key: 'by-other', Tagging: { TagSet: [{ Key: 'team', Value: 'ops' }] } })), 'AccessDenied', 403);
     await rejects(() => o.send(new PutObjectTaggingCommand({ Bucket: P, Key: 'by-other', Tagging: { TagSet: [{ Key: 'team', Value: 'web' }, { Key: 'x', Value: 'y' }] } })), 'AccessDenied', 403);
     assert.deepEqual(await getTags('by-other', P), [{ Key: 'team', Value: 'web' }], 'refused requests changed nothing');
+  });
+
+  test('the website serves what the policy opens by tag, and follows a retagging at once', T, async () => {
+    await s3.send(new PutBucketWebsiteCommand({ Bucket: P, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+    await put('page.html', 'public=yes', s3, P);
+    await put('draft.html', 'public=no', s3, P);
+    const web = (file: string) => raw(t.endpoint, { path: '/', wirePath: `/${file}`, headers: { host: `${P}.localhost:${t.port}` } });
+    const page = await web('page.html');
+    assert.equal(page.status, 200);
+    assert.equal(page.text, 'body of page.html');
+    const draft = await web('draft.html');
+    assert.equal(draft.status, 403);
+    assert.match(String(draft.headers['content-type']), /^text\/html/, 'the website answered, not the S3 API');
+    await s3.send(new PutObjectTaggingCommand({ Bucket: P, Key: 'draft.html', Tagging: { TagSet: [{ Key: 'public', Value: 'yes' }] } }));
+    assert.equal((await web('draft.html')).text, 'body of draft.html');
+    await s3.send(new DeleteObjectTaggingCommand({ Bucket: P, Key: 'page.html' }));
+    assert.equal((await web('page.html')).status, 403);
   });
 
   test('x-amz-tagging-count is only for callers who may read the tags', T, async () => {
