@@ -49,6 +49,13 @@ describe('GetObjectAttributes', T, () => {
     assert.equal(a.LastModified?.getTime(), head.LastModified?.getTime());
   });
 
+  test('on the wire: the GetObjectAttributesResponse document, attributes in AWS\'s order, and Last-Modified', T, async () => {
+    const res = await raw(t.endpoint, { path: `/${B}/simple?attributes`, headers: { 'x-amz-object-attributes': 'ObjectSize, ETag,StorageClass' }, auth: { type: 'v4', addon: t.owner } });
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.text, new RegExp(`<GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>${md5Hex('hello attributes')}</ETag><StorageClass>STANDARD_IA</StorageClass><ObjectSize>16</ObjectSize></GetObjectAttributesResponse>`));
+    assert.ok(!Number.isNaN(Date.parse(String(res.headers['last-modified']))), String(res.headers['last-modified']));
+  });
+
   test('only the attributes asked for are returned', T, async () => {
     const a = await s3.send(new GetObjectAttributesCommand({ Bucket: B, Key: 'simple', ObjectAttributes: ['ObjectSize'] }));
     assert.equal(a.ObjectSize, 16);

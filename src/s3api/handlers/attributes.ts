@@ -87,5 +87,5 @@ export function getObjectAttributes(ctx: S3Context, bucket: BucketInfo): void {
   if (wanted.has('ObjectSize')) body.ObjectSize = obj.size;
   ctx.res.setHeader('last-modified', obj.lastModified.toUTCString());
   if (v === 'null') ctx.res.setHeader('x-amz-version-id', 'null');
-  sendXml(ctx, 'GetObjectAttributesOutput', body);
+  sendXml(ctx, 'GetObjectAttributesResponse', body);
 }
