@@ -66,12 +66,12 @@ const get = (sub: string) => (e: Env): RawRequest => ({ method: 'GET', path: `/$
 const withMd5 = (method: string, path: string, body: string, headers: Record<string, string> = {}): RawRequest =>
   ({ method, path, body, headers: { 'content-md5': md5Base64(body), ...headers } });
 
+const TAGGING_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>';
 const WEBSITE_XML = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
 
 /** Bucket configurations Cellar answers as never set, with the code AWS gives then. */
 const UNCONFIGURED: Array<[OperationName, string, Cell]> = [
   ['GetBucketLifecycleConfiguration', 'lifecycle', 'NoSuchLifecycleConfiguration'],
-  ['GetBucketTagging', 'tagging', 'NoSuchTagSet'],
   ['GetBucketEncryption', 'encryption', 'ServerSideEncryptionConfigurationNotFoundError'],
   ['GetObjectLockConfiguration', 'object-lock', 'ObjectLockConfigurationNotFoundError'],
   ['GetBucketReplication', 'replication', 'ReplicationConfigurationNotFoundError'],
@@ -160,6 +160,20 @@ const CASES: Case[] = [
       body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${e.partEtag}</ETag></Part></CompleteMultipartUpload>` }),
     expect: same(OWNER_ONLY) },
   { op: 'AbortMultipartUpload', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }), expect: same(OWNER_ONLY) },
+  // Tagging: no ACL grants the tagging actions (acl-overview.html, "Mapping of ACL permissions"),
+  // so even a public-read object's tags are the owner's, and the read-only policy (s3:GetObject) opens none of them.
+  { op: 'GetObjectTagging', request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?tagging` }), expect: same(OWNER_ONLY) },
+  { op: 'PutObjectTagging', request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?tagging`, TAGGING_XML), expect: same(OWNER_ONLY) },
+  { op: 'DeleteObjectTagging', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}?tagging` }), expect: same(OWNER_ONLY) },
+  { op: 'PutObject', variant: 'with tags', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/tagged.txt`, body: 'tagged', headers: { 'x-amz-tagging': 'team=web' } }),
+    expect: same(OWNER_ONLY) },
+  { op: 'GetBucketTagging', request: get('tagging'), expect: same(['NoSuchTagSet', 'AD', 'AD']) },
+  { op: 'PutBucketTagging', request: (e) => withMd5('PUT', `/${e.bucket}?tagging`, TAGGING_XML), expect: same(OWNER_ONLY) },
+  { op: 'DeleteBucketTagging', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?tagging` }), expect: same(OWNER_ONLY) },
+  // s3:GetObjectAttributes as well as s3:GetObject: the read-only policy grants only the latter.
+  { op: 'GetObjectAttributes',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?attributes`, headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' } }),
+    expect: same(OWNER_ONLY) },
   ...UNCONFIGURED.map(([op, sub, cell]): Case => ({ op, request: get(sub), expect: same([cell, 'AD', 'AD']) })),
 ];
 
@@ -212,10 +226,10 @@ function fingerprint(bucket: string): string {
   const b = s.bucket(bucket);
   if (!b) return 'gone';
   const objects = s.listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1000 }).contents
-    .map((o) => [o.key, o.etag, o.ownerId, JSON.stringify(o.acl), JSON.stringify(o.headers)]);
+    .map((o) => [o.key, o.etag, o.ownerId, JSON.stringify(o.acl), JSON.stringify(o.headers), JSON.stringify(o.tags)]);
   const uploads = s.multipart.listUploads(bucket, { prefix: '', delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 1000 }).uploads
     .map((u) => [u.key, u.id, s.multipart.listParts(bucket, u.key, u.id, 0, 1000).parts.map((p) => [p.partNumber, p.etag])]);
-  return JSON.stringify({ acl: b.acl, policy: b.policy, cors: b.cors, website: b.website, owner: b.ownerId, objects, uploads });
+  return JSON.stringify({ acl: b.acl, policy: b.policy, cors: b.cors, website: b.website, tags: b.tags, owner: b.ownerId, objects, uploads });
 }
 
 /** The callers of each column; the other add-on is tried with both signature versions. */

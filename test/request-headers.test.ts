@@ -26,7 +26,6 @@ async function absent(key: string): Promise<void> {
 
 /** Headers that ask for a feature we lack: the write fails and stores nothing. */
 const refusedOnPut: [string, Record<string, string>, number, string][] = [
-  ['object tags', { 'x-amz-tagging': 'team=web' }, 501, 'NotImplemented'],
   ['SSE-S3', { 'x-amz-server-side-encryption': 'AES256' }, 501, 'NotImplemented'],
   ['SSE-KMS', { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k' }, 501, 'NotImplemented'],
   ['SSE-C', {
@@ -50,15 +49,17 @@ describe('request headers asking for what we do not do are refused, never droppe
     });
   }
 
-  test('the SDK\'s own Tagging parameter on PutObject is refused (501), not silently dropped', T, async () => {
-    await rejects(() => s3.send(new PutObjectCommand({ Bucket: B, Key: 'tagged', Body: 'x', Tagging: 'a=b' })), 'NotImplemented', 501);
+  test('a PutObject whose x-amz-tagging breaks the tag rules fails (InvalidTag) and stores nothing', T, async () => {
+    await rejects(() => s3.send(new PutObjectCommand({ Bucket: B, Key: 'tagged', Body: 'x', Tagging: 'a%23b=v' })), 'InvalidTag', 400);
     await absent('tagged');
   });
 
-  test('CopyObject with x-amz-tagging-directive REPLACE is refused; COPY works', T, async () => {
-    await rejects(() => s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-r', CopySource: `${B}/src`, TaggingDirective: 'REPLACE', Tagging: 'a=b' })), 'NotImplemented', 501);
-    await absent('copy-r');
+  test('CopyObject with an unknown x-amz-tagging-directive is InvalidArgument; COPY and REPLACE work', T, async () => {
+    const res = await raw(t.endpoint, { method: 'PUT', path: `/${B}/copy-x`, headers: { 'x-amz-copy-source': `/${B}/src`, 'x-amz-tagging-directive': 'MERGE' }, auth: { type: 'v4', addon: t.owner } });
+    assertS3Error(res, 400, 'InvalidArgument', 'PUT');
+    await absent('copy-x');
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-c', CopySource: `${B}/src`, TaggingDirective: 'COPY' }));
+    await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-r', CopySource: `${B}/src`, TaggingDirective: 'REPLACE', Tagging: 'a=b' }));
   });
 
   test('CreateBucket with object lock enabled is refused and creates nothing', T, async () => {

@@ -59,7 +59,8 @@ export const ACTIONS: Record<OperationName, { action: string; target: 'bucket' |
   GetObjectTagging: { action: 's3:GetObjectTagging', target: 'object' },
   PutObjectTagging: { action: 's3:PutObjectTagging', target: 'object' },
   DeleteObjectTagging: { action: 's3:DeleteObjectTagging', target: 'object' },
-  GetObjectAttributes: { action: 's3:GetObject', target: 'object' },
+  // s3:GetObject is checked too, by the handler (API_GetObjectAttributes.html, "Permissions").
+  GetObjectAttributes: { action: 's3:GetObjectAttributes', target: 'object' },
   CreateMultipartUpload: { action: 's3:PutObject', target: 'object' },
   UploadPart: { action: 's3:PutObject', target: 'object' },
   UploadPartCopy: { action: 's3:PutObject', target: 'object' },

@@ -14,6 +14,7 @@ type EdgeCode =
   | 'UnexpectedContent'
   | 'NoSuchLifecycleConfiguration'
   | 'NoSuchTagSet'
+  | 'InvalidTag'
   | 'NoSuchVersion'
   | 'ServerSideEncryptionConfigurationNotFoundError'
   | 'ObjectLockConfigurationNotFoundError'
@@ -58,6 +59,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
+  InvalidTag: [400, 'The TagKey you have provided is invalid'],
   InvalidStorageClass: [400, 'The storage class you specified is not valid.'],
   InvalidToken: [400, 'The provided token is malformed or otherwise invalid.'],
   InvalidURI: [400, "Couldn't parse the specified URI."],

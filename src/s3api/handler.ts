@@ -14,6 +14,8 @@ import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatu
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
 import { postObject } from './handlers/post-object.js';
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js';
+import { getObjectAttributes } from './handlers/attributes.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
@@ -115,8 +117,14 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket(), r);
     case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket(), r);
     case 'ListParts': return listParts(ctx, bucket(), r);
+    case 'GetBucketTagging': return getBucketTagging(ctx, bucket());
+    case 'PutBucketTagging': return putBucketTagging(ctx, bucket());
+    case 'DeleteBucketTagging': return deleteBucketTagging(ctx, bucket());
+    case 'GetObjectTagging': return getObjectTagging(ctx, bucket(), r);
+    case 'PutObjectTagging': return putObjectTagging(ctx, bucket(), r);
+    case 'DeleteObjectTagging': return deleteObjectTagging(ctx, bucket(), r);
+    case 'GetObjectAttributes': return getObjectAttributes(ctx, bucket(), r);
     case 'GetBucketLifecycleConfiguration':
-    case 'GetBucketTagging':
     case 'GetBucketEncryption':
     case 'GetObjectLockConfiguration':
     case 'GetBucketReplication':
@@ -144,14 +152,8 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'PutBucketVersioning':
     case 'PutBucketLifecycleConfiguration':
     case 'DeleteBucketLifecycle':
-    case 'PutBucketTagging':
-    case 'DeleteBucketTagging':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
-    case 'GetObjectTagging':
-    case 'PutObjectTagging':
-    case 'DeleteObjectTagging':
-    case 'GetObjectAttributes':
     case 'RestoreObject':
     case 'SelectObjectContent':
       throw new S3Error('NotImplemented', `${r.op} is not implemented`);

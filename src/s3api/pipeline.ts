@@ -1,9 +1,13 @@
-import { anonymousRead, authorize, parseAuth, parsePolicy, policyMayAllow, storedPolicy, verifyAuth, type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext } from '#storage';
+import {
+  anonymousRead, authorize, existingObjectTagContext, parseAuth, parsePolicy, policyMayAllow, storedPolicy, verifyAuth,
+  type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext, type Tag,
+} from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error } from './errors.js';
 import { keyOf, type Route } from './router.js';
+import { headerTags, requestTagContext } from './tagging.js';
 
 export interface Authenticated {
   principal: S3Context['principal'];
@@ -59,7 +63,15 @@ export function objectArn(bucket: string, key: string): string {
   return `arn:aws:s3:::${bucket}/${key}`;
 }
 
-function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): AuthorizeResult {
+/** Actions whose request carries a tag set for the object: the s3:RequestObjectTag keys apply to them. */
+const TAG_WRITES = new Set(['s3:PutObject', 's3:PutObjectTagging']);
+
+/**
+ * `requestTags`: the tag set the request writes, when the caller has it (PutObjectTagging's
+ * body); otherwise the x-amz-tagging header's, for the writes that carry one.
+ */
+function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): AuthorizeResult {
+  const tags = TAG_WRITES.has(action) ? (requestTags === undefined ? headerTags(ctx) : requestTags) : null;
   return authorize({
     principal: ctx.principal,
     bucketOwnerId: bucket.ownerId,
@@ -68,13 +80,18 @@ function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string 
     policy: bucket.policy ? parsePolicy(bucket.policy, bucket.name) : null,
     bucketAcl: bucket.acl,
     objectAcl: object?.acl ?? null,
-    context: requestContext(ctx),
+    context: { ...requestContext(ctx), ...existingObjectTagContext(object?.tags), ...requestTagContext(tags) },
   });
 }
 
 /** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
-export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): void {
-  if (!decide(ctx, bucket, action, key, object).allowed) throw new S3Error('AccessDenied');
+/** Whether the principal may perform `action`, for optional parts of an answer (x-amz-tagging-count). */
+export function isAllowed(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): boolean {
+  return decide(ctx, bucket, action, key, object).allowed;
+}
+
+export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): void {
+  if (!decide(ctx, bucket, action, key, object, requestTags).allowed) throw new S3Error('AccessDenied');
 }
 
 export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
@@ -83,7 +100,7 @@ export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
  * The anonymous GetObject/HeadObject answer: the decision the website and the certificate gate
  * share, with the S3 API's rule for a missing key (NoSuchKey only to whoever may list).
  */
-export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl'> | null, context: RequestContext): AnonymousObjectAnswer {
+export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl' | 'tags'> | null, context: RequestContext): AnonymousObjectAnswer {
   const d = anonymousRead({ bucket: bucket.name, bucketOwnerId: bucket.ownerId, bucketAcl: bucket.acl, policy: storedPolicy(bucket), key, object, context });
   if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
   return d.notFound ? 'NoSuchKey' : 'AccessDenied';
@@ -111,12 +128,15 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
   }
   if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: 'bucket' in r ? r.bucket : '' });
   const bucket = found;
-  // DeleteObjects is authorized per key by its handler, but only after this check, made before
-  // the body is read: a caller no grant could ever let delete gets no document parsed.
-  // DEVIATION: AWS reads the body and answers 200 with AccessDenied per key; Cellar answers
-  // 403 AccessDenied for the whole request (issue 12, F3: no body work before permission).
-  if (r.op === 'DeleteObjects') {
-    if (!mayDeleteSome(ctx, bucket, need.action)) throw new S3Error('AccessDenied');
+  // DeleteObjects is authorized per key by its handler, PutObjectTagging by its handler once it
+  // has read the tag set (the s3:RequestObjectTag condition keys come from it). Both only after
+  // this check, made before the body is read: a caller no grant could ever allow gets no
+  // document parsed.
+  // DEVIATION: for a caller who may delete nothing, AWS reads the body and answers 200 with
+  // AccessDenied per key; Cellar answers 403 AccessDenied for the whole request (no body work
+  // before permission).
+  if (r.op === 'DeleteObjects' || r.op === 'PutObjectTagging') {
+    if (!mightBeAllowed(ctx, bucket, need.action)) throw new S3Error('AccessDenied');
     return bucket;
   }
   // PostObject is authenticated by its form, not the Authorization header, and authorized by its handler.
@@ -152,7 +172,7 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
 }
 
 /** Owner, bucket ACL WRITE, or a policy Allow that might cover some key: resources and conditions aside. */
-function mayDeleteSome(ctx: S3Context, bucket: BucketInfo, action: string): boolean {
+function mightBeAllowed(ctx: S3Context, bucket: BucketInfo, action: string): boolean {
   const withoutPolicy = authorize({
     principal: ctx.principal, bucketOwnerId: bucket.ownerId, action, resource: `arn:aws:s3:::${bucket.name}`,
     policy: null, bucketAcl: bucket.acl, objectAcl: null, context: {},

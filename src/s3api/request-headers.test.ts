@@ -36,7 +36,7 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['PutObject', 'x-amz-server-side-encryption-customer-algorithm', 'refused'],
   ['PutObject', 'x-amz-server-side-encryption-customer-key', 'refused'],
   ['PutObject', 'x-amz-server-side-encryption-customer-key-md5', 'refused'],
-  ['PutObject', 'x-amz-tagging', 'refused'],
+  ['PutObject', 'x-amz-tagging', 'handled'],
   ['PutObject', 'x-amz-object-lock-mode', 'refused'],
   ['PutObject', 'x-amz-object-lock-retain-until-date', 'refused'],
   ['PutObject', 'x-amz-object-lock-legal-hold', 'refused'],
@@ -49,17 +49,17 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['CopyObject', 'x-amz-copy-source-if-modified-since', 'handled'],
   ['CopyObject', 'x-amz-copy-source-if-unmodified-since', 'handled'],
   ['CopyObject', 'x-amz-metadata-directive', 'handled'],
-  ['CopyObject', 'x-amz-tagging-directive', 'checked'],
+  ['CopyObject', 'x-amz-tagging-directive', 'handled'],
   ['CopyObject', 'x-amz-source-expected-bucket-owner', 'checked'],
   ['CopyObject', 'x-amz-copy-source-server-side-encryption-customer-key', 'refused'],
-  ['CopyObject', 'x-amz-tagging', 'refused'],
+  ['CopyObject', 'x-amz-tagging', 'handled'],
   ['CopyObject', 'x-amz-server-side-encryption', 'refused'],
   ['CopyObject', 'x-amz-object-lock-mode', 'refused'],
   ['CopyObject', 'x-amz-meta-a', 'handled'],
   // Multipart.
   ['CreateMultipartUpload', 'x-amz-checksum-algorithm', 'handled'],
   ['CreateMultipartUpload', 'x-amz-checksum-type', 'handled'],
-  ['CreateMultipartUpload', 'x-amz-tagging', 'refused'],
+  ['CreateMultipartUpload', 'x-amz-tagging', 'handled'],
   ['CreateMultipartUpload', 'x-amz-server-side-encryption', 'refused'],
   ['UploadPart', 'x-amz-server-side-encryption-customer-algorithm', 'refused'],
   ['UploadPart', 'x-amz-checksum-sha256', 'handled'],
@@ -71,6 +71,11 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['GetObject', 'x-amz-checksum-mode', 'handled'],
   ['HeadObject', 'x-amz-server-side-encryption-customer-algorithm', 'refused'],
   ['ListObjectsV2', 'x-amz-optional-object-attributes', 'ignored'],
+  ['GetObjectAttributes', 'x-amz-object-attributes', 'handled'],
+  ['GetObjectAttributes', 'x-amz-max-parts', 'handled'],
+  ['GetObjectAttributes', 'x-amz-part-number-marker', 'handled'],
+  ['GetObjectAttributes', 'x-amz-server-side-encryption-customer-key', 'refused'],
+  ['GetObjectAttributes', 'x-amz-request-payer', 'ignored'],
   // Deletes.
   ['DeleteObject', 'x-amz-mfa', 'refused'],
   ['DeleteObject', 'x-amz-bypass-governance-retention', 'ignored'],
@@ -93,12 +98,12 @@ for (const [op, header, kind] of rows) {
 }
 
 test('a refused header carries an S3 error naming the feature', { timeout: 5_000 }, () => {
-  const t = treatmentOf('PutObject', 'x-amz-tagging');
+  const t = treatmentOf('PutObject', 'x-amz-server-side-encryption');
   assert.ok(t?.kind === 'refused');
   const e = t.error();
   assert.equal(e.code, 'NotImplemented');
   assert.equal(e.status, 501);
-  assert.match(e.message, /tagging/i);
+  assert.match(e.message, /encryption/i);
 });
 
 test('headers AWS does not document are ignored, as AWS ignores them', { timeout: 5_000 }, () => {

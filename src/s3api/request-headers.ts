@@ -67,7 +67,7 @@ const WRITE_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-checksum-type', treatment: handled },
   { name: 'x-amz-server-side-encryption', treatment: notImplemented('Server-side encryption', 'x-amz-server-side-encryption') },
   { name: 'x-amz-server-side-encryption-*', treatment: notImplemented('Server-side encryption with AWS KMS keys', 'x-amz-server-side-encryption-aws-kms-key-id') },
-  { name: 'x-amz-tagging', treatment: notImplemented('Object tagging', 'x-amz-tagging') },
+  { name: 'x-amz-tagging', treatment: handled },
   { name: 'x-amz-object-lock-*', treatment: objectLock },
   { name: 'x-amz-write-offset-bytes', treatment: notImplemented('Appending to objects', 'x-amz-write-offset-bytes') },
 ];
@@ -78,8 +78,10 @@ const COPY_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-copy-source-range', treatment: handled },
   { name: 'x-amz-metadata-directive', treatment: handled },
   { name: 'x-amz-source-expected-bucket-owner', treatment: checked },
-  // Objects carry no tags here, so COPY copies exactly what there is; REPLACE asks for tags.
-  { name: 'x-amz-tagging-directive', treatment: checked },
+];
+
+const COPY_OBJECT_RULES: readonly HeaderRule[] = [
+  { name: 'x-amz-tagging-directive', treatment: handled },
 ];
 
 const DELETE_RULES: readonly HeaderRule[] = [
@@ -104,6 +106,12 @@ const MULTIPART_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-mp-object-size', treatment: handled },
 ];
 
+const ATTRIBUTES_RULES: readonly HeaderRule[] = [
+  { name: 'x-amz-object-attributes', treatment: handled },
+  { name: 'x-amz-max-parts', treatment: handled },
+  { name: 'x-amz-part-number-marker', treatment: handled },
+];
+
 const LIST_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-optional-object-attributes', treatment: { kind: 'ignored', why: 'it asks for RestoreStatus, which no object here has' } },
 ];
@@ -116,7 +124,7 @@ const ACL_RULES: readonly HeaderRule[] = [
 const BY_OPERATION: Partial<Record<OperationName, readonly HeaderRule[]>> = {
   PutObject: WRITE_RULES,
   CreateMultipartUpload: WRITE_RULES,
-  CopyObject: [...COPY_RULES, ...WRITE_RULES],
+  CopyObject: [...COPY_OBJECT_RULES, ...COPY_RULES, ...WRITE_RULES],
   UploadPartCopy: COPY_RULES,
   CompleteMultipartUpload: MULTIPART_RULES,
   DeleteObject: DELETE_RULES,
@@ -124,6 +132,7 @@ const BY_OPERATION: Partial<Record<OperationName, readonly HeaderRule[]>> = {
   CreateBucket: CREATE_BUCKET_RULES,
   GetObject: GET_RULES,
   HeadObject: GET_RULES,
+  GetObjectAttributes: ATTRIBUTES_RULES,
   ListObjects: LIST_RULES,
   ListObjectsV2: LIST_RULES,
   ListObjectVersions: LIST_RULES,
@@ -166,12 +175,6 @@ function checkHeader(ctx: S3Context, name: string, value: string, bucket: Bucket
       const source = sourceBucket(ctx);
       if (source === null || ctx.deps.storage.bucket(source)?.ownerId !== value.trim()) throw new S3Error('AccessDenied');
       return;
-    }
-    case 'x-amz-tagging-directive': {
-      const v = value.trim().toUpperCase();
-      if (v === 'COPY') return;
-      if (v === 'REPLACE') throw new S3Error('NotImplemented', 'Object tagging is not implemented', { Header: name });
-      throw new S3Error('InvalidArgument', 'Unknown tagging directive.', { ArgumentName: name, ArgumentValue: value });
     }
     case 'x-amz-bucket-object-lock-enabled':
       if (value.trim().toLowerCase() === 'true') throw new S3Error('NotImplemented', 'Object Lock is not implemented', { Header: name });

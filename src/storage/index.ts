@@ -1,7 +1,7 @@
 /** The storage module's public interface: everything outside src/storage imports from here. */
 export { Storage, type StorageOptions, type PutObjectInput, type CopyObjectInput, type CreateAddonInput } from './service/storage.js';
 export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from './errors.js';
-export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent } from './types.js';
+export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent, Tag } from './types.js';
 export type { ListPage, ListQuery } from './service/listing.js';
 export type { ByteRange } from './service/reader.js';
 export type { WritePrecondition } from './service/precondition.js';

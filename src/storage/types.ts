@@ -23,12 +23,22 @@ export interface BucketInfo {
   policy: string | null;
   cors: CorsRule[] | null;
   website: WebsiteConfig | null;
+  /** The bucket's tag set (PutBucketTagging); null when none was ever set or it was deleted. */
+  tags?: Tag[] | null;
+}
+
+/** One tag of an object or bucket; keys are unique within a set, case-sensitive. */
+export interface Tag {
+  key: string;
+  value: string;
 }
 
 /** One stretch of an object's bytes; simple objects have one, multipart objects one per part. */
 export interface BlobRef {
   id: string;
   size: number;
+  /** A multipart object's part checksums, by algorithm (for GetObjectAttributes ObjectParts). */
+  checksum?: Record<string, string> | null;
 }
 
 export interface ObjectInfo {
@@ -48,6 +58,11 @@ export interface ObjectInfo {
   acl: Acl | null;
   checksum: Record<string, string> | null;
   blobs: BlobRef[];
+  /**
+   * The object's tag set, in the order it was given. Absent or empty: no tags. Every write of
+   * the object replaces it (an overwrite without x-amz-tagging clears it, as on AWS).
+   */
+  tags?: Tag[];
 }
 
 export type ChangeEvent =

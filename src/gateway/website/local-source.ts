@@ -47,6 +47,7 @@ export function createLocalWebsiteSource(storage: Storage): WebsiteSource {
         lastModified: info.lastModified,
         headers: info.headers,
         acl: info.acl,
+        tags: info.tags,
         open: (range) => storage.openObject(info, range),
       };
       return obj;

@@ -15,6 +15,8 @@ export interface WebsiteObject {
   /** Stored response headers, lower-case names (content-type, cache-control, ...). */
   readonly headers: Readonly<Record<string, string>>;
   readonly acl: Acl | null;
+  /** The object's tags: a bucket policy may grant the read by them (s3:ExistingObjectTag). */
+  readonly tags?: ReadonlyArray<{ key: string; value: string }>;
   /** The bytes, whole or an inclusive range. */
   open(range: { start: number; end: number } | null): Promise<Readable>;
 }

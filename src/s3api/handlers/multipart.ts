@@ -16,6 +16,7 @@ import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js'
 import { writePrecondition } from '../write-conditions.js';
 import { copySourceObject, requestedAcl } from './objects.js';
 import type { ObjectRoute, PartRoute, UploadRoute } from '../router.js';
+import { tagsOfWrite } from './tagging.js';
 
 const MAX_LIST = 1000;
 /** 10,000 parts, each with an ETag and a SHA-256 checksum, fit well under this. */
@@ -89,6 +90,7 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: Obj
     acl: requestedAcl(ctx, bucket),
     checksumAlgorithm: algorithm,
     checksumType: type,
+    tags: tagsOfWrite(ctx, bucket, r.key),
   });
   const doc = toXml('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: upload.key, UploadId: upload.id });
   const h: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(doc) };

@@ -10,6 +10,7 @@ import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
 import type { ObjectRoute, ReadRoute } from '../router.js';
 import { aclFromHeaders } from './access.js';
+import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
 
@@ -33,6 +34,7 @@ function checkVersionId(ctx: S3Context): void {
 export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const headers = headersFromRequest(ctx.req.headers);
   const acl = requestedAcl(ctx, bucket);
+  const tags = tagsOfWrite(ctx, bucket, r.key);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
@@ -46,6 +48,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     observers: body.observers,
     verify: body.finish,
     precondition: writePrecondition(ctx),
+    tags,
   });
   const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
@@ -71,6 +74,7 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, r: ReadRoute
   const obj = requireReadable(ctx, bucket, r.key, object);
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
+  applyTagCount(ctx, bucket, obj, h);
   const cond = evaluateConditions(
     { ifMatch: header(ctx, 'if-match'), ifNoneMatch: header(ctx, 'if-none-match'), ifModifiedSince: header(ctx, 'if-modified-since'), ifUnmodifiedSince: header(ctx, 'if-unmodified-since') },
     { etag: quoteEtag(obj.etag), lastModified: obj.lastModified },
@@ -188,6 +192,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
       else delete headers['x-amz-storage-class'];
     }
   }
-  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx) });
+  const tags = tagsOfCopy(ctx, bucket, key, source);
+  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx), tags });
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

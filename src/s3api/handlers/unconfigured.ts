@@ -10,7 +10,6 @@ import type { OperationName } from '../router.js';
 export function getUnconfigured(ctx: S3Context, op: OperationName): void {
   switch (op) {
     case 'GetBucketLifecycleConfiguration': throw new S3Error('NoSuchLifecycleConfiguration');
-    case 'GetBucketTagging': throw new S3Error('NoSuchTagSet');
     case 'GetBucketEncryption': throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
     case 'GetObjectLockConfiguration': throw new S3Error('ObjectLockConfigurationNotFoundError');
     case 'GetBucketReplication': throw new S3Error('ReplicationConfigurationNotFoundError');

@@ -77,6 +77,11 @@ const MIGRATIONS: string[] = [
      completed INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX completed_uploads_by_age ON completed_uploads (completed);`,
+  // Tagging: tag sets as JSON lists of {key, value}, kept in the row they belong to so that a
+  // write replaces them in the same statement. An upload's tags apply when it completes.
+  `ALTER TABLE objects ADD COLUMN tags TEXT;
+   ALTER TABLE uploads ADD COLUMN tags TEXT;
+   ALTER TABLE buckets ADD COLUMN tags TEXT;`,
 ];
 
 export function openDb(file: string): Db {

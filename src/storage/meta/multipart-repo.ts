@@ -1,6 +1,8 @@
 import type { Db } from './db.js';
 import type { ChecksumAlgorithm } from '../checksum/index.js';
 import type { Acl } from '../policy/index.js';
+import type { Tag } from '../types.js';
+import { tagsColumn } from './repo.js';
 
 /** How a multipart object's checksum is formed (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html). */
 export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
@@ -17,6 +19,8 @@ export interface UploadInfo {
   acl: Acl | null;
   checksumAlgorithm: ChecksumAlgorithm | null;
   checksumType: ChecksumType | null;
+  /** x-amz-tagging of CreateMultipartUpload: the tags the object gets when the upload completes. */
+  tags?: Tag[];
 }
 
 export interface PartInfo {
@@ -39,7 +43,7 @@ export interface CompletedUpload {
   completed: Date;
 }
 
-interface UploadRow { id: string; bucket: string; key: string; owner_id: string; initiated: number; headers: string; acl: string | null; checksum_algorithm: string | null; checksum_type: string | null }
+interface UploadRow { id: string; bucket: string; key: string; owner_id: string; initiated: number; headers: string; acl: string | null; checksum_algorithm: string | null; checksum_type: string | null; tags: string | null }
 interface PartRow { upload_id: string; part_number: number; blob_id: string; size: number; etag: string; checksum: string | null; last_modified: number }
 interface CompletedRow { id: string; bucket: string; key: string; first_blob: string; completed: number }
 
@@ -47,6 +51,7 @@ const toUpload = (r: UploadRow): UploadInfo => ({
   id: r.id, bucket: r.bucket, key: r.key, ownerId: r.owner_id, initiated: new Date(r.initiated),
   headers: JSON.parse(r.headers) as Record<string, string>, acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
   checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm | null, checksumType: r.checksum_type as ChecksumType | null,
+  tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
 });
 const toPart = (r: PartRow): PartInfo => ({
   partNumber: r.part_number, blobId: r.blob_id, size: r.size, etag: r.etag,
@@ -60,8 +65,8 @@ export class MultipartRepo {
   constructor(db: Db) {
     this.s = {
       insertUpload: db.prepare(
-        `INSERT INTO uploads (id, bucket, key, owner_id, initiated, headers, acl, checksum_algorithm, checksum_type)
-         VALUES (@id, @bucket, @key, @owner_id, @initiated, @headers, @acl, @checksum_algorithm, @checksum_type)`,
+        `INSERT INTO uploads (id, bucket, key, owner_id, initiated, headers, acl, checksum_algorithm, checksum_type, tags)
+         VALUES (@id, @bucket, @key, @owner_id, @initiated, @headers, @acl, @checksum_algorithm, @checksum_type, @tags)`,
       ),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
@@ -95,6 +100,7 @@ export class MultipartRepo {
     this.s.insertUpload.run({
       id: u.id, bucket: u.bucket, key: u.key, owner_id: u.ownerId, initiated: u.initiated.getTime(), headers: JSON.stringify(u.headers),
       acl: u.acl ? JSON.stringify(u.acl) : null, checksum_algorithm: u.checksumAlgorithm, checksum_type: u.checksumType,
+      tags: tagsColumn(u.tags),
     });
   }
   upload(id: string): UploadInfo | null {

@@ -1,21 +1,26 @@
 import type { Db } from './db.js';
 import type { Acl } from '../policy/index.js';
-import type { Addon, BlobRef, BucketInfo, ObjectInfo } from '../types.js';
+import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag } from '../types.js';
 
 interface AddonRow { id: string; name: string; email: string; access_key: string; secret_key: string; created_at: number }
-interface BucketRow { name: string; owner_id: string; region: string; created_at: number; acl: string; policy: string | null; cors: string | null; website: string | null }
-interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; owner_id: string; headers: string; acl: string | null; checksum: string | null; blobs: string }
+interface BucketRow { name: string; owner_id: string; region: string; created_at: number; acl: string; policy: string | null; cors: string | null; website: string | null; tags: string | null }
+interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; owner_id: string; headers: string; acl: string | null; checksum: string | null; blobs: string; tags: string | null }
 
 const toAddon = (r: AddonRow): Addon => ({ id: r.id, name: r.name, email: r.email, accessKeyId: r.access_key, secretAccessKey: r.secret_key, createdAt: new Date(r.created_at) });
 const toBucket = (r: BucketRow): BucketInfo => ({
   name: r.name, ownerId: r.owner_id, region: r.region, createdAt: new Date(r.created_at), acl: JSON.parse(r.acl) as Acl,
   policy: r.policy, cors: r.cors ? JSON.parse(r.cors) : null, website: r.website ? JSON.parse(r.website) : null,
+  tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : null,
 });
 const toObject = (r: ObjectRow): ObjectInfo => ({
   bucket: r.bucket, key: r.key, size: r.size, etag: r.etag, lastModified: new Date(r.last_modified), ownerId: r.owner_id,
   headers: JSON.parse(r.headers) as Record<string, string>, acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
   checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null, blobs: JSON.parse(r.blobs) as BlobRef[],
+  tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
 });
+
+/** A tag set as stored: empty sets are NULL, so "no tags" has one spelling. */
+export const tagsColumn = (tags: readonly Tag[] | null | undefined): string | null => (tags && tags.length > 0 ? JSON.stringify(tags) : null);
 
 /** All SQL lives here; statements are prepared once. */
 export class MetaRepo {
@@ -39,15 +44,18 @@ export class MetaRepo {
       setBucketPolicy: db.prepare('UPDATE buckets SET policy = ? WHERE name = ?'),
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
       setBucketWebsite: db.prepare('UPDATE buckets SET website = ? WHERE name = ?'),
+      setBucketTags: db.prepare('UPDATE buckets SET tags = ? WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
-        `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs)
-         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_id, @headers, @acl, @checksum, @blobs)
+        `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs, tags)
+         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_id, @headers, @acl, @checksum, @blobs, @tags)
          ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-           owner_id = excluded.owner_id, headers = excluded.headers, acl = excluded.acl, checksum = excluded.checksum, blobs = excluded.blobs`,
+           owner_id = excluded.owner_id, headers = excluded.headers, acl = excluded.acl, checksum = excluded.checksum, blobs = excluded.blobs,
+           tags = excluded.tags`,
       ),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
+      setObjectTags: db.prepare('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
       listFrom: db.prepare<[string, string, string, number], ObjectRow>(
         'SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?',
       ),
@@ -110,6 +118,9 @@ export class MetaRepo {
   setBucketWebsite(name: string, website: unknown): void {
     this.s.setBucketWebsite.run(website === null ? null : JSON.stringify(website), name);
   }
+  setBucketTags(name: string, tags: readonly Tag[] | null): void {
+    this.s.setBucketTags.run(tags === null ? null : JSON.stringify(tags), name);
+  }
 
   object(bucket: string, key: string): ObjectInfo | null {
     const r = this.s.object.get(bucket, key);
@@ -119,7 +130,7 @@ export class MetaRepo {
     this.s.upsertObject.run({
       bucket: o.bucket, key: o.key, size: o.size, etag: o.etag, last_modified: o.lastModified.getTime(), owner_id: o.ownerId,
       headers: JSON.stringify(o.headers), acl: o.acl ? JSON.stringify(o.acl) : null, checksum: o.checksum ? JSON.stringify(o.checksum) : null,
-      blobs: JSON.stringify(o.blobs),
+      blobs: JSON.stringify(o.blobs), tags: tagsColumn(o.tags),
     });
   }
   deleteObject(bucket: string, key: string): void {
@@ -127,6 +138,9 @@ export class MetaRepo {
   }
   setObjectAcl(bucket: string, key: string, acl: Acl): void {
     this.s.setObjectAcl.run(JSON.stringify(acl), bucket, key);
+  }
+  setObjectTags(bucket: string, key: string, tags: readonly Tag[]): void {
+    this.s.setObjectTags.run(tagsColumn(tags), bucket, key);
   }
   /** Objects with key > `after` and key >= `from`, in key order. */
   listFrom(bucket: string, after: string, from: string, limit: number): ObjectInfo[] {

@@ -6,6 +6,7 @@ import type { Acl } from './acl.js';
 import { authorize, type AuthorizeReason } from './authorize.js';
 import type { RequestContext } from './conditions.js';
 import { parsePolicy, type PolicyDocument } from './document.js';
+import { existingObjectTagContext } from './tags.js';
 
 const ANONYMOUS = { type: 'anonymous' } as const;
 
@@ -30,8 +31,8 @@ export interface AnonymousReadInput {
   bucketAcl: Acl;
   policy: StoredPolicy;
   key: string;
-  /** The object under `key` (its ACL, null when none is stored), or null when there is none. */
-  object: { acl: Acl | null } | null;
+  /** The object under `key` (its ACL, null when none is stored; its tags), or null when there is none. */
+  object: { acl: Acl | null; tags?: ReadonlyArray<{ key: string; value: string }> } | null;
   /** The request's condition keys (aws:SecureTransport, aws:Referer, aws:SourceIp, ...). */
   context: RequestContext;
 }
@@ -72,6 +73,8 @@ export function anonymousRead(i: AnonymousReadInput): AnonymousRead {
     resource: `arn:aws:s3:::${i.bucket}/${i.key}`,
     // authorize() reads a null object ACL as "no grants", which is what a missing key has.
     objectAcl: i.object?.acl ?? null,
+    // A policy may open (or close) objects by their tags, for the website as for the S3 API.
+    context: { ...i.context, ...existingObjectTagContext(i.object?.tags) },
   });
   const mayList = authorize({ ...base, action: 's3:ListBucket', resource: `arn:aws:s3:::${i.bucket}`, objectAcl: null }).allowed;
   const missing = i.object === null && read.reason !== 'policy-deny';

@@ -19,3 +19,4 @@ export {
   type ActionSet, type Effect, type PolicyDocument, type Principal, type PrincipalSet, type ResourceSet, type Statement,
 } from './document.js';
 export { evaluatePolicy, policyMayAllow, type PolicyDecision, type PolicyRequest } from './evaluate.js';
+export { existingObjectTagContext } from './tags.js';

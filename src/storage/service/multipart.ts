@@ -13,7 +13,7 @@ import { StorageError } from '../errors.js';
 import type { MetaRepo } from '../meta/repo.js';
 import { MultipartRepo, type ChecksumType, type PartInfo, type UploadInfo } from '../meta/multipart-repo.js';
 import type { Acl } from '../policy/index.js';
-import type { ChangeEvent, ObjectInfo } from '../types.js';
+import type { ChangeEvent, ObjectInfo, Tag } from '../types.js';
 import { assertObjectKey } from './names.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listUploadsPage, type UploadListPage, type UploadListQuery } from './multipart-listing.js';
@@ -42,6 +42,8 @@ export interface CreateUploadInput {
   acl: Acl | null;
   checksumAlgorithm: ChecksumAlgorithm | null;
   checksumType: ChecksumType | null;
+  /** Applied to the object on completion. */
+  tags?: Tag[];
 }
 
 interface PartTarget {
@@ -239,7 +241,9 @@ export class MultipartUploads {
       const object: ObjectInfo = {
         bucket: upload.bucket, key: upload.key, size, etag: `${etagMd5.digest('hex')}-${chosen.length}`, lastModified: new Date(),
         ownerId: upload.ownerId, headers: upload.headers, acl: upload.acl, checksum: objectChecksum(upload, chosen, input),
-        blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
+        // Part checksums stay with the object: GetObjectAttributes lists them.
+        blobs: chosen.map((p) => ({ id: p.blobId, size: p.size, ...(p.checksum ? { checksum: p.checksum } : {}) })),
+        tags: upload.tags ?? [],
       };
       const old = this.repo.object(upload.bucket, upload.key);
       // A failed precondition rolls back and leaves the upload in place, so it can be retried.

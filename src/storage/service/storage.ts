@@ -10,7 +10,7 @@ import { MetaRepo } from '../meta/repo.js';
 import { cannedAcl, type Acl } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
-import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo } from '../types.js';
+import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo, Tag } from '../types.js';
 import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
@@ -51,6 +51,8 @@ export interface PutObjectInput {
   verify?: () => Record<string, string> | null;
   /** Checked before the body is read and again, atomically, in the commit transaction. */
   precondition?: WritePrecondition;
+  /** The new object's tag set (x-amz-tagging); none replaces any previous tags with none. */
+  tags?: Tag[];
 }
 
 export interface CopyObjectInput {
@@ -62,6 +64,8 @@ export interface CopyObjectInput {
   acl: Acl | null;
   /** On the destination key, checked in the commit transaction. */
   precondition?: WritePrecondition;
+  /** The copy's tag set: the source's (tagging directive COPY) or the request's (REPLACE). */
+  tags?: Tag[];
 }
 
 export interface CreateAddonInput {
@@ -239,6 +243,12 @@ export class Storage {
     this.emit({ type: 'bucket', bucket: name, what: 'website' });
   }
 
+  /** Replaces the bucket's tag set; null removes it (nothing caches bucket tags: no event). */
+  setBucketTags(name: string, tags: Tag[] | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketTags(name, tags);
+  }
+
   // ---- objects -------------------------------------------------------------------------
 
   headObject(bucket: string, key: string): ObjectInfo | null {
@@ -279,7 +289,7 @@ export class Storage {
     }
     return this.commitObject({
       bucket: input.bucket, key: input.key, size: blob.size, etag: md5Digest.toString('hex'), lastModified: new Date(),
-      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum, blobs: [blob],
+      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum, blobs: [blob], tags: input.tags ?? [],
     }, input.precondition);
   }
 
@@ -288,7 +298,7 @@ export class Storage {
     if (input.precondition) checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
     const cloned: BlobRef[] = [];
     try {
-      for (const b of input.source.blobs) cloned.push({ id: await this.blobs.clone(b.id), size: b.size });
+      for (const b of input.source.blobs) cloned.push({ ...b, id: await this.blobs.clone(b.id) });
     } catch (e) {
       await Promise.all(cloned.map((b) => this.blobs.remove(b.id)));
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
@@ -296,7 +306,7 @@ export class Storage {
     }
     return this.commitObject({
       bucket: input.bucket, key: input.key, size: input.source.size, etag: input.source.etag, lastModified: new Date(),
-      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum: input.source.checksum, blobs: cloned,
+      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum: input.source.checksum, blobs: cloned, tags: input.tags ?? [],
     }, input.precondition);
   }
 
@@ -347,6 +357,21 @@ export class Storage {
     this.requireObject(bucket, key);
     this.repo.setObjectAcl(bucket, key, acl);
     this.emit({ type: 'object', bucket, key });
+  }
+
+  /**
+   * Replaces the tag set of the current object (an empty list removes every tag), leaving its
+   * bytes, ETag and Last-Modified alone. The event matters: a policy may read object tags.
+   */
+  setObjectTags(bucket: string, key: string, tags: Tag[]): ObjectInfo {
+    const updated = this.repo.transaction(() => {
+      this.requireBucket(bucket);
+      const obj = this.requireObject(bucket, key);
+      this.repo.setObjectTags(bucket, key, tags);
+      return { ...obj, tags };
+    });
+    this.emit({ type: 'object', bucket, key });
+    return updated;
   }
 
   listObjects(bucket: string, q: ListQuery): ListPage<ObjectInfo> {
