@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { Storage, isStorageError, validateWebsiteConfig, type Addon, type WebsiteConfig } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
 import { renderS3cfg } from './admin/s3cfg.js';
-import { startCellar, tlsSettings } from './main.js';
+import { startCellar, startUpstreamGateway, tlsSettings } from './main.js';
 import {
   CertRegistry, CertStore, PROOF_LABEL, certificateRows, createGate, formatCertTable, formatDomainReport, loadProofSecret, proofToken,
   storageSites, type DomainReport,
@@ -44,6 +44,7 @@ async function withStorage<T>(config: Config, fn: (s: Storage) => T): Promise<T>
 }
 
 async function serve(config: Config): Promise<void> {
+  if (config.upstreamUrl !== '') return serveUpstream(config);
   const cellar = await startCellar(config);
   const out: string[] = [`Cellar is running at ${cellar.endpoint.origin}/ (data in ${config.dataDir})`];
   const first = cellar.firstAddon;
@@ -68,6 +69,16 @@ async function serve(config: Config): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
   const stop = (): void => {
     cellar.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function serveUpstream(config: Config): Promise<void> {
+  const gw = await startUpstreamGateway(config);
+  process.stdout.write(`Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}\nAdd-ons live in RGW: \`cellar addon create\` (same settings) makes one.\n`);
+  const stop = (): void => {
+    gw.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

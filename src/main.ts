@@ -9,6 +9,11 @@ import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/han
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
 import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
 import { createS3Handler } from './s3api/handler.js';
+import { S3Error, toS3Error } from './s3api/errors.js';
+import { errorXml } from './s3api/xml.js';
+import type { RenderS3Error } from './gateway/backend.js';
+import { createUpstreamBackend } from './gateway/upstream/proxy.js';
+import { pendingWebsiteHandler } from './gateway/upstream/website-pending.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
 
@@ -124,6 +129,57 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await tls?.close();
       storage.close();
+    },
+  };
+}
+
+export interface RunningGateway {
+  config: Config;
+  server: Server;
+  port: number;
+  endpoint: URL;
+  close(): Promise<void>;
+}
+
+/** S3 error documents for the gateway, from the S3 API's one error table. */
+const renderS3Error: RenderS3Error = (e, resource, requestId) => {
+  const err = e === 'ServiceUnavailable' ? new S3Error('ServiceUnavailable') : toS3Error(e);
+  return { status: err.status, body: errorXml(err.code, err.message, resource, requestId, { ...err.details }) };
+};
+
+/**
+ * Upstream mode (CELLAR_UPSTREAM_URL set): a stateless gateway in front of Ceph RGW. No local
+ * object store; S3 requests are verified and forwarded to RGW, which holds data and users.
+ */
+export async function startUpstreamGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
+  const backend = createUpstreamBackend({
+    url: config.upstreamUrl,
+    accessKey: config.upstreamAccessKey,
+    secretKey: config.upstreamSecretKey,
+    timeoutMs: config.upstreamTimeoutMs,
+    region: config.region,
+    renderError: renderS3Error,
+    logger,
+  });
+  if (config.httpsPort !== null) logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
+  const website = pendingWebsiteHandler();
+  const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
+  const server = createHttpServer(handler);
+  let port: number;
+  try {
+    port = await listen(server, config.httpPort, config.host);
+  } catch (e) {
+    backend.close();
+    throw e;
+  }
+  const endpoint = publicEndpoint(config, port);
+  logger.info('listening (upstream mode)', { endpoint: endpoint.href, upstream: config.upstreamUrl, host: config.host, port });
+  return {
+    config, server, port, endpoint,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      backend.close();
     },
   };
 }

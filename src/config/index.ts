@@ -62,6 +62,13 @@ export interface Config {
   acmeBackoffMinMs: number;
   /** Retries of one ACME HTTP request after a network error, 5xx or 429. */
   acmeHttpRetries: number;
+  /** RGW S3 endpoint; set = upstream mode (no local object store), empty = embedded mode. */
+  upstreamUrl: string;
+  /** Keys of the RGW system user (`--system`, caps users=*;buckets=*;metadata=*). */
+  upstreamAccessKey: string;
+  upstreamSecretKey: string;
+  /** How long the upstream may stay silent (connecting or mid-request) before the client gets 503. */
+  upstreamTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -110,6 +117,10 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'acmeOrdersPerMinute', env: 'CELLAR_ACME_ORDERS_PER_MINUTE', kind: 'int' },
   { key: 'acmeBackoffMinMs', env: 'CELLAR_ACME_BACKOFF_MIN_MS', kind: 'int' },
   { key: 'acmeHttpRetries', env: 'CELLAR_ACME_HTTP_RETRIES', kind: 'int' },
+  { key: 'upstreamUrl', env: 'CELLAR_UPSTREAM_URL', kind: 'url' },
+  { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
+  { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
+  { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
 ];
 
@@ -213,6 +224,14 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   const cfg = out as unknown as Config;
   if (cfg.region === '' || !/^[a-z0-9-]+$/.test(cfg.region)) throw new ConfigError('CELLAR_REGION', `not a region name: ${cfg.region}`);
   if (cfg.dataDir === '') throw new ConfigError('CELLAR_DATA_DIR', 'must not be empty');
+  if (cfg.upstreamUrl !== '') {
+    if (cfg.upstreamAccessKey === '' || cfg.upstreamSecretKey === '') {
+      throw new ConfigError('CELLAR_UPSTREAM_ACCESS_KEY', 'CELLAR_UPSTREAM_URL needs CELLAR_UPSTREAM_ACCESS_KEY and CELLAR_UPSTREAM_SECRET_KEY (an RGW --system user)');
+    }
+    const u = new URL(cfg.upstreamUrl);
+    if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
+  }
+  if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
   return cfg;
 }
 

@@ -7,7 +7,7 @@ export type { AuthInfo, AuthRequest, V2AuthInfo, V4AuthInfo, VerifiedAuth, Verif
 export { EMPTY_SHA256, UNSIGNED_PAYLOAD, MAX_PRESIGN_EXPIRES_SECONDS } from './types.js';
 export { parseAuth } from './parse.js';
 export { deriveSigningKey, chunkSignature, trailerSignature } from './sigv4.js';
-export { signV4, presignV4, signV2 } from './sign.js';
+export { signV4, signV4Raw, awsEncodedPath, presignV4, signV2 } from './sign.js';
 
 /**
  * Checks the signature `parseAuth` found against the caller's secret for that access key.

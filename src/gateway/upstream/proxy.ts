@@ -1,0 +1,159 @@
+/**
+ * The S3Backend of upstream mode: every S3 request goes to Ceph RGW through `http-proxy`,
+ * verified here and signed again as the same RGW user (see forward.ts for why). Bodies stream
+ * both ways through pipes (back-pressure from either end stops the other); connections to RGW
+ * are kept alive and reused.
+ */
+import { randomBytes } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import httpProxy from 'http-proxy';
+import { StorageError, isStorageError, parseAuth, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
+import type { Logger } from '../../shared/logger.js';
+import type { RenderS3Error, S3Backend } from '../backend.js';
+import { forwardBody } from './body.js';
+import { planForward } from './forward.js';
+import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
+import { SecretCache } from './secrets.js';
+
+export interface UpstreamOptions {
+  url: string;
+  accessKey: string;
+  secretKey: string;
+  /** Silence from RGW (connecting, or mid-request) longer than this answers 503. */
+  timeoutMs: number;
+  /** Region used to re-sign SigV2 requests (SigV4 ones keep the client's). */
+  region: string;
+  renderError: RenderS3Error;
+  logger: Logger;
+  now?: () => Date;
+  secretCache?: { maxEntries: number; ttlMs: number; negativeTtlMs: number };
+}
+
+export interface UpstreamBackend extends S3Backend {
+  readonly admin: RgwAdmin;
+  close(): void;
+}
+
+interface Pending {
+  path: string;
+  startBody(): void;
+  proxyReq: http.ClientRequest | null;
+  clientConnection: string | undefined;
+  /** Set once the client got an answer of ours (an error): late proxy events are ignored. */
+  answered: boolean;
+}
+
+function requestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
+  const target = new URL(o.url);
+  const now = o.now ?? (() => new Date());
+  const agent = new (target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' });
+  const admin = new RgwAdmin({ url: o.url, accessKey: o.accessKey, secretKey: o.secretKey, timeoutMs: o.timeoutMs, agent });
+  const secrets = new SecretCache(
+    {
+      secretOf: async (accessKey) => {
+        const user = await admin.userByAccessKey(accessKey);
+        const key = user?.keys.find((k) => k.accessKey === accessKey);
+        return user === null || key === undefined ? null : { uid: user.uid, secret: key.secretKey };
+      },
+    },
+    o.secretCache ?? { maxEntries: 10_000, ttlMs: 60_000, negativeTtlMs: 5_000 },
+  );
+  const proxy = httpProxy.createProxyServer({});
+  const pending = new WeakMap<IncomingMessage, Pending>();
+
+  // http-proxy joins paths with a helper that collapses '//' (a legal part of S3 keys), so the
+  // exact path is set here, before the request line is written: the body only starts flowing
+  // after this event, and the request line is written with the first body byte or the end.
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const p = pending.get(req);
+    if (p === undefined) return;
+    proxyReq.path = p.path;
+    p.proxyReq = proxyReq;
+    p.startBody();
+  });
+  proxy.on('proxyRes', (proxyRes, req) => {
+    // The connection to RGW is ours to keep alive; the client's own choice answers the client.
+    const p = pending.get(req);
+    proxyRes.headers.connection = p?.clientConnection?.toLowerCase() === 'close' ? 'close' : 'keep-alive';
+    delete proxyRes.headers['keep-alive'];
+  });
+
+  const sendError = (req: IncomingMessage, res: ServerResponse, e: StorageError | 'ServiceUnavailable', closeConnection: boolean): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const resource = (req.url ?? '/').split('?')[0]!;
+    const { status, body } = o.renderError(e, resource, requestId());
+    const headers: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) };
+    if (closeConnection) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown, p: Pending | null): void => {
+    if (p !== null) {
+      if (p.answered) return;
+      p.answered = true;
+      p.proxyReq?.destroy();
+    }
+    // Unread body bytes are discarded; the connection closes after the answer.
+    req.unpipe();
+    req.resume();
+    if (isStorageError(e)) return sendError(req, res, e, true);
+    if (e instanceof UpstreamUnavailableError) {
+      o.logger.warn('upstream unavailable', { error: e.message });
+      return sendError(req, res, 'ServiceUnavailable', true);
+    }
+    o.logger.error('upstream request failed', { error: String((e as Error)?.stack ?? e) });
+    sendError(req, res, new StorageError('InternalError'), true);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, t: { vhostBucket: string | null; secure: boolean }): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
+    const info: AuthInfo = parseAuth(ar);
+    let verified: VerifiedAuth | null = null;
+    let signer = null;
+    if (info.type !== 'anonymous') {
+      const known = await secrets.get(info.accessKeyId);
+      if (known === null) throw new StorageError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: info.accessKeyId });
+      const at = now();
+      verified = verifyAuth(ar, info, known.secret, { now: at, vhostBucket: t.vhostBucket });
+      signer = { accessKeyId: info.accessKeyId, secretKey: known.secret, region: info.type === 'v4' ? info.region : o.region, now: at };
+    }
+    const plan = planForward({ method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket }, info, signer, target.host);
+    const body = forwardBody(req, req.headers, plan.streaming, verified);
+    const p: Pending = { path: plan.path, startBody: body.start, proxyReq: null, clientConnection: req.headers.connection, answered: false };
+    body.stream.on('error', (e) => fail(req, res, e, p));
+    pending.set(req, p);
+    const clientHost = req.headers.host;
+    // http-proxy builds the upstream request from req.headers.
+    req.headers = { ...plan.headers, ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }) } as IncomingMessage['headers'];
+    proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs }, (err) => {
+      if (p.answered) return;
+      // The client went away: nothing to answer.
+      if (req.socket.destroyed) return p.proxyReq?.destroy();
+      fail(req, res, new UpstreamUnavailableError(`${o.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`), p);
+    });
+  }
+
+  return {
+    admin,
+    handle(req, res, t) {
+      handle(req, res, t).catch((e: unknown) => fail(req, res, e, pending.get(req) ?? null));
+    },
+    close() {
+      proxy.close();
+      agent.destroy();
+    },
+  };
+}
