@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Storage, isStorageError, validateWebsiteConfig, type Addon, type WebsiteConfig } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
 import { renderS3cfg } from './admin/s3cfg.js';
+import { openAddonDirectory, type AddonDirectory } from './admin/addons.js';
 import { startCellar, startUpstreamGateway, tlsSettings } from './main.js';
 import {
   CertRegistry, CertStore, PROOF_LABEL, certificateRows, createGate, formatCertTable, formatDomainReport, loadProofSecret, proofToken,
@@ -84,6 +85,15 @@ async function serveUpstream(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+async function withAddons<T>(config: Config, fn: (d: AddonDirectory) => Promise<T>): Promise<T> {
+  const dir = await openAddonDirectory(config);
+  try {
+    return await fn(dir);
+  } finally {
+    dir.close();
+  }
+}
+
 async function addon(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -95,13 +105,13 @@ async function addon(config: Config, args: string[]): Promise<void> {
   });
   switch (sub) {
     case 'create': {
-      const a = await withStorage(config, (s) => s.createAddon({ name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
+      const a = await withAddons(config, (d) => d.create({ name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
       if (values.json) process.stdout.write(JSON.stringify(addonJson(a)) + '\n');
       else process.stdout.write(`created add-on ${a.id}\n  name:       ${a.name}\n  access key: ${a.accessKeyId}\n  secret key: ${a.secretAccessKey}\n`);
       return;
     }
     case 'list': {
-      const list = await withStorage(config, (s) => s.listAddons());
+      const list = await withAddons(config, (d) => d.list());
       if (values.json) process.stdout.write(JSON.stringify(list.map(addonJson)) + '\n');
       else for (const a of list) process.stdout.write(`${a.id}\t${a.name}\t${a.email}\t${a.accessKeyId}\n`);
       return;
@@ -109,7 +119,7 @@ async function addon(config: Config, args: string[]): Promise<void> {
     case 's3cfg': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon s3cfg needs an add-on id');
-      const a = await withStorage(config, (s) => s.addon(id));
+      const a = await withAddons(config, (d) => d.get(id));
       if (!a) throw new UsageError(`no add-on ${id}`);
       process.stdout.write(renderS3cfg({ accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey, endpoint: publicEndpoint(config), region: config.region }));
       return;
@@ -117,7 +127,7 @@ async function addon(config: Config, args: string[]): Promise<void> {
     case 'delete': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon delete needs an add-on id');
-      await withStorage(config, (s) => s.deleteAddon(id));
+      await withAddons(config, (d) => d.delete(id));
       process.stdout.write(`deleted add-on ${id}\n`);
       return;
     }

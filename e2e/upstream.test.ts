@@ -1,0 +1,234 @@
+/**
+ * Upstream mode end to end: one Ceph RGW (scripts/ceph/up.sh) and two gateways in front of it.
+ * Add-ons are RGW users made by `cellar addon`; s3cmd and the SDK talk to the gateways; RGW is
+ * stopped, stalled and brought back under them.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { startCeph, type Rgw } from './helpers/ceph.js';
+import { startGateway, type Gateway } from './helpers/gateway.js';
+import { run, runOk } from './helpers/run.js';
+
+interface Addon {
+  id: string;
+  name: string;
+  email: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+let rgw: Rgw;
+let a: Gateway;
+let b: Gateway;
+let owner: Addon;
+let work: string;
+
+const TIMEOUT_MS = 3000;
+
+before(async () => {
+  rgw = await startCeph();
+  // Measured here so CI logs show what the harness costs.
+  process.stderr.write(`# ceph cluster + rgw answering after ${rgw.startSeconds}s\n`);
+  [a, b] = await Promise.all([
+    startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
+    startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
+  ]);
+  const created = await a.cli(['addon', 'create', '--name', 'site-owner', '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  owner = JSON.parse(created.stdout) as Addon;
+  work = mkdtempSync(path.join(tmpdir(), 'cellar-upstream-'));
+}, { timeout: 660_000 });
+
+after(async () => {
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+  await rgw?.down();
+  if (work) rmSync(work, { recursive: true, force: true });
+}, { timeout: 120_000 });
+
+function sdk(g: Gateway | string, creds: Pick<Addon, 'accessKeyId' | 'secretAccessKey'> = owner, extra: { maxAttempts?: number } = {}): S3Client {
+  return new S3Client({
+    endpoint: typeof g === 'string' ? g : g.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+    ...extra,
+  });
+}
+
+async function bodyBytes(c: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+test('cellar addon create|list|s3cfg|delete manage RGW users; their keys work directly against RGW', { timeout: 60_000 }, async () => {
+  assert.match(owner.id, /^cellar_[a-z0-9]{12}$/);
+  assert.deepEqual(Object.keys(owner).sort(), ['accessKeyId', 'email', 'id', 'name', 'secretAccessKey']);
+  assert.equal(owner.name, 'site-owner');
+  assert.match(owner.accessKeyId, /^[A-Z0-9]{20}$/);
+  assert.equal(owner.secretAccessKey.length, 40);
+
+  const fixed = JSON.parse((await a.cli(['addon', 'create', '--email', 'blog@example.com', '--access-key', 'UPSTREAMKEY1', '--secret-key', 'upstream-secret-1', '--json'])).stdout) as Addon;
+  assert.equal(fixed.accessKeyId, 'UPSTREAMKEY1');
+  assert.equal(fixed.email, 'blog@example.com');
+  const dup = await a.cli(['addon', 'create', '--access-key', 'UPSTREAMKEY1', '--secret-key', 'other-secret-1']);
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, /already in use/);
+
+  // Gateway B sees the add-ons made through A's settings: they live in RGW.
+  const list = JSON.parse((await b.cli(['addon', 'list', '--json'])).stdout) as Addon[];
+  assert.deepEqual(list.map((x) => x.id).sort(), [owner.id, fixed.id].sort());
+  assert.ok(!list.some((x) => x.id === 'cellar-system'), 'the system user is not an add-on');
+
+  const cfg = await b.cli(['addon', 's3cfg', fixed.id]);
+  assert.equal(cfg.code, 0, cfg.stderr);
+  assert.match(cfg.stdout, /^access_key = UPSTREAMKEY1$/m);
+  assert.match(cfg.stdout, /^secret_key = upstream-secret-1$/m);
+
+  // The add-on lives in Ceph: RGW itself accepts its keys.
+  const direct = sdk(rgw.url, fixed);
+  await direct.send(new PutObjectCommand({ Bucket: await makeBucket(direct, 'direct'), Key: 'k', Body: 'direct' }));
+
+  const busy = await a.cli(['addon', 'delete', fixed.id]);
+  assert.notEqual(busy.code, 0, 'an add-on that owns buckets is not deleted');
+  assert.match(busy.stderr, /still owns buckets/);
+  const other = JSON.parse((await a.cli(['addon', 'create', '--json'])).stdout) as Addon;
+  const del = await a.cli(['addon', 'delete', other.id]);
+  assert.equal(del.code, 0, del.stderr);
+  const missing = await a.cli(['addon', 's3cfg', other.id]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /no add-on/);
+});
+
+let bucketSeq = 0;
+async function makeBucket(c: S3Client, prefix: string): Promise<string> {
+  const name = `${prefix}-${process.pid}-${++bucketSeq}`;
+  await c.send(new CreateBucketCommand({ Bucket: name }));
+  return name;
+}
+
+test('s3cmd mb/put/ls/get/del through gateway A; gateway B lists the same objects', { timeout: 120_000 }, async () => {
+  const s3cfg = path.join(work, 's3cfg');
+  const cfg = await a.cli(['addon', 's3cfg', owner.id]);
+  assert.equal(cfg.code, 0, cfg.stderr);
+  writeFileSync(s3cfg, cfg.stdout);
+  // localhost has no resolvable subdomains: path style, to the gateway's port.
+  const via = (g: Gateway) => ['-c', s3cfg, `--host=localhost:${g.port}`, `--host-bucket=localhost:${g.port}`];
+  const s3cmdOk = (g: Gateway, args: string[]) => runOk('s3cmd', [...via(g), ...args], { timeoutMs: 60_000 });
+
+  const bucket = `s3cmd-${process.pid}`;
+  await s3cmdOk(a, ['mb', `s3://${bucket}`]);
+  const files: [string, Buffer][] = [
+    ['small.txt', Buffer.from('hello from s3cmd\n')],
+    ['dir//double slash.bin', randomBytes(70_000)],
+    ['a/../dots + plus%.bin', randomBytes(1000)],
+    // Over s3cmd's 15 MiB chunk size: a multipart upload.
+    ['big.bin', randomBytes(17 * 1024 * 1024)],
+  ];
+  for (const [i, [key, body]] of files.entries()) {
+    const src = path.join(work, `in-${i}`);
+    writeFileSync(src, body);
+    await s3cmdOk(a, ['put', src, `s3://${bucket}/${key}`]);
+  }
+  const listed = (await s3cmdOk(b, ['ls', '--recursive', `s3://${bucket}`])).stdout;
+  for (const [key] of files) assert.ok(listed.includes(` s3://${bucket}/${key}\n`), `B does not list ${key}:\n${listed}`);
+  for (const [i, [key, body]] of files.entries()) {
+    const dst = path.join(work, `out-${i}`);
+    await s3cmdOk(a, ['get', '--force', `s3://${bucket}/${key}`, dst]);
+    assert.ok(readFileSync(dst).equals(body), `bytes of ${key} differ`);
+  }
+  await s3cmdOk(a, ['del', '--recursive', '--force', `s3://${bucket}`]);
+  assert.equal((await s3cmdOk(b, ['ls', `s3://${bucket}`])).stdout.trim(), '');
+  await s3cmdOk(a, ['rb', `s3://${bucket}`]);
+  const gone = await run('s3cmd', [...via(b), 'ls', `s3://${bucket}`], { timeoutMs: 60_000 });
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /NoSuchBucket/);
+});
+
+test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads multipart through the gateway', { timeout: 120_000 }, async () => {
+  const viaA = sdk(a);
+  const bucket = await makeBucket(viaA, 'sdk');
+  const body = randomBytes(300_000);
+  // A stream of known length: the SDK frames it aws-chunked with a trailing CRC32.
+  await viaA.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]), ContentLength: body.length }));
+  assert.ok((await bodyBytes(sdk(b), bucket, 'streamed.bin')).equals(body));
+
+  // The same request straight to RGW 16.2 is refused: this is what the gateway bridges.
+  await assert.rejects(
+    sdk(rgw.url, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'direct.bin', Body: Readable.from([body]), ContentLength: body.length })),
+  );
+
+  const big = randomBytes(11 * 1024 * 1024 + 123);
+  const upload = new Upload({ client: viaA, params: { Bucket: bucket, Key: 'multi part.bin', Body: Readable.from([big.subarray(0, 4_000_000), big.subarray(4_000_000)]) }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+  await upload.done();
+  assert.ok((await bodyBytes(sdk(b), bucket, 'multi part.bin')).equals(big));
+  const listed = await sdk(b).send(new ListObjectsV2Command({ Bucket: bucket }));
+  assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['multi part.bin', big.length], ['streamed.bin', body.length]]);
+});
+
+test('a signature made with the wrong secret is SignatureDoesNotMatch; an unknown key InvalidAccessKeyId', { timeout: 30_000 }, async () => {
+  const wrong = sdk(a, { accessKeyId: owner.accessKeyId, secretAccessKey: 'x'.repeat(40) }, { maxAttempts: 1 });
+  await assert.rejects(wrong.send(new ListObjectsV2Command({ Bucket: 'whatever' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(e.name, 'SignatureDoesNotMatch');
+    assert.equal(e.$metadata?.httpStatusCode, 403);
+    return true;
+  });
+  const unknown = sdk(a, { accessKeyId: 'NOSUCHKEY0000000000X', secretAccessKey: 'x'.repeat(40) }, { maxAttempts: 1 });
+  await assert.rejects(unknown.send(new ListObjectsV2Command({ Bucket: 'whatever' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(e.name, 'InvalidAccessKeyId');
+    assert.equal(e.$metadata?.httpStatusCode, 403);
+    return true;
+  });
+});
+
+async function expect503(g: Gateway): Promise<void> {
+  // Anonymous path-style GET: the S3 API, forwarded as is.
+  const res = await fetch(`${g.endpoint}/any-bucket/any-key`, { signal: AbortSignal.timeout(TIMEOUT_MS * 5) });
+  const text = await res.text();
+  assert.equal(res.status, 503, text);
+  assert.match(res.headers.get('content-type') ?? '', /application\/xml/);
+  assert.match(text, /<Code>ServiceUnavailable<\/Code>/);
+  // A signed request too (its secret is cached from earlier requests, or the look-up fails).
+  await assert.rejects(sdk(g, owner, { maxAttempts: 1 }).send(new ListObjectsV2Command({ Bucket: 'any-bucket' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(e.$metadata?.httpStatusCode, 503);
+    assert.equal(e.name, 'ServiceUnavailable');
+    return true;
+  });
+}
+
+test('RGW stopped or stalled: 503 ServiceUnavailable, then recovery without restarting the gateways', { timeout: 180_000 }, async () => {
+  const c = sdk(a);
+  const bucket = await makeBucket(c, 'outage');
+  await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'before' }));
+
+  await rgw.stopRgw();
+  await expect503(a);
+  await expect503(b);
+  await rgw.startRgw();
+  await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'after', Body: 'after' }));
+  assert.equal((await bodyBytes(sdk(b), bucket, 'before')).toString(), 'before');
+  assert.equal((await bodyBytes(sdk(b), bucket, 'after')).toString(), 'after');
+
+  // A stalled RGW (accepts connections, never answers): the timeout turns it into a 503.
+  const pid = rgwPid();
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await expect503(a);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.equal((await bodyBytes(sdk(a), bucket, 'after')).toString(), 'after');
+  assert.deepEqual(a.stderr().split('\n').filter((l) => l.includes('"level":"error"')), []);
+});
+
+function rgwPid(): number {
+  const line = readFileSync(path.join(rgw.dir, 'run/pids'), 'utf8').split('\n').find((l) => l.startsWith('client.rgw '));
+  assert.ok(line, 'radosgw pid recorded');
+  return Number(line.split(' ')[1]);
+}
