@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
@@ -168,6 +168,14 @@ test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads 
   const upload = new Upload({ client: viaA, params: { Bucket: bucket, Key: 'multi part.bin', Body: Readable.from([big.subarray(0, 4_000_000), big.subarray(4_000_000)]) }, partSize: 5 * 1024 * 1024, queueSize: 2 });
   await upload.done();
   assert.ok((await bodyBytes(sdk(b), bucket, 'multi part.bin')).equals(big));
+  // A checksum RGW 16.2 cannot check is checked by the gateway, and a body failing it is never stored.
+  await assert.rejects(sdk(a, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'corrupt.bin', Body: 'hello', ChecksumCRC32: 'AAAAAA==' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(e.name, 'BadDigest');
+    assert.equal(e.$metadata?.httpStatusCode, 400);
+    return true;
+  });
+  await assert.rejects(sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'corrupt.bin' })), (e: { name: string }) => e.name === 'NotFound');
+
   const listed = await sdk(b).send(new ListObjectsV2Command({ Bucket: bucket }));
   assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['multi part.bin', big.length], ['streamed.bin', body.length]]);
 });

@@ -1,6 +1,6 @@
 /**
  * c) S3 PutObject and GetObject of 4 KiB objects, SigV4, at concurrency 1, 8 and 32, against
- * Ceph RGW (bluestore) started by ../shared/tools/ceph/up.sh, with the same Node client. Both
+ * Ceph RGW (bluestore) started by scripts/ceph/up.sh, with the same Node client. Both
  * acknowledge a PUT only once it is durable (Cellar: fsync before 200; RGW: bluestore's WAL).
  */
 import { randomBytes } from 'node:crypto';
