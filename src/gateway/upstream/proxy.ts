@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { StorageError, isStorageError, parseAuth, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
 import type { Logger } from '../../shared/logger.js';
@@ -42,6 +43,9 @@ interface Pending {
   clientConnection: string | undefined;
   /** Set once the client got an answer of ours (an error): late proxy events are ignored. */
   answered: boolean;
+  /** Set once RGW's answer started: from then on RGW's answer is the client's answer. */
+  responded: boolean;
+  body: Readable;
 }
 
 function requestId(): string {
@@ -76,9 +80,15 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     p.proxyReq = proxyReq;
     p.startBody();
   });
-  proxy.on('proxyRes', (proxyRes, req) => {
-    // The connection to RGW is ours to keep alive; the client's own choice answers the client.
+  proxy.on('proxyRes', (proxyRes, req, res) => {
     const p = pending.get(req);
+    if (p !== undefined) p.responded = true;
+    // RGW went away in the middle of its answer: the client must see a broken response, not a
+    // complete-looking short one.
+    proxyRes.on('close', () => {
+      if (!proxyRes.complete) res.destroy();
+    });
+    // The connection to RGW is ours to keep alive; the client's own choice answers the client.
     proxyRes.headers.connection = p?.clientConnection?.toLowerCase() === 'close' ? 'close' : 'keep-alive';
     delete proxyRes.headers['keep-alive'];
   });
@@ -99,6 +109,13 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown, p: Pending | null): void => {
     if (p !== null) {
       if (p.answered) return;
+      if (p.responded) {
+        // RGW answered before reading the whole body (a missing bucket, say) and closed: its
+        // answer stands; the rest of the client's body is read and discarded, as RGW would.
+        p.body.unpipe();
+        p.body.resume();
+        return;
+      }
       p.answered = true;
       p.proxyReq?.destroy();
     }
@@ -132,7 +149,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     }
     const plan = planForward({ method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket }, info, signer, target.host);
     const body = forwardBody(req, req.headers, plan.streaming, verified);
-    const p: Pending = { path: plan.path, startBody: body.start, proxyReq: null, clientConnection: req.headers.connection, answered: false };
+    const p: Pending = { path: plan.path, startBody: body.start, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
     const clientHost = req.headers.host;
@@ -140,6 +157,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     req.headers = { ...plan.headers, ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }) } as IncomingMessage['headers'];
     proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs }, (err) => {
       if (p.answered) return;
+      if (p.responded) return fail(req, res, err, p);
       // The client went away: nothing to answer.
       if (req.socket.destroyed) return p.proxyReq?.destroy();
       fail(req, res, new UpstreamUnavailableError(`${o.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`), p);
