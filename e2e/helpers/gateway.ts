@@ -10,6 +10,7 @@ import { CLI, cellarEnv, freePort } from './server.js';
 export interface Gateway {
   readonly endpoint: string;
   readonly port: number;
+  readonly pid: number;
   readonly env: NodeJS.ProcessEnv;
   stderr(): string;
   /** Runs `cellar <args>` with the gateway's settings (upstream mode). */
@@ -47,6 +48,7 @@ export async function startGateway(rgw: Rgw, extra: Record<string, string> = {})
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     env,
     stderr: () => err,
     cli: (args) => run(process.execPath, [CLI, ...args], { env, timeoutMs: 20_000 }),
