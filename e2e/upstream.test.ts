@@ -212,6 +212,24 @@ test('RGW decides anonymous access; presigned URLs made for the gateway work', {
   assert.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
 });
 
+test('a client that pauses a download longer than the upstream timeout still gets every byte', { timeout: 60_000 }, async () => {
+  const c = sdk(a);
+  const bucket = await makeBucket(c, 'slow');
+  const body = randomBytes(32 * 1024 * 1024);
+  await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.bin', Body: body }));
+  const got = await sdk(a).send(new GetObjectCommand({ Bucket: bucket, Key: 'big.bin' }));
+  const chunks: Buffer[] = [];
+  let paused = false;
+  for await (const chunk of got.Body as Readable) {
+    chunks.push(chunk as Buffer);
+    if (!paused) {
+      paused = true;
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS * 1.5));
+    }
+  }
+  assert.ok(Buffer.concat(chunks).equals(body));
+});
+
 test('a signature made with the wrong secret is SignatureDoesNotMatch; an unknown key InvalidAccessKeyId', { timeout: 30_000 }, async () => {
   const wrong = sdk(a, { accessKeyId: owner.accessKeyId, secretAccessKey: 'x'.repeat(40) }, { maxAttempts: 1 });
   await assert.rejects(wrong.send(new ListObjectsV2Command({ Bucket: 'whatever' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {

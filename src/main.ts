@@ -165,6 +165,9 @@ export async function startUpstreamGateway(config: Config, logger: Logger = crea
   const website = pendingWebsiteHandler();
   const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
   const server = createHttpServer(handler);
+  // Expect: 100-continue is answered by the upstream backend once RGW wants the body; Node's
+  // automatic 100 would make clients stream bodies RGW is about to refuse.
+  server.on('checkContinue', handler);
   let port: number;
   try {
     port = await listen(server, config.httpPort, config.host);

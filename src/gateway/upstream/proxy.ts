@@ -2,7 +2,8 @@
  * The S3Backend of upstream mode: every S3 request goes to Ceph RGW through `http-proxy`,
  * verified here and signed again as the same RGW user (see forward.ts for why). Bodies stream
  * both ways through pipes (back-pressure from either end stops the other); connections to RGW
- * are kept alive and reused.
+ * are kept alive and reused. A client's Expect: 100-continue is answered with RGW's own (the
+ * listener must hand such requests over without answering them: 'checkContinue').
  */
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,7 +14,7 @@ import { StorageError, isStorageError, parseAuth, verifyAuth, type AuthInfo, typ
 import type { Logger } from '../../shared/logger.js';
 import type { RenderS3Error, S3Backend } from '../backend.js';
 import { forwardBody } from './body.js';
-import { planForward } from './forward.js';
+import { planForward, type Signer } from './forward.js';
 import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
 import { SecretCache } from './secrets.js';
 
@@ -39,6 +40,10 @@ export interface UpstreamBackend extends S3Backend {
 interface Pending {
   path: string;
   startBody(): void;
+  /** Ask RGW for 100-continue before sending the body (large bodies, see EXPECT_FROM). */
+  expectContinue: boolean;
+  /** The client sent Expect: 100-continue: it hears 100 Continue when RGW said it. */
+  clientExpects: boolean;
   proxyReq: http.ClientRequest | null;
   clientConnection: string | undefined;
   /** Set once the client got an answer of ours (an error): late proxy events are ignored. */
@@ -47,6 +52,10 @@ interface Pending {
   responded: boolean;
   body: Readable;
 }
+
+/** Bodies from this size on wait for RGW's 100-continue; smaller ones fit in socket buffers. */
+const EXPECT_FROM = 1024 * 1024;
+const EXPECT_WAIT_MS = 1000;
 
 function requestId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
@@ -73,16 +82,47 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
   // http-proxy joins paths with a helper that collapses '//' (a legal part of S3 keys), so the
   // exact path is set here, before the request line is written: the body only starts flowing
   // after this event, and the request line is written with the first body byte or the end.
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
     const p = pending.get(req);
     if (p === undefined) return;
     proxyReq.path = p.path;
     p.proxyReq = proxyReq;
-    p.startBody();
+    if (!p.expectContinue) return p.startBody();
+    // RGW answers some requests (missing bucket, access denied) before reading the body and
+    // hangs up; had the body been streaming, the write would fail (EPIPE) before RGW's answer
+    // could be read. With 100-continue the body only goes once RGW wants it.
+    proxyReq.setHeader('expect', '100-continue');
+    proxyReq.flushHeaders();
+    let started = false;
+    const start = (): void => {
+      if (started) return;
+      started = true;
+      clearTimeout(fallback);
+      if (p.clientExpects && !res.headersSent) res.writeContinue();
+      p.startBody();
+    };
+    // A server that ignores Expect still gets the body (RFC 9110 section 10.1.1).
+    const fallback = setTimeout(start, EXPECT_WAIT_MS);
+    proxyReq.once('continue', start);
+    proxyReq.once('response', (proxyRes: IncomingMessage) => {
+      clearTimeout(fallback);
+      if (started) return;
+      started = true;
+      // RGW's final answer came first: a client that waited for 100 Continue sends no body (the
+      // connection closes after the answer); any body is read and discarded. The upstream
+      // connection, left mid-request, is not reused.
+      req.resume();
+      proxyRes.once('end', () => proxyReq.destroy());
+    });
   });
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const p = pending.get(req);
-    if (p !== undefined) p.responded = true;
+    if (p !== undefined) {
+      p.responded = true;
+      // The timeout bounds the wait for RGW's answer. Once it streams, a quiet upstream socket
+      // usually means a slow client holding back-pressure, which must not cut the download.
+      p.proxyReq?.setTimeout(0);
+    }
     // RGW went away in the middle of its answer: the client must see a broken response, not a
     // complete-looking short one.
     proxyRes.on('close', () => {
@@ -139,7 +179,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
     const info: AuthInfo = parseAuth(ar);
     let verified: VerifiedAuth | null = null;
-    let signer = null;
+    let signer: Signer | null = null;
     if (info.type !== 'anonymous') {
       const known = await secrets.get(info.accessKeyId);
       if (known === null) throw new StorageError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: info.accessKeyId });
@@ -149,7 +189,10 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     }
     const plan = planForward({ method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket }, info, signer, target.host);
     const body = forwardBody(req, req.headers, plan.streaming, verified);
-    const p: Pending = { path: plan.path, startBody: body.start, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream };
+    const length = Number(plan.headers['content-length'] ?? 0);
+    const clientExpects = /^\s*100-continue\s*$/i.test(String(req.headers.expect ?? ''));
+    const expectContinue = clientExpects || length >= EXPECT_FROM || (plan.headers['transfer-encoding'] !== undefined && plan.streaming === null);
+    const p: Pending = { path: plan.path, startBody: body.start, expectContinue, clientExpects, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
     const clientHost = req.headers.host;
