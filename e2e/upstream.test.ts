@@ -191,6 +191,61 @@ test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads 
   assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['multi part.bin', big.length], ['streamed.bin', body.length]]);
 });
 
+test('the two documented bucket policies work verbatim with s3cmd through the gateways', { timeout: 120_000 }, async () => {
+  const second = JSON.parse((await a.cli(['addon', 'create', '--name', 'third-party', '--json'])).stdout) as Addon;
+  const cfgFor = async (who: Addon, name: string): Promise<string> => {
+    const r = await a.cli(['addon', 's3cfg', who.id]);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(work, name);
+    writeFileSync(file, r.stdout);
+    return file;
+  };
+  const cfg1 = await cfgFor(owner, 'cellar-1.s3cfg');
+  const cfg2 = await cfgFor(second, 'cellar-2.s3cfg');
+  const via = (g: Gateway) => [`--host=localhost:${g.port}`, `--host-bucket=localhost:${g.port}`];
+  const bucket = `policies-${process.pid}`;
+  const s3cmd = (args: string[]) => run('s3cmd', args, { timeoutMs: 60_000, cwd: work });
+  const ok = async (args: string[]) => {
+    const r = await s3cmd(args);
+    assert.equal(r.code, 0, `s3cmd ${args.join(' ')}\n${r.stderr}`);
+    return r;
+  };
+  await ok([...via(a), '-c', cfg1, 'mb', `s3://${bucket}`]);
+  writeFileSync(path.join(work, 'page.html'), '<h1>shared</h1>');
+  await ok([...via(a), '-c', cfg1, 'put', path.join(work, 'page.html'), `s3://${bucket}/page.html`]);
+  const anonymous = () => fetch(`${b.endpoint}/${bucket}/page.html`).then(async (r) => [r.status, await r.text()] as const);
+  assert.equal((await anonymous())[0], 403);
+
+  // Public bucket policy, the documentation's text with the bucket name filled in.
+  writeFileSync(path.join(work, 'policy.json'), JSON.stringify({
+    Id: 'Policy1587216857769', Version: '2012-10-17',
+    Statement: [{ Sid: 'Stmt1587216727444', Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: '*' }],
+  }, null, 2));
+  await ok(['setpolicy', './policy.json', '-c', cfg1, ...via(a), `s3://${bucket}`]);
+  assert.deepEqual(await anonymous(), [200, '<h1>shared</h1>']);
+  await ok(['delpolicy', '-c', cfg1, ...via(b), `s3://${bucket}`]);
+  assert.equal((await anonymous())[0], 403);
+
+  // Read-only access for another add-on, named the Cellar way.
+  const readOnly = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: { AWS: `arn:aws:iam::${second.id}` } }],
+  }, null, 2);
+  writeFileSync(path.join(work, 'policy.json'), readOnly);
+  const before = await s3cmd([`--config=${cfg2}`, ...via(b), 'get', '--force', `s3://${bucket}/page.html`, path.join(work, 'got.html')]);
+  assert.notEqual(before.code, 0, 'no access before the policy');
+  await ok([`--config=${cfg1}`, ...via(a), 'setpolicy', './policy.json', `s3://${bucket}`]);
+  await ok([`--config=${cfg2}`, ...via(b), 'get', '--force', `s3://${bucket}/page.html`, path.join(work, 'got.html')]);
+  assert.equal(readFileSync(path.join(work, 'got.html'), 'utf8'), '<h1>shared</h1>');
+  const write = await s3cmd([`--config=${cfg2}`, ...via(b), 'put', path.join(work, 'page.html'), `s3://${bucket}/intruder.html`]);
+  assert.notEqual(write.code, 0, 'read-only means read-only');
+  assert.match(write.stderr, /AccessDenied/);
+  // Read back, the policy names the add-on as it was written, not as RGW spells it.
+  const info = await ok([`--config=${cfg1}`, ...via(b), 'info', `s3://${bucket}`]);
+  assert.ok(info.stdout.includes(`arn:aws:iam::${second.id}`), info.stdout);
+  assert.ok(!info.stdout.includes(':user/'), info.stdout);
+});
+
 test('RGW decides anonymous access; presigned URLs made for the gateway work', { timeout: 30_000 }, async () => {
   const c = sdk(a);
   const bucket = await makeBucket(c, 'anon');

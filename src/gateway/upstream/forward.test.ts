@@ -91,3 +91,13 @@ test('anonymous requests go unsigned; presigned ones lose their signature parame
   assert.equal(queryWithoutAuth('AWSAccessKeyId=AK&Expires=1&Signature=x%2B&acl', 'v2'), 'acl');
   assert.equal(queryWithoutAuth('Expires=1&acl', null), 'Expires=1&acl');
 });
+
+test('a rewritten body (a bucket policy) is forwarded with its own length, hash and Content-MD5', () => {
+  const req = clientRequest('PUT', '/bkt?policy', { 'content-length': '120', 'content-md5': 'b3JpZ2luYWwtbWQ1LXZhbHVlPQ==' }, 'b'.repeat(64));
+  const plan = planForward(req, parseAuth(req), signer, UPSTREAM, { length: 130, sha256Hex: 'c'.repeat(64), md5Base64: 'bmV3LW1kNS12YWx1ZS0xMjM0NQ==' });
+  assert.equal(plan.headers['content-length'], '130');
+  assert.equal(plan.headers['content-md5'], 'bmV3LW1kNS12YWx1ZS0xMjM0NQ==');
+  assert.equal(plan.headers['x-amz-content-sha256'], 'c'.repeat(64));
+  assert.equal(plan.streaming, null);
+  verifyForwarded('PUT', plan);
+});

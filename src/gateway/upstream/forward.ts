@@ -81,9 +81,19 @@ export interface Signer {
  * `signer` is null for anonymous requests, which go to RGW unsigned so that RGW applies its
  * policies and ACLs to the anonymous user.
  */
-export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Signer | null, upstreamHost: string): ForwardPlan {
+/** A body the gateway rewrote (a bucket policy): sent whole, hashed, with its own Content-MD5. */
+export interface ReplacementBody {
+  length: number;
+  sha256Hex: string;
+  /** Set when the client sent a Content-MD5 (then RGW checks the new body against it). */
+  md5Base64?: string;
+}
+
+export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Signer | null, upstreamHost: string, replacement: ReplacementBody | null = null): ForwardPlan {
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
-  const streaming = streamingMode(first(req.headers['x-amz-content-sha256']));
+  const clientStreaming = streamingMode(first(req.headers['x-amz-content-sha256']));
+  // A replacement body is already decoded.
+  const streaming = replacement === null ? clientStreaming : null;
   const rawPath = req.vhostBucket === null ? req.rawPath : `/${req.vhostBucket}${req.rawPath === '' ? '/' : req.rawPath}`;
   const path = awsEncodedPath(rawPath);
   const query = queryWithoutAuth(req.rawQuery, auth.type !== 'anonymous' && auth.location === 'query' ? auth.type : null);
@@ -91,14 +101,19 @@ export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Sig
   const passed: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || DROP.has(name)) continue;
-    if (streaming !== null && (name === 'x-amz-decoded-content-length' || name === 'content-length' || name === 'transfer-encoding')) continue;
+    if ((clientStreaming !== null || replacement !== null) && (name === 'x-amz-decoded-content-length' || name === 'content-length' || name === 'transfer-encoding')) continue;
+    if (replacement !== null && name === 'content-md5') continue;
     if (CHECKSUM_HEADER.test(name)) continue;
     // SigV2 clients sign Date; SigV4 carries its own x-amz-date.
     if (name === 'date' && signer !== null) continue;
     passed[name] = value;
   }
-  if (streaming !== null) {
-    passed['content-length'] = first(req.headers['x-amz-decoded-content-length']) ?? '0';
+  if (replacement !== null) {
+    passed['content-length'] = String(replacement.length);
+    if (replacement.md5Base64 !== undefined) passed['content-md5'] = replacement.md5Base64;
+  }
+  if (clientStreaming !== null) {
+    if (replacement === null) passed['content-length'] = first(req.headers['x-amz-decoded-content-length']) ?? '0';
     const enc = withoutAwsChunked(first(req.headers['content-encoding']) ?? '');
     if (enc === '') delete passed['content-encoding'];
     else passed['content-encoding'] = enc;
@@ -117,7 +132,7 @@ export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Sig
   const clientHash = auth.type === 'v4' ? auth.payloadHash : '';
   // A body hash the client signed stays: RGW checks the body against it. Decoded aws-chunked
   // bodies were verified here (chunk signatures, trailer checksum).
-  const payloadHash = streaming === null && /^[0-9a-f]{64}$/.test(clientHash) ? clientHash : UNSIGNED_PAYLOAD;
+  const payloadHash = replacement !== null ? replacement.sha256Hex : streaming === null && /^[0-9a-f]{64}$/.test(clientHash) ? clientHash : UNSIGNED_PAYLOAD;
   const signed = signV4Raw({
     method: req.method, rawPath: path, rawQuery: query, headers: toSign, payloadHash,
     accessKeyId: signer.accessKeyId, secretKey: signer.secretKey, region: signer.region, now: signer.now,

@@ -5,16 +5,17 @@
  * are kept alive and reused. A client's Expect: 100-continue is answered with RGW's own (the
  * listener must hand such requests over without answering them: 'checkContinue').
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { StorageError, isStorageError, parseAuth, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
+import { StorageError, isStorageError, parseAuth, streamingMode, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
 import type { Logger } from '../../shared/logger.js';
 import type { RenderS3Error, S3Backend } from '../backend.js';
-import { forwardBody } from './body.js';
-import { planForward, type Signer } from './forward.js';
+import { forwardBody, type ForwardBody } from './body.js';
+import { planForward, type ReplacementBody, type Signer } from './forward.js';
+import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
 import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
 import { SecretCache } from './secrets.js';
 
@@ -51,7 +52,13 @@ interface Pending {
   /** Set once RGW's answer started: from then on RGW's answer is the client's answer. */
   responded: boolean;
   body: Readable;
+  /** GetBucketPolicy: RGW's answer is rewritten (principals) before it goes out. */
+  rewritePolicy: boolean;
 }
+
+/** AWS's limit on a bucket policy (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html). */
+const MAX_POLICY = 20 * 1024;
+const MAX_POLICY_ANSWER = 1024 * 1024;
 
 /** Bodies from this size on wait for RGW's 100-continue; smaller ones fit in socket buffers. */
 const EXPECT_FROM = 1024 * 1024;
@@ -59,6 +66,41 @@ const EXPECT_WAIT_MS = 1000;
 
 function requestId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** A body the gateway made itself, released when the upstream request exists. */
+function fixedBody(bytes: Buffer): ForwardBody {
+  const stream = new PassThrough();
+  return { stream, start: () => stream.end(bytes) };
+}
+
+/**
+ * The whole (small) policy document of a PutBucketPolicy, decoded if aws-chunked, checked
+ * against Content-MD5 and the signed SHA-256 that RGW would otherwise have checked.
+ */
+async function readPolicy(req: IncomingMessage, info: AuthInfo, verified: VerifiedAuth | null): Promise<Buffer> {
+  const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+  const mode = streamingMode(first(req.headers['x-amz-content-sha256']));
+  const body = forwardBody(req, req.headers, mode, verified);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    body.stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_POLICY) reject(new StorageError('MalformedPolicy', 'Policies must be less than 20 KB.'));
+      else chunks.push(c);
+    });
+    body.stream.on('end', resolve);
+    body.stream.on('error', reject);
+  });
+  body.start();
+  await done;
+  const bytes = Buffer.concat(chunks);
+  const md5 = first(req.headers['content-md5']);
+  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5.trim()) throw new StorageError('BadDigest');
+  const signed = info.type === 'v4' && mode === null ? info.payloadHash : '';
+  if (/^[0-9a-f]{64}$/.test(signed) && createHash('sha256').update(bytes).digest('hex') !== signed) throw new StorageError('XAmzContentSHA256Mismatch');
+  return bytes;
 }
 
 export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
@@ -131,7 +173,27 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     // The connection to RGW is ours to keep alive; the client's own choice answers the client.
     proxyRes.headers.connection = p?.clientConnection?.toLowerCase() === 'close' ? 'close' : 'keep-alive';
     delete proxyRes.headers['keep-alive'];
+    if (p?.rewritePolicy) sendRewrittenPolicy(proxyRes, res);
   });
+
+  /** GetBucketPolicy's answer with RGW's principals spelled the Cellar way. */
+  const sendRewrittenPolicy = (proxyRes: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    proxyRes.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_POLICY_ANSWER) proxyRes.destroy();
+      else chunks.push(c);
+    });
+    proxyRes.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (proxyRes.statusCode === 200) body = Buffer.from(principalsFromRgw(body.toString('utf8')));
+      const headers = { ...proxyRes.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      res.writeHead(proxyRes.statusCode ?? 502, headers);
+      res.end(body);
+    });
+  };
 
   const sendError = (req: IncomingMessage, res: ServerResponse, e: StorageError | 'ServiceUnavailable', closeConnection: boolean): void => {
     if (res.headersSent) {
@@ -187,18 +249,30 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
       verified = verifyAuth(ar, info, known.secret, { now: at, vhostBucket: t.vhostBucket });
       signer = { accessKeyId: info.accessKeyId, secretKey: known.secret, region: info.type === 'v4' ? info.region : o.region, now: at };
     }
-    const plan = planForward({ method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket }, info, signer, target.host);
-    const body = forwardBody(req, req.headers, plan.streaming, verified);
+    const shape = { method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket };
+    const policyOp = policyOperation(ar.method, rawQuery);
+    let clientExpects = /^\s*100-continue\s*$/i.test(String(req.headers.expect ?? ''));
+    let replacement: { plan: ReplacementBody; bytes: Buffer } | null = null;
+    if (policyOp === 'put') {
+      // The policy is read here, checked against what the client signed, and rewritten.
+      if (clientExpects) res.writeContinue();
+      clientExpects = false;
+      const original = await readPolicy(req, info, verified);
+      const bytes = Buffer.from(principalsToRgw(original.toString('utf8')));
+      const md5 = req.headers['content-md5'] === undefined ? undefined : createHash('md5').update(bytes).digest('base64');
+      replacement = { plan: { length: bytes.length, sha256Hex: createHash('sha256').update(bytes).digest('hex'), md5Base64: md5 }, bytes };
+    }
+    const plan = planForward(shape, info, signer, target.host, replacement?.plan ?? null);
+    const body = replacement === null ? forwardBody(req, req.headers, plan.streaming, verified) : fixedBody(replacement.bytes);
     const length = Number(plan.headers['content-length'] ?? 0);
-    const clientExpects = /^\s*100-continue\s*$/i.test(String(req.headers.expect ?? ''));
     const expectContinue = clientExpects || length >= EXPECT_FROM || (plan.headers['transfer-encoding'] !== undefined && plan.streaming === null);
-    const p: Pending = { path: plan.path, startBody: body.start, expectContinue, clientExpects, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream };
+    const p: Pending = { path: plan.path, startBody: body.start, expectContinue, clientExpects, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream, rewritePolicy: policyOp === 'get' };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
     const clientHost = req.headers.host;
     // http-proxy builds the upstream request from req.headers.
     req.headers = { ...plan.headers, ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }) } as IncomingMessage['headers'];
-    proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs }, (err) => {
+    proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs, selfHandleResponse: p.rewritePolicy }, (err) => {
       if (p.answered) return;
       if (p.responded) return fail(req, res, err, p);
       // The client went away: nothing to answer.
