@@ -156,6 +156,36 @@ test('s3cmd mb/put/ls/get/del through gateway A; gateway B lists the same object
   assert.match(gone.stderr, /NoSuchBucket/);
 });
 
+test('aws cli flows through gateway A, read back through gateway B', { timeout: 120_000 }, async () => {
+  // Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  writeFileSync(path.join(work, 'aws-config'), '');
+  Object.assign(env, {
+    AWS_ACCESS_KEY_ID: owner.accessKeyId, AWS_SECRET_ACCESS_KEY: owner.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: path.join(work, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-config'), AWS_PAGER: '', AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const aws = (g: Gateway, args: string[]) => runOk('/usr/bin/aws', ['--endpoint-url', g.endpoint, ...args], { env, timeoutMs: 60_000 });
+  const bucket = `awscli-${process.pid}`;
+  const small = randomBytes(5000);
+  // Over the CLI's 8 MiB threshold: a multipart upload.
+  const large = randomBytes(20 * 1024 * 1024);
+  writeFileSync(path.join(work, 'aws-small'), small);
+  writeFileSync(path.join(work, 'aws-large'), large);
+  await aws(a, ['s3', 'mb', `s3://${bucket}`]);
+  await aws(a, ['s3', 'cp', path.join(work, 'aws-small'), `s3://${bucket}/small file.bin`]);
+  await aws(a, ['s3', 'cp', path.join(work, 'aws-large'), `s3://${bucket}/large.bin`]);
+  const listed = (await aws(b, ['s3', 'ls', `s3://${bucket}/`])).stdout;
+  assert.match(listed, / 5000 small file\.bin$/m);
+  assert.match(listed, new RegExp(` ${large.length} large\\.bin$`, 'm'));
+  await aws(b, ['s3', 'cp', `s3://${bucket}/large.bin`, path.join(work, 'aws-large.back')]);
+  assert.ok(readFileSync(path.join(work, 'aws-large.back')).equals(large));
+  const head = JSON.parse((await aws(b, ['s3api', 'head-object', '--bucket', bucket, '--key', 'small file.bin', '--output', 'json'])).stdout) as { ContentLength: number };
+  assert.equal(head.ContentLength, small.length);
+  await aws(a, ['s3', 'rm', '--recursive', `s3://${bucket}`]);
+  await aws(a, ['s3', 'rb', `s3://${bucket}`]);
+  assert.doesNotMatch((await aws(b, ['s3', 'ls'])).stdout, new RegExp(bucket));
+});
+
 test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads multipart through the gateway', { timeout: 120_000 }, async () => {
   const viaA = sdk(a);
   const bucket = await makeBucket(viaA, 'sdk');
