@@ -370,6 +370,35 @@ test('RGW stopped or stalled: 503 ServiceUnavailable, then recovery without rest
   assert.deepEqual(a.stderr().split('\n').filter((l) => l.includes('"level":"error"')), []);
 });
 
+test('a gateway killed mid-upload leaves no partial object, and the other gateway keeps serving', { timeout: 120_000 }, async () => {
+  const gw = await startGateway(rgw);
+  try {
+    const bucket = await makeBucket(sdk(a), 'crash');
+    await sdk(a).send(new PutObjectCommand({ Bucket: bucket, Key: 'kept.txt', Body: 'kept' }));
+    const total = 64 * 1024 * 1024;
+    let sent = 0;
+    let killed = false;
+    const slow = new Readable({
+      read() {
+        if (sent >= total) return void this.push(null);
+        sent += 1024 * 1024;
+        // Half-way through, the gateway dies.
+        if (sent > total / 2 && !killed) {
+          killed = true;
+          void gw.kill9();
+        }
+        setTimeout(() => this.push(randomBytes(1024 * 1024)), 5);
+      },
+    });
+    await assert.rejects(sdk(gw, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'partial.bin', Body: slow, ContentLength: total })));
+    assert.ok(killed, 'the gateway was killed during the upload');
+    await assert.rejects(sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'partial.bin' })), (e: { name: string }) => e.name === 'NotFound');
+    assert.equal((await bodyBytes(sdk(b), bucket, 'kept.txt')).toString(), 'kept');
+  } finally {
+    await gw.stop();
+  }
+});
+
 function rgwPid(): number {
   const line = readFileSync(path.join(rgw.dir, 'run/pids'), 'utf8').split('\n').find((l) => l.startsWith('client.rgw '));
   assert.ok(line, 'radosgw pid recorded');

@@ -16,6 +16,8 @@ export interface Gateway {
   /** Runs `cellar <args>` with the gateway's settings (upstream mode). */
   cli(args: string[]): Promise<RunResult>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would end it. */
+  kill9(): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -52,6 +54,10 @@ export async function startGateway(rgw: Rgw, extra: Record<string, string> = {})
     env,
     stderr: () => err,
     cli: (args) => run(process.execPath, [CLI, ...args], { env, timeoutMs: 20_000 }),
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
