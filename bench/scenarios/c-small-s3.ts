@@ -14,7 +14,7 @@ import { median } from '../lib/stats.js';
 
 const BUCKET = 'bench-small';
 const CONCURRENCY = [1, 8, 32];
-/** RGW's port range, away from up.sh's defaults that the e2e suite uses. */
+/** A fixed port block for RGW, below the range scripts/ceph/up.sh picks free ports from (20000-50000). */
 export const RGW_BASE_PORT = 17500;
 
 interface Side {
