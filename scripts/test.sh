@@ -3,7 +3,8 @@
 # client) and end-to-end (real server process, real CLIs). One summary line at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-test-deps.sh chromium pebble openssl rclone python3-boto3 || exit 1
+# Ceph (mon, osd, radosgw) for the upstream-mode suites: scripts/ceph/up.sh starts one cluster per file.
+bash scripts/install-test-deps.sh chromium pebble openssl rclone python3-boto3 ceph-mon ceph-osd radosgw ceph-common uuid-runtime || exit 1
 npm run --silent build || exit 1
 node scripts/check-imports.mjs || exit 1
 

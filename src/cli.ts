@@ -2,12 +2,12 @@
 import { parseArgs } from 'node:util';
 import { isStorageError } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
-import { addonRecord, addonS3cfg, createAddon, deleteAddon, listAddons } from './admin/addons.js';
+import { addonRecord, addonS3cfg, withAddons } from './admin/addons.js';
 import { bucketWebsite, removeBucketWebsite, setBucketWebsite } from './admin/buckets.js';
 import { formatCertTable, listCertificates } from './admin/certs.js';
 import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
 import { withStorage } from './admin/storage.js';
-import { startCellar, tlsSettings } from './main.js';
+import { startCellar, startUpstreamGateway, tlsSettings } from './main.js';
 
 const USAGE = `usage: cellar <command>
 
@@ -30,6 +30,7 @@ CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN
 class UsageError extends Error {}
 
 async function serve(config: Config): Promise<void> {
+  if (config.upstreamUrl !== '') return serveUpstream(config);
   const cellar = await startCellar(config);
   const out: string[] = [`Cellar is running at ${cellar.endpoint.origin}/ (data in ${config.dataDir})`];
   const first = cellar.firstAddon;
@@ -59,6 +60,16 @@ async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+async function serveUpstream(config: Config): Promise<void> {
+  const gw = await startUpstreamGateway(config);
+  process.stdout.write(`Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}\nAdd-ons live in RGW: \`cellar addon create\` (same settings) makes one.\n`);
+  const stop = (): void => {
+    gw.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 async function addon(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -70,13 +81,13 @@ async function addon(config: Config, args: string[]): Promise<void> {
   });
   switch (sub) {
     case 'create': {
-      const a = await withStorage(config, (s) => createAddon(s, { name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
+      const a = await withAddons(config, (d) => d.create({ name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
       if (values.json) process.stdout.write(JSON.stringify(addonRecord(a)) + '\n');
       else process.stdout.write(`created add-on ${a.id}\n  name:       ${a.name}\n  access key: ${a.accessKeyId}\n  secret key: ${a.secretAccessKey}\n`);
       return;
     }
     case 'list': {
-      const list = await withStorage(config, listAddons);
+      const list = await withAddons(config, (d) => d.list());
       if (values.json) process.stdout.write(JSON.stringify(list.map(addonRecord)) + '\n');
       else for (const a of list) process.stdout.write(`${a.id}\t${a.name}\t${a.email}\t${a.accessKeyId}\n`);
       return;
@@ -84,15 +95,15 @@ async function addon(config: Config, args: string[]): Promise<void> {
     case 's3cfg': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon s3cfg needs an add-on id');
-      const cfg = await withStorage(config, (s) => addonS3cfg(s, id, { endpoint: publicEndpoint(config), region: config.region }));
-      if (cfg === null) throw new UsageError(`no add-on ${id}`);
-      process.stdout.write(cfg);
+      const a = await withAddons(config, (d) => d.get(id));
+      if (!a) throw new UsageError(`no add-on ${id}`);
+      process.stdout.write(addonS3cfg(a, { endpoint: publicEndpoint(config), region: config.region }));
       return;
     }
     case 'delete': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon delete needs an add-on id');
-      await withStorage(config, (s) => deleteAddon(s, id));
+      await withAddons(config, (d) => d.delete(id));
       process.stdout.write(`deleted add-on ${id}\n`);
       return;
     }

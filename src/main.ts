@@ -11,6 +11,11 @@ import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/han
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
 import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
 import { createS3Handler } from './s3api/handler.js';
+import { S3Error, toS3Error } from './s3api/errors.js';
+import { errorXml } from './s3api/xml.js';
+import type { RenderS3Error } from './gateway/backend.js';
+import { createUpstreamBackend } from './gateway/upstream/proxy.js';
+import { pendingWebsiteHandler } from './gateway/upstream/website-pending.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
 
@@ -57,6 +62,16 @@ export function tlsSettings(config: Config): TlsSettings {
   };
 }
 
+function connectionLimits(config: Config): ConnectionLimits {
+  return {
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
+  };
+}
+
 /** The composition root: the only place that wires storage, the S3 API and the gateway together. */
 export async function startCellar(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningCellar> {
   const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000 });
@@ -81,13 +96,7 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
     tls: tls?.gateway,
     logger,
   });
-  const limits: ConnectionLimits = {
-    headersTimeoutMs: config.headersTimeoutMs,
-    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
-    bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerClient: config.maxConnectionsPerClient,
-  };
+  const limits = connectionLimits(config);
   const server = createHttpServer(handler);
   guardServer(server, handler, limits);
   const port = await listen(server, config.httpPort, config.host);
@@ -134,6 +143,61 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await tls?.close();
       storage.close();
+    },
+  };
+}
+
+export interface RunningGateway {
+  config: Config;
+  server: Server;
+  port: number;
+  endpoint: URL;
+  close(): Promise<void>;
+}
+
+/** S3 error documents for the gateway, from the S3 API's one error table. */
+const renderS3Error: RenderS3Error = (e, resource, requestId) => {
+  const err = e === 'ServiceUnavailable' ? new S3Error('ServiceUnavailable') : toS3Error(e);
+  return { status: err.status, body: errorXml(err.code, err.message, resource, requestId, { ...err.details }) };
+};
+
+/**
+ * Upstream mode (CELLAR_UPSTREAM_URL set): a stateless gateway in front of Ceph RGW. No local
+ * object store; S3 requests are verified and forwarded to RGW, which holds data and users.
+ */
+export async function startUpstreamGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
+  const backend = createUpstreamBackend({
+    url: config.upstreamUrl,
+    accessKey: config.upstreamAccessKey,
+    secretKey: config.upstreamSecretKey,
+    timeoutMs: config.upstreamTimeoutMs,
+    region: config.region,
+    renderError: renderS3Error,
+    logger,
+  });
+  if (config.httpsPort !== null) logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
+  const website = pendingWebsiteHandler();
+  const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
+  const server = createHttpServer(handler);
+  // The same limits as embedded mode. Expect: 100-continue reaches the handler unanswered: the
+  // upstream backend sends 100 Continue once RGW wants the body, so clients never stream bodies
+  // RGW is about to refuse.
+  guardServer(server, handler, connectionLimits(config));
+  let port: number;
+  try {
+    port = await listen(server, config.httpPort, config.host);
+  } catch (e) {
+    backend.close();
+    throw e;
+  }
+  const endpoint = publicEndpoint(config, port);
+  logger.info('listening (upstream mode)', { endpoint: endpoint.href, upstream: config.upstreamUrl, host: config.host, port });
+  return {
+    config, server, port, endpoint,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      backend.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Ceph RGW (bluestore) through the project's shared scripts: ../shared/tools/ceph/up.sh starts a
+ * Ceph RGW (bluestore) through the project's own harness: scripts/ceph/up.sh starts a
  * single-node cluster on loopback and records its PIDs; down.sh stops exactly those PIDs.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,9 +16,9 @@ export interface Rgw {
 }
 
 export function cephToolsDir(repoRoot: string): string {
-  const dir = path.resolve(repoRoot, '../shared/tools/ceph');
+  const dir = path.resolve(repoRoot, 'scripts/ceph');
   if (!existsSync(path.join(dir, 'up.sh')) || !existsSync(path.join(dir, 'down.sh'))) {
-    throw new Error(`Ceph scripts not found at ${dir} (up.sh, down.sh): the repo must sit beside shared/ (<x>/main and <x>/shared)`);
+    throw new Error(`Ceph scripts not found at ${dir} (up.sh, down.sh)`);
   }
   return dir;
 }
@@ -27,7 +27,7 @@ export interface RgwOptions {
   repoRoot: string;
   cephDir: string;
   cpus: string | null;
-  /** Ports away from up.sh's defaults (17300-17369), which CI's e2e tests use. */
+  /** RGW port; the mon takes +10/+11 and the OSD +20..+69 (up.sh picks free ports itself otherwise). */
   basePort: number;
   log: (s: string) => void;
 }
@@ -38,6 +38,7 @@ export async function startRgw(o: RgwOptions): Promise<Rgw> {
     ...process.env,
     CEPH_DIR: o.cephDir,
     CEPH_STORE: 'bluestore',
+    CEPH_OSD_GB: '10',
     // A fresh cluster each run: same starting state every time, no data piling up between runs.
     CEPH_FRESH: '1',
     RGW_PORT: String(o.basePort),
@@ -66,17 +67,18 @@ export async function startRgw(o: RgwOptions): Promise<Rgw> {
     await stop();
     throw new Error(`up.sh failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
   }
-  const s3env = readFileSync(path.join(o.cephDir, 's3.env'), 'utf8');
+  const s3env = readFileSync(path.join(o.cephDir, 'upstream.env'), 'utf8');
   const get = (k: string): string => {
     const m = new RegExp(`^export ${k}=(\\S+)`, 'm').exec(s3env);
-    if (!m) throw new Error(`s3.env lacks ${k}`);
+    if (!m) throw new Error(`upstream.env lacks ${k}`);
     return m[1]!;
   };
   const pids = readFileSync(path.join(o.cephDir, 'run/pids'), 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]));
   const timings = readFileSync(path.join(o.cephDir, 'timings'), 'utf8').replace(/\n/g, ' ');
   o.log(`ceph rgw up (${timings.trim()})`);
   return {
-    target: { endpoint: get('S3_ENDPOINT'), accessKeyId: get('AWS_ACCESS_KEY_ID'), secretAccessKey: get('AWS_SECRET_ACCESS_KEY'), region: get('AWS_DEFAULT_REGION') },
+    // The harness's user is RGW's --system user: S3 requests cost the same as an ordinary user's.
+    target: { endpoint: get('CELLAR_UPSTREAM_URL'), accessKeyId: get('CELLAR_UPSTREAM_ACCESS_KEY'), secretAccessKey: get('CELLAR_UPSTREAM_SECRET_KEY'), region: 'us-east-1' },
     pids,
     stop,
   };

@@ -1,6 +1,6 @@
 /**
  * c) S3 PutObject and GetObject of 4 KiB objects, SigV4, at concurrency 1, 8 and 32, against
- * Ceph RGW (bluestore) started by ../shared/tools/ceph/up.sh, with the same Node client. Both
+ * Ceph RGW (bluestore) started by scripts/ceph/up.sh, with the same Node client. Both
  * acknowledge a PUT only once it is durable (Cellar: fsync before 200; RGW: bluestore's WAL).
  */
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import { median } from '../lib/stats.js';
 
 const BUCKET = 'bench-small';
 const CONCURRENCY = [1, 8, 32];
-/** RGW's port range, away from up.sh's defaults that the e2e suite uses. */
+/** A fixed port block for RGW, below the range scripts/ceph/up.sh picks free ports from (20000-50000). */
 export const RGW_BASE_PORT = 17500;
 
 interface Side {

@@ -4,24 +4,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isStorageError } from '#storage';
-import { addonRecord, addonS3cfg, createAddon, deleteAddon, listAddons } from './addons.js';
+import { addonRecord, addonS3cfg, localAddonDirectory } from './addons.js';
 import { withStorage } from './storage.js';
 
 test('add-ons: create, list, s3cfg, delete on a real data directory', { timeout: 30_000 }, async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cellar-admin-'));
   try {
-    await withStorage({ dataDir, maxObjectSize: 1024 * 1024, gcGraceSeconds: 0 }, (s) => {
-      const a = createAddon(s, { name: 'blog', email: 'me@example.com', accessKeyId: 'AKIAADMINTEST1', secretAccessKey: 'admin-secret-1' });
+    await withStorage({ dataDir, maxObjectSize: 1024 * 1024, gcGraceSeconds: 0 }, async (s) => {
+      const d = localAddonDirectory(s);
+      const a = await d.create({ name: 'blog', email: 'me@example.com', accessKeyId: 'AKIAADMINTEST1', secretAccessKey: 'admin-secret-1' });
       assert.deepEqual(addonRecord(a), { id: a.id, name: 'blog', email: 'me@example.com', accessKeyId: 'AKIAADMINTEST1', secretAccessKey: 'admin-secret-1' });
-      assert.deepEqual(listAddons(s).map((x) => x.id), [a.id]);
-      const cfg = addonS3cfg(s, a.id, { endpoint: new URL('https://s3.example.com'), region: 'eu-1' });
-      assert.match(cfg ?? '', /^access_key = AKIAADMINTEST1$/m);
-      assert.match(cfg ?? '', /^bucket_location = eu-1$/m);
-      assert.equal(addonS3cfg(s, 'cellar_nosuchaddon', { endpoint: new URL('https://s3.example.com'), region: 'eu-1' }), null);
-      assert.throws(() => createAddon(s, { accessKeyId: 'ONLYKEY' }), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
-      deleteAddon(s, a.id);
-      assert.deepEqual(listAddons(s), []);
-      assert.throws(() => deleteAddon(s, a.id), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
+      assert.deepEqual((await d.list()).map((x) => x.id), [a.id]);
+      const found = await d.get(a.id);
+      assert.ok(found);
+      const cfg = addonS3cfg(found, { endpoint: new URL('https://s3.example.com'), region: 'eu-1' });
+      assert.match(cfg, /^access_key = AKIAADMINTEST1$/m);
+      assert.match(cfg, /^bucket_location = eu-1$/m);
+      assert.equal(await d.get('cellar_nosuchaddon'), null);
+      await assert.rejects(d.create({ accessKeyId: 'ONLYKEY' }), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
+      await d.delete(a.id);
+      assert.deepEqual(await d.list(), []);
+      await assert.rejects(d.delete(a.id), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
     });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

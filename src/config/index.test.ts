@@ -49,7 +49,24 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ CELLAR_LOG_LEVEL: 'loud' }, /CELLAR_LOG_LEVEL/],
   [{ CELLAR_DATA_DIR: '' }, /CELLAR_DATA_DIR/],
   [{ CELLAR_CONFIG: '/nonexistent/cellar.json' }, /CELLAR_CONFIG: cannot read/],
+  [{ CELLAR_UPSTREAM_URL: 'ftp://rgw:7480' }, /CELLAR_UPSTREAM_URL: expected an http\(s\) URL/],
+  [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480' }, /CELLAR_UPSTREAM_ACCESS_KEY: .*needs/],
+  [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480', CELLAR_UPSTREAM_ACCESS_KEY: 'K' }, /CELLAR_UPSTREAM_ACCESS_KEY: .*needs/],
+  [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480/s3', CELLAR_UPSTREAM_ACCESS_KEY: 'K', CELLAR_UPSTREAM_SECRET_KEY: 'S' }, /CELLAR_UPSTREAM_URL: expected scheme/],
+  [{ CELLAR_UPSTREAM_TIMEOUT_MS: '0' }, /CELLAR_UPSTREAM_TIMEOUT_MS: must be at least 1/],
+  [{ CELLAR_UPSTREAM_TIMEOUT_MS: '2s' }, /CELLAR_UPSTREAM_TIMEOUT_MS/],
 ];
+
+test('upstream mode: off by default, on with a URL and the system keys', () => {
+  const off = loadConfig({});
+  assert.equal(off.upstreamUrl, '');
+  assert.equal(off.upstreamTimeoutMs, 30000);
+  const on = loadConfig({ CELLAR_UPSTREAM_URL: 'http://10.0.0.5:7480', CELLAR_UPSTREAM_ACCESS_KEY: 'SYSKEY', CELLAR_UPSTREAM_SECRET_KEY: 'syssecret', CELLAR_UPSTREAM_TIMEOUT_MS: '2500' });
+  assert.equal(on.upstreamUrl, 'http://10.0.0.5:7480');
+  assert.equal(on.upstreamAccessKey, 'SYSKEY');
+  assert.equal(on.upstreamSecretKey, 'syssecret');
+  assert.equal(on.upstreamTimeoutMs, 2500);
+});
 
 test('an invalid setting is one clear error naming it', () => {
   for (const [env, re] of bad) {

@@ -72,6 +72,13 @@ export interface Config {
   maxConnections: number;
   /** Open connections per listener from one client address. */
   maxConnectionsPerClient: number;
+  /** RGW S3 endpoint; set = upstream mode (no local object store), empty = embedded mode. */
+  upstreamUrl: string;
+  /** Keys of the RGW system user (`--system`, caps users=*;buckets=*;metadata=*). */
+  upstreamAccessKey: string;
+  upstreamSecretKey: string;
+  /** How long the upstream may stay silent (connecting or mid-request) before the client gets 503. */
+  upstreamTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -125,6 +132,10 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'bodyMinBytesPerSecond', env: 'CELLAR_BODY_MIN_BYTES_PER_SECOND', kind: 'int' },
   { key: 'maxConnections', env: 'CELLAR_MAX_CONNECTIONS', kind: 'int' },
   { key: 'maxConnectionsPerClient', env: 'CELLAR_MAX_CONNECTIONS_PER_CLIENT', kind: 'int' },
+  { key: 'upstreamUrl', env: 'CELLAR_UPSTREAM_URL', kind: 'url' },
+  { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
+  { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
+  { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
 ];
 
@@ -232,6 +243,14 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   for (const [key, env] of [['headersTimeoutMs', 'CELLAR_HEADERS_TIMEOUT_MS'], ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'], ['maxConnections', 'CELLAR_MAX_CONNECTIONS'], ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT']] as const) {
     if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
   }
+  if (cfg.upstreamUrl !== '') {
+    if (cfg.upstreamAccessKey === '' || cfg.upstreamSecretKey === '') {
+      throw new ConfigError('CELLAR_UPSTREAM_ACCESS_KEY', 'CELLAR_UPSTREAM_URL needs CELLAR_UPSTREAM_ACCESS_KEY and CELLAR_UPSTREAM_SECRET_KEY (an RGW --system user)');
+    }
+    const u = new URL(cfg.upstreamUrl);
+    if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
+  }
+  if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
   return cfg;
 }
 

@@ -29,7 +29,8 @@ type EdgeCode =
   | 'BadRequest'
   | 'InvalidPartNumber'
   | 'MetadataTooLarge'
-  | 'InvalidToken';
+  | 'InvalidToken'
+  | 'ServiceUnavailable';
 
 export type S3ErrorCode = StorageErrorCode | EdgeCode;
 
@@ -99,6 +100,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   AccessForbidden: [403, 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.'],
   BadRequest: [400, 'Insufficient information. Origin request header needed.'],
   UnexpectedContent: [400, 'This request does not support content'],
+  ServiceUnavailable: [503, 'Service is unable to handle request.'],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 };
 

@@ -7,6 +7,7 @@ export type { ByteRange } from './service/reader.js';
 export type { WritePrecondition } from './service/precondition.js';
 export type { ByteObserver } from './blobs/store.js';
 export { bucketNameProblem } from './service/names.js';
+export { newAddonId, newAccessKeyId, newSecretKey } from './service/ids.js';
 export * from './auth/index.js';
 export * from './policy/index.js';
 export * from './cors/index.js';

@@ -7,7 +7,7 @@ export type { AuthInfo, AuthRequest, V2AuthInfo, V4AuthInfo, VerifiedAuth, Verif
 export { EMPTY_SHA256, UNSIGNED_PAYLOAD, MAX_PRESIGN_EXPIRES_SECONDS } from './types.js';
 export { parseAuth } from './parse.js';
 export { deriveSigningKey, chunkSignature, trailerSignature } from './sigv4.js';
-export { signV4, presignV4, signV2 } from './sign.js';
+export { signV4, signV4Raw, awsEncodedPath, presignV4, signV2 } from './sign.js';
 export { parsePostPolicy, checkPostPolicy, type PostPolicy, type PostCondition, type PostFormCheck, type ContentLengthRange } from './post-policy.js';
 export { parsePostAuth, verifyPostSignature, postPolicySignatureV4, postPolicySignatureV2, missingFormField, POST_EXEMPT_FIELDS, type PostAuth } from './post-signature.js';
 

@@ -23,6 +23,36 @@ export function signV4(a: {
   now: Date;
   service?: string;
 }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(a.headers)) headers[name.toLowerCase()] = value;
+  headers['host'] ??= a.url.host;
+  return signV4Raw({ ...a, headers, rawPath: a.url.pathname, rawQuery: a.url.search.slice(1) });
+}
+
+/** A path in AWS's URI encoding of its decoded bytes: a request sent with it is signed over exactly it. */
+export function awsEncodedPath(rawPath: string): string {
+  return canonicalPathCandidates(rawPath)[0]!;
+}
+
+/**
+ * SigV4 header auth for a request that goes on the wire with `rawPath` and `rawQuery` as given (a
+ * proxy re-signing a client's request must not parse them into a URL, which would resolve `..`
+ * in keys). Send `awsEncodedPath(...)` as the path so signer and verifier agree. Signs every
+ * header in `headers` (which must include host); returns them plus x-amz-date,
+ * x-amz-content-sha256 and authorization (lower-case names).
+ */
+export function signV4Raw(a: {
+  method: string;
+  rawPath: string;
+  rawQuery: string;
+  headers: Record<string, string>;
+  payloadHash: string;
+  accessKeyId: string;
+  secretKey: string;
+  region: string;
+  now: Date;
+  service?: string;
+}): Record<string, string> {
   const service = a.service ?? 's3';
   const amzDate = toAmzDate(a.now);
   const date = amzDate.slice(0, 8);
@@ -30,14 +60,13 @@ export function signV4(a: {
   for (const [name, value] of Object.entries(a.headers)) {
     if (name.toLowerCase() !== 'authorization') headers[name.toLowerCase()] = value;
   }
-  headers['host'] ??= a.url.host;
   headers['x-amz-date'] = amzDate;
   headers['x-amz-content-sha256'] = a.payloadHash;
   const signedHeaders = Object.keys(headers).sort();
   const canonical = canonicalRequest({
     method: a.method,
-    canonicalUri: canonicalPathCandidates(a.url.pathname)[0]!,
-    canonicalQuery: canonicalQueryString(a.url.search.slice(1)),
+    canonicalUri: canonicalPathCandidates(a.rawPath)[0]!,
+    canonicalQuery: canonicalQueryString(a.rawQuery),
     headers,
     signedHeaders,
     payloadHash: a.payloadHash,

@@ -1,0 +1,294 @@
+/**
+ * The S3Backend of upstream mode: every S3 request goes to Ceph RGW through `http-proxy`,
+ * verified here and signed again as the same RGW user (see forward.ts for why). Bodies stream
+ * both ways through pipes (back-pressure from either end stops the other); connections to RGW
+ * are kept alive and reused. A client's Expect: 100-continue is answered with RGW's own (the
+ * listener must hand such requests over without answering them: 'checkContinue').
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { PassThrough, type Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { StorageError, isStorageError, parseAuth, streamingMode, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
+import type { Logger } from '../../shared/logger.js';
+import type { RenderS3Error, S3Backend } from '../backend.js';
+import { forwardBody, type ForwardBody } from './body.js';
+import { planForward, type ReplacementBody, type Signer } from './forward.js';
+import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
+import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
+import { SecretCache } from './secrets.js';
+
+export interface UpstreamOptions {
+  url: string;
+  accessKey: string;
+  secretKey: string;
+  /** Silence from RGW (connecting, or mid-request) longer than this answers 503. */
+  timeoutMs: number;
+  /** Region used to re-sign SigV2 requests (SigV4 ones keep the client's). */
+  region: string;
+  renderError: RenderS3Error;
+  logger: Logger;
+  now?: () => Date;
+  secretCache?: { maxEntries: number; ttlMs: number; negativeTtlMs: number };
+}
+
+export interface UpstreamBackend extends S3Backend {
+  readonly admin: RgwAdmin;
+  close(): void;
+}
+
+interface Pending {
+  path: string;
+  startBody(): void;
+  /** Ask RGW for 100-continue before sending the body (large bodies, see EXPECT_FROM). */
+  expectContinue: boolean;
+  /** The client sent Expect: 100-continue: it hears 100 Continue when RGW said it. */
+  clientExpects: boolean;
+  proxyReq: http.ClientRequest | null;
+  clientConnection: string | undefined;
+  /** Set once the client got an answer of ours (an error): late proxy events are ignored. */
+  answered: boolean;
+  /** Set once RGW's answer started: from then on RGW's answer is the client's answer. */
+  responded: boolean;
+  body: Readable;
+  /** GetBucketPolicy: RGW's answer is rewritten (principals) before it goes out. */
+  rewritePolicy: boolean;
+}
+
+/** AWS's limit on a bucket policy (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html). */
+const MAX_POLICY = 20 * 1024;
+const MAX_POLICY_ANSWER = 1024 * 1024;
+
+/** Bodies from this size on wait for RGW's 100-continue; smaller ones fit in socket buffers. */
+const EXPECT_FROM = 1024 * 1024;
+const EXPECT_WAIT_MS = 1000;
+
+function requestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** A body the gateway made itself, released when the upstream request exists. */
+function fixedBody(bytes: Buffer): ForwardBody {
+  const stream = new PassThrough();
+  return { stream, start: () => stream.end(bytes) };
+}
+
+/**
+ * The whole (small) policy document of a PutBucketPolicy, decoded if aws-chunked, checked
+ * against Content-MD5 and the signed SHA-256 that RGW would otherwise have checked.
+ */
+async function readPolicy(req: IncomingMessage, info: AuthInfo, verified: VerifiedAuth | null): Promise<Buffer> {
+  const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+  const mode = streamingMode(first(req.headers['x-amz-content-sha256']));
+  const body = forwardBody(req, req.headers, mode, verified);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    body.stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_POLICY) reject(new StorageError('MalformedPolicy', 'Policies must be less than 20 KB.'));
+      else chunks.push(c);
+    });
+    body.stream.on('end', resolve);
+    body.stream.on('error', reject);
+  });
+  body.start();
+  await done;
+  const bytes = Buffer.concat(chunks);
+  const md5 = first(req.headers['content-md5']);
+  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5.trim()) throw new StorageError('BadDigest');
+  const signed = info.type === 'v4' && mode === null ? info.payloadHash : '';
+  if (/^[0-9a-f]{64}$/.test(signed) && createHash('sha256').update(bytes).digest('hex') !== signed) throw new StorageError('XAmzContentSHA256Mismatch');
+  return bytes;
+}
+
+export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
+  const target = new URL(o.url);
+  const now = o.now ?? (() => new Date());
+  const agent = new (target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' });
+  const admin = new RgwAdmin({ url: o.url, accessKey: o.accessKey, secretKey: o.secretKey, timeoutMs: o.timeoutMs, agent });
+  const secrets = new SecretCache(
+    {
+      secretOf: async (accessKey) => {
+        const user = await admin.userByAccessKey(accessKey);
+        const key = user?.keys.find((k) => k.accessKey === accessKey);
+        return user === null || key === undefined ? null : { uid: user.uid, secret: key.secretKey };
+      },
+    },
+    o.secretCache ?? { maxEntries: 10_000, ttlMs: 60_000, negativeTtlMs: 5_000 },
+  );
+  const proxy = httpProxy.createProxyServer({});
+  const pending = new WeakMap<IncomingMessage, Pending>();
+
+  // http-proxy joins paths with a helper that collapses '//' (a legal part of S3 keys), so the
+  // exact path is set here, before the request line is written: the body only starts flowing
+  // after this event, and the request line is written with the first body byte or the end.
+  proxy.on('proxyReq', (proxyReq, req, res) => {
+    const p = pending.get(req);
+    if (p === undefined) return;
+    proxyReq.path = p.path;
+    p.proxyReq = proxyReq;
+    if (!p.expectContinue) return p.startBody();
+    // RGW answers some requests (missing bucket, access denied) before reading the body and
+    // hangs up; had the body been streaming, the write would fail (EPIPE) before RGW's answer
+    // could be read. With 100-continue the body only goes once RGW wants it.
+    proxyReq.setHeader('expect', '100-continue');
+    proxyReq.flushHeaders();
+    let started = false;
+    const start = (): void => {
+      if (started) return;
+      started = true;
+      clearTimeout(fallback);
+      if (p.clientExpects && !res.headersSent) res.writeContinue();
+      p.startBody();
+    };
+    // A server that ignores Expect still gets the body (RFC 9110 section 10.1.1).
+    const fallback = setTimeout(start, EXPECT_WAIT_MS);
+    proxyReq.once('continue', start);
+    proxyReq.once('response', (proxyRes: IncomingMessage) => {
+      clearTimeout(fallback);
+      if (started) return;
+      started = true;
+      // RGW's final answer came first: a client that waited for 100 Continue sends no body (the
+      // connection closes after the answer); any body is read and discarded. The upstream
+      // connection, left mid-request, is not reused.
+      req.resume();
+      proxyRes.once('end', () => proxyReq.destroy());
+    });
+  });
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    const p = pending.get(req);
+    if (p !== undefined) {
+      p.responded = true;
+      // The timeout bounds the wait for RGW's answer. Once it streams, a quiet upstream socket
+      // usually means a slow client holding back-pressure, which must not cut the download.
+      p.proxyReq?.setTimeout(0);
+    }
+    // RGW went away in the middle of its answer: the client must see a broken response, not a
+    // complete-looking short one.
+    proxyRes.on('close', () => {
+      if (!proxyRes.complete) res.destroy();
+    });
+    // The connection to RGW is ours to keep alive; the client's own choice answers the client.
+    proxyRes.headers.connection = p?.clientConnection?.toLowerCase() === 'close' ? 'close' : 'keep-alive';
+    delete proxyRes.headers['keep-alive'];
+    if (p?.rewritePolicy) sendRewrittenPolicy(proxyRes, res);
+  });
+
+  /** GetBucketPolicy's answer with RGW's principals spelled the Cellar way. */
+  const sendRewrittenPolicy = (proxyRes: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    proxyRes.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_POLICY_ANSWER) proxyRes.destroy();
+      else chunks.push(c);
+    });
+    proxyRes.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (proxyRes.statusCode === 200) body = Buffer.from(principalsFromRgw(body.toString('utf8')));
+      const headers = { ...proxyRes.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      res.writeHead(proxyRes.statusCode ?? 502, headers);
+      res.end(body);
+    });
+  };
+
+  const sendError = (req: IncomingMessage, res: ServerResponse, e: StorageError | 'ServiceUnavailable', closeConnection: boolean): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const resource = (req.url ?? '/').split('?')[0]!;
+    const { status, body } = o.renderError(e, resource, requestId());
+    const headers: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) };
+    if (closeConnection) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown, p: Pending | null): void => {
+    if (p !== null) {
+      if (p.answered) return;
+      if (p.responded) {
+        // RGW answered before reading the whole body (a missing bucket, say) and closed: its
+        // answer stands; the rest of the client's body is read and discarded, as RGW would.
+        p.body.unpipe();
+        p.body.resume();
+        return;
+      }
+      p.answered = true;
+      p.proxyReq?.destroy();
+    }
+    // Unread body bytes are discarded; the connection closes after the answer.
+    req.unpipe();
+    req.resume();
+    if (isStorageError(e)) return sendError(req, res, e, true);
+    if (e instanceof UpstreamUnavailableError) {
+      o.logger.warn('upstream unavailable', { error: e.message });
+      return sendError(req, res, 'ServiceUnavailable', true);
+    }
+    o.logger.error('upstream request failed', { error: String((e as Error)?.stack ?? e) });
+    sendError(req, res, new StorageError('InternalError'), true);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, t: { vhostBucket: string | null; secure: boolean }): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
+    const info: AuthInfo = parseAuth(ar);
+    let verified: VerifiedAuth | null = null;
+    let signer: Signer | null = null;
+    if (info.type !== 'anonymous') {
+      const known = await secrets.get(info.accessKeyId);
+      if (known === null) throw new StorageError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: info.accessKeyId });
+      const at = now();
+      verified = verifyAuth(ar, info, known.secret, { now: at, vhostBucket: t.vhostBucket });
+      signer = { accessKeyId: info.accessKeyId, secretKey: known.secret, region: info.type === 'v4' ? info.region : o.region, now: at };
+    }
+    const shape = { method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket };
+    const policyOp = policyOperation(ar.method, rawQuery);
+    let clientExpects = /^\s*100-continue\s*$/i.test(String(req.headers.expect ?? ''));
+    let replacement: { plan: ReplacementBody; bytes: Buffer } | null = null;
+    if (policyOp === 'put') {
+      // The policy is read here, checked against what the client signed, and rewritten.
+      if (clientExpects) res.writeContinue();
+      clientExpects = false;
+      const original = await readPolicy(req, info, verified);
+      const bytes = Buffer.from(principalsToRgw(original.toString('utf8')));
+      const md5 = req.headers['content-md5'] === undefined ? undefined : createHash('md5').update(bytes).digest('base64');
+      replacement = { plan: { length: bytes.length, sha256Hex: createHash('sha256').update(bytes).digest('hex'), md5Base64: md5 }, bytes };
+    }
+    const plan = planForward(shape, info, signer, target.host, replacement?.plan ?? null);
+    const body = replacement === null ? forwardBody(req, req.headers, plan.streaming, verified) : fixedBody(replacement.bytes);
+    const length = Number(plan.headers['content-length'] ?? 0);
+    const expectContinue = clientExpects || length >= EXPECT_FROM || (plan.headers['transfer-encoding'] !== undefined && plan.streaming === null);
+    const p: Pending = { path: plan.path, startBody: body.start, expectContinue, clientExpects, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream, rewritePolicy: policyOp === 'get' };
+    body.stream.on('error', (e) => fail(req, res, e, p));
+    pending.set(req, p);
+    const clientHost = req.headers.host;
+    // http-proxy builds the upstream request from req.headers.
+    req.headers = { ...plan.headers, ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }) } as IncomingMessage['headers'];
+    proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs, selfHandleResponse: p.rewritePolicy }, (err) => {
+      if (p.answered) return;
+      if (p.responded) return fail(req, res, err, p);
+      // The client went away: nothing to answer.
+      if (req.socket.destroyed) return p.proxyReq?.destroy();
+      fail(req, res, new UpstreamUnavailableError(`${o.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`), p);
+    });
+  }
+
+  return {
+    admin,
+    handle(req, res, t) {
+      handle(req, res, t).catch((e: unknown) => fail(req, res, e, pending.get(req) ?? null));
+    },
+    close() {
+      proxy.close();
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SecretCache } from './secrets.js';
+
+test('one upstream look-up per key while cached; misses remembered briefly; failures not cached', async () => {
+  const calls: string[] = [];
+  let fail = false;
+  const cache = new SecretCache(
+    {
+      async secretOf(key) {
+        calls.push(key);
+        await new Promise((r) => setTimeout(r, 5));
+        if (fail) throw new Error('rgw down');
+        return key === 'KNOWN' ? { uid: 'cellar_a', secret: 's3cr3t' } : null;
+      },
+    },
+    { maxEntries: 2, ttlMs: 60_000, negativeTtlMs: 60_000 },
+  );
+  const [x, y] = await Promise.all([cache.get('KNOWN'), cache.get('KNOWN')]);
+  assert.deepEqual(x, { uid: 'cellar_a', secret: 's3cr3t' });
+  assert.deepEqual(y, x);
+  assert.equal(await cache.get('UNKNOWN'), null);
+  assert.equal(await cache.get('UNKNOWN'), null);
+  assert.deepEqual(calls, ['KNOWN', 'UNKNOWN']);
+
+  fail = true;
+  await assert.rejects(cache.get('OTHER'), /rgw down/);
+  await assert.rejects(cache.get('OTHER'), /rgw down/);
+  assert.deepEqual(calls, ['KNOWN', 'UNKNOWN', 'OTHER', 'OTHER']);
+  // Bounded: a third key evicts the least recently used one.
+  fail = false;
+  await cache.get('THIRD');
+  await cache.get('KNOWN');
+  assert.equal(calls.filter((k) => k === 'KNOWN').length, 2);
+});
