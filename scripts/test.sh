@@ -10,9 +10,10 @@ rm -rf dist
 npm run --silent build || exit 1
 node scripts/check-imports.mjs || exit 1
 
-# Lines of src/ (test files excluded) that the whole run must cover, in per cent; measured
-# 2026-12-01 over the three layers together (see the commit that set it).
-COVERAGE_FLOOR=90
+# Lines of src/ (test files excluded) that the whole run must cover, in per cent: measured at
+# 97.5 over the three layers together on 2026-12-01, less a margin for the paths that depend on
+# timing (which side of a crash a kill lands on, garbage collection rounds).
+COVERAGE_FLOOR=96
 
 # Every node process of the run (test files, the servers they start, `cellar` children) writes
 # its V8 coverage here; c8 maps it back to the TypeScript through the source maps.
