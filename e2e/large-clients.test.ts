@@ -51,7 +51,7 @@ async function etagOf(key: string): Promise<string> {
   return (await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag ?? '';
 }
 
-test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identically', { timeout: 900_000 }, async () => {
+test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identically', { timeout: 600_000 }, async () => {
   const file = path.join(work, '100MiB.bin');
   const sha256 = await randomFile(file, 100 * MiB);
   const s3cmd = (args: string[]) => runOk('s3cmd', ['-c', server.s3cfgPath, '--no-progress', ...args], { timeoutMs: 300_000 });
@@ -64,7 +64,7 @@ test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identic
   rmSync(back);
 });
 
-test('aws s3 cp of 1 GiB both ways with Debian aws-cli 2.x', { timeout: 1_200_000 }, async () => {
+test('aws s3 cp of 1 GiB both ways with Debian aws-cli 2.x', { timeout: 900_000 }, async () => {
   const { file, sha256 } = await bigFile();
   const env = awsEnv(work, server.owner);
   const aws = (args: string[]) => runOk(AWS_V2, ['--endpoint-url', server.endpoint, ...args], { env, timeoutMs: 600_000 });
@@ -93,7 +93,7 @@ s3.upload_file(src, bucket, key, ExtraArgs={'ChecksumAlgorithm': 'CRC32'}, Confi
 s3.download_file(bucket, key, dst, Config=chunks)
 `;
 
-test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on every part (Debian's python3-boto3)", { timeout: 1_200_000 }, async () => {
+test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on every part (Debian's python3-boto3)", { timeout: 900_000 }, async () => {
   const { file, sha256 } = await bigFile();
   // Debian's interpreter with Debian's packages only: no user site-packages, no PYTHON* settings from outside.
   const env = Object.fromEntries(Object.entries(awsEnv(work, server.owner)).filter(([k]) => !k.startsWith('PYTHON')));

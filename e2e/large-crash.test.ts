@@ -79,7 +79,7 @@ async function objectSha256(s3: S3Client, key: string): Promise<string> {
   return sha256Stream(r.Body as AsyncIterable<Uint8Array>);
 }
 
-test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the whole new one (${KILL_AFTER.length} rounds)`, { timeout: 900_000 }, async (t) => {
+test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the whole new one (${KILL_AFTER.length} rounds)`, { timeout: 600_000 }, async (t) => {
   const seed = randomBytes(5 * MiB);
   const previous = randomBytes(3 * MiB);
   const newSha = sha256(Buffer.concat(Array.from({ length: PARTS }, () => seed)));
