@@ -76,7 +76,8 @@ before(async () => {
     CELLAR_SERVICE_ADDRESSES: '127.0.0.1,::1',
     CELLAR_ACME_BACKOFF_MIN_MS: '50',
     CELLAR_ACME_HTTP_RETRIES: '0',
-    CELLAR_ACME_RETRY_BASE_SECONDS: '2',
+    // Long enough that the probe right after a failure lands inside the backoff on a loaded machine.
+    CELLAR_ACME_RETRY_BASE_SECONDS: '5',
     NODE_EXTRA_CA_CERTS: pebble.listenerCaPath,
   });
   await pebble.start(server.port);
@@ -104,13 +105,10 @@ after(async () => {
 
 test('a public bucket: the first HTTPS request obtains a certificate; curl verifies the chain and gets the index page', async () => {
   const before = pebble.orders();
-  const t0 = performance.now();
   const r = await curl(SITE, ['-w', '\n%{ssl_verify_result}']);
-  const ms = performance.now() - t0;
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${INDEX}\n0`);
   assert.equal(pebble.orders(), before + 1);
-  console.log(`issuance of ${SITE} during the first request (curl, handshake to body): ${ms.toFixed(0)} ms`);
   // Warm: the certificate is in memory now.
   const warm = await curl(SITE);
   assert.equal(warm.stdout, INDEX);
@@ -126,8 +124,8 @@ test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebb
   for (const name of ['nobucket.example.test', 'private.example.test', 'elsewhere.example.test', 'nobucket.deep.cellar.test']) {
     const h = await handshake(httpsPort, name, pebble.rootPem);
     assert.equal(h.ok, false, name);
+    // A hang would end in the probe's own TIMEOUT, a reset in ECONNRESET: only an alert is a refusal.
     assert.equal(h.error, ALERT, `${name}: a TLS alert, not a hang or a reset`);
-    assert.ok(h.ms < 3000, `${name}: refused in ${h.ms} ms`);
   }
   assert.equal(pebble.orders(), before, pebble.log());
 
@@ -152,15 +150,12 @@ test('the operator wildcard covers one label; a dotted bucket under the service 
   assert.equal(plain.issuer, 'operator test CA');
   assert.equal(pebble.orders(), before);
 
-  const t0 = performance.now();
   const r = await curl('docs.v2.cellar.test');
-  const ms = performance.now() - t0;
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, page('docs.v2'));
   assert.equal(pebble.orders(), before + 1);
   const h = await handshake(httpsPort, 'docs.v2.cellar.test', pebble.rootPem);
   assert.equal(h.subjectAltName, 'DNS:docs.v2.cellar.test');
-  console.log(`issuance of docs.v2.cellar.test during the first request: ${ms.toFixed(0)} ms`);
 });
 
 test('concurrent first handshakes for one name share a single order', async () => {
@@ -200,6 +195,10 @@ test('a failing validation: a clear error in `cellar cert list`, then exponentia
   const first = await handshake(httpsPort, name, pebble.rootPem);
   assert.equal(first.error, ALERT);
   assert.equal(pebble.orders(), before + 1);
+  // At once, within the backoff: refused without an order.
+  const again = await handshake(httpsPort, name, pebble.rootPem);
+  assert.equal(again.error, ALERT);
+  assert.equal(pebble.orders(), before + 1);
 
   const row = (await certList()).find((c) => c.name === name);
   assert.equal(row?.status, 'failing');
@@ -209,30 +208,26 @@ test('a failing validation: a clear error in `cellar cert list`, then exponentia
   assert.match(text.stdout, /^broken\.example\.test\s+-\s+-\s+failing\s+HTTP-01 validation/m);
   assert.match(text.stdout, /^www\.site-one\.test\s+Pebble Intermediate CA \S+\s+\d{4}-\S+\s+valid\s+-$/m);
 
-  // Within the backoff: refused without an order.
-  const again = await handshake(httpsPort, name, pebble.rootPem);
-  assert.equal(again.error, ALERT);
-  assert.equal(pebble.orders(), before + 1);
-
-  // After it (2 s base): one more attempt, then twice the wait.
+  // After it (5 s base): one more attempt, then twice the wait.
   await new Promise((r) => setTimeout(r, Date.parse(row!.nextAttemptAt!) - Date.now() + 100));
   await handshake(httpsPort, name, pebble.rootPem);
   assert.equal(pebble.orders(), before + 2);
   const second = (await certList()).find((c) => c.name === name)!;
   assert.equal(second.failures, 2);
   const wait = Date.parse(second.nextAttemptAt!) - Date.parse(second.lastErrorAt!);
-  assert.equal(wait, 4000);
+  assert.equal(wait, 10_000);
 });
 
-test('a warm certificate cache: sequential full handshakes', async () => {
-  const n = 200;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
+test('a warm certificate cache: repeated full handshakes all get the same certificate and order nothing', async () => {
+  const before = pebble.orders();
+  const first = await handshake(httpsPort, SITE, pebble.rootPem);
+  assert.equal(first.ok, true, first.error);
+  for (let i = 0; i < 50; i++) {
     const h = await handshake(httpsPort, SITE, pebble.rootPem);
     assert.equal(h.ok, true, h.error);
+    assert.equal(h.fingerprint, first.fingerprint);
   }
-  const s = (performance.now() - t0) / 1000;
-  console.log(`TLS handshakes with a warm cache: ${n} sequential connections in ${(s * 1000).toFixed(0)} ms = ${(n / s).toFixed(0)} handshakes/s`);
+  assert.equal(pebble.orders(), before);
 });
 
 test('restart: the stored certificates are served without a new order', async () => {

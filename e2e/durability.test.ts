@@ -38,20 +38,46 @@ function client(): S3Client {
   });
 }
 
+/**
+ * A PUT that announces 1 MiB and sends half, then waits: whatever the timing, it is mid-body
+ * when the server dies, so it can never have been acknowledged. Resolves once the half is
+ * handed to the kernel; `cut` settles when the connection ends, with whatever came back.
+ */
+async function heldPut(key: string): Promise<{ cut: Promise<string> }> {
+  const signer = client();
+  const url = await getSignedUrl(signer, new PutObjectCommand({ Bucket: BUCKET, Key: key }), { expiresIn: 300 });
+  signer.destroy();
+  return new Promise((resolveSent) => {
+    let reply = '';
+    const cut = new Promise<string>((resolveCut) => {
+      const req = request(url, { method: 'PUT', headers: { 'content-length': 1024 * 1024 } }, (res) => {
+        reply = `HTTP ${res.statusCode}`;
+        res.resume();
+      });
+      req.on('error', () => resolveCut(reply));
+      req.on('close', () => resolveCut(reply));
+      req.write(randomBytes(512 * 1024), () => resolveSent({ cut }));
+    });
+  });
+}
+
 /** Writers PUT and DELETE until `ACKS_BEFORE_KILL` are acknowledged, then the server is SIGKILLed under them. */
-async function writeAndKill(round: number): Promise<{ acked: number; inFlightAtKill: number }> {
+async function writeAndKill(round: number): Promise<{ acked: number; inFlightAtKill: number; cutWrites: number; heldReply: string }> {
   const s3 = client();
   let acked = 0;
   let inFlight = 0;
   let inFlightAtKill = -1;
+  let cutWrites = 0;
   let stop = false;
-  let killing: Promise<void> | null = null;
-  const kill = async (): Promise<void> => {
+  let killing: Promise<string> | null = null;
+  const kill = async (): Promise<string> => {
+    const held = await heldPut(heldKey(round));
     // A short random delay after the threshold lets the other writers get their bodies under way.
     await new Promise((r) => setTimeout(r, randomInt(5, 40)));
     stop = true;
     inFlightAtKill = inFlight;
     await server.kill9();
+    return held.cut;
   };
   const writer = async (w: number): Promise<void> => {
     const mine = [...history.keys()].filter((k) => k.startsWith(`w${w}/`));
@@ -80,6 +106,7 @@ async function writeAndKill(round: number): Promise<{ acked: number; inFlightAtK
         if (acked >= ACKS_BEFORE_KILL && killing === null) killing = kill();
       } catch (e) {
         if (e instanceof assert.AssertionError || !stop) throw e;
+        cutWrites++;
         return;
       } finally {
         inFlight--;
@@ -87,13 +114,19 @@ async function writeAndKill(round: number): Promise<{ acked: number; inFlightAtK
     }
   };
   await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
-  await killing;
+  const heldReply = await killing!;
   s3.destroy();
-  return { acked, inFlightAtKill };
+  return { acked, inFlightAtKill, cutWrites, heldReply };
 }
 
-/** Everything acknowledged is intact; nothing present is partial; nothing is left in tmp/ or orphaned in blobs/. */
-async function verify(): Promise<void> {
+const heldKey = (round: number): string => `held/r${round}`;
+
+/**
+ * Everything acknowledged is intact; nothing present is partial; nothing is left in tmp/ or
+ * orphaned in blobs/. Returns how many keys had to hold exactly their acknowledged bytes (no
+ * later write was sent for them).
+ */
+async function verify(): Promise<number> {
   assert.deepEqual(readdirSync(path.join(server.dataDir, 'tmp')), [], 'startup collection empties <datadir>/tmp');
 
   const s3 = client();
@@ -107,9 +140,11 @@ async function verify(): Promise<void> {
     } while (token);
 
     for (const key of listed.keys()) assert.ok(history.has(key), `listed key ${key} was never written`);
+    let exact = 0;
     for (const [key, h] of history) {
       // Before any acknowledgement the key may also still be absent.
       const valid = h.acked >= 0 ? h.states.slice(h.acked) : [null, ...h.states];
+      if (h.acked >= 0 && h.acked === h.states.length - 1) exact++;
       if (!listed.has(key)) {
         assert.ok(valid.includes(null), `acknowledged object ${key} is missing after the restart`);
         continue;
@@ -128,6 +163,7 @@ async function verify(): Promise<void> {
     const countBlobs = (): number => readdirSync(blobDir).reduce((n, d) => n + readdirSync(path.join(blobDir, d)).length, 0);
     for (let i = 0; i < 100 && countBlobs() !== listed.size; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(countBlobs(), listed.size, 'every blob file belongs to a listed object (orphans are collected after start-up)');
+    return exact;
   } finally {
     s3.destroy();
   }
@@ -146,13 +182,21 @@ after(async () => {
 
 for (const round of [1, 2]) {
   test(`round ${round}: concurrent PUTs, SIGKILL, restart: acknowledged objects intact, none partial`, async (t) => {
-    const { acked, inFlightAtKill } = await writeAndKill(round);
+    const { acked, inFlightAtKill, cutWrites, heldReply } = await writeAndKill(round);
     const leftovers = readdirSync(path.join(server.dataDir, 'tmp')).length;
-    t.diagnostic(`acknowledged ${acked}, in flight at the kill ${inFlightAtKill}, temp files left by it ${leftovers}, keys so far ${history.size}`);
-    assert.ok(acked >= ACKS_BEFORE_KILL);
-    assert.ok(inFlightAtKill > 0, 'the kill must land while PUTs are in flight');
+    // The kill landed mid-flight: the half-sent PUT was cut unanswered, and writers had PUTs under way.
+    assert.equal(heldReply, '', 'the half-sent PUT was never answered');
+    assert.ok(inFlightAtKill > 0, 'the kill must land while the writers have PUTs in flight');
     await server.restart();
-    await verify();
+    const exact = await verify();
+    t.diagnostic(`acknowledged ${acked}, in flight at the kill ${inFlightAtKill}, cut ${cutWrites}, temp files left by it ${leftovers}, keys so far ${history.size}, held to their exact acknowledged bytes ${exact}`);
+    assert.ok(exact > 0, 'some keys were checked against exactly the bytes of their acknowledged write');
+    const s3 = client();
+    try {
+      await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: heldKey(round) })), { name: 'NotFound' }, 'a PUT cut mid-body leaves no object');
+    } finally {
+      s3.destroy();
+    }
   });
 }
 

@@ -19,7 +19,6 @@ export interface Credentials {
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  ms: number;
 }
 
 export interface E2eServer {
@@ -145,12 +144,11 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   const stop = async (): Promise<Exit | null> => {
     const { child } = proc;
     if (child.exitCode !== null || child.signalCode !== null) return null;
-    const started = Date.now();
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited(child);
     clearTimeout(t);
-    return { code: child.exitCode, signal: child.signalCode, ms: Date.now() - started };
+    return { code: child.exitCode, signal: child.signalCode };
   };
 
   return {
