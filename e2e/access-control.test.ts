@@ -146,7 +146,7 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('the second add-on id looks like the documentation says (cellar_xxx)', () => {
+test('the second add-on id looks like the documentation says (cellar_xxx)', { timeout: 300_000 }, () => {
   assert.match(second.id, /^cellar_/);
   assert.notEqual(second.id, server.owner.id);
 });
@@ -154,7 +154,7 @@ test('the second add-on id looks like the documentation says (cellar_xxx)', () =
 describe('documented public bucket policy', () => {
   const b = 'public-site';
 
-  test('setpolicy makes every object anonymously readable; writes stay refused; delpolicy restores the ACL', async () => {
+  test('setpolicy makes every object anonymously readable; writes stay refused; delpolicy restores the ACL', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     await s3cmdOk(['-c', cfg1, 'put', 'index.html', `s3://${b}/index.html`]);
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/deep/dir/data.csv`]);
@@ -196,7 +196,7 @@ describe('documented public bucket policy', () => {
 describe('documented read-only policy for another add-on', () => {
   const b = 'cellar1-data';
 
-  test('Cellar-2 can get, and cannot list, put, delete or change the bucket; delpolicy ends it', async () => {
+  test('Cellar-2 can get, and cannot list, put, delete or change the bucket; delpolicy ends it', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/reports/data.csv`]);
     await s3cmdDenied(['-c', cfg2, 'get', '--force', `s3://${b}/reports/data.csv`, path.join(work, 'before.csv')]);
@@ -234,7 +234,7 @@ describe('documented read-only policy for another add-on', () => {
 describe('ACLs with s3cmd and aws', () => {
   const b = 'acl-bucket';
 
-  test('setacl --acl-public then --acl-private on an object', async () => {
+  test('setacl --acl-public then --acl-private on an object', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     await s3cmdOk(['-c', cfg1, 'put', 'index.html', `s3://${b}/page.html`]);
     assert.equal((await curl('GET', url(b, 'page.html'))).status, 403);
@@ -249,7 +249,7 @@ describe('ACLs with s3cmd and aws', () => {
     assert.doesNotMatch((await s3cmdOk(['-c', cfg1, 'info', `s3://${b}/page.html`])).stdout, /\*anon\*/);
   });
 
-  test('setacl --acl-grant=read:<second add-on id> lets the second add-on read, and only read', async () => {
+  test('setacl --acl-grant=read:<second add-on id> lets the second add-on read, and only read', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/shared.csv`]);
     await s3cmdDenied(['-c', cfg2, 'get', '--force', `s3://${b}/shared.csv`, path.join(work, 'g0.csv')]);
     await s3cmdOk(['-c', cfg1, 'setacl', `--acl-grant=read:${second.id}`, `s3://${b}/shared.csv`]);
@@ -265,7 +265,7 @@ describe('ACLs with s3cmd and aws', () => {
     await s3cmdDenied(['-c', cfg2, 'get', '--force', `s3://${b}/shared.csv`, path.join(work, 'g2.csv')]);
   });
 
-  test('put --acl-public uploads an anonymously readable object', async () => {
+  test('put --acl-public uploads an anonymously readable object', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'put', '--acl-public', 'data.csv', `s3://${b}/public.csv`]);
     const got = await curl('GET', url(b, 'public.csv'));
     assert.equal(got.status, 200);
@@ -273,7 +273,7 @@ describe('ACLs with s3cmd and aws', () => {
     assert.equal((await curl('GET', url(b))).status, 403, 'the bucket itself stays private');
   });
 
-  test('setacl --acl-public on the bucket opens the listing, not the private objects', async () => {
+  test('setacl --acl-public on the bucket opens the listing, not the private objects', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'setacl', '--acl-public', `s3://${b}`]);
     const list = await curl('GET', url(b));
     assert.equal(list.status, 200);
@@ -283,7 +283,7 @@ describe('ACLs with s3cmd and aws', () => {
     assert.equal((await curl('GET', url(b))).status, 403);
   });
 
-  test('aws s3api create-bucket --acl public-read: anonymous listing works, a private object stays private', async () => {
+  test('aws s3api create-bucket --acl public-read: anonymous listing works, a private object stays private', { timeout: 300_000 }, async () => {
     const nb = 'aws-public-bucket';
     await awsOk(['s3api', 'create-bucket', '--bucket', nb, '--acl', 'public-read']);
     await awsOk(['s3api', 'put-object', '--bucket', nb, '--key', 'secret.txt', '--body', path.join(work, 'data.csv')]);
@@ -308,7 +308,7 @@ describe('ACLs with s3cmd and aws', () => {
 describe('CORS with s3cmd', () => {
   const b = 'cors-bucket';
 
-  test('setcors / info / delcors round trip, and the browser-facing headers in between', async () => {
+  test('setcors / info / delcors round trip, and the browser-facing headers in between', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     writeFileSync(path.join(work, 'cors.xml'), CORS_XML);
     // The documented commands, without -s (HTTPS is another issue).
@@ -347,7 +347,7 @@ describe('CORS with s3cmd', () => {
 describe('s3cmd info', () => {
   const b = 'info-bucket';
 
-  test('shows location, payer, policy, CORS and ACL without erroring on what is not configured', async () => {
+  test('shows location, payer, policy, CORS and ACL without erroring on what is not configured', { timeout: 300_000 }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     const info = await s3cmdOk(['-c', cfg1, 'info', `s3://${b}`]);
     assert.match(info.stdout, new RegExp(`s3://${b}/ \\(bucket\\):`));
@@ -360,7 +360,7 @@ describe('s3cmd info', () => {
     assert.equal(info.stderr.includes('ERROR'), false, info.stderr);
   });
 
-  test('lifecycle, tagging, encryption and website answer "not configured" with the AWS codes', async () => {
+  test('lifecycle, tagging, encryption and website answer "not configured" with the AWS codes', { timeout: 300_000 }, async () => {
     const rows: Array<[string, string]> = [
       ['get-bucket-lifecycle-configuration', 'NoSuchLifecycleConfiguration'],
       ['get-bucket-tagging', 'NoSuchTagSet'],

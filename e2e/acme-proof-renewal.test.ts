@@ -58,7 +58,7 @@ after(async () => {
   if (certsDir) rmSync(certsDir, { recursive: true, force: true });
 });
 
-test('TXT proof mode: refused without the record, issued once challtestsrv serves it', async () => {
+test('TXT proof mode: refused without the record, issued once challtestsrv serves it', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const refused = await handshake(httpsPort, NAME, pebble.rootPem);
   assert.equal(refused.error, ALERT);
@@ -89,7 +89,7 @@ test('TXT proof mode: refused without the record, issued once challtestsrv serve
   console.log(`issuance of ${NAME} (TXT proof mode) during the handshake: ${issued.ms.toFixed(0)} ms`);
 });
 
-test('forced renewal replaces the certificate live, validated over HTTP while the redirect is on; HSTS over HTTPS', async () => {
+test('forced renewal replaces the certificate live, validated over HTTP while the redirect is on; HSTS over HTTPS', { timeout: 300_000 }, async () => {
   const first = await handshake(httpsPort, NAME, pebble.rootPem);
   assert.equal(first.ok, true, first.error);
   // The redirect is on for this host now, yet renewal's HTTP-01 validation must still reach the token.

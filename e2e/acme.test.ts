@@ -103,7 +103,7 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('a public bucket: the first HTTPS request obtains a certificate; curl verifies the chain and gets the index page', async () => {
+test('a public bucket: the first HTTPS request obtains a certificate; curl verifies the chain and gets the index page', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const r = await curl(SITE, ['-w', '\n%{ssl_verify_result}']);
   assert.equal(r.code, 0, r.stderr);
@@ -119,7 +119,7 @@ test('a public bucket: the first HTTPS request obtains a certificate; curl verif
   assert.ok(Date.parse(row!.notAfter!) > Date.now() + 365 * 86_400_000);
 });
 
-test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebble and the handshake fails cleanly', async () => {
+test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebble and the handshake fails cleanly', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   for (const name of ['nobucket.example.test', 'private.example.test', 'elsewhere.example.test', 'nobucket.deep.cellar.test']) {
     const h = await handshake(httpsPort, name, pebble.rootPem);
@@ -143,7 +143,7 @@ test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebb
   assert.match(ok.stdout, /certificate: www\.site-one\.test from Pebble Intermediate CA/);
 });
 
-test('the operator wildcard covers one label; a dotted bucket under the service domain gets its own certificate', async () => {
+test('the operator wildcard covers one label; a dotted bucket under the service domain gets its own certificate', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const plain = await handshake(httpsPort, 'plain.cellar.test', operatorCa);
   assert.equal(plain.ok, true, plain.error);
@@ -158,7 +158,7 @@ test('the operator wildcard covers one label; a dotted bucket under the service 
   assert.equal(h.subjectAltName, 'DNS:docs.v2.cellar.test');
 });
 
-test('concurrent first handshakes for one name share a single order', async () => {
+test('concurrent first handshakes for one name share a single order', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const all = await Promise.all(Array.from({ length: 8 }, () => handshake(httpsPort, 'many.example.test', pebble.rootPem)));
   for (const h of all) assert.equal(h.ok, true, h.error);
@@ -166,7 +166,7 @@ test('concurrent first handshakes for one name share a single order', async () =
   assert.equal(pebble.orders(), before + 1);
 });
 
-test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; challenge path and S3 API exempt', async () => {
+test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; challenge path and S3 API exempt', { timeout: 300_000 }, async () => {
   const host = `${SITE}:${server.port}`;
   for (const method of ['GET', 'HEAD']) {
     const r = await httpRequest(server.port, host, '/about?x=1', method);
@@ -189,7 +189,7 @@ test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; c
   assert.match(api.body, /<Code>AccessDenied<\/Code>/);
 });
 
-test('a failing validation: a clear error in `cellar cert list`, then exponential backoff', async () => {
+test('a failing validation: a clear error in `cellar cert list`, then exponential backoff', { timeout: 300_000 }, async () => {
   const name = 'broken.example.test';
   const before = pebble.orders();
   const first = await handshake(httpsPort, name, pebble.rootPem);
@@ -218,7 +218,7 @@ test('a failing validation: a clear error in `cellar cert list`, then exponentia
   assert.equal(wait, 10_000);
 });
 
-test('a warm certificate cache: repeated full handshakes all get the same certificate and order nothing', async () => {
+test('a warm certificate cache: repeated full handshakes all get the same certificate and order nothing', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const first = await handshake(httpsPort, SITE, pebble.rootPem);
   assert.equal(first.ok, true, first.error);
@@ -230,7 +230,7 @@ test('a warm certificate cache: repeated full handshakes all get the same certif
   assert.equal(pebble.orders(), before);
 });
 
-test('restart: the stored certificates are served without a new order', async () => {
+test('restart: the stored certificates are served without a new order', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const old = await handshake(httpsPort, SITE, pebble.rootPem);
   await server.restart();

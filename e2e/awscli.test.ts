@@ -60,7 +60,7 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('s3api create-bucket --acl public-read, as documented, creates a public-read bucket', async () => {
+test('s3api create-bucket --acl public-read, as documented, creates a public-read bucket', { timeout: 300_000 }, async () => {
   const created = await awsJson<{ Location?: string }>(['s3api', 'create-bucket', '--bucket', BUCKET, '--acl', 'public-read']);
   assert.equal(created.Location, `/${BUCKET}`);
   await awsOk(['s3api', 'head-bucket', '--bucket', BUCKET]);
@@ -79,7 +79,7 @@ test('s3api create-bucket --acl public-read, as documented, creates a public-rea
   assert.match(again.stderr, /BucketAlreadyOwnedByYou/);
 });
 
-test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-identically', async () => {
+test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-identically', { timeout: 300_000 }, async () => {
   const body = randomBytes(5 * 1024 * 1024 + 17);
   const src = path.join(work, 'big.bin');
   const dst = path.join(work, 'big.out');
@@ -105,7 +105,7 @@ test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-i
 });
 
 // Above 8 MiB the cli switches to a multipart upload and ranged parallel downloads.
-test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', async () => {
+test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', { timeout: 300_000 }, async () => {
   const body = randomBytes(20 * 1024 * 1024 + 5);
   const src = path.join(work, 'huge.bin');
   writeFileSync(src, body);
@@ -118,7 +118,7 @@ test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', as
   await awsOk(['s3', 'rm', `s3://${BUCKET}/files/huge.bin`]);
 });
 
-test('s3 cp round-trips keys with spaces, unicode and URL characters', async () => {
+test('s3 cp round-trips keys with spaces, unicode and URL characters', { timeout: 300_000 }, async () => {
   const keys = ['odd/a b.txt', 'odd/ünï-日本.txt', 'odd/p+q&r=s#t?u%v.txt'];
   for (const [i, key] of keys.entries()) {
     const src = path.join(work, `odd${i}`);
@@ -132,7 +132,7 @@ test('s3 cp round-trips keys with spaces, unicode and URL characters', async () 
   assert.deepEqual(listed.Contents.map((c) => c.Key), [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
 });
 
-test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploads one file', async () => {
+test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploads one file', { timeout: 300_000 }, async () => {
   const root = path.join(work, 'site');
   const files = new Map<string, Buffer>();
   for (let i = 0; i < 40; i++) {
@@ -160,7 +160,7 @@ test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploa
   for (const [rel, body] of files) assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after sync down`);
 });
 
-test('s3 ls shows prefixes and objects, --recursive shows every key', async () => {
+test('s3 ls shows prefixes and objects, --recursive shows every key', { timeout: 300_000 }, async () => {
   const top = await awsOk(['s3', 'ls', `s3://${BUCKET}/`]);
   const lines = top.stdout.trim().split('\n').map((l) => l.trim());
   assert.deepEqual(lines.filter((l) => l.startsWith('PRE ')), ['PRE files/', 'PRE odd/', 'PRE site/']);
@@ -173,7 +173,7 @@ test('s3 ls shows prefixes and objects, --recursive shows every key', async () =
   assert.match(all.stdout, / site\/docs\/guide\/deep\/file-3\.dat$/m);
 });
 
-test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', async () => {
+test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', { timeout: 300_000 }, async () => {
   type Listing = { Contents?: { Key: string; Size: number; ETag: string }[]; CommonPrefixes?: { Prefix: string }[]; KeyCount?: number; Prefix?: string; Delimiter?: string; IsTruncated?: boolean };
   const page = await awsJson<Listing>(['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'site/', '--delimiter', '/', '--no-paginate']);
   assert.equal(page.Prefix, 'site/');
@@ -195,7 +195,7 @@ test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', async () 
   assert.deepEqual(keys, [...keys].sort());
 });
 
-test('s3 presign gives a URL curl can fetch; an expired one is refused with AccessDenied', async () => {
+test('s3 presign gives a URL curl can fetch; an expired one is refused with AccessDenied', { timeout: 300_000 }, async () => {
   const key = 'files/shared file ü+&.txt';
   const src = path.join(work, 'presign.txt');
   writeFileSync(src, 'presigned bytes\n');
@@ -226,7 +226,7 @@ test('s3 presign gives a URL curl can fetch; an expired one is refused with Acce
   assert.match(readFileSync(out, 'utf8'), /<Code>AccessDenied<\/Code>/);
 });
 
-test('s3 rm removes one object, --recursive the rest; then the bucket can go', async () => {
+test('s3 rm removes one object, --recursive the rest; then the bucket can go', { timeout: 300_000 }, async () => {
   const refused = await aws(['s3api', 'delete-bucket', '--bucket', BUCKET]);
   assert.match(refused.stderr, /BucketNotEmpty/);
 
@@ -244,7 +244,7 @@ test('s3 rm removes one object, --recursive the rest; then the bucket can go', a
   assert.match(head.stderr, /\(404\)/);
 });
 
-test('the server logged no internal error while serving the aws cli', () => {
+test('the server logged no internal error while serving the aws cli', { timeout: 300_000 }, () => {
   const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -104,7 +104,7 @@ after(async () => {
 const color = (p: Page, selector: string): Promise<string> =>
   p.$eval(selector, (el) => getComputedStyle(el).color);
 
-test('home page at the custom domain: CSS applied, image decoded, script ran', async () => {
+test('home page at the custom domain: CSS applied, image decoded, script ran', { timeout: 300_000 }, async () => {
   const res = await page.goto(url(SHOP, '/'));
   assert.equal(res?.status(), 200);
   assert.equal(await page.title(), 'Shop');
@@ -115,7 +115,7 @@ test('home page at the custom domain: CSS applied, image decoded, script ran', a
   assert.equal(await page.textContent('#route'), '/');
 });
 
-test('clicking through to /login serves login.html with its styles', async () => {
+test('clicking through to /login serves login.html with its styles', { timeout: 300_000 }, async () => {
   await Promise.all([page.waitForURL(url(SHOP, '/login')), page.click('#login')]);
   assert.equal(await page.title(), 'Log in');
   assert.equal(await page.textContent('#title'), 'Log in');
@@ -123,7 +123,7 @@ test('clicking through to /login serves login.html with its styles', async () =>
   assert.equal(new URL(page.url()).pathname, '/login');
 });
 
-test('a deep SPA link loads the app with 200', async () => {
+test('a deep SPA link loads the app with 200', { timeout: 300_000 }, async () => {
   await s3.send(new PutBucketWebsiteCommand({
     Bucket: SHOP,
     WebsiteConfiguration: {
@@ -137,7 +137,7 @@ test('a deep SPA link loads the app with 200', async () => {
   assert.equal(await color(page, 'h1'), 'rgb(12, 34, 56)');
 });
 
-test('a cross-origin fetch() to another bucket fails until its CORS allows the origin', async () => {
+test('a cross-origin fetch() to another bucket fails until its CORS allows the origin', { timeout: 300_000 }, async () => {
   await page.goto(url(SHOP, '/cors.html'));
   assert.equal(await page.evaluate(() => (window as unknown as { loadData(): Promise<string> }).loadData()), 'blocked TypeError');
   await s3.send(new PutBucketCorsCommand({

@@ -20,7 +20,7 @@ async function cellar(dataDir: string, ...args: string[]): Promise<{ stdout: str
   }
 }
 
-test('cellar addon create / list / s3cfg / delete against the data directory', async () => {
+test('cellar addon create / list / s3cfg / delete against the data directory', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cli-'));
   try {
     const created = await cellar(dir, 'addon', 'create', '--name', 'blog', '--email', 'me@example.com', '--json');
@@ -62,7 +62,7 @@ test('cellar addon create / list / s3cfg / delete against the data directory', a
   }
 });
 
-test('bad usage and bad settings exit non-zero with one clear line', async () => {
+test('bad usage and bad settings exit non-zero with one clear line', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cli-'));
   try {
     const unknown = await cellar(dir, 'frobnicate');

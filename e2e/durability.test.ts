@@ -181,7 +181,7 @@ after(async () => {
 });
 
 for (const round of [1, 2]) {
-  test(`round ${round}: concurrent PUTs, SIGKILL, restart: acknowledged objects intact, none partial`, async (t) => {
+  test(`round ${round}: concurrent PUTs, SIGKILL, restart: acknowledged objects intact, none partial`, { timeout: 300_000 }, async (t) => {
     const { acked, inFlightAtKill, cutWrites, heldReply } = await writeAndKill(round);
     const leftovers = readdirSync(path.join(server.dataDir, 'tmp')).length;
     // The kill landed mid-flight: the half-sent PUT was cut unanswered, and writers had PUTs under way.
@@ -209,7 +209,7 @@ function cutUpload(url: string, sent: number, announced: number): Promise<void> 
   });
 }
 
-test('a client hanging up mid-upload or mid-download leaves the old object, no temp file and no error', async () => {
+test('a client hanging up mid-upload or mid-download leaves the old object, no temp file and no error', { timeout: 300_000 }, async () => {
   const s3 = client();
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'cutoff' }));
@@ -237,7 +237,7 @@ test('a client hanging up mid-upload or mid-download leaves the old object, no t
   }
 });
 
-test('after two crashes the server still takes and serves writes', async () => {
+test('after two crashes the server still takes and serves writes', { timeout: 300_000 }, async () => {
   const s3 = client();
   try {
     const body = randomBytes(4096);

@@ -108,7 +108,7 @@ test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on ev
   assert.match(head.ChecksumCRC32 ?? '', /^[A-Za-z0-9+/]{6}==-64$/);
 });
 
-test('the server logged no internal error meanwhile', () => {
+test('the server logged no internal error meanwhile', { timeout: 300_000 }, () => {
   const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

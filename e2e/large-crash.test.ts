@@ -129,7 +129,7 @@ test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the w
   assert.ok(outcomes.at(-1)!.answered, 'the last round sends the same Complete and is answered');
 });
 
-test('parts accepted before a SIGKILL survive the restart; ListParts shows them and Complete works', async () => {
+test('parts accepted before a SIGKILL survive the restart; ListParts shows them and Complete works', { timeout: 300_000 }, async () => {
   let s3 = client();
   const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB + 1), randomBytes(1024)];
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'survivor', ContentType: 'application/x-test', Metadata: { kept: 'yes' } }));

@@ -29,7 +29,7 @@ after(async () => {
   await server?.dispose();
 });
 
-test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploaded and downloaded`, async () => {
+test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploaded and downloaded`, { timeout: 300_000 }, async () => {
   const pid = serverPid(server.dataDir);
   const idleMiB = statusKiB(pid, 'VmRSS') / 1024;
   const sampler = sampleRss(pid);
@@ -72,7 +72,7 @@ test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploa
   await sdk.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'two-gib.bin' }));
 });
 
-test('the server logged no internal error meanwhile', () => {
+test('the server logged no internal error meanwhile', { timeout: 300_000 }, () => {
   const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -28,7 +28,7 @@ after(async () => {
   for (const d of scratch) rmSync(d, { recursive: true, force: true });
 });
 
-test('first start prints the endpoint, the keys and the s3cfg path, and writes that file', () => {
+test('first start prints the endpoint, the keys and the s3cfg path, and writes that file', { timeout: 300_000 }, () => {
   const out = server.stdout();
   assert.match(out, new RegExp(`^Cellar is running at http://localhost:${server.port}/`, 'm'));
   assert.match(out, new RegExp(`^\\s*access key: ${server.owner.accessKeyId}$`, 'm'));
@@ -41,7 +41,7 @@ test('first start prints the endpoint, the keys and the s3cfg path, and writes t
   assert.equal(statSync(server.s3cfgPath).mode & 0o777, 0o600);
 });
 
-test('the printed credentials work: the s3cmd and aws lines of the banner run as printed', async () => {
+test('the printed credentials work: the s3cmd and aws lines of the banner run as printed', { timeout: 300_000 }, async () => {
   const lines = server.stdout().split('\n').map((l) => l.trim());
   const s3cmdLine = lines.find((l) => l.startsWith('s3cmd '));
   const awsLine = lines.find((l) => l.includes(' aws '));
@@ -63,7 +63,7 @@ test('the printed credentials work: the s3cmd and aws lines of the banner run as
   assert.match(awsLs.stdout, new RegExp(` ${bucket}$`, 'm'));
 });
 
-test('SIGTERM stops the server with exit code 0: it closes idle keep-alive connections rather than wait for them', async () => {
+test('SIGTERM stops the server with exit code 0: it closes idle keep-alive connections rather than wait for them', { timeout: 300_000 }, async () => {
   const idle = new Agent({ keepAlive: true });
   const socket = await new Promise<Socket>((resolve, reject) => {
     request(server.endpoint + '/', { agent: idle }, (res) => {
@@ -83,7 +83,7 @@ test('SIGTERM stops the server with exit code 0: it closes idle keep-alive conne
   assert.ok(closedByServer, 'the server ended the idle connection');
 });
 
-test('a restart on the same data dir keeps the add-on and its buckets and creates no other', async () => {
+test('a restart on the same data dir keeps the add-on and its buckets and creates no other', { timeout: 300_000 }, async () => {
   await server.restart();
   const out = server.stdout();
   assert.match(out, new RegExp(`^Cellar is running at http://localhost:${server.port}/`, 'm'));
@@ -94,7 +94,7 @@ test('a restart on the same data dir keeps the add-on and its buckets and create
   assert.match(ls.stdout, /s3:\/\/my-bucket$/m);
 });
 
-test('addon create and addon s3cfg give a second, separate add-on that works with s3cmd', async () => {
+test('addon create and addon s3cfg give a second, separate add-on that works with s3cmd', { timeout: 300_000 }, async () => {
   const other = await createAddon(server, 'second');
   assert.notEqual(other.id, server.owner.id);
   const cfg = path.join(tempDir(), 's3cfg');
@@ -121,7 +121,7 @@ const BAD_SETTINGS: { name: string; env: Record<string, string>; setting: string
 ];
 
 for (const c of BAD_SETTINGS) {
-  test(`${c.name} stops start-up with one line naming ${c.setting}`, async () => {
+  test(`${c.name} stops start-up with one line naming ${c.setting}`, { timeout: 300_000 }, async () => {
     const dir = tempDir();
     const r = await run(process.execPath, [CLI, 'serve'], { env: cellarEnv(dir, 0, c.env), timeoutMs: 15_000 });
     assert.notEqual(r.code, 0);
@@ -133,7 +133,7 @@ for (const c of BAD_SETTINGS) {
   });
 }
 
-test('a port already in use stops start-up with one line naming CELLAR_HTTP_PORT', async () => {
+test('a port already in use stops start-up with one line naming CELLAR_HTTP_PORT', { timeout: 300_000 }, async () => {
   const port = await freePort();
   const blocker: Server = createServer();
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));

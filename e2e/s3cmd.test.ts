@@ -86,14 +86,14 @@ for (const mode of ['v4', 'v2'] as const) {
       return d;
     };
 
-    test('mb creates a bucket that ls lists', async () => {
+    test('mb creates a bucket that ls lists', { timeout: 300_000 }, async () => {
       const r = await s3cmdOk(['mb', `s3://${bucket}`]);
       assert.match(r.stdout, new RegExp(`Bucket 's3://${bucket}/' created`));
       const ls = await s3cmdOk(['ls']);
       assert.match(ls.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\s+s3://${bucket}$`, 'm'));
     });
 
-    test('put with --mime-type and Cache-Control, info, then get byte-identical', async () => {
+    test('put with --mime-type and Cache-Control, info, then get byte-identical', { timeout: 300_000 }, async () => {
       const body = randomBytes(300 * 1024);
       const src = path.join(dir(), 'photo.bin');
       writeFileSync(src, body);
@@ -128,7 +128,7 @@ for (const mode of ['v4', 'v2'] as const) {
     });
 
     // s3cmd quietly retries with SigV2 after some 400s; the v4 suite would then prove nothing.
-    test(`signs with ${mode} throughout, never falling back`, async () => {
+    test(`signs with ${mode} throughout, never falling back`, { timeout: 300_000 }, async () => {
       const src = path.join(dir(), 'sig.txt');
       writeFileSync(src, 'signature check');
       const key = 'sig/a b+c%d&e#f?g ü';
@@ -144,7 +144,7 @@ for (const mode of ['v4', 'v2'] as const) {
     });
 
     // signurl always makes a SigV2 query-string URL (AWSAccessKeyId, Expires, Signature).
-    test('signurl gives a URL curl can fetch until it expires', async () => {
+    test('signurl gives a URL curl can fetch until it expires', { timeout: 300_000 }, async () => {
       const key = 'photos/shared ü+&#?.bin';
       const body = randomBytes(2048);
       const src = path.join(dir(), 'signurl.bin');
@@ -164,7 +164,7 @@ for (const mode of ['v4', 'v2'] as const) {
       await s3cmdOk(['del', `s3://${bucket}/${key}`]);
     });
 
-    test('rb is refused while the bucket holds an object, del empties it, then rb works', async () => {
+    test('rb is refused while the bucket holds an object, del empties it, then rb works', { timeout: 300_000 }, async () => {
       const refused = await s3cmd(['rb', `s3://${bucket}`]);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /BucketNotEmpty/);
@@ -180,7 +180,7 @@ for (const mode of ['v4', 'v2'] as const) {
       assert.doesNotMatch((await s3cmdOk(['ls'])).stdout, new RegExp(`s3://${bucket}$`, 'm'));
     });
 
-    test('sync of 200 files in nested folders, a second sync uploads nothing, ls --recursive lists them', async () => {
+    test('sync of 200 files in nested folders, a second sync uploads nothing, ls --recursive lists them', { timeout: 300_000 }, async () => {
       const b = `s3cmd-${mode}-sync`;
       await s3cmdOk(['mb', `s3://${b}`]);
       const root = path.join(dir(), 'tree');
@@ -210,7 +210,7 @@ for (const mode of ['v4', 'v2'] as const) {
     });
 
     // The documented custom-domain flow: a bucket named like the domain, path style via --host-bucket.
-    test('a bucket named like a domain works path style; an underscore name is refused', async () => {
+    test('a bucket named like a domain works path style; an underscore name is refused', { timeout: 300_000 }, async () => {
       const b = `cdn-${mode}.example.com`;
       await s3cmdOk([`--host-bucket=localhost:${server.port}`, 'mb', `s3://${b}`]);
       const src = path.join(dir(), 'index.html');
@@ -227,7 +227,7 @@ for (const mode of ['v4', 'v2'] as const) {
       assert.match(bad.stderr, /InvalidBucketName/);
     });
 
-    test('odd keys (spaces, unicode, + % & # ?, 1024 bytes) round-trip byte-identically and list exactly', async () => {
+    test('odd keys (spaces, unicode, + % & # ?, 1024 bytes) round-trip byte-identically and list exactly', { timeout: 300_000 }, async () => {
       const b = `s3cmd-${mode}-keys`;
       await s3cmdOk(['mb', `s3://${b}`]);
       assert.equal(Buffer.byteLength(ODD_KEYS.at(-1)!), 1024);
@@ -250,7 +250,7 @@ for (const mode of ['v4', 'v2'] as const) {
   });
 }
 
-test('the s3cfg written on first start names the server and its keys', () => {
+test('the s3cfg written on first start names the server and its keys', { timeout: 300_000 }, () => {
   const lines = readFileSync(server.s3cfgPath, 'utf8').split('\n');
   for (const want of [
     `access_key = ${server.owner.accessKeyId}`,
@@ -261,7 +261,7 @@ test('the s3cfg written on first start names the server and its keys', () => {
   ]) assert.ok(lines.includes(want), `s3cfg lacks "${want}":\n${lines.join('\n')}`);
 });
 
-test('the server logged no internal error while serving s3cmd', () => {
+test('the server logged no internal error while serving s3cmd', { timeout: 300_000 }, () => {
   const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -118,7 +118,7 @@ after(async () => {
 });
 
 describe('a site published with s3cmd sync + setpolicy', () => {
-  test('<bucket>.localhost: index, clean URL, folder redirect, 404 page', async () => {
+  test('<bucket>.localhost: index, clean URL, folder redirect, 404 page', { timeout: 300_000 }, async () => {
     const home = await site('/');
     assert.equal(home.status, 200);
     assert.equal(home.text, SITE['index.html']);
@@ -137,20 +137,20 @@ describe('a site published with s3cmd sync + setpolicy', () => {
     assert.match(missing.headers['content-type']!, /^text\/html/);
   });
 
-  test('custom domain through --resolve', async () => {
+  test('custom domain through --resolve', { timeout: 300_000 }, async () => {
     const url = `http://${DOMAIN}:${server.port}/login`;
     const r = await curl(url, ['--resolve', `${DOMAIN}:${server.port}:127.0.0.1`]);
     assert.equal(r.status, 200);
     assert.equal(r.text, SITE['login.html']);
   });
 
-  test('path style on the service host is the S3 API', async () => {
+  test('path style on the service host is the S3 API', { timeout: 300_000 }, async () => {
     const r = await curl(`http://127.0.0.1:${server.port}/${BUCKET}/login.html`);
     assert.equal(r.status, 200);
     assert.equal(r.text, SITE['login.html']);
   });
 
-  test('assets: types, images, and an unknown host', async () => {
+  test('assets: types, images, and an unknown host', { timeout: 300_000 }, async () => {
     const css = await site('/css/site.css');
     assert.match(css.headers['content-type']!, /^text\/css/);
     assert.equal(css.headers['x-content-type-options'], 'nosniff');
@@ -162,7 +162,7 @@ describe('a site published with s3cmd sync + setpolicy', () => {
     assert.doesNotMatch(unknown.text, /bucket|<\?xml/i);
   });
 
-  test('a private object is 403 (HTML), without leaking missing keys', async () => {
+  test('a private object is 403 (HTML), without leaking missing keys', { timeout: 300_000 }, async () => {
     await s3cmd(['mb', 's3://acl-site']);
     await s3cmd(['put', '--acl-public', path.join(siteDir, 'index.html'), 's3://acl-site/index.html']);
     await s3cmd(['put', path.join(siteDir, 'login.html'), 's3://acl-site/secret.html']);
@@ -174,7 +174,7 @@ describe('a site published with s3cmd sync + setpolicy', () => {
     assert.equal((await site('/nothing', [], 'acl-site')).status, 403);
   });
 
-  test('conditional and range requests', async () => {
+  test('conditional and range requests', { timeout: 300_000 }, async () => {
     const first = await site('/login');
     const etag = first.headers.etag!;
     assert.equal((await site('/login', ['-H', `If-None-Match: ${etag}`])).status, 304);
@@ -186,7 +186,7 @@ describe('a site published with s3cmd sync + setpolicy', () => {
     assert.equal((await site('/login', ['-r', '100000-'])).status, 416);
   });
 
-  test('compression: brotli and gzip on the fly, precompressed .br served as stored', async () => {
+  test('compression: brotli and gzip on the fly, precompressed .br served as stored', { timeout: 300_000 }, async () => {
     const br = await site('/css/site.css', ['-H', 'Accept-Encoding: br']);
     assert.equal(br.headers['content-encoding'], 'br');
     assert.equal(br.headers.vary, 'Accept-Encoding');
@@ -204,7 +204,7 @@ describe('a site published with s3cmd sync + setpolicy', () => {
 });
 
 describe('website configuration with s3cmd, aws and the cellar CLI', () => {
-  test('s3cmd ws-create, ws-info, ws-delete', async () => {
+  test('s3cmd ws-create, ws-info, ws-delete', { timeout: 300_000 }, async () => {
     await s3cmd(['ws-create', '--ws-index=home.html', '--ws-error=oops.html', `s3://${BUCKET}`]);
     const info = await s3cmd(['ws-info', `s3://${BUCKET}`]);
     assert.match(info.stdout, /Index document:\s+home\.html/);
@@ -219,7 +219,7 @@ describe('website configuration with s3cmd, aws and the cellar CLI', () => {
     assert.equal((await site('/nope')).text, SITE['404.html']);
   });
 
-  test('aws s3 website, then a routing rule that redirects', async () => {
+  test('aws s3 website, then a routing rule that redirects', { timeout: 300_000 }, async () => {
     await aws(['s3', 'website', `s3://${BUCKET}`, '--index-document', 'index.html', '--error-document', '404.html']);
     const got = JSON.parse((await aws(['s3api', 'get-bucket-website', '--bucket', BUCKET, '--output', 'json'])).stdout) as Record<string, unknown>;
     assert.deepEqual(got.IndexDocument, { Suffix: 'index.html' });
@@ -239,14 +239,14 @@ describe('website configuration with s3cmd, aws and the cellar CLI', () => {
     await aws(['s3api', 'delete-bucket-website', '--bucket', BUCKET]);
   });
 
-  test('an object redirect (x-amz-website-redirect-location) answers 301', async () => {
+  test('an object redirect (x-amz-website-redirect-location) answers 301', { timeout: 300_000 }, async () => {
     await s3cmd(['put', '--add-header=x-amz-website-redirect-location:/login', path.join(siteDir, 'oops.html'), `s3://${BUCKET}/old-login.html`]);
     const r = await site('/old-login');
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, '/login');
   });
 
-  test('SPA fallback via `cellar bucket website --spa`: deep links serve index.html with 200', async () => {
+  test('SPA fallback via `cellar bucket website --spa`: deep links serve index.html with 200', { timeout: 300_000 }, async () => {
     assert.equal((await site('/app/users/42')).status, 404);
     const cli = await server.cli(['bucket', 'website', BUCKET, '--spa']);
     assert.equal(cli.code, 0, cli.stderr);

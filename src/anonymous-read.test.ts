@@ -81,7 +81,7 @@ const expected = (r: Row, surface: 'api' | 'website'): Outcome => (typeof r.expe
 
 describe('the anonymous read: one answer per row from storage, the S3 API, the website and the gate', { timeout: 10_000 }, () => {
   for (const r of ROWS) {
-    test(r.what, () => {
+    test(r.what, { timeout: 30_000 }, () => {
       const b = bucketOf(r);
       const ctx = r.context ?? HTTPS;
       const object = r.objectAcl === null ? null : { acl: r.objectAcl };

@@ -61,7 +61,7 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.equal(res.status, 200, res.text);
   });
 
-  test('GetBucketCors gives back both rules', async () => {
+  test('GetBucketCors gives back both rules', { timeout: 120_000 }, async () => {
     const res = await ok({ path: `/${b}?cors` });
     const rules = res.text.split('<CORSRule>').slice(1);
     assert.equal(rules.length, 2, res.text);
@@ -74,7 +74,7 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.match(rules[1]!, /<MaxAgeSeconds>3000<\/MaxAgeSeconds>/);
   });
 
-  test('preflight from the console for PUT with requested headers: 200 and every Allow header', async () => {
+  test('preflight from the console for PUT with requested headers: 200 and every Allow header', { timeout: 120_000 }, async () => {
     const res = await preflight(`/${b}/upload.bin`, CONSOLE_ORIGIN, 'PUT', 'Content-Type, X-Amz-Meta-Author');
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers['access-control-allow-origin'], CONSOLE_ORIGIN);
@@ -85,7 +85,7 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.equal(res.headers['access-control-max-age'], undefined);
   });
 
-  test('preflight for POST and DELETE from the console also succeed; the bucket itself too', async () => {
+  test('preflight for POST and DELETE from the console also succeed; the bucket itself too', { timeout: 120_000 }, async () => {
     for (const [path, m] of [[`/${b}/k`, 'POST'], [`/${b}/k`, 'DELETE'], [`/${b}`, 'PUT']] as const) {
       const res = await preflight(path, CONSOLE_ORIGIN, m);
       assert.equal(res.status, 200, `${m} ${path}: ${res.text}`);
@@ -93,7 +93,7 @@ describe('CORS: the documented configuration, header by header', () => {
     }
   });
 
-  test('the actual PUT from the console exposes ETag', async () => {
+  test('the actual PUT from the console exposes ETag', { timeout: 120_000 }, async () => {
     const res = await send({ method: 'PUT', path: `/${b}/from-console.txt`, body: 'x', headers: { origin: CONSOLE_ORIGIN }, auth: asOwner() });
     assert.equal(res.status, 200, res.text);
     assert.ok(res.headers.etag, 'ETag header');
@@ -102,7 +102,7 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.ok(listOf(res.headers.vary).includes('origin'), String(res.headers.vary));
   });
 
-  test('GET preflight from any origin: Allow-Origin, GET and Max-Age 3000', async () => {
+  test('GET preflight from any origin: Allow-Origin, GET and Max-Age 3000', { timeout: 120_000 }, async () => {
     for (const origin of ['https://example.org', 'http://localhost:3000', CONSOLE_ORIGIN]) {
       const res = await preflight(`/${b}/obj.txt`, origin, 'GET');
       assert.equal(res.status, 200, `${origin}: ${res.text}`);
@@ -112,7 +112,7 @@ describe('CORS: the documented configuration, header by header', () => {
     }
   });
 
-  test('a non-matching origin is refused with 403', async () => {
+  test('a non-matching origin is refused with 403', { timeout: 120_000 }, async () => {
     for (const origin of ['https://evil.example', 'http://console.clever-cloud.com', 'https://console.clever-cloud.com.evil.example']) {
       const res = await preflight(`/${b}/obj.txt`, origin, 'PUT');
       assertS3Error(res, 403, 'AccessForbidden');
@@ -120,7 +120,7 @@ describe('CORS: the documented configuration, header by header', () => {
     }
   });
 
-  test('a non-matching method is refused with 403', async () => {
+  test('a non-matching method is refused with 403', { timeout: 120_000 }, async () => {
     for (const [origin, m] of [['https://example.org', 'PUT'], ['https://example.org', 'DELETE'], [CONSOLE_ORIGIN, 'HEAD'], [CONSOLE_ORIGIN, 'PATCH']] as const) {
       const res = await preflight(`/${b}/obj.txt`, origin, m);
       assertS3Error(res, 403, 'AccessForbidden');
@@ -128,12 +128,12 @@ describe('CORS: the documented configuration, header by header', () => {
     }
   });
 
-  test('a GET preflight asking for a header the GET rule does not allow is refused', async () => {
+  test('a GET preflight asking for a header the GET rule does not allow is refused', { timeout: 120_000 }, async () => {
     const res = await preflight(`/${b}/obj.txt`, 'https://example.org', 'GET', 'x-custom');
     assertS3Error(res, 403, 'AccessForbidden');
   });
 
-  test('actual GET with an Origin gets Access-Control-Allow-Origin and Vary: Origin', async () => {
+  test('actual GET with an Origin gets Access-Control-Allow-Origin and Vary: Origin', { timeout: 120_000 }, async () => {
     const res = await send({ path: `/${b}/obj.txt`, headers: { origin: 'https://example.org' } });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.text, 'content');
@@ -141,7 +141,7 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.ok(listOf(res.headers.vary).includes('origin'), String(res.headers.vary));
   });
 
-  test('an actual request whose origin or method matches no rule gets no CORS headers', async () => {
+  test('an actual request whose origin or method matches no rule gets no CORS headers', { timeout: 120_000 }, async () => {
     const put = await send({ method: 'PUT', path: `/${b}/evil.txt`, body: 'x', headers: { origin: 'https://evil.example' }, auth: asOwner() });
     assert.equal(put.status, 200, put.text);
     assert.equal(put.headers['access-control-allow-origin'], undefined);
@@ -150,13 +150,13 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.equal(noOrigin.headers['access-control-allow-origin'], undefined);
   });
 
-  test('errors carry CORS headers too, so the browser can read them', async () => {
+  test('errors carry CORS headers too, so the browser can read them', { timeout: 120_000 }, async () => {
     const res = await send({ path: `/${b}/missing.txt`, headers: { origin: 'https://example.org' } });
     assert.equal(res.status, 403, res.text);
     assert.ok(res.headers['access-control-allow-origin']);
   });
 
-  test('CORS rules open nothing: a cross-origin PUT still needs credentials', async () => {
+  test('CORS rules open nothing: a cross-origin PUT still needs credentials', { timeout: 120_000 }, async () => {
     const res = await send({ method: 'PUT', path: `/${b}/anon.txt`, body: 'x', headers: { origin: CONSOLE_ORIGIN } });
     assertS3Error(res, 403, 'AccessDenied');
     assert.equal(t.cellar.storage.headObject(b, 'anon.txt'), null);
@@ -167,17 +167,17 @@ describe('CORS configuration lifecycle', () => {
   const b = 'cors-life';
   before(() => bucketWith(b));
 
-  test('no configuration: preflight 403 and NoSuchCORSConfiguration', async () => {
+  test('no configuration: preflight 403 and NoSuchCORSConfiguration', { timeout: 120_000 }, async () => {
     assertS3Error(await preflight(`/${b}/obj.txt`, 'https://example.org', 'GET'), 403, 'AccessForbidden');
     assertS3Error(await send({ path: `/${b}?cors`, auth: asOwner() }), 404, 'NoSuchCORSConfiguration');
   });
 
-  test('preflight on a missing bucket is NoSuchBucket; without Origin it is a bad request', async () => {
+  test('preflight on a missing bucket is NoSuchBucket; without Origin it is a bad request', { timeout: 120_000 }, async () => {
     assertS3Error(await preflight('/no-such-bucket/k', 'https://example.org', 'GET'), 404, 'NoSuchBucket');
     assertS3Error(await send({ method: 'OPTIONS', path: `/${b}/k`, headers: { 'access-control-request-method': 'GET' } }), 400, 'BadRequest');
   });
 
-  test('updating the configuration replaces the old one', async () => {
+  test('updating the configuration replaces the old one', { timeout: 120_000 }, async () => {
     assert.equal((await putCors(b, DOC_CORS_XML)).status, 200);
     assert.equal((await preflight(`/${b}/k`, CONSOLE_ORIGIN, 'PUT')).status, 200);
     const replacement = '<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>HEAD</AllowedMethod></CORSRule></CORSConfiguration>';
@@ -191,7 +191,7 @@ describe('CORS configuration lifecycle', () => {
     assert.doesNotMatch(got.text, /console\.clever-cloud\.com/);
   });
 
-  test('invalid configurations are refused and keep the current one', async () => {
+  test('invalid configurations are refused and keep the current one', { timeout: 120_000 }, async () => {
     const rows: Array<[string, string, number]> = [
       ['<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>', 'InvalidRequest', 400],
       ['<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>', 'MalformedXML', 400],
@@ -203,7 +203,7 @@ describe('CORS configuration lifecycle', () => {
     assert.equal((await preflight(`/${b}/k`, 'https://app.example', 'HEAD')).status, 200);
   });
 
-  test('only the owner changes CORS; DeleteBucketCors drops it', async () => {
+  test('only the owner changes CORS; DeleteBucketCors drops it', { timeout: 120_000 }, async () => {
     assertS3Error(await putCors(b, DOC_CORS_XML, asOther()), 403, 'AccessDenied');
     assertS3Error(await send({ method: 'DELETE', path: `/${b}?cors`, auth: asOther() }), 403, 'AccessDenied');
     assert.equal((await ok({ method: 'DELETE', path: `/${b}?cors` })).status, 204);
@@ -221,7 +221,7 @@ describe('ACLs', () => {
   const b = 'acl-xml';
   before(() => bucketWith(b));
 
-  test('GetObjectAcl -> PutObjectAcl round trip adding grants by id and by e-mail', async () => {
+  test('GetObjectAcl -> PutObjectAcl round trip adding grants by id and by e-mail', { timeout: 120_000 }, async () => {
     const original = (await ok({ path: `/${b}/obj.txt?acl` })).text;
     assert.match(original, new RegExp(`<Owner><ID>${t.owner.id}</ID>`));
     assert.match(original, /<Permission>FULL_CONTROL<\/Permission>/);
@@ -249,7 +249,7 @@ describe('ACLs', () => {
     assertS3Error(await send({ path: `/${b}/obj.txt` }), 403, 'AccessDenied');
   });
 
-  test('GetBucketAcl -> PutBucketAcl round trip with an AllUsers READ grant makes the bucket listable', async () => {
+  test('GetBucketAcl -> PutBucketAcl round trip with an AllUsers READ grant makes the bucket listable', { timeout: 120_000 }, async () => {
     const original = (await ok({ path: `/${b}?acl` })).text;
     const allUsers = `<Grant><Grantee ${XSI} xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>`;
     await ok({ method: 'PUT', path: `/${b}?acl`, body: addGrants(original, allUsers) });
@@ -259,7 +259,7 @@ describe('ACLs', () => {
     assertS3Error(await send({ path: `/${b}` }), 403, 'AccessDenied');
   });
 
-  test('malformed ACL documents are MalformedACLError; unknown grantees are refused', async () => {
+  test('malformed ACL documents are MalformedACLError; unknown grantees are refused', { timeout: 120_000 }, async () => {
     const good = (await ok({ path: `/${b}/obj.txt?acl` })).text;
     const rows: Array<[string, string, number]> = [
       ['<AccessControlPolicy><AccessControlList>', 'MalformedACLError', 400],
@@ -283,7 +283,7 @@ describe('ACLs', () => {
     assert.equal(JSON.stringify(t.cellar.storage.headObject(b, 'obj.txt')!.acl), before);
   });
 
-  test('x-amz-grant-* headers on PutObject, PutObjectAcl and PutBucketAcl', async () => {
+  test('x-amz-grant-* headers on PutObject, PutObjectAcl and PutBucketAcl', { timeout: 120_000 }, async () => {
     await ok({ method: 'PUT', path: `/${b}/granted.txt`, body: 'g', headers: { 'x-amz-grant-read': `id="${other.id}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` } });
     assert.equal((await send({ path: `/${b}/granted.txt`, auth: asOther() })).status, 200);
     assertS3Error(await send({ path: `/${b}/granted.txt` }), 403, 'AccessDenied');
@@ -303,7 +303,7 @@ describe('ACLs', () => {
     assertS3Error(await send({ method: 'PUT', path: `/${b}/by-other2.txt`, body: 'o', auth: asOther() }), 403, 'AccessDenied');
   });
 
-  test('bad grant headers and mixing them with x-amz-acl are refused', async () => {
+  test('bad grant headers and mixing them with x-amz-acl are refused', { timeout: 120_000 }, async () => {
     const rows: Array<[Record<string, string>, string]> = [
       [{ 'x-amz-grant-read': 'id="cellar_nobody"' }, 'InvalidArgument'],
       [{ 'x-amz-grant-read': 'emailAddress="nobody@example.com"' }, 'UnresolvableGrantByEmailAddress'],
@@ -324,7 +324,7 @@ describe('ACLs', () => {
     assert.equal(t.cellar.storage.bucket('refused-bucket'), null);
   });
 
-  test('grant headers naming an e-mail on PutObject and CreateBucket resolve to the add-on', async () => {
+  test('grant headers naming an e-mail on PutObject and CreateBucket resolve to the add-on', { timeout: 120_000 }, async () => {
     await ok({ method: 'PUT', path: `/${b}/for-third.txt`, body: 't', headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"` } });
     assert.equal((await send({ path: `/${b}/for-third.txt`, auth: { type: 'v4', addon: mailed } })).text, 't');
     await ok({ method: 'PUT', path: '/acl-by-mail', headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` } });
@@ -333,7 +333,7 @@ describe('ACLs', () => {
     assert.match((await ok({ path: '/acl-by-mail?acl' })).text, new RegExp(`<ID>${mailed.id}</ID>`));
   });
 
-  test('canned ACLs on CreateBucket, PutObject and CopyObject', async () => {
+  test('canned ACLs on CreateBucket, PutObject and CopyObject', { timeout: 120_000 }, async () => {
     await ok({ method: 'PUT', path: '/acl-canned', headers: { 'x-amz-acl': 'public-read' } });
     assert.equal((await send({ path: '/acl-canned' })).status, 200, 'public-read bucket is listable anonymously');
     await ok({ method: 'PUT', path: '/acl-canned/private.txt', body: 'p' });
@@ -350,7 +350,7 @@ describe('ACLs', () => {
     assertS3Error(await send({ path: '/acl-canned/copy2.txt' }), 403, 'AccessDenied');
   });
 
-  test('public-read-write lets anyone write; the bucket owner still owns the bucket', async () => {
+  test('public-read-write lets anyone write; the bucket owner still owns the bucket', { timeout: 120_000 }, async () => {
     await ok({ method: 'PUT', path: '/acl-prw', headers: { 'x-amz-acl': 'public-read-write' } });
     assert.equal((await send({ method: 'PUT', path: '/acl-prw/anon.txt', body: 'a' })).status, 200);
     assert.equal((await send({ method: 'PUT', path: '/acl-prw/other.txt', body: 'o', auth: asOther() })).status, 200);
@@ -359,7 +359,7 @@ describe('ACLs', () => {
     assertS3Error(await send({ method: 'DELETE', path: '/acl-prw', auth: asOther() }), 403, 'AccessDenied');
   });
 
-  test('multipart in a public-read-write bucket: the initiator lists its parts, completes and aborts; others do not', async () => {
+  test('multipart in a public-read-write bucket: the initiator lists its parts, completes and aborts; others do not', { timeout: 120_000 }, async () => {
     const start = async (key: string): Promise<string> => {
       const res = await send({ method: 'POST', path: `/acl-prw/${key}?uploads`, auth: asOther() });
       assert.equal(res.status, 200, res.text);
@@ -384,7 +384,7 @@ const policyPut = (bucket: string, body: string, auth: RawAuth = asOwner()): Pro
 const messageOf = (res: RawResponse): string => /<Message>([^<]*)<\/Message>/.exec(res.text)?.[1] ?? '';
 
 describe('bucket policies', () => {
-  test('the documented public policy: anonymous reads work, anonymous writes and listing do not', async () => {
+  test('the documented public policy: anonymous reads work, anonymous writes and listing do not', { timeout: 120_000 }, async () => {
     const b = 'pol-public';
     await bucketWith(b, 'index.html');
     assertS3Error(await send({ path: `/${b}/index.html` }), 403, 'AccessDenied');
@@ -413,7 +413,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}?policy`, auth: asOwner() }), 404, 'NoSuchBucketPolicy');
   });
 
-  test('the documented read-only policy: the second add-on reads and can do nothing else', async () => {
+  test('the documented read-only policy: the second add-on reads and can do nothing else', { timeout: 120_000 }, async () => {
     const b = 'pol-readonly';
     await bucketWith(b);
     assert.equal((await policyPut(b, readOnlyPolicy(b, other.id))).status, 204);
@@ -434,7 +434,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}/obj.txt`, auth: asOther() }), 403, 'AccessDenied');
   });
 
-  test('malformed policies are MalformedPolicy with a reason', async () => {
+  test('malformed policies are MalformedPolicy with a reason', { timeout: 120_000 }, async () => {
     const b = 'pol-bad';
     await bucketWith(b);
     const st = (s: Record<string, unknown>): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, ...s }] });
@@ -462,7 +462,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}?policyStatus`, auth: asOwner() }), 404, 'NoSuchBucketPolicy');
   });
 
-  test('an explicit Deny beats the owner for object operations; the owner can still delete the policy', async () => {
+  test('an explicit Deny beats the owner for object operations; the owner can still delete the policy', { timeout: 120_000 }, async () => {
     const b = 'pol-deny';
     await bucketWith(b);
     const deny = JSON.stringify({
@@ -488,7 +488,7 @@ describe('bucket policies', () => {
     assert.equal((await ok({ path: `/${b}/obj.txt` })).text, 'content');
   });
 
-  test('a policy that denies the owner everything can still be replaced by the owner, not by others', async () => {
+  test('a policy that denies the owner everything can still be replaced by the owner, not by others', { timeout: 120_000 }, async () => {
     const b = 'pol-lockout';
     await bucketWith(b);
     const all = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] }] });
@@ -500,7 +500,7 @@ describe('bucket policies', () => {
     assert.equal((await send({ path: `/${b}`, auth: asOwner() })).status, 200);
   });
 
-  test('conditions, NotAction and per-key DeleteObjects with the second add-on', async () => {
+  test('conditions, NotAction and per-key DeleteObjects with the second add-on', { timeout: 120_000 }, async () => {
     const b = 'pol-cond';
     await bucketWith(b);
     for (const k of ['public/a.txt', 'tmp/x.txt', 'keep/y.txt']) await ok({ method: 'PUT', path: `/${b}/${k}`, body: k });
@@ -540,7 +540,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}/public/a.txt` }), 403, 'AccessDenied');
   });
 
-  test('a policy granting another add-on s3:* still keeps the policy itself the owner\'s (405 for the grantee)', async () => {
+  test('a policy granting another add-on s3:* still keeps the policy itself the owner\'s (405 for the grantee)', { timeout: 120_000 }, async () => {
     const b = 'pol-share-all';
     await bucketWith(b);
     const all = JSON.stringify({
@@ -559,7 +559,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}/obj.txt` }), 403, 'AccessDenied');
   });
 
-  test('policy errors are the owner\'s alone to see; others get AccessDenied', async () => {
+  test('policy errors are the owner\'s alone to see; others get AccessDenied', { timeout: 120_000 }, async () => {
     const b = 'pol-others';
     await bucketWith(b);
     assertS3Error(await policyPut(b, 'not json', asOther()), 403, 'AccessDenied');
@@ -572,7 +572,7 @@ describe('what `s3cmd info` asks for', () => {
   const b = 'info-bucket';
   before(() => bucketWith(b));
 
-  test('location, payer, ACL, and the not-configured answers', async () => {
+  test('location, payer, ACL, and the not-configured answers', { timeout: 120_000 }, async () => {
     assert.match((await ok({ path: `/${b}?location` })).text, /<LocationConstraint[^>]*>/);
     assert.match((await ok({ path: `/${b}?requestPayment` })).text, /<Payer>BucketOwner<\/Payer>/);
     assert.match((await ok({ path: `/${b}?acl` })).text, new RegExp(`<ID>${t.owner.id}</ID>`));

@@ -250,7 +250,7 @@ before(async () => {
 });
 after(() => t.stop());
 
-test('the sink of CopyObject-out is writable by every caller, so copies test the source side only', async () => {
+test('the sink of CopyObject-out is writable by every caller, so copies test the source side only', { timeout: 120_000 }, async () => {
   for (const c of callers()) {
     const res = await raw(t.endpoint, { method: 'PUT', path: `/${SINK}/probe.txt`, body: 'x', auth: c.auth });
     assert.equal(res.status, 200, `${c.label}: ${res.text}`);
@@ -262,7 +262,7 @@ for (const kind of KINDS) {
   describe(`${kind} bucket`, () => {
     for (const c of CASES) {
       const name = c.variant ? `${c.op} (${c.variant})` : c.op;
-      test(name, async () => {
+      test(name, { timeout: 120_000 }, async () => {
         const bucket = `m-${kind.slice(0, 4)}-${++n}`;
         const e: Env = { bucket, sink: SINK, other, n, ...(await makeBucket(bucket, kind)) };
         const wrong: string[] = [];
@@ -356,7 +356,7 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   SelectObjectContent: (b) => ({ method: 'POST', path: `/${b}/${KEY}?select&select-type=2`, body: '<SelectObjectContentRequest/>' }),
 };
 
-test('every operation that is implemented has a row in the matrix; the others answer NotImplemented (or AccessDenied to non-owners)', async () => {
+test('every operation that is implemented has a row in the matrix; the others answer NotImplemented (or AccessDenied to non-owners)', { timeout: 120_000 }, async () => {
   const covered = new Set(CASES.map((c) => c.op));
   const bucket = 'matrix-probe';
   await makeBucket(bucket, 'private');

@@ -47,7 +47,7 @@ async function upload(key: string, parts: Buffer[], create: Partial<ConstructorP
 const completeCmd = (key: string, uploadId: string, parts: CompletedPart[]) =>
   new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } });
 
-test('COMPOSITE checksums: per part, combined on completion, returned by ListParts and HEAD', async () => {
+test('COMPOSITE checksums: per part, combined on completion, returned by ListParts and HEAD', { timeout: 120_000 }, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(1234)];
   for (const alg of ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const) {
     const key = `composite-${alg}`;
@@ -67,7 +67,7 @@ test('COMPOSITE checksums: per part, combined on completion, returned by ListPar
   }
 });
 
-test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on GetObject', async () => {
+test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on GetObject', { timeout: 120_000 }, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(77)];
   const cases: [ChecksumAlgorithm, 'FULL_OBJECT' | undefined][] = [['CRC32', 'FULL_OBJECT'], ['CRC32C', 'FULL_OBJECT'], ['CRC64NVME', undefined]];
   for (const [alg, type] of cases) {
@@ -94,7 +94,7 @@ test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on
   await assert.rejects(tampered.Body!.transformToByteArray(), /checksum/i);
 });
 
-test('checksum refusals: bad algorithm/type pairs, a part of another algorithm, missing or wrong part checksums', async () => {
+test('checksum refusals: bad algorithm/type pairs, a part of another algorithm, missing or wrong part checksums', { timeout: 120_000 }, async () => {
   await rejects(() => s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'x', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })), 'InvalidRequest', 400);
   await rejects(() => s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'x', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' })), 'InvalidRequest', 400);
   const u = await upload('refused', [randomBytes(5 * MiB), Buffer.from('end')], { ChecksumAlgorithm: 'CRC32' });
@@ -114,7 +114,7 @@ test('checksum refusals: bad algorithm/type pairs, a part of another algorithm, 
   assert.match(ok.ChecksumCRC32!, /-2$/);
 });
 
-test('16 concurrent PUTs and 2 multipart completions of one key leave exactly one complete body', async () => {
+test('16 concurrent PUTs and 2 multipart completions of one key leave exactly one complete body', { timeout: 120_000 }, async () => {
   const dir = t.cellar.config.dataDir;
   const filesBefore = blobFiles(dir);
   const bodies = Array.from({ length: 16 }, () => randomBytes(2 * MiB + Math.floor(Math.random() * 1000)));
@@ -138,7 +138,7 @@ test('16 concurrent PUTs and 2 multipart completions of one key leave exactly on
   assert.equal(blobFiles(dir), filesBefore + obj.blobs.length, 'every losing body was freed');
 });
 
-test('abandoned uploads are aborted by the collector, with their parts', async () => {
+test('abandoned uploads are aborted by the collector, with their parts', { timeout: 120_000 }, async () => {
   const short = await startTestCellar({ multipartMaxAgeSeconds: 1 });
   try {
     const c = short.client();
@@ -159,7 +159,7 @@ test('abandoned uploads are aborted by the collector, with their parts', async (
   }
 });
 
-test('the initiator may list and abort its upload; others need the bucket owner or a policy', async () => {
+test('the initiator may list and abort its upload; others need the bucket owner or a policy', { timeout: 120_000 }, async () => {
   const writer = t.newAddon('writer');
   const stranger = t.newAddon('stranger');
   await s3.send(new PutBucketPolicyCommand({
@@ -181,7 +181,7 @@ test('the initiator may list and abort its upload; others need the bucket owner 
   await rejects(() => list(s3), 'NoSuchUpload', 404);
 });
 
-test('DeleteBucket aborts the uploads in progress and frees their parts', async () => {
+test('DeleteBucket aborts the uploads in progress and frees their parts', { timeout: 120_000 }, async () => {
   t.cellar.storage.createBucket(t.owner, 'doomed', 'us-east-1', null);
   const dir = t.cellar.config.dataDir;
   const files = blobFiles(dir);

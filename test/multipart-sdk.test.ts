@@ -46,7 +46,7 @@ async function downloadSha256(key: string): Promise<{ sha256: string; checksum: 
   return { sha256: hash.digest('hex'), checksum: r.ChecksumCRC32, type: r.ChecksumType };
 }
 
-test('lib-storage Upload of 100 MiB with default integrity settings round-trips byte for byte', async () => {
+test('lib-storage Upload of 100 MiB with default integrity settings round-trips byte for byte', { timeout: 120_000 }, async () => {
   const src = randomStream(100 * MiB);
   const started = Date.now();
   const result = await new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'sdk/100MiB.bin', Body: src.stream } }).done();
@@ -62,7 +62,7 @@ test('lib-storage Upload of 100 MiB with default integrity settings round-trips 
   assert.equal(got.type, 'COMPOSITE');
 });
 
-test('lib-storage Upload with a FULL_OBJECT CRC32: GetObject with ChecksumMode ENABLED validates the whole body', async () => {
+test('lib-storage Upload with a FULL_OBJECT CRC32: GetObject with ChecksumMode ENABLED validates the whole body', { timeout: 120_000 }, async () => {
   const src = randomStream(32 * MiB + 12345);
   await new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'sdk/full.bin', Body: src.stream, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } }).done();
   const got = await downloadSha256('sdk/full.bin');

@@ -50,7 +50,7 @@ async function body(key: string, checksumMode = false) {
   return { r, bytes: Buffer.from(await r.Body!.transformToByteArray()) };
 }
 
-test('PutObject: every streaming variant stores the decoded bytes, no framing, aws-chunked dropped from Content-Encoding', async () => {
+test('PutObject: every streaming variant stores the decoded bytes, no framing, aws-chunked dropped from Content-Encoding', { timeout: 120_000 }, async () => {
   for (const mode of MODES) {
     const key = `put-${short(mode)}`;
     const res = await sendStreaming(request(mode, `/${BUCKET}/${key}`, { headers: { 'content-type': 'text/plain', 'x-amz-meta-mode': mode } }));
@@ -65,14 +65,14 @@ test('PutObject: every streaming variant stores the decoded bytes, no framing, a
   }
 });
 
-test('PutObject: a second Content-Encoding survives, aws-chunked is removed from the list', async () => {
+test('PutObject: a second Content-Encoding survives, aws-chunked is removed from the list', { timeout: 120_000 }, async () => {
   const res = await sendStreaming(request(SIGNED, `/${BUCKET}/gz`, { headers: { 'content-encoding': 'aws-chunked,gzip' } }));
   assert.equal(res.status, 200, res.text);
   const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gz' }));
   assert.equal(head.ContentEncoding, 'gzip');
 });
 
-test('PutObject: broken streaming bodies are refused with the AWS code and nothing is stored', async () => {
+test('PutObject: broken streaming bodies are refused with the AWS code and nothing is stored', { timeout: 120_000 }, async () => {
   const chunks = Math.ceil(DATA.length / CHUNK);
   const fullWire = (mode: StreamingMode) => frame(request(mode, '/'), mode === UNSIGNED_TRAILER ? null : { key: Buffer.alloc(32), amzDate: '', scope: '', seed: '0'.repeat(64) }).length;
   const cases: [string, StreamingMode, Partial<StreamingRequest>, number, string][] = [
@@ -98,7 +98,7 @@ test('PutObject: broken streaming bodies are refused with the AWS code and nothi
   }
 });
 
-test('UploadPart: every streaming variant stores a part; a broken one stores none', async () => {
+test('UploadPart: every streaming variant stores a part; a broken one stores none', { timeout: 120_000 }, async () => {
   for (const mode of MODES) {
     const key = `mpu-${short(mode)}`;
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: 'CRC32' }));

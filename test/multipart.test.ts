@@ -46,7 +46,7 @@ async function get(key: string, extra: Partial<ConstructorParameters<typeof GetO
   return { r, bytes: Buffer.from(await r.Body!.transformToByteArray()) };
 }
 
-test('parts become the object without a copy; ranges and partNumber read across part boundaries', async () => {
+test('parts become the object without a copy; ranges and partNumber read across part boundaries', { timeout: 120_000 }, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB + 3), randomBytes(1000)];
   const whole = Buffer.concat(parts);
   const id = await create('big/object.bin');
@@ -90,7 +90,7 @@ test('parts become the object without a copy; ranges and partNumber read across 
   await rejects(() => get('simple', { PartNumber: 2 }), 'InvalidPartNumber', 416);
 });
 
-test('metadata, standard headers and the canned ACL of CreateMultipartUpload reach the object', async () => {
+test('metadata, standard headers and the canned ACL of CreateMultipartUpload reach the object', { timeout: 120_000 }, async () => {
   const id = await create('meta.txt', {
     ContentType: 'text/plain; charset=utf-8', CacheControl: 'max-age=60', ContentDisposition: 'attachment; filename="m.txt"',
     ContentLanguage: 'fr', Metadata: { colour: 'blue' }, ACL: 'public-read', StorageClass: 'STANDARD_IA',
@@ -110,7 +110,7 @@ test('metadata, standard headers and the canned ACL of CreateMultipartUpload rea
   assert.equal(await anonymous.text(), 'hello');
 });
 
-test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, MalformedXML, InvalidArgument', async () => {
+test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, MalformedXML, InvalidArgument', { timeout: 120_000 }, async () => {
   const small = [Buffer.from('one'), Buffer.from('two')];
   const id = await create('errors');
   const done = [await put('errors', id, 1, small[0]!), await put('errors', id, 2, small[1]!)];
@@ -143,7 +143,7 @@ test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSma
   await rejects(() => put('other-key', other, 1, small[0]!), 'NoSuchUpload', 404);
 });
 
-test('completing twice succeeds while the key holds the object the upload made, then NoSuchUpload', async () => {
+test('completing twice succeeds while the key holds the object the upload made, then NoSuchUpload', { timeout: 120_000 }, async () => {
   const id = await create('twice');
   const parts = [await put('twice', id, 1, Buffer.from('x'))];
   const first = await complete('twice', id, parts);
@@ -156,7 +156,7 @@ test('completing twice succeeds while the key holds the object the upload made, 
   assert.equal((await get('twice')).bytes.toString(), 'newer');
 });
 
-test('a re-uploaded part replaces the old one and frees its file; unlisted parts and aborts free theirs', async () => {
+test('a re-uploaded part replaces the old one and frees its file; unlisted parts and aborts free theirs', { timeout: 120_000 }, async () => {
   const dir = t.cellar.config.dataDir;
   const id = await create('replace');
   const before = blobFiles(dir);
@@ -180,7 +180,7 @@ test('a re-uploaded part replaces the old one and frees its file; unlisted parts
   assert.equal(uploads.Uploads, undefined);
 });
 
-test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, with part checksums', async () => {
+test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, with part checksums', { timeout: 120_000 }, async () => {
   const src = randomBytes(20 * MiB);
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'source.bin', Body: src }));
   const id = await create('copied.bin', { ChecksumAlgorithm: 'CRC32C' });
@@ -220,7 +220,7 @@ test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, w
   assert.equal(sha256(bytes), sha256(Buffer.concat(expected)));
 });
 
-test('ListParts paginates with part-number-marker and max-parts', async () => {
+test('ListParts paginates with part-number-marker and max-parts', { timeout: 120_000 }, async () => {
   const id = await create('paged');
   const numbers = [1, 2, 3, 5, 6, 7, 9];
   for (const n of numbers) await put('paged', id, n, Buffer.from(`part ${n}`));
@@ -242,7 +242,7 @@ test('ListParts paginates with part-number-marker and max-parts', async () => {
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id }));
 });
 
-test('ListMultipartUploads: key then initiation order, prefix, delimiter, key and upload-id markers', async () => {
+test('ListMultipartUploads: key then initiation order, prefix, delimiter, key and upload-id markers', { timeout: 120_000 }, async () => {
   await t.cellar.storage.createBucket(t.owner, 'uploads', 'us-east-1', null);
   const made: [string, string][] = [];
   for (const key of ['d', 'a/1', 'b', 'c/x/1', 'a/2', 'b']) {

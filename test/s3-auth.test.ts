@@ -33,7 +33,7 @@ before(async () => {
 after(() => t.stop());
 
 describe('SigV4 header auth', () => {
-  test('a wrong secret is SignatureDoesNotMatch', async () => {
+  test('a wrong secret is SignatureDoesNotMatch', { timeout: 120_000 }, async () => {
     const bad = clientWith(t.owner.accessKeyId, 'wrong-secret-key-000000');
     try {
       await rejects(() => bad.send(new ListBucketsCommand({})), 'SignatureDoesNotMatch', 403);
@@ -44,7 +44,7 @@ describe('SigV4 header auth', () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'forged' })), 'NotFound', 404);
   });
 
-  test('an unknown access key is InvalidAccessKeyId', async () => {
+  test('an unknown access key is InvalidAccessKeyId', { timeout: 120_000 }, async () => {
     const ghost = clientWith('AKIDOESNOTEXIST0000', 'whatever-secret-0000');
     try {
       const e = await rejects(() => ghost.send(new ListBucketsCommand({})), 'InvalidAccessKeyId', 403);
@@ -54,7 +54,7 @@ describe('SigV4 header auth', () => {
     }
   });
 
-  test('any signing region is accepted (DEVIATION in parse.ts)', async () => {
+  test('any signing region is accepted (DEVIATION in parse.ts)', { timeout: 120_000 }, async () => {
     const eu = clientWith(t.owner.accessKeyId, t.owner.secretAccessKey, 'eu-west-3');
     try {
       const out = await eu.send(new GetObjectCommand({ Bucket: B, Key: 'secret.txt' }));
@@ -64,7 +64,7 @@ describe('SigV4 header auth', () => {
     }
   });
 
-  test('clock skew over 15 minutes is RequestTimeTooSkewed, under it is fine', async () => {
+  test('clock skew over 15 minutes is RequestTimeTooSkewed, under it is fine', { timeout: 120_000 }, async () => {
     for (const offset of [-20 * MIN, 20 * MIN]) {
       const res = await raw(t.endpoint, { path: `/${B}/secret.txt`, auth: { type: 'v4', addon: t.owner, now: new Date(Date.now() + offset) } });
       assertS3Error(res, 403, 'RequestTimeTooSkewed');
@@ -74,7 +74,7 @@ describe('SigV4 header auth', () => {
     assert.equal(ok.text, 'top secret');
   });
 
-  test('a tampered request (other path, edited signed header, other body) is refused', async () => {
+  test('a tampered request (other path, edited signed header, other body) is refused', { timeout: 120_000 }, async () => {
     const moved = await raw(t.endpoint, { path: `/${B}/secret.txt`, wirePath: `/${B}/a`, auth: { type: 'v4', addon: t.owner } });
     assertS3Error(moved, 403, 'SignatureDoesNotMatch');
     const edited = await raw(t.endpoint, {
@@ -90,7 +90,7 @@ describe('SigV4 header auth', () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'edited' })), 'NotFound', 404);
   });
 
-  test('a malformed Authorization header is AuthorizationHeaderMalformed', async () => {
+  test('a malformed Authorization header is AuthorizationHeaderMalformed', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, {
       path: `/${B}/secret.txt`,
       headers: { authorization: 'AWS4-HMAC-SHA256 Credential=abc', 'x-amz-date': '20240101T000000Z', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
@@ -100,7 +100,7 @@ describe('SigV4 header auth', () => {
 });
 
 describe('presigned URLs (SigV4 query)', () => {
-  test('a presigned GET from @aws-sdk/s3-request-presigner works with plain fetch', async () => {
+  test('a presigned GET from @aws-sdk/s3-request-presigner works with plain fetch', { timeout: 120_000 }, async () => {
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'secret.txt' }), { expiresIn: 300 });
     assert.match(url, /X-Amz-Signature=/);
     const res = await fetch(url);
@@ -109,7 +109,7 @@ describe('presigned URLs (SigV4 query)', () => {
     assert.match(res.headers.get('etag')!, /^"[0-9a-f]{32}"$/);
   });
 
-  test('a presigned GET with response-* overrides and an odd key', async () => {
+  test('a presigned GET with response-* overrides and an odd key', { timeout: 120_000 }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'dir/name with spaces+ü.txt', Body: 'odd' }));
     const url = await getSignedUrl(s3, new GetObjectCommand({
       Bucket: B, Key: 'dir/name with spaces+ü.txt', ResponseContentDisposition: 'attachment; filename="x.txt"',
@@ -120,7 +120,7 @@ describe('presigned URLs (SigV4 query)', () => {
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="x.txt"');
   });
 
-  test('a presigned PUT works with plain fetch', async () => {
+  test('a presigned PUT works with plain fetch', { timeout: 120_000 }, async () => {
     const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: B, Key: 'uploaded-by-url', ContentType: 'text/plain' }), { expiresIn: 60 });
     const res = await fetch(url, { method: 'PUT', body: 'via presigned put', headers: { 'content-type': 'text/plain' } });
     assert.equal(res.status, 200, await res.clone().text());
@@ -129,7 +129,7 @@ describe('presigned URLs (SigV4 query)', () => {
     assert.equal(got.ContentType, 'text/plain');
   });
 
-  test('an expired presigned URL is AccessDenied', async () => {
+  test('an expired presigned URL is AccessDenied', { timeout: 120_000 }, async () => {
     const sdkUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'secret.txt' }), {
       expiresIn: 60, signingDate: new Date(Date.now() - 10 * MIN),
     });
@@ -152,7 +152,7 @@ describe('presigned URLs (SigV4 query)', () => {
     assert.equal((await fetch(fresh)).status, 200);
   });
 
-  test('a URL presigned for a week plus one second is refused', async () => {
+  test('a URL presigned for a week plus one second is refused', { timeout: 120_000 }, async () => {
     const url = presignV4({
       method: 'GET', url: new URL(`${t.endpoint}/${B}/secret.txt`), accessKeyId: t.owner.accessKeyId, secretKey: t.owner.secretAccessKey,
       region: 'us-east-1', now: new Date(), expiresSeconds: 7 * 24 * 3600 + 1,
@@ -162,7 +162,7 @@ describe('presigned URLs (SigV4 query)', () => {
     assert.equal(errorCode(await res.text()), 'AuthorizationQueryParametersError');
   });
 
-  test('a presigned URL edited to another key or with a wrong signature is SignatureDoesNotMatch', async () => {
+  test('a presigned URL edited to another key or with a wrong signature is SignatureDoesNotMatch', { timeout: 120_000 }, async () => {
     const url = new URL(await getSignedUrl(s3, new GetObjectCommand({ Bucket: B, Key: 'secret.txt' }), { expiresIn: 60 }));
     const moved = new URL(url);
     moved.pathname = `/${B}/a`;
@@ -177,7 +177,7 @@ describe('presigned URLs (SigV4 query)', () => {
 });
 
 describe('SigV2', () => {
-  test('header-signed PUT, GET, list and sub-resource requests work', async () => {
+  test('header-signed PUT, GET, list and sub-resource requests work', { timeout: 120_000 }, async () => {
     const put = await raw(t.endpoint, {
       method: 'PUT', path: `/${B}/v2%20file.txt`, body: 'sigv2 body',
       headers: { 'content-type': 'text/plain', 'content-md5': md5Base64('sigv2 body'), 'x-amz-meta-who': 'v2' },
@@ -198,12 +198,12 @@ describe('SigV2', () => {
     assert.equal(del.status, 204);
   });
 
-  test('x-amz-date instead of Date', async () => {
+  test('x-amz-date instead of Date', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { path: `/${B}/secret.txt`, headers: { 'x-amz-date': new Date().toUTCString() }, auth: { type: 'v2', addon: t.owner } });
     assert.equal(res.status, 200, res.text);
   });
 
-  test('a wrong secret, an unknown key and clock skew are refused', async () => {
+  test('a wrong secret, an unknown key and clock skew are refused', { timeout: 120_000 }, async () => {
     const wrong = await raw(t.endpoint, { path: `/${B}/secret.txt`, auth: { type: 'v2', addon: { accessKeyId: t.owner.accessKeyId, secretAccessKey: 'nope-nope-nope' } } });
     assertS3Error(wrong, 403, 'SignatureDoesNotMatch');
     const ghost = await raw(t.endpoint, { path: `/${B}/secret.txt`, auth: { type: 'v2', addon: { accessKeyId: 'GHOSTKEY', secretAccessKey: 'nope-nope-nope' } } });
@@ -212,7 +212,7 @@ describe('SigV2', () => {
     assertS3Error(skewed, 403, 'RequestTimeTooSkewed');
   });
 
-  test('query-signed (s3cmd signurl style) GET works and expires', async () => {
+  test('query-signed (s3cmd signurl style) GET works and expires', { timeout: 120_000 }, async () => {
     const path = `/${B}/secret.txt`;
     const ok = await fetch(presignV2(t.endpoint, 'GET', path, t.owner, Math.floor(Date.now() / 1000) + 60));
     assert.equal(ok.status, 200);
@@ -227,7 +227,7 @@ describe('SigV2', () => {
 });
 
 describe('isolation between add-ons', () => {
-  test('another add-on cannot read, write, list or delete in a private bucket', async () => {
+  test('another add-on cannot read, write, list or delete in a private bucket', { timeout: 120_000 }, async () => {
     await rejects(() => s3mallory.send(new GetObjectCommand({ Bucket: B, Key: 'secret.txt' })), 'AccessDenied', 403);
     await rejects(() => s3mallory.send(new HeadObjectCommand({ Bucket: B, Key: 'secret.txt' })), null, 403);
     await rejects(() => s3mallory.send(new PutObjectCommand({ Bucket: B, Key: 'planted', Body: 'x' })), 'AccessDenied', 403);
@@ -243,11 +243,11 @@ describe('isolation between add-ons', () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'planted' })), 'NotFound', 404);
   });
 
-  test('a missing key in someone else\'s bucket is AccessDenied, not NoSuchKey', async () => {
+  test('a missing key in someone else\'s bucket is AccessDenied, not NoSuchKey', { timeout: 120_000 }, async () => {
     await rejects(() => s3mallory.send(new GetObjectCommand({ Bucket: B, Key: 'does-not-exist' })), 'AccessDenied', 403);
   });
 
-  test('the owner has no implicit access to another add-on\'s bucket either', async () => {
+  test('the owner has no implicit access to another add-on\'s bucket either', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new ListObjectsV2Command({ Bucket: 'mallory-bucket' })), 'AccessDenied', 403);
     await rejects(() => s3.send(new PutObjectCommand({ Bucket: 'mallory-bucket', Key: 'x', Body: 'x' })), 'AccessDenied', 403);
   });
@@ -266,13 +266,13 @@ describe('anonymous requests to a private bucket', () => {
     ['PUT', '/anon-new-bucket', undefined],
   ];
   for (const [method, path, body] of cases) {
-    test(`${method} ${path} is AccessDenied`, async () => {
+    test(`${method} ${path} is AccessDenied`, { timeout: 120_000 }, async () => {
       const res = await raw(t.endpoint, { method, path, ...(body === undefined ? {} : { body }) });
       assertS3Error(res, 403, 'AccessDenied');
     });
   }
 
-  test('HEAD on object and bucket is 403 without a body', async () => {
+  test('HEAD on object and bucket is 403 without a body', { timeout: 120_000 }, async () => {
     for (const path of [`/${B}/secret.txt`, `/${B}`]) {
       const res = await raw(t.endpoint, { method: 'HEAD', path });
       assertS3Error(res, 403, 'AccessDenied', 'HEAD');
@@ -280,7 +280,7 @@ describe('anonymous requests to a private bucket', () => {
     }
   });
 
-  test('nothing was changed by the anonymous attempts', async () => {
+  test('nothing was changed by the anonymous attempts', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'anon-put' })), 'NotFound', 404);
     await rejects(() => s3.send(new HeadBucketCommand({ Bucket: 'anon-new-bucket' })), 'NotFound', 404);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'secret.txt' }))).ContentLength, 10);

@@ -24,7 +24,7 @@ before(async () => {
 after(() => t.stop());
 
 describe('CreateBucket', () => {
-  test('valid names are created and listed', async () => {
+  test('valid names are created and listed', { timeout: 120_000 }, async () => {
     for (const name of ['abc', 'my-bucket.v2', '1bucket-2', 'a'.repeat(63)]) {
       const out = await s3.send(new CreateBucketCommand({ Bucket: name }));
       assert.equal(out.Location, `/${name}`);
@@ -34,7 +34,7 @@ describe('CreateBucket', () => {
     for (const name of ['abc', 'my-bucket.v2', '1bucket-2', 'a'.repeat(63)]) assert.ok(names.includes(name), name);
   });
 
-  test('invalid names are InvalidBucketName', async () => {
+  test('invalid names are InvalidBucketName', { timeout: 120_000 }, async () => {
     const bad = ['my_bucket', 'MyBucket', '192.168.1.10', 'ab', 'a'.repeat(64), '-abc', 'abc-', 'a..b', 'a.-b', 'xn--abc'];
     for (const name of bad) {
       // The SDK validates some names client-side; the server must refuse every one of them itself.
@@ -45,17 +45,17 @@ describe('CreateBucket', () => {
     for (const name of bad) assert.ok(!list.Buckets!.some((b) => b.Name === name), name);
   });
 
-  test('invalid name through the SDK', async () => {
+  test('invalid name through the SDK', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new CreateBucketCommand({ Bucket: 'under_score' })), 'InvalidBucketName', 400);
   });
 
-  test('own name again is BucketAlreadyOwnedByYou, another add-on gets BucketAlreadyExists', async () => {
+  test('own name again is BucketAlreadyOwnedByYou, another add-on gets BucketAlreadyExists', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'taken-name' }));
     await rejects(() => s3.send(new CreateBucketCommand({ Bucket: 'taken-name' })), 'BucketAlreadyOwnedByYou', 409);
     await rejects(() => s3other.send(new CreateBucketCommand({ Bucket: 'taken-name' })), 'BucketAlreadyExists', 409);
   });
 
-  test('a CreateBucketConfiguration body is accepted', async () => {
+  test('a CreateBucketConfiguration body is accepted', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'with-config', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
     const body = '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>US</LocationConstraint></CreateBucketConfiguration>';
     const res = await raw(t.endpoint, { method: 'PUT', path: '/with-config-raw', body, auth: { type: 'v4', addon: t.owner } });
@@ -63,7 +63,7 @@ describe('CreateBucket', () => {
     await s3.send(new HeadBucketCommand({ Bucket: 'with-config-raw' }));
   });
 
-  test('a malformed CreateBucketConfiguration is MalformedXML and creates nothing', async () => {
+  test('a malformed CreateBucketConfiguration is MalformedXML and creates nothing', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { method: 'PUT', path: '/bad-config', body: '<CreateBucketConfiguration><Loc', auth: { type: 'v4', addon: t.owner } });
     assertS3Error(res, 400, 'MalformedXML');
     await rejects(() => s3.send(new HeadBucketCommand({ Bucket: 'bad-config' })), 'NotFound', 404);
@@ -71,7 +71,7 @@ describe('CreateBucket', () => {
 });
 
 describe('ListBuckets', () => {
-  test('lists only the caller\'s buckets, Owner ID is the add-on id', async () => {
+  test('lists only the caller\'s buckets, Owner ID is the add-on id', { timeout: 120_000 }, async () => {
     await s3other.send(new CreateBucketCommand({ Bucket: 'others-bucket' }));
     const mine = await s3.send(new ListBucketsCommand({}));
     assert.equal(mine.Owner?.ID, t.owner.id);
@@ -83,13 +83,13 @@ describe('ListBuckets', () => {
     assert.deepEqual(theirs.Buckets!.map((b) => b.Name), ['others-bucket']);
   });
 
-  test('anonymous ListBuckets is AccessDenied', async () => {
+  test('anonymous ListBuckets is AccessDenied', { timeout: 120_000 }, async () => {
     assertS3Error(await raw(t.endpoint, { path: '/' }), 403, 'AccessDenied');
   });
 });
 
 describe('HeadBucket', () => {
-  test('200 for own, 404 for missing, 403 for another add-on\'s', async () => {
+  test('200 for own, 404 for missing, 403 for another add-on\'s', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'head-me' }));
     const out = await s3.send(new HeadBucketCommand({ Bucket: 'head-me' }));
     assert.equal(out.$metadata.httpStatusCode, 200);
@@ -100,7 +100,7 @@ describe('HeadBucket', () => {
 });
 
 describe('DeleteBucket', () => {
-  test('BucketNotEmpty until empty, then 204 and gone', async () => {
+  test('BucketNotEmpty until empty, then 204 and gone', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'delete-me' }));
     await s3.send(new PutObjectCommand({ Bucket: 'delete-me', Key: 'x', Body: 'x' }));
     await rejects(() => s3.send(new DeleteBucketCommand({ Bucket: 'delete-me' })), 'BucketNotEmpty', 409);
@@ -111,13 +111,13 @@ describe('DeleteBucket', () => {
     await rejects(() => s3.send(new DeleteBucketCommand({ Bucket: 'delete-me' })), 'NoSuchBucket', 404);
   });
 
-  test('another add-on cannot delete my bucket', async () => {
+  test('another add-on cannot delete my bucket', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'not-yours' }));
     await rejects(() => s3other.send(new DeleteBucketCommand({ Bucket: 'not-yours' })), 'AccessDenied', 403);
     await s3.send(new HeadBucketCommand({ Bucket: 'not-yours' }));
   });
 
-  test('a deleted name can be created again by anyone', async () => {
+  test('a deleted name can be created again by anyone', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'recycled' }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'recycled' }));
     await s3other.send(new CreateBucketCommand({ Bucket: 'recycled' }));
@@ -126,7 +126,7 @@ describe('DeleteBucket', () => {
 });
 
 describe('GetBucketLocation and GetBucketVersioning', () => {
-  test('us-east-1 is the empty LocationConstraint', async () => {
+  test('us-east-1 is the empty LocationConstraint', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'located' }));
     const out = await s3.send(new GetBucketLocationCommand({ Bucket: 'located' }));
     assert.equal(out.LocationConstraint ?? '', '');
@@ -137,7 +137,7 @@ describe('GetBucketLocation and GetBucketVersioning', () => {
     await rejects(() => s3other.send(new GetBucketLocationCommand({ Bucket: 'located' })), 'AccessDenied', 403);
   });
 
-  test('a bucket that never had versioning has no Status', async () => {
+  test('a bucket that never had versioning has no Status', { timeout: 120_000 }, async () => {
     const out = await s3.send(new GetBucketVersioningCommand({ Bucket: 'located' }));
     assert.equal(out.$metadata.httpStatusCode, 200);
     assert.equal(out.Status, undefined);
@@ -146,7 +146,7 @@ describe('GetBucketLocation and GetBucketVersioning', () => {
 });
 
 describe('virtual-hosted style', () => {
-  test('bucket.<domain> reaches the same bucket with the SDK and SigV2', async () => {
+  test('bucket.<domain> reaches the same bucket with the SDK and SigV2', { timeout: 120_000 }, async () => {
     // *.localhost does not resolve everywhere: pin every lookup to the test server.
     const lookup = ((_host: string, opts: unknown, cb: (e: Error | null, a: string | { address: string; family: number }[], f?: number) => void) => {
       if ((opts as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);

@@ -24,7 +24,7 @@ async function bytesOf(key: string): Promise<Buffer> {
 }
 
 describe('SDK default checksums', () => {
-  test('Buffer body: CRC32 accepted, stored bytes exact, checksum returned with ChecksumMode ENABLED', async () => {
+  test('Buffer body: CRC32 accepted, stored bytes exact, checksum returned with ChecksumMode ENABLED', { timeout: 120_000 }, async () => {
     const data = randomBytes(256 * 1024 + 7);
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'crc/buffer', Body: data }));
     assert.equal(put.ETag, `"${md5Hex(data)}"`);
@@ -37,7 +37,7 @@ describe('SDK default checksums', () => {
     assert.equal(head.ChecksumCRC32, put.ChecksumCRC32);
   });
 
-  test('stream body of known length is sent aws-chunked with a CRC32 trailer and stored exactly', async () => {
+  test('stream body of known length is sent aws-chunked with a CRC32 trailer and stored exactly', { timeout: 120_000 }, async () => {
     const parts = Array.from({ length: 40 }, (_, i) => randomBytes(64 * 1024 + i));
     const all = Buffer.concat(parts);
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'crc/stream', Body: Readable.from(parts), ContentLength: all.length }));
@@ -50,7 +50,7 @@ describe('SDK default checksums', () => {
     assert.equal(got.ContentEncoding, undefined, 'aws-chunked is a transfer detail, never stored');
   });
 
-  test('stream body of unknown length: through lib-storage Upload, and chunked with checksums off', async () => {
+  test('stream body of unknown length: through lib-storage Upload, and chunked with checksums off', { timeout: 120_000 }, async () => {
     // The SDK's default PutObject cannot send a stream of unknown length at all (it fails
     // client-side on x-amz-decoded-content-length); its own advice is lib-storage's Upload.
     const parts = Array.from({ length: 20 }, () => randomBytes(50_000));
@@ -72,13 +72,13 @@ describe('SDK default checksums', () => {
     assert.equal(sha256(await bytesOf('crc/te-chunked')), sha256(all));
   });
 
-  test('Buffer body of 1 MiB', async () => {
+  test('Buffer body of 1 MiB', { timeout: 120_000 }, async () => {
     const data = randomBytes(1024 * 1024 + 3);
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'crc/known', Body: data }));
     assert.equal(sha256(await bytesOf('crc/known')), sha256(data));
   });
 
-  test('other checksum algorithms', async () => {
+  test('other checksum algorithms', { timeout: 120_000 }, async () => {
     for (const alg of ['CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'] as const) {
       const data = randomBytes(10_000);
       const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: `crc/${alg}`, Body: data, ChecksumAlgorithm: alg }));
@@ -89,7 +89,7 @@ describe('SDK default checksums', () => {
     }
   });
 
-  test('a wrong x-amz-checksum-crc32 is BadDigest and stores nothing', async () => {
+  test('a wrong x-amz-checksum-crc32 is BadDigest and stores nothing', { timeout: 120_000 }, async () => {
     await rejects(
       () => s3.send(new PutObjectCommand({ Bucket: B, Key: 'crc/wrong', Body: 'checksummed', ChecksumCRC32: 'AAAAAA==' })),
       'BadDigest', 400,

@@ -33,7 +33,7 @@ describe('CopyObject', () => {
     }))).ETag!;
   });
 
-  test('same bucket with COPY keeps bytes, ETag and metadata', async () => {
+  test('same bucket with COPY keeps bytes, ETag and metadata', { timeout: 120_000 }, async () => {
     const out = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-1', CopySource: `${B}/${encodeURIComponent('src file+1.txt')}` }));
     assert.equal(out.CopyObjectResult!.ETag, srcEtag);
     assert.ok(out.CopyObjectResult!.LastModified instanceof Date);
@@ -44,7 +44,7 @@ describe('CopyObject', () => {
     assert.equal((await bytesOf('copy-1')).toString(), 'copy me');
   });
 
-  test('cross bucket with REPLACE takes the request\'s metadata', async () => {
+  test('cross bucket with REPLACE takes the request\'s metadata', { timeout: 120_000 }, async () => {
     await s3.send(new CopyObjectCommand({
       Bucket: B2, Key: 'dir/copy-2', CopySource: `/${B}/${encodeURIComponent('src file+1.txt')}`,
       MetadataDirective: 'REPLACE', ContentType: 'application/json', Metadata: { replaced: 'yes' },
@@ -61,7 +61,7 @@ describe('CopyObject', () => {
     assert.equal((await bytesOf('temp-copy', B2)).toString(), 'temporary');
   });
 
-  test('x-amz-copy-source-if-* failures are 412 PreconditionFailed', async () => {
+  test('x-amz-copy-source-if-* failures are 412 PreconditionFailed', { timeout: 120_000 }, async () => {
     const src = `${B}/${encodeURIComponent('src file+1.txt')}`;
     const past = new Date('2000-01-01T00:00:00Z');
     const future = new Date(Date.now() + 3_600_000);
@@ -79,7 +79,7 @@ describe('CopyObject', () => {
     assert.equal((await bytesOf('cond-copy')).toString(), 'copy me');
   });
 
-  test('onto itself: InvalidRequest without REPLACE, allowed with REPLACE', async () => {
+  test('onto itself: InvalidRequest without REPLACE, allowed with REPLACE', { timeout: 120_000 }, async () => {
     const src = `${B}/${encodeURIComponent('src file+1.txt')}`;
     await rejects(() => s3.send(new CopyObjectCommand({ Bucket: B, Key: 'src file+1.txt', CopySource: src })), 'InvalidRequest', 400);
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'src file+1.txt', CopySource: src, MetadataDirective: 'REPLACE', Metadata: { fresh: '1' } }));
@@ -88,7 +88,7 @@ describe('CopyObject', () => {
     assert.equal((await bytesOf('src file+1.txt')).toString(), 'copy me');
   });
 
-  test('a copy source with versionId=null is accepted; a bad metadata directive is InvalidArgument', async () => {
+  test('a copy source with versionId=null is accepted; a bad metadata directive is InvalidArgument', { timeout: 120_000 }, async () => {
     const src = `${B}/${encodeURIComponent('src file+1.txt')}`;
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-vnull', CopySource: `${src}?versionId=null` }));
     assert.equal((await bytesOf('copy-vnull')).toString(), 'copy me');
@@ -100,7 +100,7 @@ describe('CopyObject', () => {
     assertS3Error(res, 400, 'InvalidArgument');
   });
 
-  test('missing source is NoSuchKey, missing source bucket NoSuchBucket, another add-on\'s source AccessDenied', async () => {
+  test('missing source is NoSuchKey, missing source bucket NoSuchBucket, another add-on\'s source AccessDenied', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new CopyObjectCommand({ Bucket: B, Key: 'c', CopySource: `${B}/missing-src` })), 'NoSuchKey', 404);
     await rejects(() => s3.send(new CopyObjectCommand({ Bucket: B, Key: 'c', CopySource: 'no-bucket-zz/k' })), 'NoSuchBucket', 404);
     await s3other.send(new CreateBucketCommand({ Bucket: 'intruder-bucket' }));

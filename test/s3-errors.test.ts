@@ -68,12 +68,12 @@ describe('malformed XML and bodies', () => {
     ['mismatched tags', '<Delete><Object><Key>a</Object></Key></Delete>', 'MalformedXML'],
   ];
   for (const [name, body, code] of bodies) {
-    test(`DeleteObjects with ${name} XML is ${code}`, async () => {
+    test(`DeleteObjects with ${name} XML is ${code}`, { timeout: 120_000 }, async () => {
       assertS3Error(await raw(t.endpoint, { method: 'POST', path: `/${B}?delete`, body, auth: signed }), 400, code);
     });
   }
 
-  test('DeleteObjects whose body does not match its Content-MD5 or x-amz-checksum-crc32 is BadDigest and deletes nothing', async () => {
+  test('DeleteObjects whose body does not match its Content-MD5 or x-amz-checksum-crc32 is BadDigest and deletes nothing', { timeout: 120_000 }, async () => {
     const body = '<Delete><Object><Key>canary</Key></Object></Delete>';
     const lies: Record<string, string>[] = [{ 'content-md5': md5Base64('other') }, { 'x-amz-checksum-crc32': 'AAAAAA==' }, { 'x-amz-checksum-sha256': Buffer.alloc(32).toString('base64') }];
     for (const headers of lies) {
@@ -81,16 +81,16 @@ describe('malformed XML and bodies', () => {
     }
   });
 
-  test('DeleteObjects with an empty body is MissingRequestBodyError', async () => {
+  test('DeleteObjects with an empty body is MissingRequestBodyError', { timeout: 120_000 }, async () => {
     assertS3Error(await raw(t.endpoint, { method: 'POST', path: `/${B}?delete`, body: '', auth: signed }), 400, 'MissingRequestBodyError');
   });
 
-  test('DeleteObjects with more than 1000 keys is MalformedXML', async () => {
+  test('DeleteObjects with more than 1000 keys is MalformedXML', { timeout: 120_000 }, async () => {
     const body = `<Delete>${Array.from({ length: 1001 }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('')}</Delete>`;
     assertS3Error(await raw(t.endpoint, { method: 'POST', path: `/${B}?delete`, body, auth: signed }), 400, 'MalformedXML');
   });
 
-  test('an entity-expansion (billion laughs) document is refused and deletes nothing', async () => {
+  test('an entity-expansion (billion laughs) document is refused and deletes nothing', { timeout: 120_000 }, async () => {
     const lol = '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
       + '<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>';
     const res = await raw(t.endpoint, { method: 'POST', path: `/${B}?delete`, body: `${lol}<Delete><Object><Key>canary&f;</Key></Object></Delete>`, auth: signed });
@@ -99,7 +99,7 @@ describe('malformed XML and bodies', () => {
     assertS3Error(res, 400, 'MalformedXML');
   });
 
-  test('a body over the XML limit is MaxMessageLengthExceeded, not a crash', async () => {
+  test('a body over the XML limit is MaxMessageLengthExceeded, not a crash', { timeout: 120_000 }, async () => {
     const big = `<Delete>${'<Object><Key>k</Key></Object>'.repeat(80_000)}</Delete>`;
     assert.ok(big.length > 2 * 1024 * 1024);
     assertS3Error(await raw(t.endpoint, { method: 'POST', path: `/${B}?delete`, body: big, auth: signed }), 400, 'MaxMessageLengthExceeded');
@@ -108,7 +108,7 @@ describe('malformed XML and bodies', () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: 'too-big-config', Key: 'x' })), 'NotFound', 404);
   });
 
-  test('a chunked body over the XML limit (no Content-Length) is MaxMessageLengthExceeded', async () => {
+  test('a chunked body over the XML limit (no Content-Length) is MaxMessageLengthExceeded', { timeout: 120_000 }, async () => {
     const url = new URL(`${t.endpoint}/${B}?delete`);
     const headers = signV4({
       method: 'POST', url, headers: { 'transfer-encoding': 'chunked', connection: 'close' }, payloadHash: 'UNSIGNED-PAYLOAD',
@@ -124,7 +124,7 @@ describe('malformed XML and bodies', () => {
 });
 
 describe('bad request shape', () => {
-  test('an oversized header section is a 400 S3 error and the server keeps serving', async () => {
+  test('an oversized header section is a 400 S3 error and the server keeps serving', { timeout: 120_000 }, async () => {
     const text = await rawSocket(`GET /${B}/canary HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Meta-Huge: ${'h'.repeat(20 * 1024)}\r\n\r\n`);
     assert.match(text, /^HTTP\/1\.1 400 /);
     assert.match(text, /content-type: application\/xml/i);
@@ -132,20 +132,20 @@ describe('bad request shape', () => {
     assertNoStackTrace(text);
   });
 
-  test('a malformed request line gets a 400, never a stack trace', async () => {
+  test('a malformed request line gets a 400, never a stack trace', { timeout: 120_000 }, async () => {
     const text = await rawSocket('THIS IS NOT HTTP\r\n\r\n');
     assert.match(text, /^HTTP\/1\.1 400 /);
     assertNoStackTrace(text);
   });
 
-  test('invalid percent-encoding in the path is InvalidURI', async () => {
+  test('invalid percent-encoding in the path is InvalidURI', { timeout: 120_000 }, async () => {
     for (const path of [`/${B}/bad%zzkey`, `/${B}/trunc%E2%82`, `/${B}/%`, '/%ff%fe']) {
       assertS3Error(await raw(t.endpoint, { path, auth: signed }), 400, 'InvalidURI');
       assertS3Error(await raw(t.endpoint, { path }), 400, 'InvalidURI');
     }
   });
 
-  test('unknown and unsupported sub-resources', async () => {
+  test('unknown and unsupported sub-resources', { timeout: 120_000 }, async () => {
     // Sub-resources AWS has but Cellar does not serve: NotImplemented, never a silent listing.
     for (const path of [`/${B}?inventory`, `/${B}?analytics`, `/${B}?metrics`, `/${B}/canary?torrent`, `/${B}/canary?retention`]) {
       assertS3Error(await raw(t.endpoint, { path, auth: signed }), 501, 'NotImplemented');
@@ -156,13 +156,13 @@ describe('bad request shape', () => {
     assert.match(listing.text, /<ListBucketResult/);
   });
 
-  test('unsupported methods are MethodNotAllowed', async () => {
+  test('unsupported methods are MethodNotAllowed', { timeout: 120_000 }, async () => {
     for (const [method, path] of [['PATCH', `/${B}/canary`], ['POST', `/${B}/canary`], ['PUT', '/'], ['DELETE', '/']] as const) {
       assertS3Error(await raw(t.endpoint, { method, path, auth: signed }), 405, 'MethodNotAllowed');
     }
   });
 
-  test('bad header values are the S3 errors AWS gives', async () => {
+  test('bad header values are the S3 errors AWS gives', { timeout: 120_000 }, async () => {
     const cases: [Record<string, string>, number, string][] = [
       [{ 'x-amz-storage-class': 'PLATINUM' }, 400, 'InvalidStorageClass'],
       [{ 'x-amz-website-redirect-location': 'ftp://x' }, 400, 'InvalidArgument'],
@@ -177,14 +177,14 @@ describe('bad request shape', () => {
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'bad-headers' })), 'NotFound', 404);
   });
 
-  test('a request to a missing bucket is NoSuchBucket with the bucket named', async () => {
+  test('a request to a missing bucket is NoSuchBucket with the bucket named', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { path: '/no-such-bucket-zz/key', auth: signed });
     assertS3Error(res, 404, 'NoSuchBucket');
     assert.match(res.text, /<BucketName>no-such-bucket-zz<\/BucketName>/);
     assert.match(res.text, /<Resource>\/no-such-bucket-zz\/key<\/Resource>/);
   });
 
-  test('dot segments are part of the key, not a path escape', async () => {
+  test('dot segments are part of the key, not a path escape', { timeout: 120_000 }, async () => {
     const put = await raw(t.endpoint, { method: 'PUT', path: `/${B}/../../etc/passwd`, body: 'dots', auth: signed });
     assert.equal(put.status, 200, put.text);
     const got = await raw(t.endpoint, { path: `/${B}/../../etc/passwd`, auth: signed });
@@ -198,7 +198,7 @@ describe('bad request shape', () => {
 });
 
 describe('broken uploads', () => {
-  test('a body shorter than Content-Length (client goes away) stores nothing', async () => {
+  test('a body shorter than Content-Length (client goes away) stores nothing', { timeout: 120_000 }, async () => {
     const url = new URL(`${t.endpoint}/${B}/truncated`);
     const headers = signV4({
       method: 'PUT', url, headers: { 'content-length': '1000' }, payloadHash: 'UNSIGNED-PAYLOAD',
@@ -221,7 +221,7 @@ describe('broken uploads', () => {
     ['a wrong trailing CRC32', '5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n', '5', 'BadDigest'],
   ];
   for (const [name, body, decodedLength, code] of framings) {
-    test(`aws-chunked with ${name} is ${code} and stores nothing`, async () => {
+    test(`aws-chunked with ${name} is ${code} and stores nothing`, { timeout: 120_000 }, async () => {
       const res = await raw(t.endpoint, {
         method: 'PUT', path: `/${B}/bad-chunks`, body,
         headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': decodedLength, 'x-amz-trailer': 'x-amz-checksum-crc32' },
@@ -232,7 +232,7 @@ describe('broken uploads', () => {
     });
   }
 
-  test('an upload over the maximum object size is EntityTooLarge, with or without Content-Length', async () => {
+  test('an upload over the maximum object size is EntityTooLarge, with or without Content-Length', { timeout: 120_000 }, async () => {
     const small = await startTestCellar({ maxObjectSize: 1000 });
     try {
       await small.client().send(new CreateBucketCommand({ Bucket: 'small' }));
@@ -289,7 +289,7 @@ describe('broken uploads', () => {
     return raw(t.endpoint, { method: 'PUT', path: `/${B}/${key}`, headers, body });
   }
 
-  test('a signed aws-chunked upload is stored exactly; one bad chunk signature stores nothing', async () => {
+  test('a signed aws-chunked upload is stored exactly; one bad chunk signature stores nothing', { timeout: 120_000 }, async () => {
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
     const ok = await signedChunkedPut('signed-chunks', data, 64 * 1024, false);
     assert.equal(ok.status, 200, ok.text);

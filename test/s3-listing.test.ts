@@ -37,7 +37,7 @@ before(async () => {
 after(() => t.stop());
 
 describe('ListObjects (v1)', () => {
-  test('everything, in order, with owner, size and ETag', async () => {
+  test('everything, in order, with owner, size and ETag', { timeout: 120_000 }, async () => {
     const out = await s3.send(new ListObjectsCommand({ Bucket: 'tree' }));
     assert.deepEqual(out.Contents!.map((c) => c.Key), TREE);
     assert.equal(out.IsTruncated, false);
@@ -49,7 +49,7 @@ describe('ListObjects (v1)', () => {
     assert.equal(first.StorageClass, 'STANDARD');
   });
 
-  test('prefix and delimiter', async () => {
+  test('prefix and delimiter', { timeout: 120_000 }, async () => {
     const root = await s3.send(new ListObjectsCommand({ Bucket: 'tree', Delimiter: '/' }));
     assert.deepEqual(root.Contents!.map((c) => c.Key), ['a.txt', 'z']);
     assert.deepEqual(root.CommonPrefixes!.map((p) => p.Prefix), ['dir/', 'dir2/', 'other/']);
@@ -62,7 +62,7 @@ describe('ListObjects (v1)', () => {
     assert.equal(none.Contents, undefined);
   });
 
-  test('marker and max-keys, NextMarker only with a delimiter', async () => {
+  test('marker and max-keys, NextMarker only with a delimiter', { timeout: 120_000 }, async () => {
     const p1 = await s3.send(new ListObjectsCommand({ Bucket: 'tree', MaxKeys: 3 }));
     assert.deepEqual(p1.Contents!.map((c) => c.Key), ['a.txt', 'dir/1', 'dir/2']);
     assert.equal(p1.IsTruncated, true);
@@ -82,7 +82,7 @@ describe('ListObjects (v1)', () => {
     assert.equal(d3.IsTruncated, false);
   });
 
-  test('paginating 2500 keys with the last key as marker visits each key once', async () => {
+  test('paginating 2500 keys with the last key as marker visits each key once', { timeout: 120_000 }, async () => {
     const seen: string[] = [];
     let marker: string | undefined;
     for (;;) {
@@ -94,7 +94,7 @@ describe('ListObjects (v1)', () => {
     assert.deepEqual(seen, Array.from({ length: BIG }, (_, i) => bigKey(i)));
   });
 
-  test('a bad max-keys is InvalidArgument', async () => {
+  test('a bad max-keys is InvalidArgument', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { path: '/tree?max-keys=abc', auth: { type: 'v4', addon: t.owner } });
     assertS3Error(res, 400, 'InvalidArgument');
     const enc = await raw(t.endpoint, { path: '/tree?encoding-type=base64', auth: { type: 'v4', addon: t.owner } });
@@ -103,7 +103,7 @@ describe('ListObjects (v1)', () => {
 });
 
 describe('ListObjectsV2', () => {
-  test('continuation-token pagination over 2500 keys', async () => {
+  test('continuation-token pagination over 2500 keys', { timeout: 120_000 }, async () => {
     const pages: ListObjectsV2CommandOutput[] = [];
     let token: string | undefined;
     do {
@@ -117,7 +117,7 @@ describe('ListObjectsV2', () => {
     assert.deepEqual(pages.flatMap((p) => p.Contents!.map((c) => c.Key)), Array.from({ length: BIG }, (_, i) => bigKey(i)));
   });
 
-  test('max-keys, start-after and key-count', async () => {
+  test('max-keys, start-after and key-count', { timeout: 120_000 }, async () => {
     const out = await s3.send(new ListObjectsV2Command({ Bucket: 'big', MaxKeys: 7, StartAfter: bigKey(2490) }));
     assert.equal(out.StartAfter, bigKey(2490));
     assert.equal(out.KeyCount, 7);
@@ -132,7 +132,7 @@ describe('ListObjectsV2', () => {
     assert.equal(past.Contents, undefined);
   });
 
-  test('fetch-owner adds Owner, which is absent otherwise', async () => {
+  test('fetch-owner adds Owner, which is absent otherwise', { timeout: 120_000 }, async () => {
     const without = await s3.send(new ListObjectsV2Command({ Bucket: 'tree', MaxKeys: 1 }));
     assert.equal(without.Contents![0]!.Owner, undefined);
     const withOwner = await s3.send(new ListObjectsV2Command({ Bucket: 'tree', MaxKeys: 1, FetchOwner: true }));
@@ -140,7 +140,7 @@ describe('ListObjectsV2', () => {
     assert.equal(withOwner.Contents![0]!.Owner?.DisplayName, t.owner.name);
   });
 
-  test('delimiter and prefix: common prefixes across pages are each listed once', async () => {
+  test('delimiter and prefix: common prefixes across pages are each listed once', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'photos' }));
     const keys: string[] = [];
     for (const year of ['2019', '2020', '2021', '2022']) for (const n of ['a', 'b', 'c']) keys.push(`photos/${year}/${n}.jpg`);
@@ -161,11 +161,11 @@ describe('ListObjectsV2', () => {
     assert.deepEqual(got.sort(), ['photos/2019/', 'photos/2020/', 'photos/2021/', 'photos/2022/', 'photos/index.html', 'photos/z.txt']);
   });
 
-  test('a forged continuation token is InvalidArgument', async () => {
+  test('a forged continuation token is InvalidArgument', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new ListObjectsV2Command({ Bucket: 'tree', ContinuationToken: 'not a token!' })), 'InvalidArgument', 400);
   });
 
-  test('a missing bucket is NoSuchBucket', async () => {
+  test('a missing bucket is NoSuchBucket', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket-zz' })), 'NoSuchBucket', 404);
   });
 });
@@ -179,7 +179,7 @@ describe('encoding-type=url', () => {
   const decode = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '));
 
   for (const version of ['v1', 'v2'] as const) {
-    test(`${version}: every name in the answer decodes to the exact key`, async () => {
+    test(`${version}: every name in the answer decodes to the exact key`, { timeout: 120_000 }, async () => {
       const q = version === 'v2' ? 'list-type=2&' : '';
       const res = await raw(t.endpoint, { path: `/tree?${q}prefix=enc%2F&encoding-type=url`, auth: { type: 'v4', addon: t.owner } });
       assert.equal(res.status, 200, res.text);
@@ -192,7 +192,7 @@ describe('encoding-type=url', () => {
     });
   }
 
-  test('with a delimiter, common prefixes are encoded too', async () => {
+  test('with a delimiter, common prefixes are encoded too', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { path: '/tree?list-type=2&delimiter=%20&prefix=enc%2F&encoding-type=url', auth: { type: 'v4', addon: t.owner } });
     assert.equal(res.status, 200);
     const prefixes = [...res.text.matchAll(/<CommonPrefixes><Prefix>([^<]*)<\/Prefix><\/CommonPrefixes>/g)].map((m) => decode(m[1]!));
@@ -200,7 +200,7 @@ describe('encoding-type=url', () => {
     assert.match(res.text, /<Delimiter>(%20|\+)<\/Delimiter>/);
   });
 
-  test('through the SDK (which leaves decoding to the caller) the keys decode to the originals', async () => {
+  test('through the SDK (which leaves decoding to the caller) the keys decode to the originals', { timeout: 120_000 }, async () => {
     const out = await s3.send(new ListObjectsV2Command({ Bucket: 'tree', Prefix: 'enc/', EncodingType: 'url' }));
     assert.equal(out.EncodingType, 'url');
     assert.deepEqual(out.Contents!.map((c) => decode(c.Key!)).sort(), [...weird].sort());
@@ -208,7 +208,7 @@ describe('encoding-type=url', () => {
 });
 
 describe('ListObjectVersions on an unversioned bucket', () => {
-  test('every object is its only version, VersionId null, IsLatest', async () => {
+  test('every object is its only version, VersionId null, IsLatest', { timeout: 120_000 }, async () => {
     const out = await s3.send(new ListObjectVersionsCommand({ Bucket: 'tree' }));
     assert.deepEqual(out.Versions!.map((v) => v.Key), TREE);
     for (const v of out.Versions!) {
@@ -221,7 +221,7 @@ describe('ListObjectVersions on an unversioned bucket', () => {
     assert.equal(out.IsTruncated, false);
   });
 
-  test('pagination with key-marker and version-id-marker', async () => {
+  test('pagination with key-marker and version-id-marker', { timeout: 120_000 }, async () => {
     const seen: string[] = [];
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
@@ -236,13 +236,13 @@ describe('ListObjectVersions on an unversioned bucket', () => {
     assert.deepEqual(seen, TREE);
   });
 
-  test('prefix and delimiter', async () => {
+  test('prefix and delimiter', { timeout: 120_000 }, async () => {
     const out = await s3.send(new ListObjectVersionsCommand({ Bucket: 'tree', Prefix: 'dir/', Delimiter: '/' }));
     assert.deepEqual(out.Versions!.map((v) => v.Key), ['dir/1', 'dir/2']);
     assert.deepEqual(out.CommonPrefixes!.map((p) => p.Prefix), ['dir/sub/']);
   });
 
-  test('emptying a bucket the way clients do: list versions, delete them with VersionId null', async () => {
+  test('emptying a bucket the way clients do: list versions, delete them with VersionId null', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'to-empty' }));
     const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
     await putAll('to-empty', keys);
@@ -260,7 +260,7 @@ describe('ListObjectVersions on an unversioned bucket', () => {
     assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: 'to-empty' }))).KeyCount, 0);
   });
 
-  test('a version-id-marker other than null is InvalidArgument', async () => {
+  test('a version-id-marker other than null is InvalidArgument', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new ListObjectVersionsCommand({ Bucket: 'tree', KeyMarker: 'a.txt', VersionIdMarker: 'v123' })), 'InvalidArgument', 400);
   });
 });

@@ -28,7 +28,7 @@ async function bytesOf(key: string, bucket = B): Promise<Buffer> {
 describe('PutObject / GetObject / HeadObject', () => {
   const expires = new Date('2030-01-02T03:04:05Z');
 
-  test('metadata and the standard headers are stored and returned', async () => {
+  test('metadata and the standard headers are stored and returned', { timeout: 120_000 }, async () => {
     const body = 'hello, metadata';
     const put = await s3.send(new PutObjectCommand({
       Bucket: B, Key: 'meta.txt', Body: body,
@@ -60,7 +60,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assert.equal((await bytesOf('meta.txt')).toString(), body);
   });
 
-  test('default content type is binary/octet-stream, overwrite replaces bytes and metadata', async () => {
+  test('default content type is binary/octet-stream, overwrite replaces bytes and metadata', { timeout: 120_000 }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: 'first', Metadata: { v: '1' } }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: 'second!' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'over' }));
@@ -72,7 +72,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assert.equal((await bytesOf('over')).toString(), 'second!');
   });
 
-  test('an empty object', async () => {
+  test('an empty object', { timeout: 120_000 }, async () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'empty', Body: '' }));
     assert.equal(put.ETag, '"d41d8cd98f00b204e9800998ecf8427e"');
     const got = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'empty' }));
@@ -80,7 +80,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assert.equal((await got.Body!.transformToByteArray()).length, 0);
   });
 
-  test('Content-MD5: a good one is accepted, a wrong one is BadDigest and stores nothing, a malformed one InvalidDigest', async () => {
+  test('Content-MD5: a good one is accepted, a wrong one is BadDigest and stores nothing, a malformed one InvalidDigest', { timeout: 120_000 }, async () => {
     const body = 'md5 checked body';
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'md5', Body: body, ContentMD5: md5Base64(body) }));
     assert.equal(put.ETag, `"${md5Hex(body)}"`);
@@ -90,7 +90,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assertS3Error(res, 400, 'InvalidDigest');
   });
 
-  test('a signed payload hash that does not match the body is refused and stores nothing; UNSIGNED-PAYLOAD is accepted', async () => {
+  test('a signed payload hash that does not match the body is refused and stores nothing; UNSIGNED-PAYLOAD is accepted', { timeout: 120_000 }, async () => {
     const liar = await raw(t.endpoint, { method: 'PUT', path: `/${B}/sha-bad`, body: 'abc', auth: { type: 'v4', addon: t.owner, payloadHash: sha256('abd') } });
     assertS3Error(liar, 400, 'XAmzContentSHA256Mismatch');
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'sha-bad' })), 'NotFound', 404);
@@ -99,7 +99,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assert.equal((await bytesOf('sha-unsigned')).toString(), 'abc');
   });
 
-  test('versionId=null names the only version; another version id is refused', async () => {
+  test('versionId=null names the only version; another version id is refused', { timeout: 120_000 }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'versioned-null', Body: 'v-null' }));
     const got = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'versioned-null', VersionId: 'null' }));
     assert.equal(await got.Body!.transformToString(), 'v-null');
@@ -107,7 +107,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'versioned-null', VersionId: '3HL4kqtJlcpXroDTDmJ' })), 'InvalidArgument', 400);
   });
 
-  test('concurrent overwrites of one key leave exactly one complete body', async () => {
+  test('concurrent overwrites of one key leave exactly one complete body', { timeout: 120_000 }, async () => {
     const bodies = Array.from({ length: 16 }, () => randomBytes(64 * 1024));
     const results = await Promise.all(bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: B, Key: 'contended', Body }))));
     assert.ok(results.every((r) => r.$metadata.httpStatusCode === 200));
@@ -117,7 +117,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     assert.ok(bodies.some((b) => b.equals(bytes)), 'the stored body is one of those sent, whole');
   });
 
-  test('a 16 MiB object round-trips, and its last byte can be read by range', async () => {
+  test('a 16 MiB object round-trips, and its last byte can be read by range', { timeout: 120_000 }, async () => {
     const data = randomBytes(16 * 1024 * 1024);
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'big.bin', Body: data }));
     assert.equal(put.ETag, `"${md5Hex(data)}"`);
@@ -127,11 +127,11 @@ describe('PutObject / GetObject / HeadObject', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'big.bin' }));
   });
 
-  test('PutObject into a missing bucket is NoSuchBucket', async () => {
+  test('PutObject into a missing bucket is NoSuchBucket', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new PutObjectCommand({ Bucket: 'no-bucket-zz', Key: 'k', Body: 'x' })), 'NoSuchBucket', 404);
   });
 
-  test('GetObject of a missing key is NoSuchKey, of a missing bucket NoSuchBucket', async () => {
+  test('GetObject of a missing key is NoSuchKey, of a missing bucket NoSuchBucket', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'nope' })), 'NoSuchKey', 404);
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: 'no-bucket-zz', Key: 'nope' })), 'NoSuchBucket', 404);
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'nope' })), 'NotFound', 404);
@@ -151,7 +151,7 @@ describe('Range', () => {
     ['bytes=-500', 0, 99],
   ];
   for (const [range, start, end] of cases) {
-    test(`${range} is 206 bytes ${start}-${end}/100`, async () => {
+    test(`${range} is 206 bytes ${start}-${end}/100`, { timeout: 120_000 }, async () => {
       const out = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'range', Range: range }));
       assert.equal(out.$metadata.httpStatusCode, 206);
       assert.equal(out.ContentRange, `bytes ${start}-${end}/100`);
@@ -160,13 +160,13 @@ describe('Range', () => {
     });
   }
 
-  test('a range starting past the end is 416 InvalidRange', async () => {
+  test('a range starting past the end is 416 InvalidRange', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'range', Range: 'bytes=100-' })), 'InvalidRange', 416);
     const res = await raw(t.endpoint, { path: `/${B}/range`, headers: { range: 'bytes=200-300' }, auth: { type: 'v4', addon: t.owner } });
     assertS3Error(res, 416, 'InvalidRange');
   });
 
-  test('HeadObject with a Range answers 206 with Content-Range', async () => {
+  test('HeadObject with a Range answers 206 with Content-Range', { timeout: 120_000 }, async () => {
     const out = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'range', Range: 'bytes=0-4' }));
     assert.equal(out.$metadata.httpStatusCode, 206);
     assert.equal(out.ContentRange, 'bytes 0-4/100');
@@ -175,7 +175,7 @@ describe('Range', () => {
 });
 
 describe('response-* overrides', () => {
-  test('override the stored headers on a signed GET', async () => {
+  test('override the stored headers on a signed GET', { timeout: 120_000 }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'ovr', Body: 'o', ContentType: 'text/plain' }));
     const out = await s3.send(new GetObjectCommand({
       Bucket: B, Key: 'ovr',
@@ -207,39 +207,39 @@ describe('conditional GET and HEAD', () => {
   const past = new Date('2000-01-01T00:00:00Z');
   const future = (): Date => new Date(Date.now() + 3_600_000);
 
-  test('If-Match', async () => {
+  test('If-Match', { timeout: 120_000 }, async () => {
     assert.equal((await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfMatch: etag }))).$metadata.httpStatusCode, 200);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'cond', IfMatch: '*' }))).$metadata.httpStatusCode, 200);
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfMatch: '"0000"' })), 'PreconditionFailed', 412);
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'cond', IfMatch: '"0000"' })), null, 412);
   });
 
-  test('If-None-Match', async () => {
+  test('If-None-Match', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfNoneMatch: etag })), null, 304);
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'cond', IfNoneMatch: etag })), null, 304);
     assert.equal((await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfNoneMatch: '"0000"' }))).$metadata.httpStatusCode, 200);
   });
 
-  test('If-Modified-Since', async () => {
+  test('If-Modified-Since', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfModifiedSince: future() })), null, 304);
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'cond', IfModifiedSince: modified })), null, 304);
     assert.equal((await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfModifiedSince: past }))).$metadata.httpStatusCode, 200);
   });
 
-  test('If-Unmodified-Since', async () => {
+  test('If-Unmodified-Since', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfUnmodifiedSince: past })), 'PreconditionFailed', 412);
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'cond', IfUnmodifiedSince: past })), null, 412);
     assert.equal((await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfUnmodifiedSince: future() }))).$metadata.httpStatusCode, 200);
   });
 
-  test('If-Match wins over a failing If-Unmodified-Since; If-None-Match wins over If-Modified-Since', async () => {
+  test('If-Match wins over a failing If-Unmodified-Since; If-None-Match wins over If-Modified-Since', { timeout: 120_000 }, async () => {
     const a = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfMatch: etag, IfUnmodifiedSince: past }));
     assert.equal(a.$metadata.httpStatusCode, 200);
     const b = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'cond', IfNoneMatch: '"0000"', IfModifiedSince: future() }));
     assert.equal(b.$metadata.httpStatusCode, 200);
   });
 
-  test('a 304 carries the ETag and no body', async () => {
+  test('a 304 carries the ETag and no body', { timeout: 120_000 }, async () => {
     const res = await raw(t.endpoint, { path: `/${B}/cond`, headers: { 'if-none-match': etag }, auth: { type: 'v4', addon: t.owner } });
     assert.equal(res.status, 304);
     assert.equal(res.headers.etag, etag);
@@ -248,7 +248,7 @@ describe('conditional GET and HEAD', () => {
 });
 
 describe('DeleteObject and DeleteObjects', () => {
-  test('deleting a missing key is 204; versionId=null is accepted; another version id is refused', async () => {
+  test('deleting a missing key is 204; versionId=null is accepted; another version id is refused', { timeout: 120_000 }, async () => {
     const missing = await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'never-existed' }));
     assert.equal(missing.$metadata.httpStatusCode, 204);
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'vnull', Body: 'v' }));
@@ -259,7 +259,7 @@ describe('DeleteObject and DeleteObjects', () => {
     await rejects(() => s3.send(new DeleteObjectCommand({ Bucket: 'no-bucket-zz', Key: 'k' })), 'NoSuchBucket', 404);
   });
 
-  test('DeleteObjects reports every key, missing ones too, with VersionId null echoed', async () => {
+  test('DeleteObjects reports every key, missing ones too, with VersionId null echoed', { timeout: 120_000 }, async () => {
     for (const k of ['d/1', 'd/2', 'd/3']) await s3.send(new PutObjectCommand({ Bucket: B, Key: k, Body: k }));
     const out = await s3.send(new DeleteObjectsCommand({
       Bucket: B,
@@ -272,7 +272,7 @@ describe('DeleteObject and DeleteObjects', () => {
     assert.deepEqual(left.Contents!.map((c) => c.Key), ['d/3']);
   });
 
-  test('DeleteObjects Quiet lists only errors', async () => {
+  test('DeleteObjects Quiet lists only errors', { timeout: 120_000 }, async () => {
     for (const k of ['q/1', 'q/2']) await s3.send(new PutObjectCommand({ Bucket: B, Key: k, Body: k }));
     const out = await s3.send(new DeleteObjectsCommand({
       Bucket: B,
@@ -286,7 +286,7 @@ describe('DeleteObject and DeleteObjects', () => {
     assert.equal(left.KeyCount, 0);
   });
 
-  test('keys with XML-special characters survive DeleteObjects', async () => {
+  test('keys with XML-special characters survive DeleteObjects', { timeout: 120_000 }, async () => {
     const keys = ['x/a&b', 'x/<lt>', 'x/"quote\'', 'x/ spaced '];
     for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: B, Key: k, Body: 'z' }));
     const out = await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
@@ -311,7 +311,7 @@ describe('keys', () => {
     'é'.repeat(512),
   ];
 
-  test('odd keys round-trip byte-identically through put, get, head, list and delete', async () => {
+  test('odd keys round-trip byte-identically through put, get, head, list and delete', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'keys' }));
     for (const [i, key] of keys.entries()) {
       await s3.send(new PutObjectCommand({ Bucket: 'keys', Key: key, Body: `body ${i}` }));
@@ -324,7 +324,7 @@ describe('keys', () => {
     assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: 'keys' }))).KeyCount, 0);
   });
 
-  test('a 1025-byte key is KeyTooLongError', async () => {
+  test('a 1025-byte key is KeyTooLongError', { timeout: 120_000 }, async () => {
     await rejects(() => s3.send(new PutObjectCommand({ Bucket: B, Key: 'k'.repeat(1025), Body: 'x' })), 'KeyTooLongError', 400);
     await rejects(() => s3.send(new PutObjectCommand({ Bucket: B, Key: 'é'.repeat(512) + 'k', Body: 'x' })), 'KeyTooLongError', 400);
     await rejects(

@@ -66,7 +66,7 @@ after(async () => {
 });
 
 describe('freshness', () => {
-  test('500 overwrite-then-GET iterations never return the old body', async () => {
+  test('500 overwrite-then-GET iterations never return the old body', { timeout: 120_000 }, async () => {
     await publicBucket('fresh');
     const pad = 'x'.repeat(2000); // over the compression threshold: compressed renderings are cached too
     await put('fresh', 'page.html', `v-1 ${pad}`);
@@ -87,7 +87,7 @@ describe('freshness', () => {
     assert.ok(stats.meta > 0 && stats.bodies > 0, `the cache was in use: ${JSON.stringify(stats)}`);
   });
 
-  test('concurrent page views during overwrites: each view after an acknowledged write sees it', async () => {
+  test('concurrent page views during overwrites: each view after an acknowledged write sees it', { timeout: 120_000 }, async () => {
     await publicBucket('race');
     await put('race', 'index.html', 'start');
     let stop = false;
@@ -106,14 +106,14 @@ describe('freshness', () => {
 describe('invalidation', () => {
   before(() => publicBucket('inv'));
 
-  test('a cached 404 turns into the page the moment it is uploaded', async () => {
+  test('a cached 404 turns into the page the moment it is uploaded', { timeout: 120_000 }, async () => {
     assert.equal((await view('inv', '/new')).status, 404);
     assert.equal((await view('inv', '/new')).status, 404);
     await put('inv', 'new.html', 'now here');
     assert.equal((await view('inv', '/new')).text, 'now here');
   });
 
-  test('a folder index appearing turns a 404 into the slash redirect', async () => {
+  test('a folder index appearing turns a 404 into the slash redirect', { timeout: 120_000 }, async () => {
     assert.equal((await view('inv', '/blog')).status, 404);
     await put('inv', 'blog/index.html', 'blog');
     const r = await view('inv', '/blog');
@@ -121,7 +121,7 @@ describe('invalidation', () => {
     assert.equal(r.headers.location, '/blog/');
   });
 
-  test('deleting and copying objects', async () => {
+  test('deleting and copying objects', { timeout: 120_000 }, async () => {
     await put('inv', 'gone.html', 'soon gone');
     assert.equal((await view('inv', '/gone')).status, 200);
     await s3.send(new DeleteObjectCommand({ Bucket: 'inv', Key: 'gone.html' }));
@@ -130,7 +130,7 @@ describe('invalidation', () => {
     assert.equal((await view('inv', '/gone')).text, 'now here');
   });
 
-  test('a new error document, a new sidecar', async () => {
+  test('a new error document, a new sidecar', { timeout: 120_000 }, async () => {
     assert.equal((await view('inv', '/nothing')).text.includes('custom'), false);
     await put('inv', '404.html', 'custom not found');
     const r = await view('inv', '/nothing');
@@ -146,7 +146,7 @@ describe('invalidation', () => {
     assert.deepEqual(after.body, br);
   });
 
-  test('policy, object ACL and website configuration changes apply at once', async () => {
+  test('policy, object ACL and website configuration changes apply at once', { timeout: 120_000 }, async () => {
     await put('inv', 'index.html', 'home');
     assert.equal((await view('inv', '/')).status, 200);
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'inv' }));
@@ -162,7 +162,7 @@ describe('invalidation', () => {
     assert.equal((await view('inv', '/')).text, 'start page');
   });
 
-  test('a policy that reads the request is decided per request, never from the cache', async () => {
+  test('a policy that reads the request is decided per request, never from the cache', { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'hotlink' }));
     await s3.send(new PutBucketPolicyCommand({
       Bucket: 'hotlink',
@@ -176,7 +176,7 @@ describe('invalidation', () => {
     }
   });
 
-  test('a change written by another process (the cellar CLI) is picked up within seconds', async () => {
+  test('a change written by another process (the cellar CLI) is picked up within seconds', { timeout: 120_000 }, async () => {
     await publicBucket('outside');
     await put('outside', 'index.html', 'index');
     await put('outside', 'home.html', 'home');

@@ -58,7 +58,7 @@ before(async () => {
 after(() => t.stop());
 
 describe('validators, 304 and 412', () => {
-  test('ETag and Last-Modified; If-None-Match and If-Modified-Since give 304', async () => {
+  test('ETag and Last-Modified; If-None-Match and If-Modified-Since give 304', { timeout: 120_000 }, async () => {
     const r = await web('/');
     const etag = String(r.headers.etag);
     const lastModified = String(r.headers['last-modified']);
@@ -78,7 +78,7 @@ describe('validators, 304 and 412', () => {
 });
 
 describe('Range and HEAD', () => {
-  test('206 for a range, 416 past the end, suffix ranges', async () => {
+  test('206 for a range, 416 past the end, suffix ranges', { timeout: 120_000 }, async () => {
     const r = await web('/style.css', { range: 'bytes=5-14' });
     assert.equal(r.status, 206);
     assert.equal(r.text, CSS.slice(5, 15));
@@ -95,13 +95,13 @@ describe('Range and HEAD', () => {
     assert.equal(past.headers['content-range'], `bytes */${CSS.length}`);
   });
 
-  test('ranges of an object too big to cache stream from storage', async () => {
+  test('ranges of an object too big to cache stream from storage', { timeout: 120_000 }, async () => {
     const r = await web('/big.bin', { range: 'bytes=100000-100099' });
     assert.equal(r.status, 206);
     assert.deepEqual(r.body, BIG.subarray(100000, 100100));
   });
 
-  test('HEAD: the GET headers without a body', async () => {
+  test('HEAD: the GET headers without a body', { timeout: 120_000 }, async () => {
     const get = await web('/style.css');
     const head = await web('/style.css', {}, 'HEAD');
     assert.equal(head.status, 200);
@@ -116,7 +116,7 @@ describe('Range and HEAD', () => {
 });
 
 describe('headers from the object', () => {
-  test('Content-Type from the object, else by extension; nosniff always', async () => {
+  test('Content-Type from the object, else by extension; nosniff always', { timeout: 120_000 }, async () => {
     assert.equal((await web('/style.css')).headers['content-type'], 'text/css');
     assert.equal((await web('/guessed.css')).headers['content-type'], 'text/css; charset=utf-8');
     assert.equal((await web('/logo.png')).headers['content-type'], 'image/png');
@@ -124,14 +124,14 @@ describe('headers from the object', () => {
     assert.equal((await web('/logo.png')).headers['x-content-type-options'], 'nosniff');
   });
 
-  test('Cache-Control from the object overrides the default', async () => {
+  test('Cache-Control from the object overrides the default', { timeout: 120_000 }, async () => {
     assert.equal((await web('/immutable.js')).headers['cache-control'], 'public, max-age=31536000, immutable');
     assert.equal((await web('/style.css')).headers['cache-control'], 'public, max-age=0, must-revalidate');
   });
 });
 
 describe('compression', () => {
-  test('gzip and brotli when accepted, with Vary and a weak ETag; identity otherwise', async () => {
+  test('gzip and brotli when accepted, with Vary and a weak ETag; identity otherwise', { timeout: 120_000 }, async () => {
     const plain = await web('/style.css');
     assert.equal(plain.text, CSS);
     assert.equal(plain.headers['content-encoding'], undefined);
@@ -149,14 +149,14 @@ describe('compression', () => {
     assert.equal((await web('/style.css', { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) })).status, 304);
   });
 
-  test('small bodies and non-text types are not compressed', async () => {
+  test('small bodies and non-text types are not compressed', { timeout: 120_000 }, async () => {
     assert.equal((await web('/small.css', { 'accept-encoding': 'br, gzip' })).headers['content-encoding'], undefined);
     const png = await web('/logo.png', { 'accept-encoding': 'br, gzip' });
     assert.equal(png.headers['content-encoding'], undefined);
     assert.equal(png.headers.vary, undefined);
   });
 
-  test('a precompressed x.br is served for x when brotli is accepted', async () => {
+  test('a precompressed x.br is served for x when brotli is accepted', { timeout: 120_000 }, async () => {
     const br = await web('/app.js', { 'accept-encoding': 'gzip, br' });
     assert.equal(br.headers['content-encoding'], 'br');
     assert.deepEqual(br.body, JS_BR, 'the stored .br bytes, not a fresh compression');
@@ -168,7 +168,7 @@ describe('compression', () => {
     assert.equal((await web('/app.js')).text, JS);
   });
 
-  test('a text object too big to cache is compressed on the way', async () => {
+  test('a text object too big to cache is compressed on the way', { timeout: 120_000 }, async () => {
     const r = await web('/big.txt', { 'accept-encoding': 'gzip' });
     assert.equal(r.headers['content-encoding'], 'gzip');
     assert.equal(gunzipSync(r.body).toString(), BIG_TEXT);
@@ -179,7 +179,7 @@ describe('compression', () => {
 describe('CORS', () => {
   const origin = 'http://web.localhost:1234';
 
-  test('no CORS headers until the bucket allows the origin, then on GET, 304 and errors', async () => {
+  test('no CORS headers until the bucket allows the origin, then on GET, 304 and errors', { timeout: 120_000 }, async () => {
     assert.equal((await web('/data.json', { origin }, 'GET', 'api')).headers['access-control-allow-origin'], undefined);
     await s3.send(new PutBucketCorsCommand({
       Bucket: 'api',
@@ -197,7 +197,7 @@ describe('CORS', () => {
     assert.equal((await web('/data.json', { origin: 'http://evil.test' }, 'GET', 'api')).headers['access-control-allow-origin'], undefined);
   });
 
-  test('preflight on a bucket host answers from the rules', async () => {
+  test('preflight on a bucket host answers from the rules', { timeout: 120_000 }, async () => {
     const ok = await web('/data.json', { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'X-Custom' }, 'OPTIONS', 'api');
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['access-control-allow-origin'], origin);

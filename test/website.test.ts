@@ -63,21 +63,21 @@ before(async () => {
 after(() => t.stop());
 
 describe('host -> bucket', () => {
-  test('<bucket>.<service domain>', async () => {
+  test('<bucket>.<service domain>', { timeout: 120_000 }, async () => {
     const r = await web('site.localhost', '/');
     assert.equal(r.status, 200);
     assert.equal(r.text, FILES['index.html']);
     assert.match(String(r.headers['content-type']), /^text\/html/);
   });
 
-  test('custom domain: the bucket named exactly like the host', async () => {
+  test('custom domain: the bucket named exactly like the host', { timeout: 120_000 }, async () => {
     await site('www.example.test', { 'index.html': 'custom domain home' });
     const r = await web('www.example.test', '/');
     assert.equal(r.text, 'custom domain home');
     assert.equal((await web('WWW.Example.Test.', '/')).text, 'custom domain home', 'case and trailing dot do not matter');
   });
 
-  test('website-only domain serves the site and refuses writes', async () => {
+  test('website-only domain serves the site and refuses writes', { timeout: 120_000 }, async () => {
     const r = await web('site.web.test', '/login');
     assert.equal(r.text, FILES['login.html']);
     const post = await web('site.web.test', '/x', { method: 'PUT', headers: { 'content-length': '0' } });
@@ -86,7 +86,7 @@ describe('host -> bucket', () => {
     assert.match(String(post.headers['content-type']), /^text\/html/);
   });
 
-  test('unknown bucket: a plain HTML 404 that reads like any missing page', async () => {
+  test('unknown bucket: a plain HTML 404 that reads like any missing page', { timeout: 120_000 }, async () => {
     await site('bare', { 'index.html': 'x' });
     const unknown = await web('nosuchbucket.localhost', '/');
     const missingPage = await web('bare.localhost', '/nope');
@@ -97,7 +97,7 @@ describe('host -> bucket', () => {
     assert.equal((await web('no-such.example.org', '/')).text, missingPage.text);
   });
 
-  test('path style on the service host stays the S3 API', async () => {
+  test('path style on the service host stays the S3 API', { timeout: 120_000 }, async () => {
     const r = await raw(t.endpoint, { path: '/site/index.html' });
     assert.equal(r.status, 200);
     assert.equal(r.text, FILES['index.html']);
@@ -105,7 +105,7 @@ describe('host -> bucket', () => {
     assertS3Error(await raw(t.endpoint, { path: '/site/login' }), 403, 'AccessDenied');
   });
 
-  test('S3 sub-resources and signed requests on a bucket host go to the S3 API', async () => {
+  test('S3 sub-resources and signed requests on a bucket host go to the S3 API', { timeout: 120_000 }, async () => {
     const r = await web('site.localhost', '/?acl');
     assertS3Error(r, 403, 'AccessDenied');
   });
@@ -128,7 +128,7 @@ describe('index documents and clean URLs', () => {
     ['//login', 404, FILES['404.html']],
   ];
   for (const [path, status, body] of rows) {
-    test(`GET ${path} -> ${status}`, async () => {
+    test(`GET ${path} -> ${status}`, { timeout: 120_000 }, async () => {
       const r = await web('site.localhost', path);
       assert.equal(r.status, status);
       assert.equal(r.text, body);
@@ -136,14 +136,14 @@ describe('index documents and clean URLs', () => {
     });
   }
 
-  test('a folder without its slash: 302 to the slash, query kept', async () => {
+  test('a folder without its slash: 302 to the slash, query kept', { timeout: 120_000 }, async () => {
     const r = await web('site.localhost', '/about');
     assert.equal(r.status, 302);
     assert.equal(r.headers.location, '/about/');
     assert.equal((await web('site.localhost', '/about?tab=2')).headers.location, '/about/?tab=2');
   });
 
-  test('dot segments climbing above the root are refused', async () => {
+  test('dot segments climbing above the root are refused', { timeout: 120_000 }, async () => {
     const r = await web('site.localhost', '/../etc/passwd');
     assert.equal(r.status, 400);
     assert.match(String(r.headers['content-type']), /^text\/html/);
@@ -151,7 +151,7 @@ describe('index documents and clean URLs', () => {
 });
 
 describe('error documents and 403 versus 404', () => {
-  test('the error document keeps its 404, ignores Range and conditionals; HEAD gets none', async () => {
+  test('the error document keeps its 404, ignores Range and conditionals; HEAD gets none', { timeout: 120_000 }, async () => {
     const etag = String((await web('site.localhost', '/404.html')).headers.etag);
     const ranged = await web('site.localhost', '/missing', { headers: { range: 'bytes=0-3', 'if-none-match': etag } });
     assert.equal(ranged.status, 404);
@@ -162,7 +162,7 @@ describe('error documents and 403 versus 404', () => {
     assert.notEqual(head.headers['content-length'], String(FILES['404.html'].length));
   });
 
-  test('ACL-only bucket: public object served, private object and missing key are 403', async () => {
+  test('ACL-only bucket: public object served, private object and missing key are 403', { timeout: 120_000 }, async () => {
     await site('acls', {}, { policy: false });
     await put('acls', 'index.html', 'public home', { ACL: 'public-read' });
     await put('acls', 'private.html', 'secret', { ACL: 'private' });
@@ -178,7 +178,7 @@ describe('error documents and 403 versus 404', () => {
     assert.equal((await web('acls.localhost', '/private')).status, 403);
   });
 
-  test('a policy Deny gives 403 with the configured error document', async () => {
+  test('a policy Deny gives 403 with the configured error document', { timeout: 120_000 }, async () => {
     await site('deny', { 'index.html': 'home', 'err.html': 'the error page', 'secret/a.html': 'hidden' }, { policy: false });
     await s3.send(new PutBucketPolicyCommand({
       Bucket: 'deny',
@@ -203,7 +203,7 @@ describe('error documents and 403 versus 404', () => {
 });
 
 describe('redirects, routing rules and SPA fallback', () => {
-  test('x-amz-website-redirect-location: 301 on the website, the body on the S3 API', async () => {
+  test('x-amz-website-redirect-location: 301 on the website, the body on the S3 API', { timeout: 120_000 }, async () => {
     await put('site', 'old-page.html', 'old body', { WebsiteRedirectLocation: '/login' });
     const r = await web('site.localhost', '/old-page');
     assert.equal(r.status, 301);
@@ -214,7 +214,7 @@ describe('redirects, routing rules and SPA fallback', () => {
     assert.equal(api.headers['x-amz-website-redirect-location'], '/login');
   });
 
-  test('routing rules: a prefix rewrite and a 404 rule, first match wins', async () => {
+  test('routing rules: a prefix rewrite and a 404 rule, first match wins', { timeout: 120_000 }, async () => {
     await site('rules', { 'index.html': 'home', 'documents/a.html': 'doc a' });
     await setWebsite('rules', {
       IndexDocument: { Suffix: 'index.html' },
@@ -232,7 +232,7 @@ describe('redirects, routing rules and SPA fallback', () => {
     assert.equal((await web('rules.localhost', '/documents/a')).text, 'doc a');
   });
 
-  test('SPA fallback: unknown routes serve index.html with 200, assets stay assets', async () => {
+  test('SPA fallback: unknown routes serve index.html with 200, assets stay assets', { timeout: 120_000 }, async () => {
     await site('spa', { 'index.html': '<div id=app></div>', 'app.js': 'console.log(1)' });
     await setWebsite('spa', {
       IndexDocument: { Suffix: 'index.html' },
@@ -245,7 +245,7 @@ describe('redirects, routing rules and SPA fallback', () => {
     assert.equal((await web('spa.localhost', '/app.js')).text, 'console.log(1)');
   });
 
-  test('a rule whose HostName cannot go in a header gives a 500 page, and the server lives on', async () => {
+  test('a rule whose HostName cannot go in a header gives a 500 page, and the server lives on', { timeout: 120_000 }, async () => {
     await site('badrule', { 'index.html': 'fine' });
     const xml = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><RoutingRules><RoutingRule>'
       + '<Condition><KeyPrefixEquals>go/</KeyPrefixEquals></Condition><Redirect><HostName>a\nb.example</HostName></Redirect>'
@@ -260,7 +260,7 @@ describe('redirects, routing rules and SPA fallback', () => {
     assert.equal((await web('badrule.localhost', '/')).text, 'fine');
   });
 
-  test('RedirectAllRequestsTo: 301 with path and query to the other host', async () => {
+  test('RedirectAllRequestsTo: 301 with path and query to the other host', { timeout: 120_000 }, async () => {
     await site('moved', { 'index.html': 'x' });
     await setWebsite('moved', { RedirectAllRequestsTo: { HostName: 'new.example.com', Protocol: 'https' } });
     const r = await web('moved.localhost', '/a/b?c=d');
@@ -270,7 +270,7 @@ describe('redirects, routing rules and SPA fallback', () => {
 });
 
 describe('website configuration API', () => {
-  test('Put/Get/Delete round trip, and the configuration takes effect at once', async () => {
+  test('Put/Get/Delete round trip, and the configuration takes effect at once', { timeout: 120_000 }, async () => {
     await site('cfg', { 'index.html': 'default index', 'home.html': 'custom index', 'oops.html': 'custom error', '404.html': 'default 404' });
     assert.equal((await web('cfg.localhost', '/')).text, 'default index');
     await assert.rejects(s3.send(new GetBucketWebsiteCommand({ Bucket: 'cfg' })), { name: 'NoSuchWebsiteConfiguration' });
@@ -290,7 +290,7 @@ describe('website configuration API', () => {
     assert.equal((await web('cfg.localhost', '/none')).text, 'default 404');
   });
 
-  test('invalid configurations are refused with AWS codes', async () => {
+  test('invalid configurations are refused with AWS codes', { timeout: 120_000 }, async () => {
     await assert.rejects(setWebsite('site', { ErrorDocument: { Key: 'e.html' } }), { name: 'InvalidArgument' });
     await assert.rejects(setWebsite('site', { RedirectAllRequestsTo: { HostName: 'x.com' }, IndexDocument: { Suffix: 'i.html' } }), { name: 'InvalidArgument' });
     await assert.rejects(setWebsite('site', { IndexDocument: { Suffix: 'a/b.html' } }), { name: 'InvalidArgument' });
@@ -300,7 +300,7 @@ describe('website configuration API', () => {
     }), { name: 'InvalidRequest' });
   });
 
-  test('only the owner may read or change it', async () => {
+  test('only the owner may read or change it', { timeout: 120_000 }, async () => {
     const other = t.client(t.newAddon('intruder'));
     await assert.rejects(other.send(new GetBucketWebsiteCommand({ Bucket: 'site' })), { name: 'AccessDenied' });
     await assert.rejects(other.send(new PutBucketWebsiteCommand({ Bucket: 'site', WebsiteConfiguration: { IndexDocument: { Suffix: 'x.html' } } })), { name: 'AccessDenied' });

@@ -19,7 +19,7 @@ const choices: [WebsiteChoice, WebsiteConfig | string][] = [
   [{ index: 'a/b' }, 'InvalidArgument'],
 ];
 
-test('websiteConfigOf: owner choices become a validated website configuration', () => {
+test('websiteConfigOf: owner choices become a validated website configuration', { timeout: 30_000 }, () => {
   for (const [choice, want] of choices) {
     if (typeof want === 'string') {
       assert.throws(() => websiteConfigOf(choice), (e: unknown) => isStorageError(e) && e.code === want, JSON.stringify(choice));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from './index.js';
 
-test('HTTPS settings: defaults keep HTTPS and issuance off', () => {
+test('HTTPS settings: defaults keep HTTPS and issuance off', { timeout: 30_000 }, () => {
   const c = loadConfig({});
   assert.equal(c.httpsPort, null);
   assert.equal(c.acmeDirectory, '');
@@ -13,7 +13,7 @@ test('HTTPS settings: defaults keep HTTPS and issuance off', () => {
   assert.equal(c.domainProof, false);
 });
 
-test('HTTPS settings from the environment', () => {
+test('HTTPS settings from the environment', { timeout: 30_000 }, () => {
   const c = loadConfig({
     CELLAR_HTTPS_PORT: '0',
     CELLAR_ACME_DIRECTORY: 'https://127.0.0.1:14000/dir',
@@ -32,7 +32,7 @@ test('HTTPS settings from the environment', () => {
   assert.equal(loadConfig({ CELLAR_DNS_RESOLVER: '[::1]:53' }).dnsResolver, '[::1]:53');
 });
 
-test('invalid HTTPS settings are one clear error naming them', () => {
+test('invalid HTTPS settings are one clear error naming them', { timeout: 30_000 }, () => {
   const bad: [Record<string, string>, RegExp][] = [
     [{ CELLAR_HTTPS_PORT: '70000' }, /CELLAR_HTTPS_PORT/],
     [{ CELLAR_ACME_DIRECTORY: 'not a url' }, /CELLAR_ACME_DIRECTORY: expected an http\(s\) URL/],

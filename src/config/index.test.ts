@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, publicEndpoint } from './index.js';
 
-test('defaults come from config/default.json', () => {
+test('defaults come from config/default.json', { timeout: 30_000 }, () => {
   const c = loadConfig({});
   assert.equal(c.dataDir, './data');
   assert.equal(c.host, '127.0.0.1');
@@ -21,7 +21,7 @@ test('defaults come from config/default.json', () => {
   assert.equal(loadConfig({ CELLAR_BODY_MIN_BYTES_PER_SECOND: '0' }).bodyMinBytesPerSecond, 0);
 });
 
-test('environment overrides the file, which overrides the defaults; overrides win', () => {
+test('environment overrides the file, which overrides the defaults; overrides win', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cfg-'));
   const file = path.join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ httpPort: 9000, domain: 'files.example.com', region: 'eu-west-1' }));
@@ -57,7 +57,7 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ CELLAR_UPSTREAM_TIMEOUT_MS: '2s' }, /CELLAR_UPSTREAM_TIMEOUT_MS/],
 ];
 
-test('upstream mode: off by default, on with a URL and the system keys', () => {
+test('upstream mode: off by default, on with a URL and the system keys', { timeout: 30_000 }, () => {
   const off = loadConfig({});
   assert.equal(off.upstreamUrl, '');
   assert.equal(off.upstreamTimeoutMs, 30000);
@@ -68,13 +68,13 @@ test('upstream mode: off by default, on with a URL and the system keys', () => {
   assert.equal(on.upstreamTimeoutMs, 2500);
 });
 
-test('an invalid setting is one clear error naming it', () => {
+test('an invalid setting is one clear error naming it', { timeout: 30_000 }, () => {
   for (const [env, re] of bad) {
     assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(env));
   }
 });
 
-test('unknown keys and bad JSON in the config file are refused', () => {
+test('unknown keys and bad JSON in the config file are refused', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cfg-'));
   const unknown = path.join(dir, 'u.json');
   writeFileSync(unknown, JSON.stringify({ httpPrt: 1 }));
@@ -84,7 +84,7 @@ test('unknown keys and bad JSON in the config file are refused', () => {
   assert.throws(() => loadConfig({ CELLAR_CONFIG: broken }), /not valid JSON/);
 });
 
-test('publicEndpoint', () => {
+test('publicEndpoint', { timeout: 30_000 }, () => {
   assert.equal(publicEndpoint(loadConfig({}), 8081).href, 'http://localhost:8081/');
   assert.equal(publicEndpoint(loadConfig({ CELLAR_PUBLIC_URL: 'https://s3.example.com' })).href, 'https://s3.example.com/');
 });

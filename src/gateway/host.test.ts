@@ -61,18 +61,18 @@ const rows: Array<[string, string | undefined, HostResolution]> = [
 ];
 
 for (const [name, host, expected] of rows) {
-  test(`resolveHost: ${name}`, () => {
+  test(`resolveHost: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(resolveHost(host, cfg), expected);
   });
 }
 
-test('resolveHost: a domain listed as both service and website-only stays a service host', () => {
+test('resolveHost: a domain listed as both service and website-only stays a service host', { timeout: 30_000 }, () => {
   const both: HostConfig = { serviceDomains: ['x.test'], websiteOnlyDomains: ['x.test'] };
   assert.deepEqual(resolveHost('x.test', both), service);
   assert.deepEqual(resolveHost('b.x.test', both), sub('b'));
 });
 
-test('resolveHost: with no configured domain every name is a custom domain', () => {
+test('resolveHost: with no configured domain every name is a custom domain', { timeout: 30_000 }, () => {
   assert.deepEqual(resolveHost('b.localhost', { serviceDomains: [], websiteOnlyDomains: [] }), custom('b.localhost'));
 });
 
@@ -85,7 +85,7 @@ const splitRows: Array<[string, ReturnType<typeof splitHostPort>]> = [
   ['[1.2.3.4]', null],
 ];
 for (const [authority, expected] of splitRows) {
-  test(`splitHostPort: ${authority}`, () => {
+  test(`splitHostPort: ${authority}`, { timeout: 30_000 }, () => {
     assert.deepEqual(splitHostPort(authority), expected);
   });
 }

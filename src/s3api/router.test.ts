@@ -68,7 +68,7 @@ const rows: [string, string, OperationName | string, Record<string, string>?][] 
   ['POST', '/b/k?delete', 'NotImplemented'],
 ];
 
-test('router: AWS request examples, path style and virtual-host style', () => {
+test('router: AWS request examples, path style and virtual-host style', { timeout: 30_000 }, () => {
   for (const [method, url, want, headers] of rows) {
     const u = new URL(url, 'http://x');
     const path = decodeURIComponent(u.pathname);
@@ -86,7 +86,7 @@ test('router: AWS request examples, path style and virtual-host style', () => {
   }
 });
 
-test('splitPath', () => {
+test('splitPath', { timeout: 30_000 }, () => {
   assert.deepEqual(splitPath('/', null), { bucket: null, key: null });
   assert.deepEqual(splitPath('/b', null), { bucket: 'b', key: null });
   assert.deepEqual(splitPath('/b/', null), { bucket: 'b', key: null });
@@ -124,7 +124,7 @@ function routeOf(method: string, url: string, headers: Record<string, string> = 
   return route(method, bucket, key, u.searchParams, headers);
 }
 
-test('router: each variant carries its parsed parameters', () => {
+test('router: each variant carries its parsed parameters', { timeout: 30_000 }, () => {
   for (const [method, url, want, headers] of variants) assert.deepEqual(routeOf(method, url, headers), want, `${method} ${url}`);
 });
 
@@ -152,7 +152,7 @@ const invalid: [string, string, string, string, string][] = [
   ['HEAD', '/b/k?partNumber=x', PART_MESSAGE, 'partNumber', 'x'],
 ];
 
-test('router: bad uploadId and partNumber values are InvalidArgument', () => {
+test('router: bad uploadId and partNumber values are InvalidArgument', { timeout: 30_000 }, () => {
   for (const [method, url, message, name, value] of invalid) {
     assert.throws(() => routeOf(method, url), (e: unknown) => {
       assert.ok(e instanceof S3Error, `${method} ${url}`);
@@ -165,6 +165,6 @@ test('router: bad uploadId and partNumber values are InvalidArgument', () => {
   }
 });
 
-test('router: no operation name belongs to two variant kinds', () => {
+test('router: no operation name belongs to two variant kinds', { timeout: 30_000 }, () => {
   assert.equal(new Set(OPERATIONS).size, OPERATIONS.length);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateConditions, parseRange, type ConditionalHeaders } from './http-semantics.js';
 
-test('parseRange', () => {
+test('parseRange', { timeout: 30_000 }, () => {
   const rows: [string | undefined, number, ReturnType<typeof parseRange>][] = [
     [undefined, 100, { type: 'full' }],
     ['bytes=0-9', 100, { type: 'partial', start: 0, end: 9 }],
@@ -24,7 +24,7 @@ test('parseRange', () => {
   for (const [h, size, want] of rows) assert.deepEqual(parseRange(h, size), want, `${h} / ${size}`);
 });
 
-test('evaluateConditions', () => {
+test('evaluateConditions', { timeout: 30_000 }, () => {
   const v = { etag: '"abc"', lastModified: new Date('2024-01-02T03:04:05.678Z') };
   const before = 'Mon, 01 Jan 2024 00:00:00 GMT';
   const same = 'Tue, 02 Jan 2024 03:04:05 GMT';

@@ -53,7 +53,7 @@ function gate(requireProof = false, dns = fakeDns()): DomainGate {
   });
 }
 
-test('the gate, step by step', async () => {
+test('the gate, step by step', { timeout: 30_000 }, async () => {
   const cases: { name: string; proof?: boolean; allowed: boolean; failAt?: GateStepName; match?: RegExp; dnsAsked: boolean }[] = [
     { name: 'www.site.test', allowed: true, dnsAsked: true },
     { name: 'WWW.Site.Test.', allowed: true, dnsAsked: true },
@@ -87,7 +87,7 @@ test('the gate, step by step', async () => {
   }
 });
 
-test('exhaustive mode (the CLI) still reports DNS and proof after an earlier failure', async () => {
+test('exhaustive mode (the CLI) still reports DNS and proof after an earlier failure', { timeout: 30_000 }, async () => {
   const d = await gate(true).check('private.test', { exhaustive: true });
   assert.equal(d.allowed, false);
   assert.deepEqual(d.steps.map((s) => [s.step, s.ok]), [['name', true], ['bucket', true], ['website', false], ['dns', true], ['proof', false]]);
@@ -95,14 +95,14 @@ test('exhaustive mode (the CLI) still reports DNS and proof after an earlier fai
   assert.deepEqual(short.steps.map((s) => [s.step, s.ok]), [['name', true], ['bucket', true], ['website', false], ['dns', null], ['proof', null]]);
 });
 
-test('checkSite never asks DNS', () => {
+test('checkSite never asks DNS', { timeout: 30_000 }, () => {
   const dns = fakeDns();
   assert.equal(gate(true, dns).checkSite('www.site.test').allowed, true);
   assert.equal(gate(true, dns).checkSite('private.test').allowed, false);
   assert.deepEqual(dns.asked, []);
 });
 
-test('canonicalIp', () => {
+test('canonicalIp', { timeout: 30_000 }, () => {
   assert.equal(canonicalIp('0:0:0:0:0:0:0:1'), '::1');
   assert.equal(canonicalIp('2001:DB8::0:1'), '2001:db8::1');
   assert.equal(canonicalIp('127.0.0.1'), '127.0.0.1');

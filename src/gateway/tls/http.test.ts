@@ -18,7 +18,7 @@ before(async () => {
 });
 after(() => new Promise<void>((r) => server.close(() => r())));
 
-test('challenge responder: serves the key authorization on every read, 404 for unknown tokens, ignores other paths', async () => {
+test('challenge responder: serves the key authorization on every read, 404 for unknown tokens, ignores other paths', { timeout: 30_000 }, async () => {
   tokens.set('tok_EN-1', 'tok_EN-1.thumbprint');
   // The CA validates from several vantage points at once; a read must not consume the token.
   const reads = await Promise.all([1, 2, 3].map(() => fetch(`${base}/.well-known/acme-challenge/tok_EN-1`, { headers: { host: 'www.site.test:5002' } })));
@@ -56,7 +56,7 @@ function fake(method: string, host: string, url = '/page?q=1'): { req: IncomingM
   return { req: { method, url, headers: { host } } as IncomingMessage, res, out };
 }
 
-test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has a certificate', () => {
+test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has a certificate', { timeout: 30_000 }, () => {
   const policy = (over: Partial<HttpsPolicy> = {}): HttpsPolicy => ({
     redirect: true, hstsMaxAge: 0, httpsPort: () => 8443, hasCertificate: (h) => h === 'www.site.test', ...over,
   });
@@ -79,7 +79,7 @@ test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has
   }
 });
 
-test('websiteHttps: HSTS is opt-in and only sent over HTTPS', () => {
+test('websiteHttps: HSTS is opt-in and only sent over HTTPS', { timeout: 30_000 }, () => {
   const policy: HttpsPolicy = { redirect: true, hstsMaxAge: 31536000, httpsPort: () => 443, hasCertificate: () => true };
   const secure = fake('GET', 'www.site.test');
   assert.equal(websiteHttps(secure.req, secure.res, true, policy), false);

@@ -57,7 +57,7 @@ function sni(m: CertificateManager, name: string): Promise<SecureContext> {
   return new Promise((resolve, reject) => m.sniCallback(name, (err, ctx) => (err ? reject(err) : resolve(ctx!))));
 }
 
-test('renewalDue: a third of the lifetime by default, else the configured window', () => {
+test('renewalDue: a third of the lifetime by default, else the configured window', { timeout: 30_000 }, () => {
   const day = 86_400_000;
   const c = { notBefore: new Date(0), notAfter: new Date(90 * day) } as StoredCert;
   const cases: [number, number, boolean][] = [
@@ -69,7 +69,7 @@ test('renewalDue: a third of the lifetime by default, else the configured window
   for (const [now, window, due] of cases) assert.equal(renewalDue(c, now, window), due, `now=${now / day}d window=${window / day}d`);
 });
 
-test('on-demand: concurrent handshakes share one gate check and one issuance; later ones hit the cache', async () => {
+test('on-demand: concurrent handshakes share one gate check and one issuance; later ones hit the cache', { timeout: 30_000 }, async () => {
   const { manager, registry, store, issuer, gateCalls } = setup();
   const ctxs = await Promise.all(Array.from({ length: 5 }, () => sni(manager, 'New.Site.test.')));
   assert.deepEqual(issuer.calls, ['new.site.test']);
@@ -83,7 +83,7 @@ test('on-demand: concurrent handshakes share one gate check and one issuance; la
   assert.equal(manager.hasCertificate('other.test'), false);
 });
 
-test('refusals never reach the issuer: gate says no, or issuance is off', async () => {
+test('refusals never reach the issuer: gate says no, or issuance is off', { timeout: 30_000 }, async () => {
   const refused = setup({ allow: () => false });
   const ctx = await sni(refused.manager, 'private.test');
   assert.deepEqual(refused.issuer.calls, []);
@@ -96,7 +96,7 @@ test('refusals never reach the issuer: gate says no, or issuance is off', async 
   assert.deepEqual(off.gateCalls, []);
 });
 
-test('a failed issuance is recorded and backs off exponentially; success clears it', async () => {
+test('a failed issuance is recorded and backs off exponentially; success clears it', { timeout: 30_000 }, async () => {
   const { manager, issuer, store, clock } = setup();
   issuer.fail = 'HTTP-01 validation of broken.test failed: connection refused';
   await assert.rejects(manager.obtain('broken.test'), /connection refused/);
@@ -122,7 +122,7 @@ test('a failed issuance is recorded and backs off exponentially; success clears 
   assert.equal(issuer.calls.length, 3);
 });
 
-test('the global rate limit refuses new orders until tokens refill', async () => {
+test('the global rate limit refuses new orders until tokens refill', { timeout: 30_000 }, async () => {
   const { manager, issuer, clock } = setup({ ordersPerMinute: 2 });
   await manager.obtain('a.test');
   await manager.obtain('b.test');
@@ -133,7 +133,7 @@ test('the global rate limit refuses new orders until tokens refill', async () =>
   assert.deepEqual(issuer.calls, ['a.test', 'b.test', 'c.test']);
 });
 
-test('renewal: due managed certificates are replaced live; others are left alone', async () => {
+test('renewal: due managed certificates are replaced live; others are left alone', { timeout: 30_000 }, async () => {
   const due = setup({ renewWindowMs: 365 * 86_400_000 });
   await due.manager.obtain('r.test');
   const before = due.registry.lookup('r.test', Date.now())!.cert.fingerprint;
@@ -161,7 +161,7 @@ test('renewal: due managed certificates are replaced live; others are left alone
   assert.deepEqual(operator.issuer.calls, []);
 });
 
-test('over a real TLS socket: known names complete the handshake, refused ones get a handshake_failure alert', async () => {
+test('over a real TLS socket: known names complete the handshake, refused ones get a handshake_failure alert', { timeout: 30_000 }, async () => {
   const { manager } = setup({ allow: (n) => n === 'ok.test' });
   const server = https.createServer({ SNICallback: manager.sniCallback }, (_req, res) => res.end('hi'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

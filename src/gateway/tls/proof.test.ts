@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadProofSecret, proofToken } from './proof.js';
 
-test('proofToken: stable per domain and secret, normalized, different across domains and installs', () => {
+test('proofToken: stable per domain and secret, normalized, different across domains and installs', { timeout: 30_000 }, () => {
   const a = Buffer.alloc(32, 1);
   const b = Buffer.alloc(32, 2);
   const t = proofToken(a, 'www.site.test');
@@ -15,7 +15,7 @@ test('proofToken: stable per domain and secret, normalized, different across dom
   assert.notEqual(proofToken(b, 'www.site.test'), t);
 });
 
-test('loadProofSecret: created once with mode 0600, then read back', () => {
+test('loadProofSecret: created once with mode 0600, then read back', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-proof-'));
   try {
     const first = loadProofSecret(path.join(dir, 'data'));

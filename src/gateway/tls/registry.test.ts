@@ -10,7 +10,7 @@ function cert(dir: string, names: string[], notAfter = NOW + 30 * DAY): StoredCe
   return { dir, names, certPem: '', keyPem: '', issuer: 'test', notBefore: new Date(NOW - DAY), notAfter: new Date(notAfter), serial: dir, fingerprint: dir, managed: true };
 }
 
-test('wildcardOf: one label up, never for a bare domain', () => {
+test('wildcardOf: one label up, never for a bare domain', { timeout: 30_000 }, () => {
   const cases: [string, string | null][] = [
     ['a.cellar.test', '*.cellar.test'],
     ['a.b.cellar.test', '*.b.cellar.test'],
@@ -20,7 +20,7 @@ test('wildcardOf: one label up, never for a bare domain', () => {
   for (const [name, want] of cases) assert.equal(wildcardOf(name), want, name);
 });
 
-test('lookup: exact, else a wildcard one label deep, else nothing', () => {
+test('lookup: exact, else a wildcard one label deep, else nothing', { timeout: 30_000 }, () => {
   const r = new CertRegistry();
   r.add(cert('wild', ['*.cellar.test', 'cellar.test']));
   r.add(cert('www.site.test', ['www.site.test']));
@@ -35,7 +35,7 @@ test('lookup: exact, else a wildcard one label deep, else nothing', () => {
   for (const [name, dir] of cases) assert.equal(r.lookup(name, NOW)?.cert.dir, dir, name);
 });
 
-test('lookup: an expired exact certificate falls back to the wildcard; expired ones are not served', () => {
+test('lookup: an expired exact certificate falls back to the wildcard; expired ones are not served', { timeout: 30_000 }, () => {
   const r = new CertRegistry();
   r.add(cert('old', ['a.cellar.test'], NOW - DAY));
   assert.equal(r.lookup('a.cellar.test', NOW), undefined);
@@ -44,7 +44,7 @@ test('lookup: an expired exact certificate falls back to the wildcard; expired o
   assert.equal(r.lookup('a.cellar.test', NOW)?.cert.dir, 'wild');
 });
 
-test('add: the later expiry wins across directories; the same directory always replaces (renewal)', () => {
+test('add: the later expiry wins across directories; the same directory always replaces (renewal)', { timeout: 30_000 }, () => {
   const r = new CertRegistry();
   r.add(cert('operator', ['x.test'], NOW + 90 * DAY));
   r.add(cert('x.test', ['x.test'], NOW + 30 * DAY));

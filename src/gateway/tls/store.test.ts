@@ -15,11 +15,11 @@ const A = selfSigned(['www.site.test']);
 const B = selfSigned(['www.site.test']);
 const WILD = selfSigned(['*.cellar.test', 'cellar.test']);
 
-test('a missing store loads as empty', () => {
+test('a missing store loads as empty', { timeout: 30_000 }, () => {
   assert.deepEqual(freshStore().load(), { certs: [], statuses: [], problems: [] });
 });
 
-test('saveIssued then load: names, issuer, dates, managed, key mode 0600', () => {
+test('saveIssued then load: names, issuer, dates, managed, key mode 0600', { timeout: 30_000 }, () => {
   const store = freshStore();
   const saved = store.saveIssued('www.site.test', A.keyPem, A.certPem, { directory: 'https://ca.test/dir' });
   const [loaded] = store.load().certs;
@@ -36,7 +36,7 @@ test('saveIssued then load: names, issuer, dates, managed, key mode 0600', () =>
   assert.notEqual(store.load().certs[0]!.fingerprint, saved.fingerprint);
 });
 
-test('operator certificates: any directory, names from the certificate, not managed; junk is reported, not fatal', () => {
+test('operator certificates: any directory, names from the certificate, not managed; junk is reported, not fatal', { timeout: 30_000 }, () => {
   const store = freshStore();
   mkdirSync(path.join(store.root, 'wildcard'), { recursive: true });
   writeFileSync(path.join(store.root, 'wildcard', 'cert.pem'), WILD.certPem);
@@ -53,7 +53,7 @@ test('operator certificates: any directory, names from the certificate, not mana
   assert.match(problems[0]!, /mismatch: key.pem does not match/);
 });
 
-test('a swap cut short by a crash is rolled back or completed, never mixed', () => {
+test('a swap cut short by a crash is rolled back or completed, never mixed', { timeout: 30_000 }, () => {
   const cases = [
     { what: 'both .new files present: nothing swapped yet, keep the old pair', files: ['key.pem.new', 'cert.pem.new'], keyNew: false },
     { what: 'only cert.pem.new: the key was swapped, finish with the certificate', files: ['cert.pem.new'], keyNew: true },
@@ -74,7 +74,7 @@ test('a swap cut short by a crash is rolled back or completed, never mixed', () 
   }
 });
 
-test('statuses: written, loaded with dates, cleared; a failing name without a certificate is listed', () => {
+test('statuses: written, loaded with dates, cleared; a failing name without a certificate is listed', { timeout: 30_000 }, () => {
   const store = freshStore();
   const st = { name: 'broken.test', failures: 2, lastError: 'connection refused', lastErrorAt: new Date('2030-01-01T00:00:00Z'), nextAttemptAt: new Date('2030-01-01T00:02:00Z') };
   store.writeStatus(st);
@@ -84,12 +84,12 @@ test('statuses: written, loaded with dates, cleared; a failing name without a ce
   assert.deepEqual(store.load().statuses, []);
 });
 
-test('names that could escape the store are refused', () => {
+test('names that could escape the store are refused', { timeout: 30_000 }, () => {
   const store = freshStore();
   for (const bad of ['../x', '_acme', '.hidden', 'a/b']) assert.throws(() => store.clearStatus(bad), /not a certificate name/, bad);
 });
 
-test('the account key is created once and kept 0600', async () => {
+test('the account key is created once and kept 0600', { timeout: 30_000 }, async () => {
   const store = freshStore();
   let made = 0;
   const create = async (): Promise<string> => `key-${++made}`;

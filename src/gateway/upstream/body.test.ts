@@ -33,7 +33,7 @@ function chunked(data: Buffer, chunk: number, trailer: string): Buffer {
 
 const HEADERS = (n: number) => ({ 'x-amz-decoded-content-length': String(n), 'x-amz-trailer': 'x-amz-checksum-crc32' });
 
-test('HoldLastByte releases the last byte only when verification passes', async () => {
+test('HoldLastByte releases the last byte only when verification passes', { timeout: 30_000 }, async () => {
   const ok = await drain(Readable.from([Buffer.from('abc'), Buffer.from('de')]).pipe(new HoldLastByte()));
   assert.equal(ok.bytes.toString(), 'abcde');
   const held = new HoldLastByte(() => { throw new Error('bad'); });
@@ -41,7 +41,7 @@ test('HoldLastByte releases the last byte only when verification passes', async 
   assert.equal(failed.bytes.toString(), 'abcd');
 });
 
-test('an aws-chunked body is decoded; a wrong trailer checksum fails before its last byte is released', async () => {
+test('an aws-chunked body is decoded; a wrong trailer checksum fails before its last byte is released', { timeout: 30_000 }, async () => {
   const data = Buffer.from('x'.repeat(10_000) + 'END');
   for (const [trailer, wantError] of [[crc32(data), null], [crc32(Buffer.from('other')), 'BadDigest']] as const) {
     const wire = chunked(data, 4096, trailer);
@@ -59,7 +59,7 @@ test('an aws-chunked body is decoded; a wrong trailer checksum fails before its 
   }
 });
 
-test('a checksum sent as a header is verified the same way; bad framing headers are refused up front', async () => {
+test('a checksum sent as a header is verified the same way; bad framing headers are refused up front', { timeout: 30_000 }, async () => {
   const data = Buffer.from('hello header checksum');
   for (const [value, ok] of [[crc32(data), true], [crc32(Buffer.from('nope')), false]] as const) {
     const body = forwardBody(Readable.from([data]), { 'x-amz-checksum-crc32': value }, null, null);
@@ -74,7 +74,7 @@ test('a checksum sent as a header is verified the same way; bad framing headers 
   assert.throws(() => forwardBody(Readable.from([]), { 'x-amz-checksum-crc32': 'not base64!' }, null, null), (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest');
 });
 
-test('a plain body passes through untouched and only flows after start()', async () => {
+test('a plain body passes through untouched and only flows after start()', { timeout: 30_000 }, async () => {
   const src = Readable.from([Buffer.from('plain')]);
   const body = forwardBody(src, {}, null, null);
   let seen = 0;

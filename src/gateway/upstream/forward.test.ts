@@ -27,7 +27,7 @@ function verifyForwarded(method: string, plan: ReturnType<typeof planForward>): 
 
 const signer = { ...KEY, region: 'us-east-1', now: NOW };
 
-test('forwarded requests are path style, AWS-encoded, signed as the same user, and verify', () => {
+test('forwarded requests are path style, AWS-encoded, signed as the same user, and verify', { timeout: 30_000 }, () => {
   const cases: { name: string; req: ClientRequestShape; path: string }[] = [
     { name: 'plain key', req: clientRequest('GET', '/bkt/key.txt', {}), path: '/bkt/key.txt' },
     { name: 'double slash and dots stay', req: clientRequest('GET', '/bkt/a//b/../c', {}), path: '/bkt/a//b/../c' },
@@ -46,7 +46,7 @@ test('forwarded requests are path style, AWS-encoded, signed as the same user, a
   }
 });
 
-test('a body hash the client signed is forwarded for RGW to check; otherwise UNSIGNED-PAYLOAD', () => {
+test('a body hash the client signed is forwarded for RGW to check; otherwise UNSIGNED-PAYLOAD', { timeout: 30_000 }, () => {
   const hex = 'a'.repeat(64);
   const withHash = clientRequest('PUT', '/bkt/k', { 'content-length': '3', 'x-amz-meta-color': 'blue', 'content-type': 'text/plain' }, hex);
   const plan = planForward(withHash, parseAuth({ ...withHash, headers: withHash.headers }), signer, UPSTREAM);
@@ -58,7 +58,7 @@ test('a body hash the client signed is forwarded for RGW to check; otherwise UNS
   verifyForwarded('PUT', plan);
 });
 
-test('aws-chunked bodies are forwarded decoded: framing and checksum headers go, the decoded length is the length', () => {
+test('aws-chunked bodies are forwarded decoded: framing and checksum headers go, the decoded length is the length', { timeout: 30_000 }, () => {
   const req = clientRequest('PUT', '/bkt/k', {
     'content-encoding': 'aws-chunked,gzip',
     'content-length': '1234',
@@ -81,7 +81,7 @@ test('aws-chunked bodies are forwarded decoded: framing and checksum headers go,
   verifyForwarded('PUT', plan);
 });
 
-test('anonymous requests go unsigned; presigned ones lose their signature parameters and are signed in headers', () => {
+test('anonymous requests go unsigned; presigned ones lose their signature parameters and are signed in headers', { timeout: 30_000 }, () => {
   const anon: ClientRequestShape = { method: 'GET', rawPath: '/bkt/index.html', rawQuery: '', headers: { host: 'localhost:8080', 'user-agent': 'curl' }, vhostBucket: null };
   const plan = planForward(anon, { type: 'anonymous' }, null, UPSTREAM);
   assert.deepEqual(plan.headers, { 'user-agent': 'curl', host: UPSTREAM });
@@ -92,7 +92,7 @@ test('anonymous requests go unsigned; presigned ones lose their signature parame
   assert.equal(queryWithoutAuth('Expires=1&acl', null), 'Expires=1&acl');
 });
 
-test('a rewritten body (a bucket policy) is forwarded with its own length, hash and Content-MD5', () => {
+test('a rewritten body (a bucket policy) is forwarded with its own length, hash and Content-MD5', { timeout: 30_000 }, () => {
   const req = clientRequest('PUT', '/bkt?policy', { 'content-length': '120', 'content-md5': 'b3JpZ2luYWwtbWQ1LXZhbHVlPQ==' }, 'b'.repeat(64));
   const plan = planForward(req, parseAuth(req), signer, UPSTREAM, { length: 130, sha256Hex: 'c'.repeat(64), md5Base64: 'bmV3LW1kNS12YWx1ZS0xMjM0NQ==' });
   assert.equal(plan.headers['content-length'], '130');

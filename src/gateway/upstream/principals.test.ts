@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
 
-test('add-on principals are translated both ways; everything else is left as written', () => {
+test('add-on principals are translated both ways; everything else is left as written', { timeout: 30_000 }, () => {
   const cases: [string, string][] = [
     ['{"Principal": {"AWS": "arn:aws:iam::cellar_abc123"}}', '{"Principal": {"AWS": "arn:aws:iam:::user/cellar_abc123"}}'],
     ['{"Principal":{"AWS":["arn:aws:iam::cellar_a","arn:aws:iam::cellar_b"]}}', '{"Principal":{"AWS":["arn:aws:iam:::user/cellar_a","arn:aws:iam:::user/cellar_b"]}}'],
@@ -17,7 +17,7 @@ test('add-on principals are translated both ways; everything else is left as wri
   }
 });
 
-test('policyOperation recognises ?policy on PUT and GET only', () => {
+test('policyOperation recognises ?policy on PUT and GET only', { timeout: 30_000 }, () => {
   assert.equal(policyOperation('PUT', 'policy'), 'put');
   assert.equal(policyOperation('GET', 'policy='), 'get');
   assert.equal(policyOperation('DELETE', 'policy'), null);

@@ -18,7 +18,7 @@ function setup() {
   return { cache, slot };
 }
 
-test('an object event drops that key, the paths that looked at it and its bodies, nothing else', () => {
+test('an object event drops that key, the paths that looked at it and its bodies, nothing else', { timeout: 30_000 }, () => {
   const { cache, slot } = setup();
   const seq = cache.seq('b');
   const a = entry('a.html');
@@ -40,7 +40,7 @@ test('an object event drops that key, the paths that looked at it and its bodies
   assert.ok(cache.getKey(slot, 'b.html'));
 });
 
-test('a cached miss is dropped when the key appears', () => {
+test('a cached miss is dropped when the key appears', { timeout: 30_000 }, () => {
   const { cache, slot } = setup();
   const p = pathKeyOf(slot, false, 'h', '/new');
   cache.setKey(slot, 'new', null, cache.seq('b'));
@@ -51,7 +51,7 @@ test('a cached miss is dropped when the key appears', () => {
   assert.equal(cache.getKey(slot, 'new'), null, 'other keys stay');
 });
 
-test('a bucket event drops the bucket and everything under it', () => {
+test('a bucket event drops the bucket and everything under it', { timeout: 30_000 }, () => {
   const { cache, slot } = setup();
   const p = pathKeyOf(slot, false, 'h', '/');
   cache.setKey(slot, 'index.html', entry('index.html'), cache.seq('b'));
@@ -63,7 +63,7 @@ test('a bucket event drops the bucket and everything under it', () => {
   assert.equal(cache.stats().meta, before - 2);
 });
 
-test('an entry computed while the bucket changed is not kept', () => {
+test('an entry computed while the bucket changed is not kept', { timeout: 30_000 }, () => {
   const { cache, slot } = setup();
   const seq = cache.seq('b');
   cache.onChange({ type: 'object', bucket: 'b', key: 'x' });
@@ -79,7 +79,7 @@ test('an entry computed while the bucket changed is not kept', () => {
   assert.equal(cache.getKey(slot, 'x')?.obj.etag, 'new');
 });
 
-test('a slot read while its bucket changed is not cached; a replaced slot takes no entries', () => {
+test('a slot read while its bucket changed is not cached; a replaced slot takes no entries', { timeout: 30_000 }, () => {
   const cache = new WebsiteCache<string>({ maxBytes: 1000, maxEntryBytes: 100 });
   const seq = cache.seq('b');
   cache.onChange({ type: 'bucket', bucket: 'b', what: 'website' });
@@ -92,7 +92,7 @@ test('a slot read while its bucket changed is not cached; a replaced slot takes 
   assert.ok(cache.isCurrent(fresh) && !cache.isCurrent(stale));
 });
 
-test('bodies are bounded by total bytes and by entry size', () => {
+test('bodies are bounded by total bytes and by entry size', { timeout: 30_000 }, () => {
   const cache = new WebsiteCache<string>({ maxBytes: 3000, maxEntryBytes: 1000 });
   cache.setBody('big', Buffer.alloc(1001));
   assert.equal(cache.getBody('big'), undefined);
@@ -103,7 +103,7 @@ test('bodies are bounded by total bytes and by entry size', () => {
   assert.equal(cache.getBody('k0'), undefined, 'the oldest was evicted');
 });
 
-test('a zero byte budget caches no bodies but still caches metadata', () => {
+test('a zero byte budget caches no bodies but still caches metadata', { timeout: 30_000 }, () => {
   const cache = new WebsiteCache<string>({ maxBytes: 0, maxEntryBytes: 1000 });
   cache.setBody('k', Buffer.from('x'));
   assert.equal(cache.getBody('k'), undefined);
@@ -112,7 +112,7 @@ test('a zero byte budget caches no bodies but still caches metadata', () => {
   assert.equal(cache.getKey(slot, 'k'), null);
 });
 
-test('evicted paths leave no dependency behind', () => {
+test('evicted paths leave no dependency behind', { timeout: 30_000 }, () => {
   const cache = new WebsiteCache<string>({ maxBytes: 1000, maxEntryBytes: 100, maxMetaEntries: 2 });
   const slot = cache.makeSlot('b', bucket('b'), 0, 0);
   for (let i = 0; i < 5; i++) cache.setPath(slot, pathKeyOf(slot, false, 'h', `/p${i}`), `v${i}`, [`k${i}`], 0);

@@ -24,7 +24,7 @@ const types: Array<[string, boolean]> = [
   ['text', false],
 ];
 for (const [type, expected] of types) {
-  test(`isCompressibleType(${type}) = ${expected}`, () => assert.equal(isCompressibleType(type), expected));
+  test(`isCompressibleType(${type}) = ${expected}`, { timeout: 30_000 }, () => assert.equal(isCompressibleType(type), expected));
 }
 
 const accepts: Array<[string | undefined, { br: boolean; gzip: boolean }]> = [
@@ -42,14 +42,14 @@ const accepts: Array<[string | undefined, { br: boolean; gzip: boolean }]> = [
   ['deflate', { br: false, gzip: false }],
 ];
 for (const [header, expected] of accepts) {
-  test(`AcceptsCache.get(${JSON.stringify(header)})`, () => {
+  test(`AcceptsCache.get(${JSON.stringify(header)})`, { timeout: 30_000 }, () => {
     const accepts = new AcceptsCache();
     assert.deepEqual({ ...accepts.get(header) }, expected);
     assert.deepEqual({ ...accepts.get(header) }, expected, 'remembered parse is the same');
   });
 }
 
-test('compressBuffer round-trips with both codings and shrinks text', async () => {
+test('compressBuffer round-trips with both codings and shrinks text', { timeout: 30_000 }, async () => {
   const text = Buffer.from('<p>hello website</p>\n'.repeat(200));
   const br = await compressBuffer('br', text);
   const gz = await compressBuffer('gzip', text);
@@ -58,7 +58,7 @@ test('compressBuffer round-trips with both codings and shrinks text', async () =
   assert.deepEqual(gunzipSync(gz), text);
 });
 
-test('compressStream produces a decodable stream', async () => {
+test('compressStream produces a decodable stream', { timeout: 30_000 }, async () => {
   const text = Buffer.from('a'.repeat(100_000));
   for (const [coding, decode] of [['br', brotliDecompressSync], ['gzip', gunzipSync]] as const) {
     const z = compressStream(coding);

@@ -20,7 +20,7 @@ const types: Array<[string, string, string | undefined, string]> = [
   ['nothing stored, no extension', 'LICENSE', undefined, 'application/octet-stream'],
 ];
 for (const [name, key, stored, expected] of types) {
-  test(`contentTypeOf: ${name}`, () => assert.equal(contentTypeOf(key, stored), expected));
+  test(`contentTypeOf: ${name}`, { timeout: 30_000 }, () => assert.equal(contentTypeOf(key, stored), expected));
 }
 
 function obj(key: string, size: number, headers: Record<string, string>): WebsiteObject {
@@ -35,20 +35,20 @@ function headerMap(list: readonly string[]): Map<string, string> {
   return m;
 }
 
-test('objectEntry: defaults for Cache-Control by type, stored values win', () => {
+test('objectEntry: defaults for Cache-Control by type, stored values win', { timeout: 30_000 }, () => {
   assert.equal(objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html' }), DEFAULTS).cacheControl, DEFAULTS.html);
   assert.equal(objectEntry('b', obj('a.png', 10, { 'content-type': 'image/png' }), DEFAULTS).cacheControl, DEFAULTS.other);
   assert.equal(objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html', 'cache-control': 'no-cache' }), DEFAULTS).cacheControl, 'no-cache');
 });
 
-test('objectEntry: compressible only for text-like types over 1 KiB and not already encoded', () => {
+test('objectEntry: compressible only for text-like types over 1 KiB and not already encoded', { timeout: 30_000 }, () => {
   assert.equal(objectEntry('b', obj('a.css', 2000, { 'content-type': 'text/css' }), DEFAULTS).compressible, true);
   assert.equal(objectEntry('b', obj('a.css', 500, { 'content-type': 'text/css' }), DEFAULTS).compressible, false);
   assert.equal(objectEntry('b', obj('a.png', 5000, { 'content-type': 'image/png' }), DEFAULTS).compressible, false);
   assert.equal(objectEntry('b', obj('a.css', 5000, { 'content-type': 'text/css', 'content-encoding': 'gzip' }), DEFAULTS).compressible, false);
 });
 
-test('representation: a compressible 200 page has three renderings with distinct validators', () => {
+test('representation: a compressible 200 page has three renderings with distinct validators', { timeout: 30_000 }, () => {
   const e = objectEntry('b', obj('a.css', 2000, { 'content-type': 'text/css', 'content-language': 'fr' }), DEFAULTS);
   const rep = representation(e, 200, { br: null, gzip: null });
   const id = headerMap(rep.identity.full!);
@@ -69,7 +69,7 @@ test('representation: a compressible 200 page has three renderings with distinct
   assert.equal(headerMap(rep.identity.notModified).get('vary'), 'Accept-Encoding');
 });
 
-test('representation: a sidecar brings its own bytes, length and ETag, with the original type', () => {
+test('representation: a sidecar brings its own bytes, length and ETag, with the original type', { timeout: 30_000 }, () => {
   const e = objectEntry('b', obj('app.js', 500, { 'content-type': 'text/javascript' }), DEFAULTS);
   const side = objectEntry('b', obj('app.js.br', 120, { 'content-type': 'binary/octet-stream' }), DEFAULTS);
   const rep = representation(e, 200, { br: side, gzip: null });
@@ -82,7 +82,7 @@ test('representation: a sidecar brings its own bytes, length and ETag, with the 
   assert.equal(headerMap(rep.identity.full!).get('vary'), 'Accept-Encoding');
 });
 
-test('representation: an error document carries no validators and no Vary when not compressible', () => {
+test('representation: an error document carries no validators and no Vary when not compressible', { timeout: 30_000 }, () => {
   const e = objectEntry('b', obj('404.html', 300, { 'content-type': 'text/html' }), DEFAULTS);
   const rep = representation(e, 404, { br: null, gzip: null });
   const h = headerMap(rep.identity.full!);

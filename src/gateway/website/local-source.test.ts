@@ -47,24 +47,24 @@ const rows: Array<[string, Partial<BucketInfo>, string, WebsiteObject | null, bo
 ];
 
 for (const [name, b, key, obj, expected] of rows) {
-  test(`mayRead: ${name}`, () => {
+  test(`mayRead: ${name}`, { timeout: 30_000 }, () => {
     assert.equal(websiteBucketOf(bucket(b)).mayRead(key, obj, ctx), expected);
   });
 }
 
-test('mayRead: a referer condition not met', () => {
+test('mayRead: a referer condition not met', { timeout: 30_000 }, () => {
   const b = websiteBucketOf(bucket({ policy: publicPolicy({ Condition: { StringLike: { 'aws:Referer': 'https://good.example/*' } } }) }));
   assert.equal(b.mayRead('k', object('private'), { 'aws:referer': 'https://evil.example/' }), false);
 });
 
-test('contextFree: only policies without conditions or variables', () => {
+test('contextFree: only policies without conditions or variables', { timeout: 30_000 }, () => {
   assert.equal(websiteBucketOf(bucket({})).contextFree, true);
   assert.equal(websiteBucketOf(bucket({ policy: publicPolicy() })).contextFree, true);
   assert.equal(websiteBucketOf(bucket({ policy: publicPolicy({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }) })).contextFree, false);
   assert.equal(websiteBucketOf(bucket({ policy: publicPolicy({ Resource: 'arn:aws:s3:::site/${aws:SourceIp}/*' }) })).contextFree, false);
 });
 
-test('fingerprint changes with every setting the website reads', () => {
+test('fingerprint changes with every setting the website reads', { timeout: 30_000 }, () => {
   const base = websiteBucketOf(bucket({})).fingerprint;
   const changes: Partial<BucketInfo>[] = [
     { policy: publicPolicy() },

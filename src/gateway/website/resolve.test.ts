@@ -97,18 +97,18 @@ const rows: Array<[string, Site, string, string]> = [
 ];
 
 for (const [name, site, path, expected] of rows) {
-  test(`resolvePath: ${name}`, async () => {
+  test(`resolvePath: ${name}`, { timeout: 30_000 }, async () => {
     assert.equal(summary((await resolve(site, path)).value), expected);
   });
 }
 
-test('resolvePath records every key it looked at (the cache drops the answer when any changes)', async () => {
+test('resolvePath records every key it looked at (the cache drops the answer when any changes)', { timeout: 30_000 }, async () => {
   assert.deepEqual((await resolve(SITE, '/about')).keys, ['about', 'about.html', 'about/index.html']);
   assert.deepEqual((await resolve(SITE, '/nope')).keys, ['nope', 'nope.html', 'nope/index.html', '404.html']);
   assert.deepEqual((await resolve(SITE, '/app.js')).keys, ['app.js', 'app.js.br', 'app.js.gz']);
 });
 
-test('resolvePath attaches readable precompressed sidecars', async () => {
+test('resolvePath attaches readable precompressed sidecars', { timeout: 30_000 }, async () => {
   const r = (await resolve({ keys: ['app.js', 'app.js.br'], privateKeys: ['app.js.gz'] }, '/app.js')).value;
   assert.equal(r.kind, 'object');
   if (r.kind !== 'object') return;
@@ -117,7 +117,7 @@ test('resolvePath attaches readable precompressed sidecars', async () => {
   assert.equal(r.rep.gzip, null, 'a private sidecar is not served (and the object is too small to compress)');
 });
 
-test('resolvePath: status and conditionals of the error document', async () => {
+test('resolvePath: status and conditionals of the error document', { timeout: 30_000 }, async () => {
   const r = (await resolve(SITE, '/nope')).value;
   assert.equal(r.kind, 'error');
   if (r.kind !== 'error') return;

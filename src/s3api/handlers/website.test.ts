@@ -41,7 +41,7 @@ const rows: Array<[string, string, WebsiteConfig]> = [
 ];
 
 for (const [name, xml, expected] of rows) {
-  test(`websiteFromXml: ${name}`, () => {
+  test(`websiteFromXml: ${name}`, { timeout: 30_000 }, () => {
     const cfg = websiteFromXml(xml);
     assert.deepEqual(cfg, expected);
     // What GetBucketWebsite writes reads back the same.
@@ -63,7 +63,7 @@ const bad: Array<[string, string, string]> = [
 ];
 
 for (const [name, xml, code] of bad) {
-  test(`websiteFromXml refuses: ${name}`, () => {
+  test(`websiteFromXml refuses: ${name}`, { timeout: 30_000 }, () => {
     assert.throws(() => websiteFromXml(xml), (e: unknown) => {
       const c = e instanceof S3Error ? e.code : isStorageError(e) ? e.code : undefined;
       assert.equal(c, code, String(e));

@@ -11,7 +11,7 @@ import {
   toAmzDate,
 } from './canonical.js';
 
-test('awsUriEncode keeps only A-Za-z0-9-._~ (and / in paths), upper-case hex', () => {
+test('awsUriEncode keeps only A-Za-z0-9-._~ (and / in paths), upper-case hex', { timeout: 30_000 }, () => {
   const cases: [string, boolean, string][] = [
     ['a b', false, 'a%20b'],
     ['a+b', false, 'a%2Bb'],
@@ -26,7 +26,7 @@ test('awsUriEncode keeps only A-Za-z0-9-._~ (and / in paths), upper-case hex', (
   for (const [input, keepSlash, expected] of cases) assert.equal(awsUriEncode(input, keepSlash), expected, input);
 });
 
-test('percentDecode never throws and keeps bytes that are not UTF-8', () => {
+test('percentDecode never throws and keeps bytes that are not UTF-8', { timeout: 30_000 }, () => {
   const cases: [string, boolean, number[]][] = [
     ['a%20b', false, [0x61, 0x20, 0x62]],
     ['a+b', false, [0x61, 0x2b, 0x62]],
@@ -40,7 +40,7 @@ test('percentDecode never throws and keeps bytes that are not UTF-8', () => {
   for (const [input, plus, bytes] of cases) assert.deepEqual([...percentDecode(input, plus)], bytes, input);
 });
 
-test('canonical path candidates: AWS re-encoding first, then the raw path when it differs', () => {
+test('canonical path candidates: AWS re-encoding first, then the raw path when it differs', { timeout: 30_000 }, () => {
   const cases: [string, string[]][] = [
     ['', ['/']],
     ['/', ['/']],
@@ -56,7 +56,7 @@ test('canonical path candidates: AWS re-encoding first, then the raw path when i
   for (const [raw, expected] of cases) assert.deepEqual(canonicalPathCandidates(raw), expected, raw);
 });
 
-test('canonical query string: decoded, AWS-encoded, sorted by name then value', () => {
+test('canonical query string: decoded, AWS-encoded, sorted by name then value', { timeout: 30_000 }, () => {
   const cases: [string, string | undefined, string][] = [
     ['', undefined, ''],
     ['lifecycle', undefined, 'lifecycle='],
@@ -70,7 +70,7 @@ test('canonical query string: decoded, AWS-encoded, sorted by name then value', 
   for (const [raw, exclude, expected] of cases) assert.equal(canonicalQueryString(raw, exclude), expected, raw);
 });
 
-test('canonical header values: trimmed, whitespace runs collapsed, repeated headers joined by commas', () => {
+test('canonical header values: trimmed, whitespace runs collapsed, repeated headers joined by commas', { timeout: 30_000 }, () => {
   const cases: [string[] | undefined, string][] = [
     [undefined, ''],
     [['  a   b  '], 'a b'],
@@ -80,7 +80,7 @@ test('canonical header values: trimmed, whitespace runs collapsed, repeated head
   for (const [values, expected] of cases) assert.equal(canonicalHeaderValue(values), expected);
 });
 
-test('amz dates: strict parsing and formatting', () => {
+test('amz dates: strict parsing and formatting', { timeout: 30_000 }, () => {
   assert.equal(parseAmzDate('20130524T000000Z')?.toISOString(), '2013-05-24T00:00:00.000Z');
   for (const bad of ['20130524T000000', '2013-05-24T00:00:00Z', '20130230T000000Z', '20130524T246000Z', '']) {
     assert.equal(parseAmzDate(bad), null, bad);
@@ -88,7 +88,7 @@ test('amz dates: strict parsing and formatting', () => {
   assert.equal(toAmzDate(new Date('2024-02-29T23:59:59.999Z')), '20240229T235959Z');
 });
 
-test('signaturesEqual compares exactly, including length', () => {
+test('signaturesEqual compares exactly, including length', { timeout: 30_000 }, () => {
   assert.equal(signaturesEqual('abc', 'abc'), true);
   assert.equal(signaturesEqual('abc', 'abd'), false);
   assert.equal(signaturesEqual('abc', 'abcd'), false);

@@ -119,7 +119,7 @@ const digestOf = (alg: ChecksumAlgorithm, data: Buffer): string => {
   return c.digestBase64();
 };
 
-test('streamingMode recognises the three supported modes and refuses SigV4a ones', () => {
+test('streamingMode recognises the three supported modes and refuses SigV4a ones', { timeout: 30_000 }, () => {
   for (const m of MODES) assert.equal(streamingMode(m), m);
   for (const v of [undefined, 'UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD', 'streaming-aws4-hmac-sha256-payload', createHash('sha256').digest('hex')]) {
     assert.equal(streamingMode(v), null, String(v));
@@ -129,7 +129,7 @@ test('streamingMode recognises the three supported modes and refuses SigV4a ones
   }
 });
 
-test('AWS published example decodes, whole, byte by byte and in random pieces', async () => {
+test('AWS published example decodes, whole, byte by byte and in random pieces', { timeout: 30_000 }, async () => {
   assert.deepEqual(encode({ mode: SIGNED, data: AWS_DATA, chunkSize: 65536 }), AWS_WIRE, 'test encoder reproduces the AWS example');
   for (const split of ['whole', 'bytes', 'random'] as const) {
     const { data, trailers } = await decode(AWS_WIRE, awsOptions(), split);
@@ -138,7 +138,7 @@ test('AWS published example decodes, whole, byte by byte and in random pieces', 
   }
 });
 
-test('AWS example with a tampered byte, signature, seed or key fails with SignatureDoesNotMatch', async () => {
+test('AWS example with a tampered byte, signature, seed or key fails with SignatureDoesNotMatch', { timeout: 30_000 }, async () => {
   const sigAt = (n: number) => {
     let at = -1;
     for (let i = 0; i <= n; i++) at = AWS_WIRE.indexOf('chunk-signature=', at + 1);
@@ -165,7 +165,7 @@ test('AWS example with a tampered byte, signature, seed or key fails with Signat
   }
 });
 
-test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDigest', async () => {
+test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDigest', { timeout: 30_000 }, async () => {
   const data = randomBytes(30000);
   for (const mode of [UNSIGNED_TRAILER, SIGNED_TRAILER]) {
     for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
@@ -184,7 +184,7 @@ test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDi
   }
 });
 
-test('trailer section errors', async () => {
+test('trailer section errors', { timeout: 30_000 }, async () => {
   const data = randomBytes(10000);
   const crc = digestOf('CRC32', data);
   const w = (mode: StreamingMode, trailers: [string, string][], trailerSig?: Wire['trailerSig']): Wire => ({ mode, data, chunkSize: 4000, trailers, trailerSig });
@@ -205,7 +205,7 @@ test('trailer section errors', async () => {
   }
 });
 
-test('signed trailer: a changed trailer value is caught by the trailer signature; the signature must come last', async () => {
+test('signed trailer: a changed trailer value is caught by the trailer signature; the signature must come last', { timeout: 30_000 }, async () => {
   const data = randomBytes(9000);
   const good: Wire = { mode: SIGNED_TRAILER, data, chunkSize: 8192, trailers: [['x-amz-checksum-crc64nvme', digestOf('CRC64NVME', data)]] };
   const wire = encode(good).toString('latin1');
@@ -235,7 +235,7 @@ test('every proper prefix of a body fails with IncompleteBody (never hangs)', { 
   }
 });
 
-test('malformed framing and length errors', async () => {
+test('malformed framing and length errors', { timeout: 30_000 }, async () => {
   const data = randomBytes(100);
   const unsigned: Wire = { mode: UNSIGNED_TRAILER, data, chunkSize: 64 };
   const signed: Wire = { mode: SIGNED, data, chunkSize: 64 };
@@ -270,7 +270,7 @@ test('malformed framing and length errors', async () => {
   assert.ok((await decode(encode(unsigned), options(unsigned, { maxChunkSize: 64 }))).data.equals(data), 'a chunk of exactly maxChunkSize passes');
 });
 
-test('constructor rejects bad options', () => {
+test('constructor rejects bad options', { timeout: 30_000 }, () => {
   const base: ChunkedDecoderOptions = { mode: UNSIGNED_TRAILER, decodedContentLength: 1, declaredTrailers: [] };
   const cases: [Partial<ChunkedDecoderOptions>, StorageErrorCode][] = [
     [{ declaredTrailers: ['x-amz-checksum-crc32', 'x-amz-checksum-sha1'] }, 'InvalidRequest'],
@@ -287,7 +287,7 @@ test('constructor rejects bad options', () => {
   }
 });
 
-test('empty objects in every mode', async () => {
+test('empty objects in every mode', { timeout: 30_000 }, async () => {
   for (const mode of MODES) {
     for (const trailers of mode === SIGNED ? [[]] : [[], [['x-amz-checksum-crc32', 'AAAAAA==']]] as [string, string][][]) {
       const w: Wire = { mode, data: Buffer.alloc(0), chunkSize: 1, trailers };
@@ -298,7 +298,7 @@ test('empty objects in every mode', async () => {
   }
 });
 
-test('random bodies, chunk sizes and network splits round-trip in every mode', async () => {
+test('random bodies, chunk sizes and network splits round-trip in every mode', { timeout: 30_000 }, async () => {
   for (let round = 0; round < 30; round++) {
     const mode = MODES[round % 3]!;
     const data = randomBytes(Math.floor(Math.random() * 40000));
@@ -310,7 +310,7 @@ test('random bodies, chunk sizes and network splits round-trip in every mode', a
   }
 });
 
-test('back-pressure: a slow consumer bounds what is read ahead, and output is only data', async () => {
+test('back-pressure: a slow consumer bounds what is read ahead, and output is only data', { timeout: 30_000 }, async () => {
   const data = randomBytes(8 * 1024 * 1024);
   const w: Wire = { mode: SIGNED, data, chunkSize: 65536 };
   const wire = encode(w);

@@ -94,7 +94,7 @@ const ACCEPTED: [string, AuthRequest, AuthInfo][] = [
 ];
 
 for (const [name, request, expected] of ACCEPTED) {
-  test(`parseAuth: ${name}`, () => {
+  test(`parseAuth: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(parseAuth(request), expected);
   });
 }
@@ -211,7 +211,7 @@ const REFUSED: [string, AuthRequest, string, RegExp, Record<string, string>?][] 
 ];
 
 for (const [name, request, code, message, details] of REFUSED) {
-  test(`parseAuth refuses ${name}`, () => {
+  test(`parseAuth refuses ${name}`, { timeout: 30_000 }, () => {
     assert.throws(
       () => parseAuth(request),
       (e: unknown) => {

@@ -38,11 +38,11 @@ function code(fn: () => unknown): string {
 }
 
 describe('POST policy signatures', { timeout: 5_000 }, () => {
-  test('SigV4: the signature of the AWS documentation example', () => {
+  test('SigV4: the signature of the AWS documentation example', { timeout: 30_000 }, () => {
     assert.equal(postPolicySignatureV4(AWS_EXAMPLE.secret, '20151229', 'us-east-1', AWS_EXAMPLE.policy), AWS_EXAMPLE.signature);
   });
 
-  test('SigV2: base64 HMAC-SHA1 of the base64 policy (HTTPPOSTForms.html)', () => {
+  test('SigV2: base64 HMAC-SHA1 of the base64 policy (HTTPPOSTForms.html)', { timeout: 30_000 }, () => {
     // HMAC-SHA1("key", "The quick brown fox jumps over the lazy dog"), RFC 2104 test usage in Wikipedia's HMAC article.
     assert.equal(postPolicySignatureV2('key', 'The quick brown fox jumps over the lazy dog'), Buffer.from('de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9', 'hex').toString('base64'));
   });
@@ -76,7 +76,7 @@ describe('POST policy signatures', { timeout: 5_000 }, () => {
     ['no signature', v4Fields({ 'x-amz-signature': undefined }), "InvalidArgument: Bucket POST must contain a field named 'x-amz-signature'.  If it is specified, please check the order of the fields."],
   ];
   for (const [name, fields, want] of cases) {
-    test(`SigV4 form: ${name}`, () => {
+    test(`SigV4 form: ${name}`, { timeout: 30_000 }, () => {
       const got = code(() => {
         const auth = parsePostAuth(fields);
         if (auth.type !== 'v4') throw new Error(`parsed as ${auth.type}`);
@@ -86,7 +86,7 @@ describe('POST policy signatures', { timeout: 5_000 }, () => {
     });
   }
 
-  test('SigV2 forms: AWSAccessKeyId, signature and policy', () => {
+  test('SigV2 forms: AWSAccessKeyId, signature and policy', { timeout: 30_000 }, () => {
     const policy = b64({ expiration: '2030-01-01T00:00:00Z', conditions: [] });
     const fields = new Map([['awsaccesskeyid', 'AK'], ['policy', policy], ['signature', postPolicySignatureV2('secret', policy)]]);
     const auth = parsePostAuth(fields);
@@ -96,7 +96,7 @@ describe('POST policy signatures', { timeout: 5_000 }, () => {
     assert.match(code(() => parsePostAuth(new Map([['awsaccesskeyid', 'AK'], ['signature', 'x']]))), /field named 'policy'/);
   });
 
-  test('no signature fields: anonymous, unless a policy is there', () => {
+  test('no signature fields: anonymous, unless a policy is there', { timeout: 30_000 }, () => {
     assert.deepEqual(parsePostAuth(new Map([['key', 'k']])), { type: 'anonymous' });
     assert.match(code(() => parsePostAuth(new Map([['policy', 'e30=']]))), /field named 'AWSAccessKeyId'/);
   });
@@ -122,13 +122,13 @@ describe('POST policy documents', { timeout: 5_000 }, () => {
     ['AWS escapes', b64('{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$key", "a\\$b\\x41"]]}'), 'ok'],
   ];
   for (const [name, policy, want] of cases) {
-    test(name, () => {
+    test(name, { timeout: 30_000 }, () => {
       const got = code(() => parsePostPolicy(policy));
       assert.ok(got === want || got.startsWith(`${want}:`), `${name}: ${got}`);
     });
   }
 
-  test('AWS escapes decode to the characters they name', () => {
+  test('AWS escapes decode to the characters they name', { timeout: 30_000 }, () => {
     const p = parsePostPolicy(b64('{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$Key", "a\\$b\\x41\\\\$"]]}'));
     assert.deepEqual(p.conditions, [{ type: 'eq', field: 'key', value: 'a$bA\\$' }]);
   });
@@ -161,24 +161,24 @@ describe('checking a form against its policy', { timeout: 5_000 }, () => {
     ['a number value matches its text', [{ key: 'a' }, { success_action_status: 201 }], { key: 'a', success_action_status: '201' }, 'ok'],
   ];
   for (const [name, conditions, fields, want] of cases) {
-    test(name, () => {
+    test(name, { timeout: 30_000 }, () => {
       const got = check(policy(conditions), fields);
       assert.ok(got === want || got.startsWith(`${want}:`), `${name}: ${got}`);
     });
   }
 
-  test('an expired policy is refused before its conditions are looked at', () => {
+  test('an expired policy is refused before its conditions are looked at', { timeout: 30_000 }, () => {
     assert.equal(check(policy([{ acl: 'x' }], '2029-12-31T23:59:59Z'), {}), 'AccessDenied: Invalid according to Policy: Policy expired.');
     assert.equal(check(policy([], '2030-01-01T00:00:00Z'), {}), 'ok', 'valid up to the expiration instant');
   });
 
-  test('content-length-range conditions give the allowed sizes, intersected', () => {
+  test('content-length-range conditions give the allowed sizes, intersected', { timeout: 30_000 }, () => {
     const p = policy([['content-length-range', 10, 100], ['content-length-range', '20', '1000'], { key: 'a' }]);
     assert.deepEqual(checkPostPolicy(p, { fields: new Map([['key', 'a']]), bucket: 'b', exempt: new Set(), now: NOW }), { min: 20, max: 100 });
     assert.deepEqual(checkPostPolicy(policy([]), { fields: new Map(), bucket: 'b', exempt: new Set(), now: NOW }), { min: 0, max: Infinity });
   });
 
-  test('the whole AWS example form passes its policy on the day it was made', () => {
+  test('the whole AWS example form passes its policy on the day it was made', { timeout: 30_000 }, () => {
     const p = parsePostPolicy(AWS_EXAMPLE.policy);
     const range = checkPostPolicy(p, { fields: AWS_EXAMPLE.fields, bucket: 'sigv4examplebucket', exempt: new Set(POST_EXEMPT_FIELDS.v4), now: new Date('2015-12-29T10:00:00Z') });
     assert.deepEqual(range, { min: 0, max: Infinity });

@@ -168,7 +168,7 @@ function rejects(fn: () => unknown, code: string, message?: RegExp): StorageErro
 }
 
 for (const ex of EXAMPLES) {
-  test(`SigV2 doc example "${ex.name}": accepted, and refused once changed`, () => {
+  test(`SigV2 doc example "${ex.name}": accepted, and refused once changed`, { timeout: 30_000 }, () => {
     const request: AuthRequest = { method: ex.method, rawPath: ex.rawPath, rawQuery: ex.rawQuery, headers: { ...ex.headers, authorization: ex.authorization } };
     const now = dateOf(ex.headers);
     assert.equal(verify(request, ex.secret, ex.vhostBucket, now).accessKeyId, ex.authorization.slice(4, ex.authorization.indexOf(':')));
@@ -192,7 +192,7 @@ const QUERY_EXAMPLES: [string, string, string, string, string | null, number][] 
 ];
 
 for (const [name, secret, rawPath, rawQuery, vhostBucket, expires] of QUERY_EXAMPLES) {
-  test(`SigV2 query-string example "${name}": valid until Expires, then AccessDenied`, () => {
+  test(`SigV2 query-string example "${name}": valid until Expires, then AccessDenied`, { timeout: 30_000 }, () => {
     const request: AuthRequest = { method: 'GET', rawPath, rawQuery, headers: {} };
     assert.ok(verify(request, secret, vhostBucket, new Date((expires - 3600) * 1000)).accessKeyId.length > 0);
     assert.ok(verify(request, secret, vhostBucket, new Date(expires * 1000)).accessKeyId.length > 0);
@@ -203,7 +203,7 @@ for (const [name, secret, rawPath, rawQuery, vhostBucket, expires] of QUERY_EXAM
   });
 }
 
-test('SigV2 header auth: Date (or x-amz-date) must be present and within the skew allowance', () => {
+test('SigV2 header auth: Date (or x-amz-date) must be present and within the skew allowance', { timeout: 30_000 }, () => {
   const ex = EXAMPLES[0]!;
   const request: AuthRequest = { method: 'GET', rawPath: ex.rawPath, rawQuery: '', headers: { ...ex.headers, authorization: ex.authorization } };
   const at = dateOf(ex.headers).getTime();
@@ -219,7 +219,7 @@ test('SigV2 header auth: Date (or x-amz-date) must be present and within the ske
   rejects(() => verify(badDate, ex.secret, ex.vhostBucket, new Date(at)), 'AccessDenied', /valid Date or x-amz-date/);
 });
 
-test('canonical resource: sub-resources sorted with decoded values; other parameters left out', () => {
+test('canonical resource: sub-resources sorted with decoded values; other parameters left out', { timeout: 30_000 }, () => {
   const cases: [string, string, string | null, string][] = [
     ['/b/k', 'versionId=3%2F4&acl', null, '/b/k?acl&versionId=3/4'],
     ['/k', 'uploadId=abc&partNumber=2&x-id=UploadPart', 'b', '/b/k?partNumber=2&uploadId=abc'],
@@ -232,7 +232,7 @@ test('canonical resource: sub-resources sorted with decoded values; other parame
   for (const [path, query, bucket, expected] of cases) assert.equal(canonicalResourceV2(path, query, bucket), expected, query);
 });
 
-test('canonical amz headers: lower-cased, sorted, values trimmed and repeated values joined', () => {
+test('canonical amz headers: lower-cased, sorted, values trimmed and repeated values joined', { timeout: 30_000 }, () => {
   assert.equal(
     canonicalAmzHeadersV2({ 'x-amz-meta-b': [' 2 ', '3'], 'x-amz-meta-a': '1', 'content-type': 'x', 'x-amz-date': 'D', 'x-amzn-trace-id': 't', 'x-amz-unset': undefined }),
     'x-amz-date:D\nx-amz-meta-a:1\nx-amz-meta-b:2,3\n',
@@ -242,7 +242,7 @@ test('canonical amz headers: lower-cased, sorted, values trimmed and repeated va
 const AWKWARD_KEYS = ['my file.txt', 'ünïcödé/ключ.txt', 'a+b.txt', '100%.txt', 'a&b=c.txt', 'what?.txt', 'hash#tag.txt', "it's (1)!*.txt"];
 
 for (const key of AWKWARD_KEYS) {
-  test(`SigV2 key ${JSON.stringify(key)}: signed as sent or in AWS encoding, both verify`, () => {
+  test(`SigV2 key ${JSON.stringify(key)}: signed as sent or in AWS encoding, both verify`, { timeout: 30_000 }, () => {
     const now = new Date('2024-01-01T00:00:00Z');
     const awsPath = '/bucket/' + awsUriEncode(key, true);
     const lightPath = '/bucket/' + key.replace(/%/g, '%25').replace(/ /g, '%20').replace(/\?/g, '%3F').replace(/#/g, '%23')
@@ -255,6 +255,6 @@ for (const key of AWKWARD_KEYS) {
   });
 }
 
-test('signatureV2 is base64 HMAC-SHA1 of the string to sign', () => {
+test('signatureV2 is base64 HMAC-SHA1 of the string to sign', { timeout: 30_000 }, () => {
   assert.equal(signatureV2(OLD_SECRET, 'GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/johnsmith/photos/puppy.jpg'), 'xXjDGYUmKxnwqr5KXNPGldn5LbA=');
 });

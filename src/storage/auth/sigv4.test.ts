@@ -112,7 +112,7 @@ const DOC_EXAMPLES: DocExample[] = [
 ];
 
 for (const ex of DOC_EXAMPLES) {
-  test(`AWS example "${ex.name}": signV4 reproduces the published Authorization header`, () => {
+  test(`AWS example "${ex.name}": signV4 reproduces the published Authorization header`, { timeout: 30_000 }, () => {
     const headers = signV4({ method: ex.method, url: new URL(ex.url), headers: ex.headers, payloadHash: ex.payloadHash, ...CRED });
     assert.equal(headers['authorization'], ex.authorization);
     assert.equal(headers['x-amz-date'], '20130524T000000Z');
@@ -120,7 +120,7 @@ for (const ex of DOC_EXAMPLES) {
     assert.equal(headers['host'], 'examplebucket.s3.amazonaws.com');
   });
 
-  test(`AWS example "${ex.name}": verifyAuth accepts the published signature, rejects a changed one`, () => {
+  test(`AWS example "${ex.name}": verifyAuth accepts the published signature, rejects a changed one`, { timeout: 30_000 }, () => {
     const url = new URL(ex.url);
     const headers = { ...signV4({ method: ex.method, url, headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }), authorization: ex.authorization };
     const ok = verify(wire(ex.method, url, headers));
@@ -137,7 +137,7 @@ for (const ex of DOC_EXAMPLES) {
   });
 }
 
-test('the PUT example verifies whether the key travels as test$file.text or test%24file.text', () => {
+test('the PUT example verifies whether the key travels as test$file.text or test%24file.text', { timeout: 30_000 }, () => {
   const ex = DOC_EXAMPLES[1]!;
   const headers = { ...signV4({ method: 'PUT', url: new URL(ex.url), headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }) };
   for (const rawPath of ['/test$file.text', '/test%24file.text', '/test%24file%2Etext']) {
@@ -146,7 +146,7 @@ test('the PUT example verifies whether the key travels as test$file.text or test
   rejects(() => verify({ method: 'PUT', rawPath: '/test%25file.text', rawQuery: '', headers }), 'SignatureDoesNotMatch');
 });
 
-test('a wrong secret is SignatureDoesNotMatch, with the canonical request and string to sign for debugging', () => {
+test('a wrong secret is SignatureDoesNotMatch, with the canonical request and string to sign for debugging', { timeout: 30_000 }, () => {
   const ex = DOC_EXAMPLES[0]!;
   const url = new URL(ex.url);
   const headers = signV4({ method: 'GET', url, headers: ex.headers, payloadHash: ex.payloadHash, ...CRED });
@@ -165,12 +165,12 @@ test('a wrong secret is SignatureDoesNotMatch, with the canonical request and st
 const PRESIGNED_DOC_URL =
   'https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
 
-test('AWS presigned URL example: presignV4 reproduces it byte for byte', () => {
+test('AWS presigned URL example: presignV4 reproduces it byte for byte', { timeout: 30_000 }, () => {
   const url = presignV4({ method: 'GET', url: new URL(`${HOST}/test.txt`), ...CRED, expiresSeconds: 86400 });
   assert.equal(url.href, PRESIGNED_DOC_URL);
 });
 
-test('AWS presigned URL example: accepted within its validity window only', () => {
+test('AWS presigned URL example: accepted within its validity window only', { timeout: 30_000 }, () => {
   const url = new URL(PRESIGNED_DOC_URL);
   const req = wire('GET', url, { host: url.host });
   const cases: [string, string | null, RegExp?][] = [
@@ -195,7 +195,7 @@ test('AWS presigned URL example: accepted within its validity window only', () =
   assert.equal(err.details['X-Amz-Expires'], '86400');
 });
 
-test('presigned URL: any change to the signed parts is refused', () => {
+test('presigned URL: any change to the signed parts is refused', { timeout: 30_000 }, () => {
   const url = new URL(PRESIGNED_DOC_URL);
   const variants = [
     url.search.replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401'),
@@ -211,7 +211,7 @@ test('presigned URL: any change to the signed parts is refused', () => {
   rejects(() => verify(wire('PUT', url, { host: url.host })), 'SignatureDoesNotMatch');
 });
 
-test('presignV4 keeps existing query parameters and its URL verifies', () => {
+test('presignV4 keeps existing query parameters and its URL verifies', { timeout: 30_000 }, () => {
   const url = presignV4({
     method: 'GET',
     url: new URL('http://127.0.0.1:9000/bucket/a%20b+c.txt?response-content-disposition=attachment%3B%20filename%3D%22x.txt%22'),
@@ -223,7 +223,7 @@ test('presignV4 keeps existing query parameters and its URL verifies', () => {
   assert.equal(verify(wire('GET', url, { host: '127.0.0.1:9000' })).accessKeyId, AKID);
 });
 
-test('AWS chunked upload example: seed signature verified, then each chunk signature', () => {
+test('AWS chunked upload example: seed signature verified, then each chunk signature', { timeout: 30_000 }, () => {
   const req: AuthRequest = {
     method: 'PUT',
     rawPath: '/examplebucket/chunkObject.txt',
@@ -259,7 +259,7 @@ test('AWS chunked upload example: seed signature verified, then each chunk signa
   assert.notEqual(altered, chunks[0]![1]);
 });
 
-test('trailer signature follows the final chunk (vector from aws-crt ChunkSignerTests)', () => {
+test('trailer signature follows the final chunk (vector from aws-crt ChunkSignerTests)', { timeout: 30_000 }, () => {
   const signingKey = deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3');
   const base = { signingKey, amzDate: '20130524T000000Z', scope: '20130524/us-east-1/s3/aws4_request' };
   const previousSignature = 'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9';
@@ -268,7 +268,7 @@ test('trailer signature follows the final chunk (vector from aws-crt ChunkSigner
   assert.notEqual(trailerSignature({ ...base, previousSignature, trailerText: 'first:1st\nsecond:2nd\nthird:3rf\n' }), 'df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c');
 });
 
-test('header auth: clock skew beyond the allowance is RequestTimeTooSkewed', () => {
+test('header auth: clock skew beyond the allowance is RequestTimeTooSkewed', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/test.txt`);
   const req = wire('GET', url, signV4({ method: 'GET', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED }));
   const cases: [string, number | undefined, boolean][] = [
@@ -289,7 +289,7 @@ test('header auth: clock skew beyond the allowance is RequestTimeTooSkewed', () 
   }
 });
 
-test('header auth with Date instead of x-amz-date signs the ISO form of Date', () => {
+test('header auth with Date instead of x-amz-date signs the ISO form of Date', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/photo.jpg`);
   const signed = signV4({ method: 'GET', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
   const scope = credentialScope('20130524', 'us-east-1', 's3');
@@ -303,7 +303,7 @@ test('header auth with Date instead of x-amz-date signs the ISO form of Date', (
   assert.equal(verify(wire('GET', url, { ...headers, authorization })).v4?.amzDate, '20130524T000000Z');
 });
 
-test('x-amz-* headers and Host must be signed', () => {
+test('x-amz-* headers and Host must be signed', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/test.txt`);
   const signed = signV4({ method: 'PUT', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
   const err = rejects(() => verify(wire('PUT', url, { ...signed, 'x-amz-acl': 'public-read' })), 'AccessDenied', /headers present in the request which were not signed/);
@@ -312,7 +312,7 @@ test('x-amz-* headers and Host must be signed', () => {
   rejects(() => verify(wire('PUT', url, { ...signed, authorization: noHost })), 'AccessDenied', /not signed/);
 });
 
-test('header values are trimmed, inner spaces collapsed and repeated headers joined by commas', () => {
+test('header values are trimmed, inner spaces collapsed and repeated headers joined by commas', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/k`);
   const signed = signV4({ method: 'PUT', url, headers: { 'x-amz-meta-a': 'one two', 'x-amz-meta-b': 'x,y' }, payloadHash: EMPTY_SHA256, ...CRED });
   const sent = { ...signed, 'x-amz-meta-a': '   one    two  ', 'x-amz-meta-b': [' x ', 'y'] };
@@ -345,7 +345,7 @@ function signWithCanonicalUri(rawPath: string, canonicalUri: string): AuthReques
 }
 
 for (const [key, lightlyEncoded] of AWKWARD_KEYS) {
-  test(`key ${JSON.stringify(key)}: accepted with the AWS-encoded or the raw canonical path`, () => {
+  test(`key ${JSON.stringify(key)}: accepted with the AWS-encoded or the raw canonical path`, { timeout: 30_000 }, () => {
     const awsPath = '/bucket/' + awsUriEncode(key, true);
     const wirePath = '/bucket/' + lightlyEncoded;
     // SDK style: AWS encoding signed, whatever escaping on the wire.
@@ -358,7 +358,7 @@ for (const [key, lightlyEncoded] of AWKWARD_KEYS) {
   });
 }
 
-test('query parameters: decoded then re-encoded, so %20 and + and unusual escapes all verify', () => {
+test('query parameters: decoded then re-encoded, so %20 and + and unusual escapes all verify', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/?list-type=2&prefix=a%20b%2Bc%2F%C3%A9&delimiter=%2F`);
   const headers = signV4({ method: 'GET', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
   const rawQueries = [

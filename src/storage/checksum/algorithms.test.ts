@@ -45,14 +45,14 @@ const VECTORS: [ChecksumAlgorithm, string, string][] = [
   ['SHA256', '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225', 'FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU='],
 ];
 
-test('check values of "123456789", raw and in the base64 form S3 uses', () => {
+test('check values of "123456789", raw and in the base64 form S3 uses', { timeout: 30_000 }, () => {
   for (const [alg, hex, b64] of VECTORS) {
     assert.equal(Buffer.from(hex, 'hex').toString('base64'), b64, alg);
     assert.equal(digest(alg, CHECK), b64, alg);
   }
 });
 
-test('the empty input digests to the algorithm initial value', () => {
+test('the empty input digests to the algorithm initial value', { timeout: 30_000 }, () => {
   const expected: Record<ChecksumAlgorithm, string> = {
     CRC32: 'AAAAAA==',
     CRC32C: 'AAAAAA==',
@@ -63,7 +63,7 @@ test('the empty input digests to the algorithm initial value', () => {
   for (const alg of CHECKSUM_ALGORITHMS) assert.equal(digest(alg), expected[alg], alg);
 });
 
-test('digest does not depend on how the input is split, and does not end the checksummer', () => {
+test('digest does not depend on how the input is split, and does not end the checksummer', { timeout: 30_000 }, () => {
   const data = randomBytes(5000);
   for (const alg of CHECKSUM_ALGORITHMS) {
     const whole = digest(alg, data);
@@ -76,7 +76,7 @@ test('digest does not depend on how the input is split, and does not end the che
   }
 });
 
-test('CRCs agree with the AWS SDK implementations (@aws-crypto/crc32, crc32c, @aws-sdk/crc64-nvme)', async () => {
+test('CRCs agree with the AWS SDK implementations (@aws-crypto/crc32, crc32c, @aws-sdk/crc64-nvme)', { timeout: 30_000 }, async () => {
   const refs: Record<CrcAlgorithm, () => { update(d: Uint8Array): void; digest(): Promise<Uint8Array> }> = {
     CRC32: () => new AwsCrc32(),
     CRC32C: () => new AwsCrc32c(),
@@ -92,7 +92,7 @@ test('CRCs agree with the AWS SDK implementations (@aws-crypto/crc32, crc32c, @a
   }
 });
 
-test('the table CRC-32 (fallback for Node < 20.15) equals zlib and the check value', () => {
+test('the table CRC-32 (fallback for Node < 20.15) equals zlib and the check value', { timeout: 30_000 }, () => {
   const data = randomBytes(4099);
   assert.equal(tableCrc32('CRC32', 0, CHECK), 0xcbf43926);
   assert.equal(tableCrc32('CRC32C', 0, CHECK), 0xe3069283);
@@ -100,7 +100,7 @@ test('the table CRC-32 (fallback for Node < 20.15) equals zlib and the check val
   assert.equal(Buffer.from([incremental >>> 24, incremental >>> 16, incremental >>> 8, incremental].map((b) => b & 0xff)).toString('base64'), digest('CRC32', data));
 });
 
-test('parseChecksumAlgorithm is case-insensitive and rejects unknown names with the AWS message', () => {
+test('parseChecksumAlgorithm is case-insensitive and rejects unknown names with the AWS message', { timeout: 30_000 }, () => {
   const ok: [string, ChecksumAlgorithm][] = [
     ['crc32', 'CRC32'], ['CRC32C', 'CRC32C'], ['Crc64Nvme', 'CRC64NVME'], ['sha1', 'SHA1'], ['SHA256', 'SHA256'],
   ];
@@ -115,7 +115,7 @@ test('parseChecksumAlgorithm is case-insensitive and rejects unknown names with 
   }
 });
 
-test('header names map both ways', () => {
+test('header names map both ways', { timeout: 30_000 }, () => {
   for (const alg of CHECKSUM_ALGORITHMS) {
     assert.equal(checksumHeaderName(alg), `x-amz-checksum-${alg.toLowerCase()}`);
     assert.equal(checksumAlgorithmOfHeader(checksumHeaderName(alg)), alg);
@@ -125,7 +125,7 @@ test('header names map both ways', () => {
   }
 });
 
-test('isValidChecksumValue wants canonical padded base64 of the digest size', () => {
+test('isValidChecksumValue wants canonical padded base64 of the digest size', { timeout: 30_000 }, () => {
   const cases: [ChecksumAlgorithm, string, boolean][] = [
     ['CRC32', 'y/Q5Jg==', true],
     ['CRC32', 'y/Q5Jg', false], // unpadded
@@ -145,13 +145,13 @@ test('isValidChecksumValue wants canonical padded base64 of the digest size', ()
   for (const [alg, value, valid] of cases) assert.equal(isValidChecksumValue(alg, value), valid, `${alg} ${JSON.stringify(value)}`);
 });
 
-test('checksumMismatchError is AWS BadDigest wording', () => {
+test('checksumMismatchError is AWS BadDigest wording', { timeout: 30_000 }, () => {
   const e = checksumMismatchError('CRC64NVME');
   assert.equal(e.code, 'BadDigest');
   assert.equal(e.message, 'The CRC64NVME you specified did not match the calculated checksum.');
 });
 
-test('combineFullObjectCrc equals the CRC of the concatenation for random splits', () => {
+test('combineFullObjectCrc equals the CRC of the concatenation for random splits', { timeout: 30_000 }, () => {
   const data = randomBytes(20000);
   for (const alg of CRCS) {
     const whole = digest(alg, data);
@@ -168,7 +168,7 @@ test('combineFullObjectCrc equals the CRC of the concatenation for random splits
   }
 });
 
-test('combineFullObjectCrc is associative for lengths beyond 32 bits', () => {
+test('combineFullObjectCrc is associative for lengths beyond 32 bits', { timeout: 30_000 }, () => {
   const lengths = [1, 5 * 2 ** 30 + 7, 3 * 2 ** 32];
   for (const alg of CRCS) {
     const [pa, pb, pc] = lengths.map((length, i) => ({ digestBase64: digest(alg, Buffer.from('abc'[i]!)), length })) as [
@@ -183,13 +183,13 @@ test('combineFullObjectCrc is associative for lengths beyond 32 bits', () => {
   }
 });
 
-test('combineFullObjectCrc rejects bad part digests and lengths', () => {
+test('combineFullObjectCrc rejects bad part digests and lengths', { timeout: 30_000 }, () => {
   for (const parts of [[{ digestBase64: 'nope', length: 1 }], [{ digestBase64: 'y/Q5Jg==', length: -1 }], [{ digestBase64: 'y/Q5Jg==', length: 1.5 }]]) {
     assert.throws(() => combineFullObjectCrc('CRC32', parts), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
   }
 });
 
-test('compositeChecksum hashes the concatenated raw part digests and appends -N', () => {
+test('compositeChecksum hashes the concatenated raw part digests and appends -N', { timeout: 30_000 }, () => {
   const parts = [randomBytes(100), randomBytes(3000), randomBytes(1)];
   for (const alg of CHECKSUM_ALGORITHMS) {
     const digests = parts.map((p) => digest(alg, p));

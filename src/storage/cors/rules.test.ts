@@ -34,7 +34,7 @@ const anyGet: CorsRule = {
 };
 const cellarDoc = [console, anyGet];
 
-test('validateCorsRules accepts the Cellar documentation example', () => {
+test('validateCorsRules accepts the Cellar documentation example', { timeout: 30_000 }, () => {
   assert.equal(validateCorsRules(cellarDoc), cellarDoc);
 });
 
@@ -46,7 +46,7 @@ const validRows: Array<[string, CorsRule[]]> = [
   ['ID of 255 characters and MaxAgeSeconds 0', [rule({ id: 'i'.repeat(255), maxAgeSeconds: 0 })]],
 ];
 for (const [name, rules] of validRows) {
-  test(`validateCorsRules accepts: ${name}`, () => {
+  test(`validateCorsRules accepts: ${name}`, { timeout: 30_000 }, () => {
     assert.equal(validateCorsRules(rules), rules);
   });
 }
@@ -77,7 +77,7 @@ const invalidRows: Array<[string, CorsRule[], StorageErrorCode, string | RegExp]
   ['a bad rule after a good one', [rule(), rule({ allowedMethods: ['PATCH'] })], 'InvalidRequest', /Unsupported method is PATCH/],
 ];
 for (const [name, rules, code, message] of invalidRows) {
-  test(`validateCorsRules refuses: ${name}`, () => {
+  test(`validateCorsRules refuses: ${name}`, { timeout: 30_000 }, () => {
     assert.throws(
       () => validateCorsRules(rules),
       (e: unknown) => {
@@ -129,12 +129,12 @@ const matchRows: MatchRow[] = [
     rule({ id: 'two', allowedHeaders: ['*'] })],
 ];
 for (const [name, rules, origin, method, hdrs, expected] of matchRows) {
-  test(`matchCorsRule: ${name}`, () => {
+  test(`matchCorsRule: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(matchCorsRule(rules, origin, method, hdrs), expected);
   });
 }
 
-test('matchCorsRule returns the stored rule object itself', () => {
+test('matchCorsRule returns the stored rule object itself', { timeout: 30_000 }, () => {
   assert.equal(matchCorsRule(cellarDoc, CONSOLE, 'PUT', []), console);
 });
 
@@ -186,7 +186,7 @@ const headerRows: HeaderRow[] = [
     }],
 ];
 for (const [name, r, origin, opts, expected] of headerRows) {
-  test(`corsResponseHeaders: ${name}`, () => {
+  test(`corsResponseHeaders: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(corsResponseHeaders(r, origin, opts), expected);
   });
 }
@@ -200,7 +200,7 @@ const parseRows: Array<[string | string[] | undefined, string[]]> = [
   [['a', 'b, c'], ['a', 'b', 'c']],
 ];
 for (const [value, expected] of parseRows) {
-  test(`parseCorsRequestHeaders: ${JSON.stringify(value)}`, () => {
+  test(`parseCorsRequestHeaders: ${JSON.stringify(value)}`, { timeout: 30_000 }, () => {
     assert.deepEqual(parseCorsRequestHeaders(value), expected);
   });
 }

@@ -16,7 +16,7 @@ const addon = (id: string): Principal => ({ type: 'addon', id });
 const fc = (o: Owner): Grant => ({ grantee: { type: 'CanonicalUser', id: o.id, displayName: o.displayName }, permission: 'FULL_CONTROL' });
 const grp = (uri: string, permission: Permission): Grant => ({ grantee: { type: 'Group', uri }, permission });
 
-test('canned ACLs expand to their grants', () => {
+test('canned ACLs expand to their grants', { timeout: 30_000 }, () => {
   const rows: Array<[string, Owner, Grant[]]> = [
     ['private', BUCKET_OWNER, [fc(OWNER)]],
     ['public-read', BUCKET_OWNER, [fc(OWNER), grp(ALL_USERS_URI, 'READ')]],
@@ -36,7 +36,7 @@ test('canned ACLs expand to their grants', () => {
   assert.equal(CANNED_ACLS.length, 8);
 });
 
-test('unknown canned ACL is InvalidArgument', () => {
+test('unknown canned ACL is InvalidArgument', { timeout: 30_000 }, () => {
   for (const name of ['public', 'Public-Read', '', 'public-read ']) {
     assert.throws(
       () => cannedAcl(name, OWNER, OWNER),
@@ -46,7 +46,7 @@ test('unknown canned ACL is InvalidArgument', () => {
   }
 });
 
-test('grant headers', () => {
+test('grant headers', { timeout: 30_000 }, () => {
   const user = (id: string, permission: Permission): Grant => ({ grantee: { type: 'CanonicalUser', id }, permission });
   const rows: Array<[string, Record<string, string | string[] | undefined>, Grant[] | null]> = [
     ['none', { 'content-type': 'text/plain' }, null],
@@ -72,7 +72,7 @@ test('grant headers', () => {
   }
 });
 
-test('malformed grant headers are InvalidArgument', () => {
+test('malformed grant headers are InvalidArgument', { timeout: 30_000 }, () => {
   const rows: Array<[string, string]> = [
     ['empty', ''],
     ['no key', '"cellar_a"'],
@@ -97,7 +97,7 @@ test('malformed grant headers are InvalidArgument', () => {
   assert.equal(aclFromGrantHeaders({ 'x-amz-acl': 'private' }, OWNER), null);
 });
 
-test('aclAllows', () => {
+test('aclAllows', { timeout: 30_000 }, () => {
   const acl = (...grants: Grant[]): Acl => ({ owner: OWNER, grants });
   const userGrant = (id: string, permission: Permission): Grant => ({ grantee: { type: 'CanonicalUser', id }, permission });
   const rows: Array<[string, Acl, Principal, Permission, boolean]> = [

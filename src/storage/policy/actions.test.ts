@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aclPermissionFor, actionResourceKind, S3_ACTIONS } from './actions.js';
 
-test('ACL permission needed by each action', () => {
+test('ACL permission needed by each action', { timeout: 30_000 }, () => {
   const rows: Array<[string, ReturnType<typeof aclPermissionFor>]> = [
     ['s3:GetObject', { target: 'object', permission: 'READ' }],
     ['s3:GetObjectVersion', { target: 'object', permission: 'READ' }],
@@ -30,7 +30,7 @@ test('ACL permission needed by each action', () => {
   for (const [action, want] of rows) assert.deepEqual(aclPermissionFor(action), want, action);
 });
 
-test('resource kinds of catalogued actions', () => {
+test('resource kinds of catalogued actions', { timeout: 30_000 }, () => {
   const rows: Array<[string, ReturnType<typeof actionResourceKind>]> = [
     ['s3:GetObject', 'object'], ['s3:PutObject', 'object'], ['s3:ListMultipartUploadParts', 'object'],
     ['s3:ListBucket', 'bucket'], ['s3:PutBucketPolicy', 'bucket'], ['s3:DeleteBucketWebsite', 'bucket'],

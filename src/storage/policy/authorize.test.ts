@@ -30,7 +30,7 @@ const AUTH_READ = cannedAcl('authenticated-read', OWNER, OWNER);
 type Row = [name: string, principal: Principal, action: string, resource: string, policy: PolicyDocument | null,
   bucketAcl: Acl, objectAcl: Acl | null, want: AuthorizeReason, context?: Record<string, string>];
 
-test('authorize follows the AWS order', () => {
+test('authorize follows the AWS order', { timeout: 30_000 }, () => {
   const rows: Row[] = [
     ['policy Deny beats the owner', addon('cellar_owner'), 's3:DeleteObject', OBJ, DENY_DELETE, PRIVATE, PRIVATE, 'policy-deny'],
     ['policy Deny beats an ACL grant', ANON, 's3:DeleteObject', OBJ, DENY_DELETE, PUBLIC_RW, null, 'policy-deny'],

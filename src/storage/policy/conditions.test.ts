@@ -14,7 +14,7 @@ const run = (rows: Row[]): void => {
   for (const [name, block, ctx, want] of rows) assert.equal(holds(block, ctx), want, name);
 };
 
-test('wildcard patterns', () => {
+test('wildcard patterns', { timeout: 30_000 }, () => {
   const rows: Array<[string, string, boolean]> = [
     ['abc', 'abc', true], ['abc', 'abcd', false], ['a*', 'a', true], ['a*', 'a/b/c', true], ['*c', 'abc', true],
     ['a?c', 'abc', true], ['a?c', 'ac', false], ['a*b*c', 'aXbYc', true], ['a*b*c', 'aXbY', false], ['**', '', true],
@@ -27,7 +27,7 @@ test('wildcard patterns', () => {
   assert.equal(patternMatches(compilePattern('${aws:username}/x', { 'aws:username': 'a?' })!, 'ab/x'), false);
 });
 
-test('CIDR parsing and matching, IPv4 and IPv6', () => {
+test('CIDR parsing and matching, IPv4 and IPv6', { timeout: 30_000 }, () => {
   const rows: Array<[string, string, boolean]> = [
     ['192.0.2.0/24', '192.0.2.1', true],
     ['192.0.2.0/24', '192.0.2.255', true],
@@ -58,7 +58,7 @@ test('CIDR parsing and matching, IPv4 and IPv6', () => {
   }
 });
 
-test('string operators', () => {
+test('string operators', { timeout: 30_000 }, () => {
   run([
     ['StringEquals hit', { StringEquals: { 's3:prefix': 'home/' } }, { 's3:prefix': 'home/' }, true],
     ['StringEquals is case-sensitive', { StringEquals: { 's3:prefix': 'home/' } }, { 's3:prefix': 'HOME/' }, false],
@@ -78,7 +78,7 @@ test('string operators', () => {
   ]);
 });
 
-test('numeric operators', () => {
+test('numeric operators', { timeout: 30_000 }, () => {
   const k = (v: string): RequestContext => ({ 's3:max-keys': v });
   run([
     ['NumericEquals', { NumericEquals: { 's3:max-keys': '10' } }, k('10'), true],
@@ -96,7 +96,7 @@ test('numeric operators', () => {
   ]);
 });
 
-test('date operators', () => {
+test('date operators', { timeout: 30_000 }, () => {
   const at = (iso: string): RequestContext => ({ 'aws:currenttime': iso });
   run([
     ['DateLessThan before', { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' } }, at('2029-12-31T23:59:59Z'), true],
@@ -112,7 +112,7 @@ test('date operators', () => {
   ]);
 });
 
-test('Bool, BinaryEquals, ARN operators', () => {
+test('Bool, BinaryEquals, ARN operators', { timeout: 30_000 }, () => {
   run([
     ['Bool true', { Bool: { 'aws:SecureTransport': 'true' } }, { 'aws:securetransport': 'true' }, true],
     ['Bool false', { Bool: { 'aws:SecureTransport': 'false' } }, { 'aws:securetransport': 'true' }, false],
@@ -128,7 +128,7 @@ test('Bool, BinaryEquals, ARN operators', () => {
   ]);
 });
 
-test('IpAddress and NotIpAddress', () => {
+test('IpAddress and NotIpAddress', { timeout: 30_000 }, () => {
   const from = (ip: string): RequestContext => ({ 'aws:sourceip': ip });
   run([
     ['IpAddress v4 inside', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, from('203.0.113.7'), true],
@@ -143,7 +143,7 @@ test('IpAddress and NotIpAddress', () => {
   ]);
 });
 
-test('missing keys, IfExists and Null', () => {
+test('missing keys, IfExists and Null', { timeout: 30_000 }, () => {
   run([
     ['positive operator, key missing', { StringEquals: { 'aws:Referer': 'x' } }, {}, false],
     ['negated operator, key missing', { StringNotEquals: { 'aws:Referer': 'x' } }, {}, true],
@@ -164,7 +164,7 @@ test('missing keys, IfExists and Null', () => {
   ]);
 });
 
-test('condition key names are case-insensitive', () => {
+test('condition key names are case-insensitive', { timeout: 30_000 }, () => {
   run([
     ['mixed-case key in policy', { StringEquals: { 'AWS:REFERER': 'x' } }, { 'aws:referer': 'x' }, true],
     ['mixed-case key in context', { StringEquals: { 'aws:referer': 'x' } }, { 'AWS:Referer': 'x' }, true],
@@ -172,7 +172,7 @@ test('condition key names are case-insensitive', () => {
   ]);
 });
 
-test('ForAnyValue and ForAllValues on multi-valued keys', () => {
+test('ForAnyValue and ForAllValues on multi-valued keys', { timeout: 30_000 }, () => {
   const tags = (...v: string[]): RequestContext => ({ 'aws:tagkeys': v });
   run([
     ['ForAnyValue: one matches', { 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['a', 'b'] } }, tags('x', 'b'), true],
@@ -191,7 +191,7 @@ test('ForAnyValue and ForAllValues on multi-valued keys', () => {
   ]);
 });
 
-test('parsed condition shape', () => {
+test('parsed condition shape', { timeout: 30_000 }, () => {
   assert.deepEqual(parseConditionBlock({ 'ForAllValues:StringLikeIfExists': { 'AWS:TagKeys': ['a', 'b'] } }), [
     { operator: 'ForAllValues:StringLikeIfExists', test: 'StringLike', set: 'ForAllValues', ifExists: true, key: 'aws:tagkeys', values: ['a', 'b'] },
   ]);

@@ -29,7 +29,7 @@ const principals: Array<[string, unknown, { wildcard: boolean; addonIds: string[
   ['AWS and CanonicalUser together', { AWS: 'cellar_a', CanonicalUser: 'cellar_c' }, { wildcard: false, addonIds: ['cellar_a', 'cellar_c'] }],
 ];
 
-test('principal forms', () => {
+test('principal forms', { timeout: 30_000 }, () => {
   for (const [name, Principal, want] of principals) {
     const got = parsePolicy(policy(stmt({ Principal })), BUCKET).statements[0]!.principal;
     assert.deepEqual(got, { negated: false, ...want }, name);
@@ -38,7 +38,7 @@ test('principal forms', () => {
   assert.deepEqual(np.statements[0]!.principal, { negated: true, wildcard: false, addonIds: ['cellar_a'] });
 });
 
-test('accepted variations', () => {
+test('accepted variations', { timeout: 30_000 }, () => {
   const rows: Array<[string, string, (d: ReturnType<typeof parsePolicy>) => boolean]> = [
     ['Statement as a single object', policy(stmt()), (d) => d.statements.length === 1],
     ['no Version means 2008-10-17', JSON.stringify({ Statement: [stmt()] }), (d) => d.version === '2008-10-17'],
@@ -119,7 +119,7 @@ const malformed: Array<[string, string, RegExp]> = [
   ['bad Null', policy(stmt({ Condition: { Null: { 'aws:Referer': 'maybe' } } })), /Invalid Condition value/],
 ];
 
-test('malformed policies are refused with a reason', () => {
+test('malformed policies are refused with a reason', { timeout: 30_000 }, () => {
   for (const [name, json, reason] of malformed) {
     assert.throws(
       () => parsePolicy(json, BUCKET),
@@ -129,7 +129,7 @@ test('malformed policies are refused with a reason', () => {
   }
 });
 
-test('size limit is 20 KiB of UTF-8', () => {
+test('size limit is 20 KiB of UTF-8', { timeout: 30_000 }, () => {
   assert.equal(parsePolicy(big(POLICY_MAX_BYTES), BUCKET).statements.length, 1);
   assert.throws(() => parsePolicy(big(POLICY_MAX_BYTES + 1), BUCKET), /maximum allowed document size/);
 });

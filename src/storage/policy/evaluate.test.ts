@@ -48,7 +48,7 @@ function check(json: string, rows: Row[]): void {
 
 const policy = (...statements: object[]): string => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 
-test('documented public-read policy', () => {
+test('documented public-read policy', { timeout: 30_000 }, () => {
   const doc = parsePolicy(PUBLIC_POLICY, BUCKET);
   assert.equal(doc.id, 'Policy1587216857769');
   assert.equal(doc.statements[0]!.sid, 'Stmt1587216727444');
@@ -64,7 +64,7 @@ test('documented public-read policy', () => {
   ]);
 });
 
-test('documented read-only policy for another add-on', () => {
+test('documented read-only policy for another add-on', { timeout: 30_000 }, () => {
   assert.deepEqual(policyAddonIds(parsePolicy(READ_ONLY_POLICY, BUCKET)), ['cellar_xxx']);
   const reader = addon('cellar_xxx');
   check(READ_ONLY_POLICY, [
@@ -78,7 +78,7 @@ test('documented read-only policy for another add-on', () => {
   ]);
 });
 
-test('explicit Deny beats Allow, in any statement order', () => {
+test('explicit Deny beats Allow, in any statement order', { timeout: 30_000 }, () => {
   const allow = { Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::photos', 'arn:aws:s3:::photos/*'] };
   const deny = { Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::photos/*' };
   for (const json of [policy(allow, deny), policy(deny, allow)]) {
@@ -91,7 +91,7 @@ test('explicit Deny beats Allow, in any statement order', () => {
   check(policy(deny), [['deny alone', ANON, 's3:DeleteObject', OBJ, 'deny'], ['unmatched', ANON, 's3:GetObject', OBJ, 'none']]);
 });
 
-test('NotAction, NotResource, NotPrincipal', () => {
+test('NotAction, NotResource, NotPrincipal', { timeout: 30_000 }, () => {
   check(policy({ Effect: 'Allow', Principal: '*', NotAction: ['s3:Delete*', 's3:PutBucket*'], Resource: 'arn:aws:s3:::photos/*' }), [
     ['NotAction: other action allowed', ANON, 's3:GetObject', OBJ, 'allow'],
     ['NotAction: wildcard-excluded action', ANON, 's3:DeleteObject', OBJ, 'none'],
@@ -112,7 +112,7 @@ test('NotAction, NotResource, NotPrincipal', () => {
   ]);
 });
 
-test('principal matching', () => {
+test('principal matching', { timeout: 30_000 }, () => {
   check(policy({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/*' }), [
     ['{"AWS":"*"} includes anonymous', ANON, 's3:GetObject', OBJ, 'allow'],
   ]);
@@ -124,7 +124,7 @@ test('principal matching', () => {
   ]);
 });
 
-test('action and resource wildcards', () => {
+test('action and resource wildcards', { timeout: 30_000 }, () => {
   check(policy({ Effect: 'Allow', Principal: '*', Action: ['s3:Get*', 's3:List?ucket'], Resource: ['arn:aws:s3:::photos', 'arn:aws:s3:::photos/pub*/*.jpg', 'arn:aws:s3:::photos/i?/x'] }), [
     ['s3:Get* covers GetObject', ANON, 's3:GetObject', 'arn:aws:s3:::photos/public/a.jpg', 'allow'],
     ['action case-insensitive', ANON, 'S3:getobject', 'arn:aws:s3:::photos/public/a.jpg', 'allow'],
@@ -143,7 +143,7 @@ test('action and resource wildcards', () => {
   ]);
 });
 
-test('policy variables (2012-10-17 only)', () => {
+test('policy variables (2012-10-17 only)', { timeout: 30_000 }, () => {
   const st = { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/home/${aws:username}/*' };
   const user = (u: string): RequestContext => ({ 'aws:username': u });
   check(policy(st), [
@@ -168,7 +168,7 @@ test('policy variables (2012-10-17 only)', () => {
   ]);
 });
 
-test('conditions decide whether a statement applies', () => {
+test('conditions decide whether a statement applies', { timeout: 30_000 }, () => {
   const json = policy(
     { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/*',
       Condition: { StringLike: { 'aws:Referer': ['https://example.com/*', 'https://www.example.com/*'] } } },

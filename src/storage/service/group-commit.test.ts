@@ -16,7 +16,7 @@ function setup() {
   return { db, gc, keys, insert, outer: () => outer };
 }
 
-test('commits queued in one turn share one transaction', async () => {
+test('commits queued in one turn share one transaction', { timeout: 30_000 }, async () => {
   const s = setup();
   const results = await Promise.all(['a', 'b', 'c'].map((k) => s.gc.run(s.insert(k))));
   assert.deepEqual(results, [1, 1, 1]);
@@ -24,7 +24,7 @@ test('commits queued in one turn share one transaction', async () => {
   assert.equal(s.outer(), 1);
 });
 
-test('a failing commit rolls back alone; the others in its batch are kept', async () => {
+test('a failing commit rolls back alone; the others in its batch are kept', { timeout: 30_000 }, async () => {
   const s = setup();
   const ps = [
     s.gc.run(s.insert('a')),
@@ -40,21 +40,21 @@ test('a failing commit rolls back alone; the others in its batch are kept', asyn
   assert.deepEqual(s.keys(), ['a', 'c']);
 });
 
-test('commits in later turns get their own transaction', async () => {
+test('commits in later turns get their own transaction', { timeout: 30_000 }, async () => {
   const s = setup();
   await s.gc.run(s.insert('a'));
   await s.gc.run(s.insert('b'));
   assert.equal(s.outer(), 2);
 });
 
-test('flush() commits what is queued without waiting for the next turn', () => {
+test('flush() commits what is queued without waiting for the next turn', { timeout: 30_000 }, () => {
   const s = setup();
   void s.gc.run(s.insert('a'));
   s.gc.flush();
   assert.deepEqual(s.keys(), ['a']);
 });
 
-test('a failure of the shared commit rejects every commit in the batch', async () => {
+test('a failure of the shared commit rejects every commit in the batch', { timeout: 30_000 }, async () => {
   const s = setup();
   let calls = 0;
   const failing = new GroupCommit(<T>(fn: () => T): T => {

@@ -42,13 +42,13 @@ const cases: { name: string; q: Omit<ListQuery, 'after'>; expected: string[] }[]
 
 for (const c of cases) {
   for (const maxKeys of [1, 2, 3, 1000]) {
-    test(`${c.name} (max-keys ${maxKeys}, paginated)`, () => {
+    test(`${c.name} (max-keys ${maxKeys}, paginated)`, { timeout: 30_000 }, () => {
       assert.deepEqual(listAll(keys, { ...c.q, maxKeys }), c.expected);
     });
   }
 }
 
-test('common prefixes count against max-keys and truncate', () => {
+test('common prefixes count against max-keys and truncate', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(keys);
   const p = listPage(fetch, { prefix: '', delimiter: '/', after: '', maxKeys: 2 });
   assert.deepEqual(p.contents.map((c) => c.key), ['a']);
@@ -57,26 +57,26 @@ test('common prefixes count against max-keys and truncate', () => {
   assert.equal(p.next, 'b/');
 });
 
-test('a page that ends exactly at the last key is not truncated', () => {
+test('a page that ends exactly at the last key is not truncated', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(['a', 'b']);
   const p = listPage(fetch, { prefix: '', delimiter: '', after: '', maxKeys: 2 });
   assert.equal(p.isTruncated, false);
 });
 
-test('marker inside a group resumes inside it; marker equal to a group skips it', () => {
+test('marker inside a group resumes inside it; marker equal to a group skips it', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(keys);
   assert.deepEqual(listPage(fetch, { prefix: '', delimiter: '/', after: 'b/', maxKeys: 100 }).commonPrefixes, ['d/', 'photos/']);
   const inside = listPage(fetch, { prefix: '', delimiter: '/', after: 'b/1', maxKeys: 100 });
   assert.deepEqual(inside.commonPrefixes[0], 'b/');
 });
 
-test('max-keys 0 returns an empty, untruncated page', () => {
+test('max-keys 0 returns an empty, untruncated page', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(keys);
   const p = listPage(fetch, { prefix: '', delimiter: '', after: '', maxKeys: 0 });
   assert.deepEqual([p.contents.length, p.commonPrefixes.length, p.isTruncated], [0, 0, false]);
 });
 
-test('a big group is skipped with a bounded number of queries', () => {
+test('a big group is skipped with a bounded number of queries', { timeout: 30_000 }, () => {
   const many = Array.from({ length: 5000 }, (_, i) => `big/${String(i).padStart(5, '0')}`).concat(['z']);
   const f = fetcherOver(many);
   const p = listPage(f.fetch, { prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
@@ -85,12 +85,12 @@ test('a big group is skipped with a bounded number of queries', () => {
   assert.ok(f.queries() <= 3, `queries: ${f.queries()}`);
 });
 
-test('unicode keys sort in UTF-8 byte order', () => {
+test('unicode keys sort in UTF-8 byte order', { timeout: 30_000 }, () => {
   const ks = ['é', 'z', '日本', 'a', '\u{1F600}'];
   assert.deepEqual(listAll(ks, { prefix: '', delimiter: '', maxKeys: 2 }), ['a', 'z', 'é', '日本', '\u{1F600}'].sort());
 });
 
-test('prefixSuccessor', () => {
+test('prefixSuccessor', { timeout: 30_000 }, () => {
   assert.equal(prefixSuccessor('a/'), 'a0');
   assert.equal(prefixSuccessor('abc'), 'abd');
   assert.equal(prefixSuccessor('a\u{10FFFF}'), 'b');

@@ -54,7 +54,7 @@ function reference(uploads: UploadInfo[], prefix: string, delimiter: string): st
   return out;
 }
 
-test('ListMultipartUploads pages, concatenated, equal a brute-force listing for every prefix, delimiter and page size', async () => {
+test('ListMultipartUploads pages, concatenated, equal a brute-force listing for every prefix, delimiter and page size', { timeout: 30_000 }, async () => {
   await withStorage(async (s) => {
     const owner = setup(s);
     const alphabet = ['a', 'b', '/', '-'];
@@ -87,7 +87,7 @@ test('ListMultipartUploads pages, concatenated, equal a brute-force listing for 
   });
 });
 
-test('a part racing with an abort is refused and leaves no file; a replaced part frees the old file', async () => {
+test('a part racing with an abort is refused and leaves no file; a replaced part frees the old file', { timeout: 30_000 }, async () => {
   await withStorage(async (s, dir) => {
     const owner = setup(s);
     const u = create(s, owner, 'k');
@@ -107,7 +107,7 @@ test('a part racing with an abort is refused and leaves no file; a replaced part
   });
 });
 
-test('completion: no copy, old object and unlisted parts freed, repeated completion answers the same object', async () => {
+test('completion: no copy, old object and unlisted parts freed, repeated completion answers the same object', { timeout: 30_000 }, async () => {
   await withStorage(async (s, dir) => {
     const owner = setup(s);
     await s.putObject({ bucket: 'bucket-one', key: 'k', ownerId: owner, body: Readable.from([Buffer.from('old')]), headers: {}, acl: null });
@@ -133,7 +133,7 @@ test('completion: no copy, old object and unlisted parts freed, repeated complet
   });
 });
 
-test('expiry aborts uploads older than the maximum age; deleting the bucket drops the rest', async () => {
+test('expiry aborts uploads older than the maximum age; deleting the bucket drops the rest', { timeout: 30_000 }, async () => {
   await withStorage(async (s, dir) => {
     const owner = setup(s);
     const files = blobFiles(dir);

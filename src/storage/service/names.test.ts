@@ -21,15 +21,15 @@ const invalid: [string, RegExp][] = [
   ['bücket', /lowercase letters/],
 ];
 
-test('valid bucket names', () => {
+test('valid bucket names', { timeout: 30_000 }, () => {
   for (const n of valid) assert.equal(bucketNameProblem(n), null, n);
 });
 
-test('invalid bucket names are refused with a reason', () => {
+test('invalid bucket names are refused with a reason', { timeout: 30_000 }, () => {
   for (const [n, re] of invalid) assert.match(bucketNameProblem(n) ?? '', re, n);
 });
 
-test('object keys: 1024 bytes max, counted in UTF-8', () => {
+test('object keys: 1024 bytes max, counted in UTF-8', { timeout: 30_000 }, () => {
   assertObjectKey('a'.repeat(1024));
   assertObjectKey('é'.repeat(512));
   assert.throws(() => assertObjectKey('a'.repeat(1025)), (e: unknown) => e instanceof StorageError && e.code === 'KeyTooLongError');

@@ -35,7 +35,7 @@ const valid: Array<[string, WebsiteConfig]> = [
 ];
 
 for (const [name, cfg] of valid) {
-  test(`validateWebsiteConfig accepts: ${name}`, () => {
+  test(`validateWebsiteConfig accepts: ${name}`, { timeout: 30_000 }, () => {
     assert.equal(validateWebsiteConfig(cfg), cfg);
   });
 }
@@ -98,7 +98,7 @@ const invalid: Bad[] = [
 ];
 
 for (const [name, cfg, code, message, details] of invalid) {
-  test(`validateWebsiteConfig refuses: ${name}`, () => {
+  test(`validateWebsiteConfig refuses: ${name}`, { timeout: 30_000 }, () => {
     assert.throws(
       () => validateWebsiteConfig(cfg),
       (e: unknown) => {
@@ -113,7 +113,7 @@ for (const [name, cfg, code, message, details] of invalid) {
   });
 }
 
-test('default website config: index.html', () => {
+test('default website config: index.html', { timeout: 30_000 }, () => {
   assert.equal(indexSuffixOf(undefined), 'index.html');
   assert.equal(indexSuffixOf({}), 'index.html');
   assert.equal(indexSuffixOf(DEFAULT_WEBSITE_CONFIG), 'index.html');

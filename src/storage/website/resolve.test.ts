@@ -49,7 +49,7 @@ const pathRows: Array<[string, string, ReturnType<typeof pathToKey>]> = [
 ];
 
 for (const [name, raw, expected] of pathRows) {
-  test(`pathToKey: ${name}`, () => {
+  test(`pathToKey: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(pathToKey(raw), expected);
   });
 }
@@ -86,7 +86,7 @@ const candidateRows: Array<[string, string, string, ReturnType<typeof candidateK
 ];
 
 for (const [name, key, suffix, expected] of candidateRows) {
-  test(`candidateKeys: ${name}`, () => {
+  test(`candidateKeys: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(candidateKeys(key, suffix), expected);
   });
 }
@@ -101,7 +101,7 @@ const encodeRows: Array<[string, string]> = [
   ['é', '%C3%A9'],
 ];
 for (const [key, expected] of encodeRows) {
-  test(`encodeWebsitePath: ${JSON.stringify(key)}`, () => {
+  test(`encodeWebsitePath: ${JSON.stringify(key)}`, { timeout: 30_000 }, () => {
     assert.equal(encodeWebsitePath(key), expected);
     assert.equal(decodeURIComponent(encodeWebsitePath(key)), key);
   });
@@ -168,7 +168,7 @@ const ruleRows: RuleRow[] = [
 ];
 
 for (const [name, rules, key, err, expected] of ruleRows) {
-  test(`applyRoutingRules: ${name}`, () => {
+  test(`applyRoutingRules: ${name}`, { timeout: 30_000 }, () => {
     assert.deepEqual(applyRoutingRules(rules, key, err, req), expected);
   });
 }
@@ -182,7 +182,7 @@ const allRows: Array<[string, { hostName: string; protocol?: 'http' | 'https' },
   ['missing leading slash added', { hostName: 'example.com' }, '', 'http', 'http://example.com/'],
 ];
 for (const [name, cfg, raw, proto, expected] of allRows) {
-  test(`redirectAll: ${name}`, () => {
+  test(`redirectAll: ${name}`, { timeout: 30_000 }, () => {
     assert.equal(redirectAll(cfg, raw, proto), expected);
   });
 }
