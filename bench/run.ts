@@ -36,7 +36,9 @@ function log(msg: string): void {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`${msg}\nusage: npm run bench -- [--only a,b,c,d,e,f] [--rounds N (>= 1, default 3)] [--quick] [--no-pin] [--cpu-prof]\n`);
+  process.stderr.write(
+    `${msg}\nusage: npm run bench -- [--only a,b,c,d,e,f] [--rounds N (>= 1, default 3)] [--quick] [--no-pin] [--cpu-prof]\n`,
+  );
   process.exit(2);
 }
 
@@ -54,9 +56,8 @@ async function cpuPlan(pin: boolean): Promise<CpuPlan> {
 }
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parse = () =>
+    parseArgs({
       options: {
         only: { type: 'string' },
         rounds: { type: 'string' },
@@ -65,12 +66,21 @@ async function main(): Promise<number> {
         'cpu-prof': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
-    }));
+    }).values;
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse();
   } catch (e) {
     usage((e as Error).message);
   }
   if (values.help) usage('Cellar benchmarks');
-  const ids = values.only === undefined ? SCENARIOS.map((s) => s.id) : values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const ids =
+    values.only === undefined
+      ? SCENARIOS.map((s) => s.id)
+      : values.only
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean);
   const unknown = ids.filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknown.length > 0 || ids.length === 0) usage(`unknown scenario(s): ${unknown.join(', ') || '(none)'}`);
   const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
@@ -81,7 +91,10 @@ async function main(): Promise<number> {
   const workDir = path.join(REPO_ROOT, '.bench');
   const dirs = makeDirs(workDir);
   try {
-    const needs: Need[] = [{ cmd: 'taskset', pkg: 'util-linux' }, { cmd: 'openssl', pkg: 'openssl' }];
+    const needs: Need[] = [
+      { cmd: 'taskset', pkg: 'util-linux' },
+      { cmd: 'openssl', pkg: 'openssl' },
+    ];
     for (const s of selected) needs.push(...s.needs);
     await ensurePackages(needs, log);
   } catch (e) {
@@ -90,11 +103,21 @@ async function main(): Promise<number> {
   }
   const cpu = await cpuPlan(!values['no-pin']);
   const ctx: BenchContext = {
-    repoRoot: REPO_ROOT, workDir, rounds, quick: values.quick, cpus: cpu, log,
+    repoRoot: REPO_ROOT,
+    workDir,
+    rounds,
+    quick: values.quick,
+    cpus: cpu,
+    log,
     cellarNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profiles')}`] : [],
-    scratch: dirs.scratch, cache: dirs.cache,
+    scratch: dirs.scratch,
+    cache: dirs.cache,
   };
-  log(cpu.server === null ? 'CPU placement: unpinned' : `CPU placement: servers on core ${cpu.server}, load generators on core ${cpu.client}`);
+  log(
+    cpu.server === null
+      ? 'CPU placement: unpinned'
+      : `CPU placement: servers on core ${cpu.server}, load generators on core ${cpu.client}`,
+  );
 
   const rows: Row[] = [];
   let ran = 0;
@@ -120,7 +143,9 @@ async function main(): Promise<number> {
   const header = [
     `Cellar bench: ${rounds} interleaved round(s) per pair, medians${values.quick ? ', QUICK mode (shorter runs, smaller data: not comparable to a full run)' : ''}`,
     machine,
-    cpu.server === null ? 'CPU placement: unpinned' : `CPU placement: servers on core ${cpu.server}, load generators on core ${cpu.client}`,
+    cpu.server === null
+      ? 'CPU placement: unpinned'
+      : `CPU placement: servers on core ${cpu.server}, load generators on core ${cpu.client}`,
   ].join('\n');
   process.stdout.write(`\n${header}\n\n${renderTable(rows)}\n`);
   // A scenario that could not be measured is a bench that could not run (missed targets are not).

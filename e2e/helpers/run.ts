@@ -24,10 +24,19 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const child = execFile(
       file,
       args,
-      { env: opts.env ?? process.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL' },
+      {
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        timeout: opts.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
-        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error(`${file} is not installed`));
-        if (err && err.killed) return reject(new Error(`${file} ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(new Error(`${file} is not installed`));
+        if (err?.killed)
+          return reject(new Error(`${file} ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
@@ -40,6 +49,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
 /** Like `run`, but a non-zero exit is a test failure with the tool's output in the message. */
 export async function runOk(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(file, args, opts);
-  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`${file} ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }

@@ -44,7 +44,7 @@ const PASSED_THROUGH: Array<[string, string]> = [
  * defaults to binary/octet-stream): then the extension decides, as a static host would.
  */
 export function contentTypeOf(key: string, stored: string | undefined): string {
-  const base = stored?.split(';')[0]!.trim().toLowerCase() ?? '';
+  const base = stored?.split(';')[0]?.trim().toLowerCase() ?? '';
   const generic = base === '' || GENERIC_TYPES.has(base);
   // DEVIATION: a stored text/plain also yields to a more specific extension type. s3cmd with
   // python-magic (Debian's default) labels .css and .js files text/plain, and browsers refuse
@@ -158,7 +158,11 @@ function variant(
   return v;
 }
 
-export function representation(entry: ObjectEntry, status: Representation['status'], sidecars: Sidecars): Representation {
+export function representation(
+  entry: ObjectEntry,
+  status: Representation['status'],
+  sidecars: Sidecars,
+): Representation {
   const br = sidecars.br ?? (entry.compressible ? entry : null);
   const gzip = sidecars.gzip ?? (entry.compressible ? entry : null);
   const vary = br !== null || gzip !== null;

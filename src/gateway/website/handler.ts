@@ -92,11 +92,18 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   function recheck(slot: BucketSlot, now: number): void {
     slot.refreshing = true;
     const seq = cache.seq(slot.name);
-    source.bucket(slot.name).then((b) => {
-      if ((b?.fingerprint ?? null) === (slot.bucket?.fingerprint ?? null)) slot.checkedAt = now;
-      else if (cache.isCurrent(slot)) cache.makeSlot(slot.name, b, seq, now);
-    }, (e: unknown) => logger.warn('website bucket recheck failed', { bucket: slot.name, error: String(e) }))
-      .finally(() => { slot.refreshing = false; });
+    source
+      .bucket(slot.name)
+      .then(
+        (b) => {
+          if ((b?.fingerprint ?? null) === (slot.bucket?.fingerprint ?? null)) slot.checkedAt = now;
+          else if (cache.isCurrent(slot)) cache.makeSlot(slot.name, b, seq, now);
+        },
+        (e: unknown) => logger.warn('website bucket recheck failed', { bucket: slot.name, error: String(e) }),
+      )
+      .finally(() => {
+        slot.refreshing = false;
+      });
   }
 
   function lookupIn(slot: BucketSlot): (key: string) => Promise<ObjectEntry | null> {
@@ -111,7 +118,14 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
     };
   }
 
-  async function slow(req: IncomingMessage, res: ServerResponse, t: WebsiteTarget, url: string, rawPath: string, rawQuery: string): Promise<void> {
+  async function slow(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: WebsiteTarget,
+    url: string,
+    rawPath: string,
+    rawQuery: string,
+  ): Promise<void> {
     const slot = cache.slot(t.bucket) ?? (await loadSlot(t.bucket));
     const bucket = slot.bucket;
     if (bucket === null) return sendPage(req, res, builtinPage(404), null);
@@ -139,7 +153,11 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
       logger.debug('website client went away', { method: req.method, url: req.url, error: String(e) });
       return;
     }
-    logger.error('website request failed', { method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+    logger.error('website request failed', {
+      method: req.method,
+      url: req.url,
+      error: e instanceof Error ? e.stack : String(e),
+    });
     if (res.headersSent) {
       res.destroy();
       return;
@@ -164,7 +182,7 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
     if (slot !== undefined) {
       const now = Date.now();
       if (now - slot.checkedAt > recheckMs && !slot.refreshing) recheck(slot, now);
-      if (slot.bucket !== null && slot.bucket.contextFree && slot.config.redirectAllRequestsTo === undefined) {
+      if (slot.bucket?.contextFree && slot.config.redirectAllRequestsTo === undefined) {
         const hit = cache.getPath(pathKeyOf(slot, t.secure, req.headers.host ?? '', rawPath));
         if (hit !== undefined) {
           try {

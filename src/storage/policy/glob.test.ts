@@ -6,7 +6,9 @@ import { compilePattern, patternAllowsPrefix, patternMatches } from './condition
 
 /** The definition, as a regular expression: the oracle for the fast matcher (small inputs only). */
 function oracle(pattern: string, text: string): boolean {
-  const re = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&'))).join('');
+  const re = [...pattern]
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${re}$`, 'su').test(text);
 }
 
@@ -14,12 +16,34 @@ const matches = (pattern: string, text: string): boolean => patternMatches(compi
 
 test('glob: table of `*` and `?` cases', { timeout: 10_000 }, () => {
   const rows: Array<[string, string, boolean]> = [
-    ['', '', true], ['', 'a', false], ['*', 'anything', true], ['?', 'x', true], ['?', 'xy', false],
-    ['a*', 'b', false], ['*a', 'ba', true], ['*a', 'ab', false], ['a*a', 'a', false], ['a*a', 'aa', true],
-    ['*ab*ab*', 'xabyab', true], ['*ab*ab*', 'xaby', false], ['*aab*', 'aaab', true], ['*abab*', 'abaabab', true],
-    ['*a?c*', 'xxabc', true], ['*a?c*', 'xxacc', true], ['*a?c*', 'xxac', false], ['*?', '', false], ['?*?', 'ab', true],
-    ['*b?', 'abab', false], ['*b?', 'abba', true], ['a*?', 'a', false], ['😀?', '😀😀', true], ['?', '😀', true],
-    ['*x*y', 'yx', false], ['*x*y', 'xyy', true], ['*aaa?aaa*', 'aaaaaaa', true], ['*aaa?aaa*', 'aaaaaa', false],
+    ['', '', true],
+    ['', 'a', false],
+    ['*', 'anything', true],
+    ['?', 'x', true],
+    ['?', 'xy', false],
+    ['a*', 'b', false],
+    ['*a', 'ba', true],
+    ['*a', 'ab', false],
+    ['a*a', 'a', false],
+    ['a*a', 'aa', true],
+    ['*ab*ab*', 'xabyab', true],
+    ['*ab*ab*', 'xaby', false],
+    ['*aab*', 'aaab', true],
+    ['*abab*', 'abaabab', true],
+    ['*a?c*', 'xxabc', true],
+    ['*a?c*', 'xxacc', true],
+    ['*a?c*', 'xxac', false],
+    ['*?', '', false],
+    ['?*?', 'ab', true],
+    ['*b?', 'abab', false],
+    ['*b?', 'abba', true],
+    ['a*?', 'a', false],
+    ['😀?', '😀😀', true],
+    ['?', '😀', true],
+    ['*x*y', 'yx', false],
+    ['*x*y', 'xyy', true],
+    ['*aaa?aaa*', 'aaaaaaa', true],
+    ['*aaa?aaa*', 'aaaaaa', false],
   ];
   for (const [p, t, want] of rows) {
     assert.equal(oracle(p, t), want, `oracle ${p} ~ ${t}`);
@@ -29,8 +53,12 @@ test('glob: table of `*` and `?` cases', { timeout: 10_000 }, () => {
 
 test('glob: agrees with the regular expression on random small inputs', { timeout: 20_000 }, () => {
   let seed = 7;
-  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-  const pick = (alphabet: string, len: number): string => Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pick = (alphabet: string, len: number): string =>
+    Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
   for (let i = 0; i < 5000; i++) {
     const p = pick('ab*?', rnd(8));
     const t = pick('ab', rnd(10));
@@ -46,10 +74,18 @@ test('glob: agrees with the regular expression on random small inputs', { timeou
 
 test('glob: prefixes', { timeout: 30_000 }, () => {
   const rows: Array<[string, string, boolean]> = [
-    ['abc', 'ab', true], ['abc', 'abc', true], ['abc', 'abcd', false], ['a?c', 'ax', true], ['ab*', 'abzzz', true],
-    ['ab*', 'ax', false], ['*', 'x', true], ['a*b', 'aaaa', true], ['x?*', 'y', false],
+    ['abc', 'ab', true],
+    ['abc', 'abc', true],
+    ['abc', 'abcd', false],
+    ['a?c', 'ax', true],
+    ['ab*', 'abzzz', true],
+    ['ab*', 'ax', false],
+    ['*', 'x', true],
+    ['a*b', 'aaaa', true],
+    ['x?*', 'y', false],
   ];
-  for (const [p, t, want] of rows) assert.equal(patternAllowsPrefix(compilePattern(p, 'literal')!, t), want, `${p} prefix ${t}`);
+  for (const [p, t, want] of rows)
+    assert.equal(patternAllowsPrefix(compilePattern(p, 'literal')!, t), want, `${p} prefix ${t}`);
 });
 
 /**
@@ -60,7 +96,8 @@ test('glob: prefixes', { timeout: 30_000 }, () => {
  */
 test('glob: many stars against a long text stay correct (attack input)', { timeout: 15_000 }, async () => {
   const conditions = new URL('./conditions.js', import.meta.url).href;
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     import(${JSON.stringify(conditions)}).then(({ compilePattern, patternMatches, parseConditionBlock, evaluateCondition }) => {
       const matches = (p, t) => patternMatches(compilePattern(p, 'literal'), t);
@@ -74,7 +111,9 @@ test('glob: many stars against a long text stay correct (attack input)', { timeo
         evaluateCondition(cond, { 'aws:referer': 'a'.repeat(15000) }, 'literal'),
         evaluateCondition(cond, { 'aws:referer': 'a'.repeat(15000) + 'b' }, 'literal'),
       ]);
-    });`, { eval: true });
+    });`,
+    { eval: true },
+  );
   worker.unref();
   try {
     const [answers] = (await once(worker, 'message')) as [boolean[]];

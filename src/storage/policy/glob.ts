@@ -68,7 +68,10 @@ function shiftAnd(p: Int32Array, from: number, len: number, t: Int32Array, pos: 
     const c = p[from + i]!;
     if (c === ONE) continue;
     let m = masks.get(c);
-    if (m === undefined) masks.set(c, (m = Uint32Array.from(any)));
+    if (m === undefined) {
+      m = Uint32Array.from(any);
+      masks.set(c, m);
+    }
     m[i >>> 5]! |= 1 << (i & 31);
   }
   const lastWord = (len - 1) >>> 5;
