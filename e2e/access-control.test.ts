@@ -90,11 +90,17 @@ async function s3cmdDenied(args: string[]): Promise<RunResult> {
 }
 
 /** Anonymous curl: the HTTP status and the body. */
-async function curl(method: string, url: string, extra: string[] = []): Promise<{ status: number; body: string; headers: string }> {
+async function curl(
+  method: string,
+  url: string,
+  extra: string[] = [],
+): Promise<{ status: number; body: string; headers: string }> {
   const out = path.join(work, 'curl.out');
   const hdr = path.join(work, 'curl.hdr');
   rmSync(out, { force: true });
-  const r = await runOk('curl', ['-sS', '-X', method, '-o', out, '-D', hdr, '-w', '%{http_code}', ...extra, url], { timeoutMs: 20_000 });
+  const r = await runOk('curl', ['-sS', '-X', method, '-o', out, '-D', hdr, '-w', '%{http_code}', ...extra, url], {
+    timeoutMs: 20_000,
+  });
   let body = '';
   try {
     body = readFileSync(out, 'utf8');
@@ -154,7 +160,9 @@ test('the second add-on id looks like the documentation says (cellar_xxx)', { ti
 describe('documented public bucket policy', () => {
   const b = 'public-site';
 
-  test('setpolicy makes every object anonymously readable; writes stay refused; delpolicy restores the ACL', { timeout: 300_000 }, async () => {
+  test('setpolicy makes every object anonymously readable; writes stay refused; delpolicy restores the ACL', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     await s3cmdOk(['-c', cfg1, 'put', 'index.html', `s3://${b}/index.html`]);
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/deep/dir/data.csv`]);
@@ -196,12 +204,17 @@ describe('documented public bucket policy', () => {
 describe('documented read-only policy for another add-on', () => {
   const b = 'cellar1-data';
 
-  test('Cellar-2 can get, and cannot list, put, delete or change the bucket; delpolicy ends it', { timeout: 300_000 }, async () => {
+  test('Cellar-2 can get, and cannot list, put, delete or change the bucket; delpolicy ends it', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/reports/data.csv`]);
     await s3cmdDenied(['-c', cfg2, 'get', '--force', `s3://${b}/reports/data.csv`, path.join(work, 'before.csv')]);
 
-    writeFileSync(path.join(work, 'policy.json'), READ_ONLY_POLICY.replace('<bucket-name>', b).replace('cellar_xxx', second.id));
+    writeFileSync(
+      path.join(work, 'policy.json'),
+      READ_ONLY_POLICY.replace('<bucket-name>', b).replace('cellar_xxx', second.id),
+    );
     await s3cmdOk([`--config=${cfg1}`, 'setpolicy', './policy.json', `s3://${b}`]);
 
     // The policy grants s3:GetObject on the objects: reading works...
@@ -249,7 +262,9 @@ describe('ACLs with s3cmd and aws', () => {
     assert.doesNotMatch((await s3cmdOk(['-c', cfg1, 'info', `s3://${b}/page.html`])).stdout, /\*anon\*/);
   });
 
-  test('setacl --acl-grant=read:<second add-on id> lets the second add-on read, and only read', { timeout: 300_000 }, async () => {
+  test('setacl --acl-grant=read:<second add-on id> lets the second add-on read, and only read', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'put', 'data.csv', `s3://${b}/shared.csv`]);
     await s3cmdDenied(['-c', cfg2, 'get', '--force', `s3://${b}/shared.csv`, path.join(work, 'g0.csv')]);
     await s3cmdOk(['-c', cfg1, 'setacl', `--acl-grant=read:${second.id}`, `s3://${b}/shared.csv`]);
@@ -273,7 +288,9 @@ describe('ACLs with s3cmd and aws', () => {
     assert.equal((await curl('GET', url(b))).status, 403, 'the bucket itself stays private');
   });
 
-  test('setacl --acl-public on the bucket opens the listing, not the private objects', { timeout: 300_000 }, async () => {
+  test('setacl --acl-public on the bucket opens the listing, not the private objects', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'setacl', '--acl-public', `s3://${b}`]);
     const list = await curl('GET', url(b));
     assert.equal(list.status, 200);
@@ -283,7 +300,9 @@ describe('ACLs with s3cmd and aws', () => {
     assert.equal((await curl('GET', url(b))).status, 403);
   });
 
-  test('aws s3api create-bucket --acl public-read: anonymous listing works, a private object stays private', { timeout: 300_000 }, async () => {
+  test('aws s3api create-bucket --acl public-read: anonymous listing works, a private object stays private', {
+    timeout: 300_000,
+  }, async () => {
     const nb = 'aws-public-bucket';
     await awsOk(['s3api', 'create-bucket', '--bucket', nb, '--acl', 'public-read']);
     await awsOk(['s3api', 'put-object', '--bucket', nb, '--key', 'secret.txt', '--body', path.join(work, 'data.csv')]);
@@ -294,12 +313,28 @@ describe('ACLs with s3cmd and aws', () => {
     assert.equal(obj.status, 403);
     assert.match(obj.body, /<Code>AccessDenied<\/Code>/);
     assert.equal((await curl('PUT', url(nb, 'anon.txt'), ['--data-binary', 'x'])).status, 403);
-    const acl = JSON.parse((await awsOk(['s3api', 'get-bucket-acl', '--bucket', nb])).stdout) as { Grants: Array<{ Grantee: { URI?: string }; Permission: string }> };
-    assert.ok(acl.Grants.some((g) => g.Grantee.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ'), JSON.stringify(acl));
+    const acl = JSON.parse((await awsOk(['s3api', 'get-bucket-acl', '--bucket', nb])).stdout) as {
+      Grants: Array<{ Grantee: { URI?: string }; Permission: string }>;
+    };
+    assert.ok(
+      acl.Grants.some(
+        (g) => g.Grantee.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ',
+      ),
+      JSON.stringify(acl),
+    );
     // The documented public policy through the aws CLI, and its status.
     writeFileSync(path.join(work, 'aws-policy.json'), PUBLIC_POLICY.replace('<bucket-name>', nb));
-    await awsOk(['s3api', 'put-bucket-policy', '--bucket', nb, '--policy', `file://${path.join(work, 'aws-policy.json')}`]);
-    const status = JSON.parse((await awsOk(['s3api', 'get-bucket-policy-status', '--bucket', nb])).stdout) as { PolicyStatus: { IsPublic: boolean } };
+    await awsOk([
+      's3api',
+      'put-bucket-policy',
+      '--bucket',
+      nb,
+      '--policy',
+      `file://${path.join(work, 'aws-policy.json')}`,
+    ]);
+    const status = JSON.parse((await awsOk(['s3api', 'get-bucket-policy-status', '--bucket', nb])).stdout) as {
+      PolicyStatus: { IsPublic: boolean };
+    };
     assert.equal(status.PolicyStatus.IsPublic, true);
     assert.equal((await curl('GET', url(nb, 'secret.txt'))).status, 200);
   });
@@ -308,7 +343,9 @@ describe('ACLs with s3cmd and aws', () => {
 describe('CORS with s3cmd', () => {
   const b = 'cors-bucket';
 
-  test('setcors / info / delcors round trip, and the browser-facing headers in between', { timeout: 300_000 }, async () => {
+  test('setcors / info / delcors round trip, and the browser-facing headers in between', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     writeFileSync(path.join(work, 'cors.xml'), CORS_XML);
     // The documented commands, without -s (HTTPS is another issue).
@@ -320,15 +357,37 @@ describe('CORS with s3cmd', () => {
     assert.match(cors, /<ExposeHeader>ETag<\/ExposeHeader>/);
     assert.match(cors, /<MaxAgeSeconds>3000<\/MaxAgeSeconds>/);
 
-    const pre = await curl('OPTIONS', url(b, 'upload.bin'), ['-H', `Origin: ${CONSOLE}`, '-H', 'Access-Control-Request-Method: PUT', '-H', 'Access-Control-Request-Headers: content-type']);
+    const pre = await curl('OPTIONS', url(b, 'upload.bin'), [
+      '-H',
+      `Origin: ${CONSOLE}`,
+      '-H',
+      'Access-Control-Request-Method: PUT',
+      '-H',
+      'Access-Control-Request-Headers: content-type',
+    ]);
     assert.equal(pre.status, 200);
     assert.match(pre.headers, new RegExp(`access-control-allow-origin: ${CONSOLE}`, 'i'));
     assert.match(pre.headers, /access-control-allow-methods: .*PUT/i);
     assert.match(pre.headers, /access-control-allow-headers: content-type/i);
-    const get = await curl('OPTIONS', url(b, 'x'), ['-H', 'Origin: https://example.org', '-H', 'Access-Control-Request-Method: GET']);
+    const get = await curl('OPTIONS', url(b, 'x'), [
+      '-H',
+      'Origin: https://example.org',
+      '-H',
+      'Access-Control-Request-Method: GET',
+    ]);
     assert.equal(get.status, 200);
     assert.match(get.headers, /access-control-max-age: 3000/i);
-    assert.equal((await curl('OPTIONS', url(b, 'x'), ['-H', 'Origin: https://evil.example', '-H', 'Access-Control-Request-Method: PUT'])).status, 403);
+    assert.equal(
+      (
+        await curl('OPTIONS', url(b, 'x'), [
+          '-H',
+          'Origin: https://evil.example',
+          '-H',
+          'Access-Control-Request-Method: PUT',
+        ])
+      ).status,
+      403,
+    );
 
     await s3cmdOk(['-c', cfg1, 'delcors', `s3://${b}`]);
     assert.match((await s3cmdOk(['-c', cfg1, 'info', `s3://${b}`])).stdout, /CORS:\s+none/);
@@ -340,14 +399,20 @@ describe('CORS with s3cmd', () => {
     writeFileSync(path.join(work, 'saved-cors.xml'), cors);
     await s3cmdOk(['-c', cfg1, 'setcors', './saved-cors.xml', `s3://${b}`]);
     assert.equal((await curl('OPTIONS', url(b, 'x'), anyGet)).status, 200);
-    assert.equal((await curl('OPTIONS', url(b, 'x'), ['-H', `Origin: ${CONSOLE}`, '-H', 'Access-Control-Request-Method: DELETE'])).status, 200);
+    assert.equal(
+      (await curl('OPTIONS', url(b, 'x'), ['-H', `Origin: ${CONSOLE}`, '-H', 'Access-Control-Request-Method: DELETE']))
+        .status,
+      200,
+    );
   });
 });
 
 describe('s3cmd info', () => {
   const b = 'info-bucket';
 
-  test('shows location, payer, policy, CORS and ACL without erroring on what is not configured', { timeout: 300_000 }, async () => {
+  test('shows location, payer, policy, CORS and ACL without erroring on what is not configured', {
+    timeout: 300_000,
+  }, async () => {
     await s3cmdOk(['-c', cfg1, 'mb', `s3://${b}`]);
     const info = await s3cmdOk(['-c', cfg1, 'info', `s3://${b}`]);
     assert.match(info.stdout, new RegExp(`s3://${b}/ \\(bucket\\):`));
@@ -360,7 +425,9 @@ describe('s3cmd info', () => {
     assert.equal(info.stderr.includes('ERROR'), false, info.stderr);
   });
 
-  test('lifecycle, tagging, encryption and website answer "not configured" with the AWS codes', { timeout: 300_000 }, async () => {
+  test('lifecycle, tagging, encryption and website answer "not configured" with the AWS codes', {
+    timeout: 300_000,
+  }, async () => {
     const rows: Array<[string, string]> = [
       ['get-bucket-lifecycle-configuration', 'NoSuchLifecycleConfiguration'],
       ['get-bucket-tagging', 'NoSuchTagSet'],

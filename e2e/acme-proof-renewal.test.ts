@@ -47,8 +47,12 @@ before(async () => {
   s3 = sdkClient(server);
   // Made a site by its website configuration alone (no public policy or ACL).
   await s3.send(new CreateBucketCommand({ Bucket: NAME }));
-  await s3.send(new PutObjectCommand({ Bucket: NAME, Key: 'index.html', Body: BODY, ContentType: 'text/html', ACL: 'public-read' }));
-  await s3.send(new PutBucketWebsiteCommand({ Bucket: NAME, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: NAME, Key: 'index.html', Body: BODY, ContentType: 'text/html', ACL: 'public-read' }),
+  );
+  await s3.send(
+    new PutBucketWebsiteCommand({ Bucket: NAME, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }),
+  );
 });
 
 after(async () => {
@@ -58,7 +62,9 @@ after(async () => {
   if (certsDir) rmSync(certsDir, { recursive: true, force: true });
 });
 
-test('TXT proof mode: refused without the record, issued once challtestsrv serves it', { timeout: 300_000 }, async () => {
+test('TXT proof mode: refused without the record, issued once challtestsrv serves it', {
+  timeout: 300_000,
+}, async () => {
   const before = pebble.orders();
   const refused = await handshake(httpsPort, NAME, pebble.rootPem);
   assert.equal(refused.error, ALERT);
@@ -89,7 +95,9 @@ test('TXT proof mode: refused without the record, issued once challtestsrv serve
   console.log(`issuance of ${NAME} (TXT proof mode) during the handshake: ${issued.ms.toFixed(0)} ms`);
 });
 
-test('forced renewal replaces the certificate live, validated over HTTP while the redirect is on; HSTS over HTTPS', { timeout: 300_000 }, async () => {
+test('forced renewal replaces the certificate live, validated over HTTP while the redirect is on; HSTS over HTTPS', {
+  timeout: 300_000,
+}, async () => {
   const first = await handshake(httpsPort, NAME, pebble.rootPem);
   assert.equal(first.ok, true, first.error);
   // The redirect is on for this host now, yet renewal's HTTP-01 validation must still reach the token.
@@ -107,11 +115,19 @@ test('forced renewal replaces the certificate live, validated over HTTP while th
   }
   assert.notEqual(now.fingerprint, first.fingerprint, 'no renewal within 15 s');
   assert.ok(pebble.orders() > ordersBefore);
-  assert.match(pebble.log(), new RegExp(`Added order`));
+  assert.match(pebble.log(), /Added order/);
   // Same process all along: one banner, no restart.
   assert.equal(server.stdout().split('Cellar is running at').length, 2);
 
-  const r = await run('curl', ['-sS', '-i', '--resolve', `${NAME}:${httpsPort}:127.0.0.1`, '--cacert', pebble.rootPath, `https://${NAME}:${httpsPort}/`]);
+  const r = await run('curl', [
+    '-sS',
+    '-i',
+    '--resolve',
+    `${NAME}:${httpsPort}:127.0.0.1`,
+    '--cacert',
+    pebble.rootPath,
+    `https://${NAME}:${httpsPort}/`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^strict-transport-security: max-age=600\r$/m);
   assert.ok(r.stdout.endsWith(BODY));

@@ -28,22 +28,52 @@ let work: string;
 /** The operator's CA, which signed the wildcard of the service domain. */
 let operatorCa: string;
 
-const publicPolicy = (bucket: string): string => JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Sid: 'public', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${bucket}/*` }],
-});
+const publicPolicy = (bucket: string): string =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'public',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: ['s3:GetObject'],
+        Resource: `arn:aws:s3:::${bucket}/*`,
+      },
+    ],
+  });
 
 async function site(bucket: string, opts: { public: boolean }): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'index.html', Body: page(bucket), ContentType: 'text/html' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'index.html', Body: page(bucket), ContentType: 'text/html' }),
+  );
   if (opts.public) await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: publicPolicy(bucket) }));
 }
 
 function curl(name: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run('curl', ['-sS', '--max-time', '20', '--resolve', `${name}:${httpsPort}:127.0.0.1`, '--cacert', pebble.rootPath, ...extra, `https://${name}:${httpsPort}/`]);
+  return run('curl', [
+    '-sS',
+    '--max-time',
+    '20',
+    '--resolve',
+    `${name}:${httpsPort}:127.0.0.1`,
+    '--cacert',
+    pebble.rootPath,
+    ...extra,
+    `https://${name}:${httpsPort}/`,
+  ]);
 }
 
-interface CertRow { name: string; issuer: string | null; notAfter: string | null; status: string; lastError: string | null; lastErrorAt: string | null; failures: number; nextAttemptAt: string | null }
+interface CertRow {
+  name: string;
+  issuer: string | null;
+  notAfter: string | null;
+  status: string;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  failures: number;
+  nextAttemptAt: string | null;
+}
 
 async function certList(): Promise<CertRow[]> {
   const r = await server.cli(['cert', 'list', '--json']);
@@ -103,7 +133,9 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('a public bucket: the first HTTPS request obtains a certificate; curl verifies the chain and gets the index page', { timeout: 300_000 }, async () => {
+test('a public bucket: the first HTTPS request obtains a certificate; curl verifies the chain and gets the index page', {
+  timeout: 300_000,
+}, async () => {
   const before = pebble.orders();
   const r = await curl(SITE, ['-w', '\n%{ssl_verify_result}']);
   assert.equal(r.code, 0, r.stderr);
@@ -119,9 +151,16 @@ test('a public bucket: the first HTTPS request obtains a certificate; curl verif
   assert.ok(Date.parse(row!.notAfter!) > Date.now() + 365 * 86_400_000);
 });
 
-test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebble and the handshake fails cleanly', { timeout: 300_000 }, async () => {
+test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebble and the handshake fails cleanly', {
+  timeout: 300_000,
+}, async () => {
   const before = pebble.orders();
-  for (const name of ['nobucket.example.test', 'private.example.test', 'elsewhere.example.test', 'nobucket.deep.cellar.test']) {
+  for (const name of [
+    'nobucket.example.test',
+    'private.example.test',
+    'elsewhere.example.test',
+    'nobucket.deep.cellar.test',
+  ]) {
     const h = await handshake(httpsPort, name, pebble.rootPem);
     assert.equal(h.ok, false, name);
     // A hang would end in the probe's own TIMEOUT, a reset in ECONNRESET: only an alert is a refusal.
@@ -143,7 +182,9 @@ test('no bucket, a private bucket, DNS pointing elsewhere: no order reaches Pebb
   assert.match(ok.stdout, /certificate: www\.site-one\.test from Pebble Intermediate CA/);
 });
 
-test('the operator wildcard covers one label; a dotted bucket under the service domain gets its own certificate', { timeout: 300_000 }, async () => {
+test('the operator wildcard covers one label; a dotted bucket under the service domain gets its own certificate', {
+  timeout: 300_000,
+}, async () => {
   const before = pebble.orders();
   const plain = await handshake(httpsPort, 'plain.cellar.test', operatorCa);
   assert.equal(plain.ok, true, plain.error);
@@ -160,13 +201,17 @@ test('the operator wildcard covers one label; a dotted bucket under the service 
 
 test('concurrent first handshakes for one name share a single order', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
-  const all = await Promise.all(Array.from({ length: 8 }, () => handshake(httpsPort, 'many.example.test', pebble.rootPem)));
+  const all = await Promise.all(
+    Array.from({ length: 8 }, () => handshake(httpsPort, 'many.example.test', pebble.rootPem)),
+  );
   for (const h of all) assert.equal(h.ok, true, h.error);
   assert.equal(new Set(all.map((h) => h.fingerprint)).size, 1);
   assert.equal(pebble.orders(), before + 1);
 });
 
-test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; challenge path and S3 API exempt', { timeout: 300_000 }, async () => {
+test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; challenge path and S3 API exempt', {
+  timeout: 300_000,
+}, async () => {
   const host = `${SITE}:${server.port}`;
   for (const method of ['GET', 'HEAD']) {
     const r = await httpRequest(server.port, host, '/about?x=1', method);
@@ -189,7 +234,9 @@ test('HTTP -> HTTPS: 308 for website GET/HEAD once the host has a certificate; c
   assert.match(api.body, /<Code>AccessDenied<\/Code>/);
 });
 
-test('a failing validation: a clear error in `cellar cert list`, then exponential backoff', { timeout: 300_000 }, async () => {
+test('a failing validation: a clear error in `cellar cert list`, then exponential backoff', {
+  timeout: 300_000,
+}, async () => {
   const name = 'broken.example.test';
   const before = pebble.orders();
   const first = await handshake(httpsPort, name, pebble.rootPem);
@@ -203,7 +250,10 @@ test('a failing validation: a clear error in `cellar cert list`, then exponentia
   const row = (await certList()).find((c) => c.name === name);
   assert.equal(row?.status, 'failing');
   assert.equal(row?.failures, 1);
-  assert.match(row?.lastError ?? '', /^HTTP-01 validation of broken\.example\.test failed: .*\[::1\]:\d+: connect: connection refused.*urn:ietf:params:acme:error:/);
+  assert.match(
+    row?.lastError ?? '',
+    /^HTTP-01 validation of broken\.example\.test failed: .*\[::1\]:\d+: connect: connection refused.*urn:ietf:params:acme:error:/,
+  );
   const text = await server.cli(['cert', 'list']);
   assert.match(text.stdout, /^broken\.example\.test\s+-\s+-\s+failing\s+HTTP-01 validation/m);
   assert.match(text.stdout, /^www\.site-one\.test\s+Pebble Intermediate CA \S+\s+\d{4}-\S+\s+valid\s+-$/m);
@@ -218,7 +268,9 @@ test('a failing validation: a clear error in `cellar cert list`, then exponentia
   assert.equal(wait, 10_000);
 });
 
-test('a warm certificate cache: repeated full handshakes all get the same certificate and order nothing', { timeout: 300_000 }, async () => {
+test('a warm certificate cache: repeated full handshakes all get the same certificate and order nothing', {
+  timeout: 300_000,
+}, async () => {
   const before = pebble.orders();
   const first = await handshake(httpsPort, SITE, pebble.rootPem);
   assert.equal(first.ok, true, first.error);

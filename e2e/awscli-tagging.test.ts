@@ -20,7 +20,9 @@ let server: E2eServer;
 let work: string;
 let env: NodeJS.ProcessEnv;
 
-interface TagSet { TagSet: { Key: string; Value: string }[] }
+interface TagSet {
+  TagSet: { Key: string; Value: string }[];
+}
 
 function aws(args: string[]): Promise<RunResult> {
   return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
@@ -72,15 +74,46 @@ after(async () => {
 test('put-object --tagging, then get-, put- and delete-object-tagging', T, async () => {
   const file = path.join(work, 'doc.txt');
   writeFileSync(file, 'tagged document');
-  await awsOk(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'doc.txt', '--body', file, '--tagging', 'team=web&env=prod']);
+  await awsOk([
+    's3api',
+    'put-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'doc.txt',
+    '--body',
+    file,
+    '--tagging',
+    'team=web&env=prod',
+  ]);
   const first = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
-  assert.deepEqual(first.TagSet, [{ Key: 'team', Value: 'web' }, { Key: 'env', Value: 'prod' }]);
+  assert.deepEqual(first.TagSet, [
+    { Key: 'team', Value: 'web' },
+    { Key: 'env', Value: 'prod' },
+  ]);
 
-  const got = await awsJson<{ TagCount?: number }>(['s3api', 'get-object', '--bucket', BUCKET, '--key', 'doc.txt', path.join(work, 'out.txt')]);
+  const got = await awsJson<{ TagCount?: number }>([
+    's3api',
+    'get-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'doc.txt',
+    path.join(work, 'out.txt'),
+  ]);
   assert.equal(got.TagCount, 2);
   assert.equal(readFileSync(path.join(work, 'out.txt'), 'utf8'), 'tagged document');
 
-  await awsOk(['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt', '--tagging', '{"TagSet":[{"Key":"stage","Value":"reviewed"}]}']);
+  await awsOk([
+    's3api',
+    'put-object-tagging',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'doc.txt',
+    '--tagging',
+    '{"TagSet":[{"Key":"stage","Value":"reviewed"}]}',
+  ]);
   const second = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
   assert.deepEqual(second.TagSet, [{ Key: 'stage', Value: 'reviewed' }]);
 
@@ -89,14 +122,52 @@ test('put-object --tagging, then get-, put- and delete-object-tagging', T, async
   assert.deepEqual(none.TagSet, []);
 });
 
-test('put-object-tagging beyond AWS\'s limits fails with AWS\'s errors and keeps the old tags', T, async () => {
+test("put-object-tagging beyond AWS's limits fails with AWS's errors and keeps the old tags", T, async () => {
   const file = path.join(work, 'limits.txt');
   writeFileSync(file, 'x');
-  await awsOk(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'limits.txt', '--body', file, '--tagging', 'keep=me']);
+  await awsOk([
+    's3api',
+    'put-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'limits.txt',
+    '--body',
+    file,
+    '--tagging',
+    'keep=me',
+  ]);
   const eleven = JSON.stringify({ TagSet: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) });
-  await awsFails(['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt', '--tagging', eleven], 'BadRequest');
-  await awsFails(['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt', '--tagging', JSON.stringify({ TagSet: [{ Key: 'k'.repeat(129), Value: 'v' }] })], 'InvalidTag');
-  await awsFails(['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt', '--tagging', '{"TagSet":[{"Key":"aws:owner","Value":"me"}]}'], 'InvalidTag');
+  await awsFails(
+    ['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt', '--tagging', eleven],
+    'BadRequest',
+  );
+  await awsFails(
+    [
+      's3api',
+      'put-object-tagging',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'limits.txt',
+      '--tagging',
+      JSON.stringify({ TagSet: [{ Key: 'k'.repeat(129), Value: 'v' }] }),
+    ],
+    'InvalidTag',
+  );
+  await awsFails(
+    [
+      's3api',
+      'put-object-tagging',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'limits.txt',
+      '--tagging',
+      '{"TagSet":[{"Key":"aws:owner","Value":"me"}]}',
+    ],
+    'InvalidTag',
+  );
   await awsFails(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'missing.txt'], 'NoSuchKey');
   const kept = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt']);
   assert.deepEqual(kept.TagSet, [{ Key: 'keep', Value: 'me' }]);
@@ -104,7 +175,14 @@ test('put-object-tagging beyond AWS\'s limits fails with AWS\'s errors and keeps
 
 test('put-, get- and delete-bucket-tagging; get-bucket-tagging on an untagged bucket is NoSuchTagSet', T, async () => {
   await awsFails(['s3api', 'get-bucket-tagging', '--bucket', BUCKET], 'NoSuchTagSet');
-  await awsOk(['s3api', 'put-bucket-tagging', '--bucket', BUCKET, '--tagging', '{"TagSet":[{"Key":"cost-center","Value":"42"}]}']);
+  await awsOk([
+    's3api',
+    'put-bucket-tagging',
+    '--bucket',
+    BUCKET,
+    '--tagging',
+    '{"TagSet":[{"Key":"cost-center","Value":"42"}]}',
+  ]);
   const tags = await awsJson<TagSet>(['s3api', 'get-bucket-tagging', '--bucket', BUCKET]);
   assert.deepEqual(tags.TagSet, [{ Key: 'cost-center', Value: '42' }]);
   await awsOk(['s3api', 'delete-bucket-tagging', '--bucket', BUCKET]);
@@ -114,7 +192,13 @@ test('put-, get- and delete-bucket-tagging; get-bucket-tagging on an untagged bu
 interface Attributes {
   ETag?: string;
   Checksum?: { ChecksumSHA256?: string };
-  ObjectParts?: { TotalPartsCount?: number; IsTruncated?: boolean; NextPartNumberMarker?: number; MaxParts?: number; Parts?: { PartNumber: number; Size: number }[] };
+  ObjectParts?: {
+    TotalPartsCount?: number;
+    IsTruncated?: boolean;
+    NextPartNumberMarker?: number;
+    MaxParts?: number;
+    Parts?: { PartNumber: number; Size: number }[];
+  };
   StorageClass?: string;
   ObjectSize?: number;
   LastModified?: string;
@@ -124,9 +208,32 @@ test('get-object-attributes of a simple object: ETag, Checksum, StorageClass, Ob
   const body = randomBytes(4096);
   const file = path.join(work, 'simple.bin');
   writeFileSync(file, body);
-  await awsOk(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'simple.bin', '--body', file, '--checksum-algorithm', 'SHA256']);
-  const a = await awsJson<Attributes>(['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'simple.bin',
-    '--object-attributes', 'ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
+  await awsOk([
+    's3api',
+    'put-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'simple.bin',
+    '--body',
+    file,
+    '--checksum-algorithm',
+    'SHA256',
+  ]);
+  const a = await awsJson<Attributes>([
+    's3api',
+    'get-object-attributes',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'simple.bin',
+    '--object-attributes',
+    'ETag',
+    'Checksum',
+    'ObjectParts',
+    'StorageClass',
+    'ObjectSize',
+  ]);
   assert.equal(a.ETag, createHash('md5').update(body).digest('hex'));
   assert.equal(a.Checksum?.ChecksumSHA256, createHash('sha256').update(body).digest('base64'));
   assert.equal(a.StorageClass, 'STANDARD');
@@ -135,18 +242,58 @@ test('get-object-attributes of a simple object: ETag, Checksum, StorageClass, Ob
   assert.ok(a.LastModified, JSON.stringify(a));
 });
 
-test('get-object-attributes of a multipart upload (aws s3 cp) lists its parts, a page at a time with --max-parts', T, async () => {
-  const file = path.join(work, 'big.bin');
-  writeFileSync(file, randomBytes(20 * 1024 * 1024));
-  // The cli's defaults: 8 MiB parts above an 8 MiB threshold, so three parts.
-  await awsOk(['s3', 'cp', file, `s3://${BUCKET}/big.bin`]);
-  const a = await awsJson<Attributes>(['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'big.bin', '--object-attributes', 'ObjectParts', 'ObjectSize']);
-  assert.equal(a.ObjectSize, 20 * 1024 * 1024);
-  assert.equal(a.ObjectParts?.TotalPartsCount, 3);
-  assert.deepEqual(a.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 8 * 1024 * 1024], [2, 8 * 1024 * 1024], [3, 4 * 1024 * 1024]]);
-  const page = await awsJson<Attributes>(['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'big.bin', '--object-attributes', 'ObjectParts', '--max-parts', '1', '--part-number-marker', '1']);
-  assert.equal(page.ObjectParts?.IsTruncated, true);
-  assert.equal(page.ObjectParts?.NextPartNumberMarker, 2);
-  assert.deepEqual(page.ObjectParts?.Parts?.map((p) => p.PartNumber), [2]);
-  await awsFails(['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'nope.bin', '--object-attributes', 'ETag'], 'NoSuchKey');
-});
+test(
+  'get-object-attributes of a multipart upload (aws s3 cp) lists its parts, a page at a time with --max-parts',
+  T,
+  async () => {
+    const file = path.join(work, 'big.bin');
+    writeFileSync(file, randomBytes(20 * 1024 * 1024));
+    // The cli's defaults: 8 MiB parts above an 8 MiB threshold, so three parts.
+    await awsOk(['s3', 'cp', file, `s3://${BUCKET}/big.bin`]);
+    const a = await awsJson<Attributes>([
+      's3api',
+      'get-object-attributes',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'big.bin',
+      '--object-attributes',
+      'ObjectParts',
+      'ObjectSize',
+    ]);
+    assert.equal(a.ObjectSize, 20 * 1024 * 1024);
+    assert.equal(a.ObjectParts?.TotalPartsCount, 3);
+    assert.deepEqual(
+      a.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]),
+      [
+        [1, 8 * 1024 * 1024],
+        [2, 8 * 1024 * 1024],
+        [3, 4 * 1024 * 1024],
+      ],
+    );
+    const page = await awsJson<Attributes>([
+      's3api',
+      'get-object-attributes',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'big.bin',
+      '--object-attributes',
+      'ObjectParts',
+      '--max-parts',
+      '1',
+      '--part-number-marker',
+      '1',
+    ]);
+    assert.equal(page.ObjectParts?.IsTruncated, true);
+    assert.equal(page.ObjectParts?.NextPartNumberMarker, 2);
+    assert.deepEqual(
+      page.ObjectParts?.Parts?.map((p) => p.PartNumber),
+      [2],
+    );
+    await awsFails(
+      ['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'nope.bin', '--object-attributes', 'ETag'],
+      'NoSuchKey',
+    );
+  },
+);

@@ -60,34 +60,72 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('s3api create-bucket --acl public-read, as documented, creates a public-read bucket', { timeout: 300_000 }, async () => {
-  const created = await awsJson<{ Location?: string }>(['s3api', 'create-bucket', '--bucket', BUCKET, '--acl', 'public-read']);
+test('s3api create-bucket --acl public-read, as documented, creates a public-read bucket', {
+  timeout: 300_000,
+}, async () => {
+  const created = await awsJson<{ Location?: string }>([
+    's3api',
+    'create-bucket',
+    '--bucket',
+    BUCKET,
+    '--acl',
+    'public-read',
+  ]);
   assert.equal(created.Location, `/${BUCKET}`);
   await awsOk(['s3api', 'head-bucket', '--bucket', BUCKET]);
   const ls = await awsOk(['s3', 'ls']);
   assert.match(ls.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${BUCKET}$`, 'm'));
 
-  const acl = await awsJson<{ Owner: { ID: string }; Grants: { Grantee: { Type: string; URI?: string; ID?: string }; Permission: string }[] }>(
-    ['s3api', 'get-bucket-acl', '--bucket', BUCKET],
-  );
+  const acl = await awsJson<{
+    Owner: { ID: string };
+    Grants: { Grantee: { Type: string; URI?: string; ID?: string }; Permission: string }[];
+  }>(['s3api', 'get-bucket-acl', '--bucket', BUCKET]);
   assert.equal(acl.Owner.ID, server.owner.id);
-  assert.ok(acl.Grants.some((g) => g.Grantee.ID === server.owner.id && g.Permission === 'FULL_CONTROL'), JSON.stringify(acl));
-  assert.ok(acl.Grants.some((g) => g.Grantee.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ'), JSON.stringify(acl));
+  assert.ok(
+    acl.Grants.some((g) => g.Grantee.ID === server.owner.id && g.Permission === 'FULL_CONTROL'),
+    JSON.stringify(acl),
+  );
+  assert.ok(
+    acl.Grants.some(
+      (g) => g.Grantee.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ',
+    ),
+    JSON.stringify(acl),
+  );
 
   const again = await aws(['s3api', 'create-bucket', '--bucket', BUCKET]);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /BucketAlreadyOwnedByYou/);
 });
 
-test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-identically', { timeout: 300_000 }, async () => {
+test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-identically', {
+  timeout: 300_000,
+}, async () => {
   const body = randomBytes(5 * 1024 * 1024 + 17);
   const src = path.join(work, 'big.bin');
   const dst = path.join(work, 'big.out');
   writeFileSync(src, body);
-  const up = await awsOk(['s3', 'cp', src, `s3://${BUCKET}/files/big.bin`, '--content-type', 'application/x-cellar', '--cache-control', 'max-age=60', '--metadata', 'origin=e2e,Mixed-Case=Yes']);
+  const up = await awsOk([
+    's3',
+    'cp',
+    src,
+    `s3://${BUCKET}/files/big.bin`,
+    '--content-type',
+    'application/x-cellar',
+    '--cache-control',
+    'max-age=60',
+    '--metadata',
+    'origin=e2e,Mixed-Case=Yes',
+  ]);
   assert.match(up.stdout, /upload: .*big\.bin to s3:\/\/mybucket\/files\/big\.bin/);
 
-  const head = await awsJson<Record<string, unknown>>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/big.bin']);
+  const head = await awsJson<Record<string, unknown>>([
+    's3api',
+    'head-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'files/big.bin',
+  ]);
   assert.equal(head.ContentLength, body.length);
   assert.equal(head.ETag, `"${md5(body)}"`);
   assert.equal(head.ContentType, 'application/x-cellar');
@@ -110,7 +148,14 @@ test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', { 
   const src = path.join(work, 'huge.bin');
   writeFileSync(src, body);
   await awsOk(['s3', 'cp', src, `s3://${BUCKET}/files/huge.bin`, '--no-progress']);
-  const head = await awsJson<{ ContentLength: number; ETag: string }>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/huge.bin']);
+  const head = await awsJson<{ ContentLength: number; ETag: string }>([
+    's3api',
+    'head-object',
+    '--bucket',
+    BUCKET,
+    '--key',
+    'files/huge.bin',
+  ]);
   assert.equal(head.ContentLength, body.length);
   assert.match(head.ETag, /^"[0-9a-f]{32}-3"$/, 'three 8 MiB parts');
   await awsOk(['s3', 'cp', `s3://${BUCKET}/files/huge.bin`, src + '.out', '--no-progress']);
@@ -128,11 +173,23 @@ test('s3 cp round-trips keys with spaces, unicode and URL characters', { timeout
     await awsOk(['s3', 'cp', `s3://${BUCKET}/${key}`, src + '.out']);
     assert.ok(readFileSync(src + '.out').equals(body), `bytes of ${key} differ`);
   }
-  const listed = await awsJson<{ Contents: { Key: string }[] }>(['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'odd/']);
-  assert.deepEqual(listed.Contents.map((c) => c.Key), [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const listed = await awsJson<{ Contents: { Key: string }[] }>([
+    's3api',
+    'list-objects-v2',
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    'odd/',
+  ]);
+  assert.deepEqual(
+    listed.Contents.map((c) => c.Key),
+    [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
 });
 
-test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploads one file', { timeout: 300_000 }, async () => {
+test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploads one file', {
+  timeout: 300_000,
+}, async () => {
   const root = path.join(work, 'site');
   const files = new Map<string, Buffer>();
   for (let i = 0; i < 40; i++) {
@@ -157,13 +214,20 @@ test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploa
 
   const back = path.join(work, 'site-back');
   await awsOk(['s3', 'sync', `s3://${BUCKET}/site`, back, '--no-progress']);
-  for (const [rel, body] of files) assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after sync down`);
+  for (const [rel, body] of files)
+    assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after sync down`);
 });
 
 test('s3 ls shows prefixes and objects, --recursive shows every key', { timeout: 300_000 }, async () => {
   const top = await awsOk(['s3', 'ls', `s3://${BUCKET}/`]);
-  const lines = top.stdout.trim().split('\n').map((l) => l.trim());
-  assert.deepEqual(lines.filter((l) => l.startsWith('PRE ')), ['PRE files/', 'PRE odd/', 'PRE site/']);
+  const lines = top.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim());
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('PRE ')),
+    ['PRE files/', 'PRE odd/', 'PRE site/'],
+  );
 
   const files = await awsOk(['s3', 'ls', `s3://${BUCKET}/files/`]);
   assert.match(files.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+5242897 big\.bin$/m);
@@ -174,28 +238,71 @@ test('s3 ls shows prefixes and objects, --recursive shows every key', { timeout:
 });
 
 test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', { timeout: 300_000 }, async () => {
-  type Listing = { Contents?: { Key: string; Size: number; ETag: string }[]; CommonPrefixes?: { Prefix: string }[]; KeyCount?: number; Prefix?: string; Delimiter?: string; IsTruncated?: boolean };
-  const page = await awsJson<Listing>(['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'site/', '--delimiter', '/', '--no-paginate']);
+  type Listing = {
+    Contents?: { Key: string; Size: number; ETag: string }[];
+    CommonPrefixes?: { Prefix: string }[];
+    KeyCount?: number;
+    Prefix?: string;
+    Delimiter?: string;
+    IsTruncated?: boolean;
+  };
+  const page = await awsJson<Listing>([
+    's3api',
+    'list-objects-v2',
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    'site/',
+    '--delimiter',
+    '/',
+    '--no-paginate',
+  ]);
   assert.equal(page.Prefix, 'site/');
   assert.equal(page.Delimiter, '/');
   assert.equal(page.IsTruncated, false);
-  assert.deepEqual(page.CommonPrefixes?.map((p) => p.Prefix), ['site/css/', 'site/docs/', 'site/img/', 'site/js/']);
+  assert.deepEqual(
+    page.CommonPrefixes?.map((p) => p.Prefix),
+    ['site/css/', 'site/docs/', 'site/img/', 'site/js/'],
+  );
   assert.equal(page.Contents, undefined);
   assert.equal(page.KeyCount, 4);
 
-  const deep = await awsJson<Listing>(['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'site/img/icons/file-1', '--delimiter', '/']);
-  assert.deepEqual(deep.Contents?.map((c) => c.Key), ['site/img/icons/file-10.dat', 'site/img/icons/file-14.dat', 'site/img/icons/file-18.dat']);
+  const deep = await awsJson<Listing>([
+    's3api',
+    'list-objects-v2',
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    'site/img/icons/file-1',
+    '--delimiter',
+    '/',
+  ]);
+  assert.deepEqual(
+    deep.Contents?.map((c) => c.Key),
+    ['site/img/icons/file-10.dat', 'site/img/icons/file-14.dat', 'site/img/icons/file-18.dat'],
+  );
   assert.equal(deep.CommonPrefixes, undefined);
   for (const c of deep.Contents ?? []) assert.match(c.ETag, /^"[0-9a-f]{32}"$/);
 
   // The cli pages with continuation tokens behind --page-size; the union must be complete and ordered.
-  const paged = await awsJson<Listing>(['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'site/', '--page-size', '7']);
+  const paged = await awsJson<Listing>([
+    's3api',
+    'list-objects-v2',
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    'site/',
+    '--page-size',
+    '7',
+  ]);
   const keys = paged.Contents?.map((c) => c.Key) ?? [];
   assert.equal(keys.length, 40);
   assert.deepEqual(keys, [...keys].sort());
 });
 
-test('s3 presign gives a URL curl can fetch; an expired one is refused with AccessDenied', { timeout: 300_000 }, async () => {
+test('s3 presign gives a URL curl can fetch; an expired one is refused with AccessDenied', {
+  timeout: 300_000,
+}, async () => {
   const key = 'files/shared file ü+&.txt';
   const src = path.join(work, 'presign.txt');
   writeFileSync(src, 'presigned bytes\n');
@@ -210,7 +317,11 @@ test('s3 presign gives a URL curl can fetch; an expired one is refused with Acce
   // Virtual-host style: curl resolves *.localhost to the loopback by itself.
   const vconfig = path.join(work, 'aws-config-virtual');
   writeFileSync(vconfig, '[default]\ns3 =\n    addressing_style = virtual\n');
-  const vhost = await runOk(AWS, ['--endpoint-url', `http://localhost:${server.port}`, 's3', 'presign', `s3://${BUCKET}/${key}`], { env: { ...env, AWS_CONFIG_FILE: vconfig } });
+  const vhost = await runOk(
+    AWS,
+    ['--endpoint-url', `http://localhost:${server.port}`, 's3', 'presign', `s3://${BUCKET}/${key}`],
+    { env: { ...env, AWS_CONFIG_FILE: vconfig } },
+  );
   const vurl = vhost.stdout.trim();
   assert.ok(vurl.startsWith(`http://${BUCKET}.localhost:${server.port}/`), vurl);
   assert.equal((await curl(vurl, out)).stdout, '200');
@@ -236,7 +347,13 @@ test('s3 rm removes one object, --recursive the rest; then the bucket can go', {
   assert.match(gone.stderr, /\(404\)/);
 
   const rest = await awsOk(['s3', 'rm', '--recursive', `s3://${BUCKET}/`]);
-  assert.equal(rest.stdout.trim().split('\n').filter((l) => l.startsWith('delete:')).length, 40 + 3 + 1);
+  assert.equal(
+    rest.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('delete:')).length,
+    40 + 3 + 1,
+  );
   assert.equal((await awsOk(['s3', 'ls', '--recursive', `s3://${BUCKET}/`])).stdout.trim(), '');
 
   await awsOk(['s3', 'rb', `s3://${BUCKET}`]);
@@ -245,6 +362,9 @@ test('s3 rm removes one object, --recursive the rest; then the bucket can go', {
 });
 
 test('the server logged no internal error while serving the aws cli', { timeout: 300_000 }, () => {
-  const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
+  const errors = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

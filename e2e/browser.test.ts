@@ -10,7 +10,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
-import { PutBucketCorsCommand, PutBucketPolicyCommand, PutBucketWebsiteCommand, CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  PutBucketCorsCommand,
+  PutBucketPolicyCommand,
+  PutBucketWebsiteCommand,
+  CreateBucketCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { run } from './helpers/run.js';
 import { sdkClient, startServer, type E2eServer } from './helpers/server.js';
@@ -18,7 +25,10 @@ import { sdkClient, startServer, type E2eServer } from './helpers/server.js';
 const SHOP = 'www.shop.test';
 const API = 'api.shop.test';
 // A 1x1 PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 const APP_JS = 'document.getElementById("route").textContent = location.pathname;\n';
 
 const SITE: Record<string, string | Buffer> = {
@@ -62,13 +72,27 @@ before(async () => {
     writeFileSync(path.join(siteDir, rel), body);
   }
   const policyFile = path.join(work, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({
-    Id: 'Policy1587216857769',
-    Version: '2012-10-17',
-    Statement: [{ Sid: 'Stmt1587216727444', Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${SHOP}/*`, Principal: '*' }],
-  }));
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      Id: 'Policy1587216857769',
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'Stmt1587216727444',
+          Action: ['s3:GetObject'],
+          Effect: 'Allow',
+          Resource: `arn:aws:s3:::${SHOP}/*`,
+          Principal: '*',
+        },
+      ],
+    }),
+  );
   const s3cmd = async (args: string[]): Promise<void> => {
-    const r = await run('s3cmd', ['-c', server.s3cfgPath, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8' }, timeoutMs: 60_000 });
+    const r = await run('s3cmd', ['-c', server.s3cfgPath, ...args], {
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+      timeoutMs: 60_000,
+    });
     assert.equal(r.code, 0, `s3cmd ${args.join(' ')}: ${r.stdout}\n${r.stderr}`);
   };
   // As Cellar's docs publish a custom-domain site: a bucket named like the domain.
@@ -77,18 +101,31 @@ before(async () => {
   await s3cmd(['setpolicy', policyFile, `s3://${SHOP}`]);
 
   await s3.send(new CreateBucketCommand({ Bucket: API }));
-  await s3.send(new PutBucketPolicyCommand({
-    Bucket: API,
-    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${API}/*` }] }),
-  }));
-  await s3.send(new PutObjectCommand({ Bucket: API, Key: 'data.json', Body: '{"items":3}', ContentType: 'application/json' }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: API,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${API}/*` }],
+      }),
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({ Bucket: API, Key: 'data.json', Body: '{"items":3}', ContentType: 'application/json' }),
+  );
 
   context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP * 127.0.0.1',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--host-resolver-rules=MAP * 127.0.0.1',
     ],
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -101,8 +138,7 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const color = (p: Page, selector: string): Promise<string> =>
-  p.$eval(selector, (el) => getComputedStyle(el).color);
+const color = (p: Page, selector: string): Promise<string> => p.$eval(selector, (el) => getComputedStyle(el).color);
 
 test('home page at the custom domain: CSS applied, image decoded, script ran', { timeout: 300_000 }, async () => {
   const res = await page.goto(url(SHOP, '/'));
@@ -111,7 +147,7 @@ test('home page at the custom domain: CSS applied, image decoded, script ran', {
   assert.equal(await color(page, 'h1'), 'rgb(12, 34, 56)');
   assert.equal(await page.$eval('body', (el) => getComputedStyle(el).marginTop), '7px');
   await page.waitForFunction(() => (document.getElementById('logo') as HTMLImageElement).complete);
-  assert.ok(await page.$eval('#logo', (img) => (img as HTMLImageElement).naturalWidth) > 0, 'the image decoded');
+  assert.ok((await page.$eval('#logo', (img) => (img as HTMLImageElement).naturalWidth)) > 0, 'the image decoded');
   assert.equal(await page.textContent('#route'), '/');
 });
 
@@ -124,25 +160,44 @@ test('clicking through to /login serves login.html with its styles', { timeout: 
 });
 
 test('a deep SPA link loads the app with 200', { timeout: 300_000 }, async () => {
-  await s3.send(new PutBucketWebsiteCommand({
-    Bucket: SHOP,
-    WebsiteConfiguration: {
-      IndexDocument: { Suffix: 'index.html' },
-      RoutingRules: [{ Condition: { HttpErrorCodeReturnedEquals: '404' }, Redirect: { ReplaceKeyWith: 'index.html', HttpRedirectCode: '200' } }],
-    },
-  }));
+  await s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: SHOP,
+      WebsiteConfiguration: {
+        IndexDocument: { Suffix: 'index.html' },
+        RoutingRules: [
+          {
+            Condition: { HttpErrorCodeReturnedEquals: '404' },
+            Redirect: { ReplaceKeyWith: 'index.html', HttpRedirectCode: '200' },
+          },
+        ],
+      },
+    }),
+  );
   const res = await page.goto(url(SHOP, '/products/42/reviews'));
   assert.equal(res?.status(), 200);
   assert.equal(await page.textContent('#route'), '/products/42/reviews');
   assert.equal(await color(page, 'h1'), 'rgb(12, 34, 56)');
 });
 
-test('a cross-origin fetch() to another bucket fails until its CORS allows the origin', { timeout: 300_000 }, async () => {
+test('a cross-origin fetch() to another bucket fails until its CORS allows the origin', {
+  timeout: 300_000,
+}, async () => {
   await page.goto(url(SHOP, '/cors.html'));
-  assert.equal(await page.evaluate(() => (window as unknown as { loadData(): Promise<string> }).loadData()), 'blocked TypeError');
-  await s3.send(new PutBucketCorsCommand({
-    Bucket: API,
-    CORSConfiguration: { CORSRules: [{ AllowedOrigins: [`http://${SHOP}:${server.port}`], AllowedMethods: ['GET'] }] },
-  }));
-  assert.equal(await page.evaluate(() => (window as unknown as { loadData(): Promise<string> }).loadData()), 'ok {"items":3}');
+  assert.equal(
+    await page.evaluate(() => (window as unknown as { loadData(): Promise<string> }).loadData()),
+    'blocked TypeError',
+  );
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: API,
+      CORSConfiguration: {
+        CORSRules: [{ AllowedOrigins: [`http://${SHOP}:${server.port}`], AllowedMethods: ['GET'] }],
+      },
+    }),
+  );
+  assert.equal(
+    await page.evaluate(() => (window as unknown as { loadData(): Promise<string> }).loadData()),
+    'ok {"items":3}',
+  );
 });

@@ -12,7 +12,9 @@ const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/c
 
 async function cellar(dataDir: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, CELLAR_DATA_DIR: dataDir, CELLAR_DOMAIN: 'cellar.example.com', CELLAR_HTTP_PORT: '9000' } });
+    const r = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CELLAR_DATA_DIR: dataDir, CELLAR_DOMAIN: 'cellar.example.com', CELLAR_HTTP_PORT: '9000' },
+    });
     return { ...r, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };
@@ -33,7 +35,20 @@ test('cellar addon create / list / s3cfg / delete against the data directory', {
     assert.match(a.accessKeyId!, /^[A-Z0-9]{20}$/);
     assert.equal(a.secretAccessKey!.length, 40);
 
-    const fixed = JSON.parse((await cellar(dir, 'addon', 'create', '--access-key', 'MYACCESSKEY1', '--secret-key', 'my-secret-key-123', '--json')).stdout) as Record<string, string>;
+    const fixed = JSON.parse(
+      (
+        await cellar(
+          dir,
+          'addon',
+          'create',
+          '--access-key',
+          'MYACCESSKEY1',
+          '--secret-key',
+          'my-secret-key-123',
+          '--json',
+        )
+      ).stdout,
+    ) as Record<string, string>;
     assert.equal(fixed.accessKeyId, 'MYACCESSKEY1');
     assert.equal(fixed.secretAccessKey, 'my-secret-key-123');
     const dup = await cellar(dir, 'addon', 'create', '--access-key', 'MYACCESSKEY1', '--secret-key', 'other-secret-1');
@@ -53,7 +68,10 @@ test('cellar addon create / list / s3cfg / delete against the data directory', {
     const del = await cellar(dir, 'addon', 'delete', a.id!);
     assert.equal(del.code, 0, del.stderr);
     const after = JSON.parse((await cellar(dir, 'addon', 'list', '--json')).stdout) as Record<string, string>[];
-    assert.deepEqual(after.map((x) => x.id), [fixed.id]);
+    assert.deepEqual(
+      after.map((x) => x.id),
+      [fixed.id],
+    );
     const missing = await cellar(dir, 'addon', 's3cfg', a.id!);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /no add-on/);
@@ -71,9 +89,14 @@ test('bad usage and bad settings exit non-zero with one clear line', { timeout: 
     const badKey = await cellar(dir, 'addon', 'create', '--access-key', 'ONLYKEY');
     assert.notEqual(badKey.code, 0);
     assert.match(badKey.stderr, /go together/);
-    const r = await run(process.execPath, [CLI, 'addon', 'list'], { env: { ...process.env, CELLAR_DATA_DIR: dir, CELLAR_DOMAIN: 'not_a_domain' } }).catch((e: { code: number; stderr: string }) => e);
+    const r = await run(process.execPath, [CLI, 'addon', 'list'], {
+      env: { ...process.env, CELLAR_DATA_DIR: dir, CELLAR_DOMAIN: 'not_a_domain' },
+    }).catch((e: { code: number; stderr: string }) => e);
     assert.equal((r as { code: number }).code, 2);
-    assert.equal((r as { stderr: string }).stderr.trim().split('\n')[0], 'cellar: invalid setting CELLAR_DOMAIN: not a domain name: not_a_domain');
+    assert.equal(
+      (r as { stderr: string }).stderr.trim().split('\n')[0],
+      'cellar: invalid setting CELLAR_DOMAIN: not a domain name: not_a_domain',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

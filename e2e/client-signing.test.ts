@@ -30,7 +30,10 @@ function botocore(script: string): Promise<{ code: number; stdout: string; stder
   const file = path.join(work, `s-${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(file, script);
   const env = { PATH: '/usr/bin:/bin', HOME: work, LC_ALL: 'C.UTF-8' };
-  return run('/usr/bin/python3', [file, server.endpoint, server.owner.accessKeyId, server.owner.secretAccessKey], { env, timeoutMs: 90_000 });
+  return run('/usr/bin/python3', [file, server.endpoint, server.owner.accessKeyId, server.owner.secretAccessKey], {
+    env,
+    timeoutMs: 90_000,
+  });
 }
 
 test('botocore signature_version=s3 (SigV2), path style: every bucket-level request is accepted', T, async () => {
@@ -83,13 +86,42 @@ test('curl --aws-sigv4 with UTF-8 bytes in an x-amz-meta-* value: stored and ret
   const user = `${server.owner.accessKeyId}:${server.owner.secretAccessKey}`;
   const sig = ['--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', user];
   const empty = createHash('sha256').update('').digest('hex');
-  await runOk('curl', ['-sf', ...sig, '-X', 'PUT', '-H', `x-amz-content-sha256: ${empty}`, `${server.endpoint}/utf8-meta`]);
+  await runOk('curl', [
+    '-sf',
+    ...sig,
+    '-X',
+    'PUT',
+    '-H',
+    `x-amz-content-sha256: ${empty}`,
+    `${server.endpoint}/utf8-meta`,
+  ]);
   const body = 'abc';
   const sha = createHash('sha256').update(body).digest('hex');
-  const put = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...sig, '-X', 'PUT', '-H', `x-amz-content-sha256: ${sha}`,
-    '-H', 'x-amz-meta-city: Zürich ✓', '--data-binary', body, `${server.endpoint}/utf8-meta/k`]);
+  const put = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    ...sig,
+    '-X',
+    'PUT',
+    '-H',
+    `x-amz-content-sha256: ${sha}`,
+    '-H',
+    'x-amz-meta-city: Zürich ✓',
+    '--data-binary',
+    body,
+    `${server.endpoint}/utf8-meta/k`,
+  ]);
   assert.equal(put.stdout, '200', put.stderr);
-  const head = await runOk('curl', ['-sI', ...sig, '-H', `x-amz-content-sha256: ${empty}`, `${server.endpoint}/utf8-meta/k`]);
+  const head = await runOk('curl', [
+    '-sI',
+    ...sig,
+    '-H',
+    `x-amz-content-sha256: ${empty}`,
+    `${server.endpoint}/utf8-meta/k`,
+  ]);
   const line = head.stdout.split('\r\n').find((l) => l.toLowerCase().startsWith('x-amz-meta-city:'));
   assert.equal(line, 'x-amz-meta-city: Zürich ✓');
 });

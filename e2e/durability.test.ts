@@ -4,7 +4,15 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'node:http';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startServer, type E2eServer } from './helpers/server.js';
 
@@ -62,7 +70,9 @@ async function heldPut(key: string): Promise<{ cut: Promise<string> }> {
 }
 
 /** Writers PUT and DELETE until `ACKS_BEFORE_KILL` are acknowledged, then the server is SIGKILLed under them. */
-async function writeAndKill(round: number): Promise<{ acked: number; inFlightAtKill: number; cutWrites: number; heldReply: string }> {
+async function writeAndKill(
+  round: number,
+): Promise<{ acked: number; inFlightAtKill: number; cutWrites: number; heldReply: string }> {
   const s3 = client();
   let acked = 0;
   let inFlight = 0;
@@ -152,7 +162,10 @@ async function verify(): Promise<number> {
       const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       const body = await res.Body!.transformToByteArray();
       const sum = md5(body);
-      assert.ok(valid.includes(sum), `${key}: ${body.length} bytes with MD5 ${sum}: not what a write sent${h.acked >= 0 ? ' at or after the acknowledged one' : ''} would leave`);
+      assert.ok(
+        valid.includes(sum),
+        `${key}: ${body.length} bytes with MD5 ${sum}: not what a write sent${h.acked >= 0 ? ' at or after the acknowledged one' : ''} would leave`,
+      );
       assert.equal(res.ETag, `"${sum}"`, `${key}: ETag matches the bytes`);
       assert.equal(listed.get(key), body.length, `${key}: listed size matches the bytes`);
     }
@@ -160,9 +173,14 @@ async function verify(): Promise<number> {
     // The one look inside: object bytes are files under blobs/<2 hex>/, and unreferenced ones must
     // be gone once the start-up sweep (which runs behind the listener) has finished.
     const blobDir = path.join(server.dataDir, 'blobs');
-    const countBlobs = (): number => readdirSync(blobDir).reduce((n, d) => n + readdirSync(path.join(blobDir, d)).length, 0);
+    const countBlobs = (): number =>
+      readdirSync(blobDir).reduce((n, d) => n + readdirSync(path.join(blobDir, d)).length, 0);
     for (let i = 0; i < 100 && countBlobs() !== listed.size; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(countBlobs(), listed.size, 'every blob file belongs to a listed object (orphans are collected after start-up)');
+    assert.equal(
+      countBlobs(),
+      listed.size,
+      'every blob file belongs to a listed object (orphans are collected after start-up)',
+    );
     return exact;
   } finally {
     s3.destroy();
@@ -181,7 +199,9 @@ after(async () => {
 });
 
 for (const round of [1, 2]) {
-  test(`round ${round}: concurrent PUTs, SIGKILL, restart: acknowledged objects intact, none partial`, { timeout: 300_000 }, async (t) => {
+  test(`round ${round}: concurrent PUTs, SIGKILL, restart: acknowledged objects intact, none partial`, {
+    timeout: 300_000,
+  }, async (t) => {
     const { acked, inFlightAtKill, cutWrites, heldReply } = await writeAndKill(round);
     const leftovers = readdirSync(path.join(server.dataDir, 'tmp')).length;
     // The kill landed mid-flight: the half-sent PUT was cut unanswered, and writers had PUTs under way.
@@ -189,11 +209,17 @@ for (const round of [1, 2]) {
     assert.ok(inFlightAtKill > 0, 'the kill must land while the writers have PUTs in flight');
     await server.restart();
     const exact = await verify();
-    t.diagnostic(`acknowledged ${acked}, in flight at the kill ${inFlightAtKill}, cut ${cutWrites}, temp files left by it ${leftovers}, keys so far ${history.size}, held to their exact acknowledged bytes ${exact}`);
+    t.diagnostic(
+      `acknowledged ${acked}, in flight at the kill ${inFlightAtKill}, cut ${cutWrites}, temp files left by it ${leftovers}, keys so far ${history.size}, held to their exact acknowledged bytes ${exact}`,
+    );
     assert.ok(exact > 0, 'some keys were checked against exactly the bytes of their acknowledged write');
     const s3 = client();
     try {
-      await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: heldKey(round) })), { name: 'NotFound' }, 'a PUT cut mid-body leaves no object');
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: heldKey(round) })),
+        { name: 'NotFound' },
+        'a PUT cut mid-body leaves no object',
+      );
     } finally {
       s3.destroy();
     }
@@ -205,11 +231,18 @@ function cutUpload(url: string, sent: number, announced: number): Promise<void> 
   return new Promise((resolve) => {
     const req = request(url, { method: 'PUT', headers: { 'content-length': announced } });
     req.on('error', () => resolve());
-    req.write(randomBytes(sent), () => setTimeout(() => { req.destroy(); resolve(); }, 150));
+    req.write(randomBytes(sent), () =>
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 150),
+    );
   });
 }
 
-test('a client hanging up mid-upload or mid-download leaves the old object, no temp file and no error', { timeout: 300_000 }, async () => {
+test('a client hanging up mid-upload or mid-download leaves the old object, no temp file and no error', {
+  timeout: 300_000,
+}, async () => {
   const s3 = client();
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'cutoff' }));
@@ -222,16 +255,32 @@ test('a client hanging up mid-upload or mid-download leaves the old object, no t
     }
     const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'cutoff', Key: 'existing' }), { expiresIn: 60 });
     await new Promise<void>((resolve, reject) => {
-      request(get, (res) => res.once('data', () => { res.destroy(); resolve(); })).on('error', reject).end();
+      request(get, (res) =>
+        res.once('data', () => {
+          res.destroy();
+          resolve();
+        }),
+      )
+        .on('error', reject)
+        .end();
     });
 
-    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'cutoff', Key: 'existing' }))).Body!.transformToByteArray();
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'cutoff', Key: 'existing' }))
+    ).Body!.transformToByteArray();
     assert.equal(md5(body), md5(old), 'the cut-off overwrite left the old object whole');
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'cutoff', Key: 'new' })), { name: 'NotFound' });
     const tmp = path.join(server.dataDir, 'tmp');
     for (let i = 0; i < 40 && readdirSync(tmp).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(readdirSync(tmp), [], 'the temp file of a cut-off upload is removed at once');
-    assert.deepEqual(server.stderr().split('\n').filter((l) => l.includes('"level":"error"')), [], 'a client hanging up is no server error');
+    assert.deepEqual(
+      server
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"level":"error"')),
+      [],
+      'a client hanging up is no server error',
+    );
   } finally {
     s3.destroy();
   }
@@ -242,7 +291,9 @@ test('after two crashes the server still takes and serves writes', { timeout: 30
   try {
     const body = randomBytes(4096);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after/crash', Body: body }));
-    const got = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'after/crash' }))).Body!.transformToByteArray();
+    const got = await (
+      await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'after/crash' }))
+    ).Body!.transformToByteArray();
     assert.equal(md5(got), md5(body));
   } finally {
     s3.destroy();

@@ -51,10 +51,13 @@ async function etagOf(key: string): Promise<string> {
   return (await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag ?? '';
 }
 
-test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identically', { timeout: 600_000 }, async () => {
+test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identically', {
+  timeout: 600_000,
+}, async () => {
   const file = path.join(work, '100MiB.bin');
   const sha256 = await randomFile(file, 100 * MiB);
-  const s3cmd = (args: string[]) => runOk('s3cmd', ['-c', server.s3cfgPath, '--no-progress', ...args], { timeoutMs: 300_000 });
+  const s3cmd = (args: string[]) =>
+    runOk('s3cmd', ['-c', server.s3cfgPath, '--no-progress', ...args], { timeoutMs: 300_000 });
   await s3cmd(['put', '--multipart-chunk-size-mb=15', file, `s3://${BUCKET}/s3cmd/100MiB.bin`]);
   assert.match(await etagOf('s3cmd/100MiB.bin'), /-7"$/, '100 MiB in 15 MiB chunks is 7 parts');
   const back = path.join(work, '100MiB.back');
@@ -67,7 +70,8 @@ test('s3cmd put of 100 MiB in 15 MiB parts and s3cmd get round-trip byte-identic
 test('aws s3 cp of 1 GiB both ways with Debian aws-cli 2.x', { timeout: 900_000 }, async () => {
   const { file, sha256 } = await bigFile();
   const env = awsEnv(work, server.owner);
-  const aws = (args: string[]) => runOk(AWS_V2, ['--endpoint-url', server.endpoint, ...args], { env, timeoutMs: 600_000 });
+  const aws = (args: string[]) =>
+    runOk(AWS_V2, ['--endpoint-url', server.endpoint, ...args], { env, timeoutMs: 600_000 });
   const key = 'aws/1GiB.bin';
   await aws(['s3', 'cp', '--only-show-errors', file, `s3://${BUCKET}/${key}`]);
   assert.match(await etagOf(key), /-\d+"$/, 'uploaded in parts');
@@ -93,13 +97,18 @@ s3.upload_file(src, bucket, key, ExtraArgs={'ChecksumAlgorithm': 'CRC32'}, Confi
 s3.download_file(bucket, key, dst, Config=chunks)
 `;
 
-test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on every part (Debian's python3-boto3)", { timeout: 900_000 }, async () => {
+test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on every part (Debian's python3-boto3)", {
+  timeout: 900_000,
+}, async () => {
   const { file, sha256 } = await bigFile();
   // Debian's interpreter with Debian's packages only: no user site-packages, no PYTHON* settings from outside.
   const env = Object.fromEntries(Object.entries(awsEnv(work, server.owner)).filter(([k]) => !k.startsWith('PYTHON')));
   const key = 'boto3/1GiB.bin';
   const back = path.join(work, 'boto3.back');
-  await runOk(PYTHON, ['-s', '-c', BOTO3_ROUND_TRIP, server.endpoint, BUCKET, key, file, back], { env, timeoutMs: 900_000 });
+  await runOk(PYTHON, ['-s', '-c', BOTO3_ROUND_TRIP, server.endpoint, BUCKET, key, file, back], {
+    env,
+    timeoutMs: 900_000,
+  });
   assert.equal(await fileSha256(back), sha256);
   rmSync(back);
   const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
@@ -109,6 +118,9 @@ test("boto3's upload_file and download_file of 1 GiB with a CRC32 checksum on ev
 });
 
 test('the server logged no internal error meanwhile', { timeout: 300_000 }, () => {
-  const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
+  const errors = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -10,8 +10,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, ListPartsCommand, PutObjectCommand,
-  S3Client, UploadPartCommand, UploadPartCopyCommand, type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MiB, sha256Stream } from './helpers/large.js';
@@ -42,7 +50,10 @@ after(async () => {
 /** A fresh client per phase: keep-alive sockets do not outlive a killed server. One attempt, so nothing is retried behind our back. */
 function client(): S3Client {
   return new S3Client({
-    endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1,
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 1,
     credentials: { accessKeyId: server.owner.accessKeyId, secretAccessKey: server.owner.secretAccessKey },
   });
 }
@@ -60,7 +71,9 @@ async function completeThenKill(url: string, parts: CompletedPart[], delay: numb
   const u = new URL(url);
   const sock = connect(Number(u.port), u.hostname);
   let reply = '';
-  sock.setEncoding('latin1').on('data', (d: string) => { reply += d; });
+  sock.setEncoding('latin1').on('data', (d: string) => {
+    reply += d;
+  });
   // The kill resets the connection: an error here is expected, the reply so far is what counts.
   sock.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
@@ -79,7 +92,9 @@ async function objectSha256(s3: S3Client, key: string): Promise<string> {
   return sha256Stream(r.Body as AsyncIterable<Uint8Array>);
 }
 
-test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the whole new one (${KILL_AFTER.length} rounds)`, { timeout: 600_000 }, async (t) => {
+test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the whole new one (${KILL_AFTER.length} rounds)`, {
+  timeout: 600_000,
+}, async (t) => {
   const seed = randomBytes(5 * MiB);
   const previous = randomBytes(3 * MiB);
   const newSha = sha256(Buffer.concat(Array.from({ length: PARTS }, () => seed)));
@@ -91,10 +106,23 @@ test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the w
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'target' }));
     const parts: CompletedPart[] = [];
     for (let n = 1; n <= PARTS; n++) {
-      const r = await s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'target', UploadId, PartNumber: n, CopySource: `${BUCKET}/seed` }));
+      const r = await s3.send(
+        new UploadPartCopyCommand({
+          Bucket: BUCKET,
+          Key: 'target',
+          UploadId,
+          PartNumber: n,
+          CopySource: `${BUCKET}/seed`,
+        }),
+      );
       parts.push({ PartNumber: n, ETag: r.CopyPartResult!.ETag });
     }
-    const complete = new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'target', UploadId, MultipartUpload: { Parts: parts } });
+    const complete = new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: 'target',
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    });
     // The body goes out by hand below, so its length stays out of the signature.
     const url = await getSignedUrl(s3, complete, { expiresIn: 300, unsignableHeaders: new Set(['content-length']) });
     s3.destroy();
@@ -106,7 +134,10 @@ test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the w
     s3 = client();
 
     const sha = await objectSha256(s3, 'target');
-    assert.ok(sha === newSha || sha === sha256(previous), `round ${delay}: the object is neither the old nor the new body`);
+    assert.ok(
+      sha === newSha || sha === sha256(previous),
+      `round ${delay}: the object is neither the old nor the new body`,
+    );
     if (answered) assert.equal(sha, newSha, `round ${delay}: an acknowledged completion was lost`);
     const outcome = sha === newSha ? 'new' : 'old';
     outcomes.push({ delay, outcome, answered });
@@ -117,25 +148,43 @@ test(`SIGKILL right after CompleteMultipartUpload leaves the old object or the w
       await s3.send(complete);
       assert.equal(await objectSha256(s3, 'target'), newSha);
     } else {
-      await assert.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'target', UploadId })), { name: 'NoSuchUpload' });
+      await assert.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'target', UploadId })), {
+        name: 'NoSuchUpload',
+      });
     }
   }
   s3.destroy();
-  t.diagnostic(`kill after Complete: ${outcomes.map((o) => `${o.delay}:${o.outcome}${o.answered ? '(acked)' : ''}`).join(' ')}`);
+  t.diagnostic(
+    `kill after Complete: ${outcomes.map((o) => `${o.delay}:${o.outcome}${o.answered ? '(acked)' : ''}`).join(' ')}`,
+  );
   // Which of old and new a kill leaves depends on scheduling and cannot be forced from outside;
   // what must hold is that the kills landed where it matters: the server held a whole Complete
   // that it had not answered, and each such round passed the checks above.
-  assert.ok(outcomes.some((o) => !o.answered), 'no kill landed before the answer to Complete');
+  assert.ok(
+    outcomes.some((o) => !o.answered),
+    'no kill landed before the answer to Complete',
+  );
   assert.ok(outcomes.at(-1)!.answered, 'the last round sends the same Complete and is answered');
 });
 
-test('parts accepted before a SIGKILL survive the restart; ListParts shows them and Complete works', { timeout: 300_000 }, async () => {
+test('parts accepted before a SIGKILL survive the restart; ListParts shows them and Complete works', {
+  timeout: 300_000,
+}, async () => {
   let s3 = client();
   const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB + 1), randomBytes(1024)];
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'survivor', ContentType: 'application/x-test', Metadata: { kept: 'yes' } }));
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: 'survivor',
+      ContentType: 'application/x-test',
+      Metadata: { kept: 'yes' },
+    }),
+  );
   const parts: CompletedPart[] = [];
   for (const [i, Body] of bodies.entries()) {
-    const r = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'survivor', UploadId, PartNumber: i + 1, Body }));
+    const r = await s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'survivor', UploadId, PartNumber: i + 1, Body }),
+    );
     parts.push({ PartNumber: i + 1, ETag: r.ETag });
   }
   s3.destroy();
@@ -143,8 +192,18 @@ test('parts accepted before a SIGKILL survive the restart; ListParts shows them 
   await server.restart();
   s3 = client();
   const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'survivor', UploadId }));
-  assert.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), parts.map((p, i) => [p.PartNumber, p.ETag, bodies[i]!.length]));
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'survivor', UploadId, MultipartUpload: { Parts: parts } }));
+  assert.deepEqual(
+    listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]),
+    parts.map((p, i) => [p.PartNumber, p.ETag, bodies[i]!.length]),
+  );
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: 'survivor',
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
   const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'survivor' }));
   assert.equal(got.ContentType, 'application/x-test');
   assert.deepEqual(got.Metadata, { kept: 'yes' });

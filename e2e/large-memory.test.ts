@@ -7,7 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { MiB, randomSource, sampleRss, serverPid, statusKiB, throughput } from './helpers/large.js';
 import { sdkClient, startServer, type E2eServer } from './helpers/server.js';
 
@@ -29,16 +35,21 @@ after(async () => {
   await server?.dispose();
 });
 
-test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploaded and downloaded`, { timeout: 300_000 }, async () => {
+test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploaded and downloaded`, {
+  timeout: 300_000,
+}, async () => {
   const pid = serverPid(server.dataDir);
   const idleMiB = statusKiB(pid, 'VmRSS') / 1024;
   const sampler = sampleRss(pid);
   const framing: string[] = [];
-  sdk.middlewareStack.add((next) => async (args) => {
-    const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
-    framing.push(headers['x-amz-content-sha256'] ?? '');
-    return next(args);
-  }, { step: 'finalizeRequest', name: 'recordFraming' });
+  sdk.middlewareStack.add(
+    (next) => async (args) => {
+      const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+      framing.push(headers['x-amz-content-sha256'] ?? '');
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordFraming' },
+  );
 
   const src = randomSource(SIZE);
   let started = Date.now();
@@ -73,6 +84,9 @@ test(`server peak RSS stays under ${LIMIT_MIB} MiB while a 2 GiB object is uploa
 });
 
 test('the server logged no internal error meanwhile', { timeout: 300_000 }, () => {
-  const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
+  const errors = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -41,8 +41,13 @@ test('first start prints the endpoint, the keys and the s3cfg path, and writes t
   assert.equal(statSync(server.s3cfgPath).mode & 0o777, 0o600);
 });
 
-test('the printed credentials work: the s3cmd and aws lines of the banner run as printed', { timeout: 300_000 }, async () => {
-  const lines = server.stdout().split('\n').map((l) => l.trim());
+test('the printed credentials work: the s3cmd and aws lines of the banner run as printed', {
+  timeout: 300_000,
+}, async () => {
+  const lines = server
+    .stdout()
+    .split('\n')
+    .map((l) => l.trim());
   const s3cmdLine = lines.find((l) => l.startsWith('s3cmd '));
   const awsLine = lines.find((l) => l.includes(' aws '));
   assert.ok(s3cmdLine && awsLine, server.stdout());
@@ -63,16 +68,22 @@ test('the printed credentials work: the s3cmd and aws lines of the banner run as
   assert.match(awsLs.stdout, new RegExp(` ${bucket}$`, 'm'));
 });
 
-test('SIGTERM stops the server with exit code 0: it closes idle keep-alive connections rather than wait for them', { timeout: 300_000 }, async () => {
+test('SIGTERM stops the server with exit code 0: it closes idle keep-alive connections rather than wait for them', {
+  timeout: 300_000,
+}, async () => {
   const idle = new Agent({ keepAlive: true });
   const socket = await new Promise<Socket>((resolve, reject) => {
     request(server.endpoint + '/', { agent: idle }, (res) => {
       const { socket } = res;
       res.resume().on('end', () => resolve(socket));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
   let closedByServer = false;
-  socket.once('end', () => { closedByServer = true; });
+  socket.once('end', () => {
+    closedByServer = true;
+  });
   // stop() sends SIGTERM and escalates to SIGKILL after 5 s: code 0 without a signal means the
   // server finished its own shutdown, which an open keep-alive connection would have held up.
   const exit = await server.stop();
@@ -83,18 +94,27 @@ test('SIGTERM stops the server with exit code 0: it closes idle keep-alive conne
   assert.ok(closedByServer, 'the server ended the idle connection');
 });
 
-test('a restart on the same data dir keeps the add-on and its buckets and creates no other', { timeout: 300_000 }, async () => {
+test('a restart on the same data dir keeps the add-on and its buckets and creates no other', {
+  timeout: 300_000,
+}, async () => {
   await server.restart();
   const out = server.stdout();
   assert.match(out, new RegExp(`^Cellar is running at http://localhost:${server.port}/`, 'm'));
   assert.doesNotMatch(out, /First start|secret key/);
-  const list = JSON.parse((await runOk(process.execPath, [CLI, 'addon', 'list', '--json'], { env: server.env() })).stdout) as { id: string; accessKeyId: string }[];
-  assert.deepEqual(list.map((a) => [a.id, a.accessKeyId]), [[server.owner.id, server.owner.accessKeyId]]);
+  const list = JSON.parse(
+    (await runOk(process.execPath, [CLI, 'addon', 'list', '--json'], { env: server.env() })).stdout,
+  ) as { id: string; accessKeyId: string }[];
+  assert.deepEqual(
+    list.map((a) => [a.id, a.accessKeyId]),
+    [[server.owner.id, server.owner.accessKeyId]],
+  );
   const ls = await runOk('s3cmd', ['-c', server.s3cfgPath, 'ls'], { env: s3cmdEnv });
   assert.match(ls.stdout, /s3:\/\/my-bucket$/m);
 });
 
-test('addon create and addon s3cfg give a second, separate add-on that works with s3cmd', { timeout: 300_000 }, async () => {
+test('addon create and addon s3cfg give a second, separate add-on that works with s3cmd', {
+  timeout: 300_000,
+}, async () => {
   const other = await createAddon(server, 'second');
   assert.notEqual(other.id, server.owner.id);
   const cfg = path.join(tempDir(), 's3cfg');
@@ -102,7 +122,11 @@ test('addon create and addon s3cfg give a second, separate add-on that works wit
   assert.ok(printed.stdout.split('\n').includes(`access_key = ${other.accessKeyId}`), printed.stdout);
   await runOk('bash', ['-c', 'cat > "$1"', 'sh', cfg], { input: printed.stdout });
 
-  assert.equal((await runOk('s3cmd', ['-c', cfg, 'ls'], { env: s3cmdEnv })).stdout.trim(), '', 'a new add-on sees no buckets');
+  assert.equal(
+    (await runOk('s3cmd', ['-c', cfg, 'ls'], { env: s3cmdEnv })).stdout.trim(),
+    '',
+    'a new add-on sees no buckets',
+  );
   const taken = await run('s3cmd', ['-c', cfg, 'mb', 's3://my-bucket'], { env: s3cmdEnv });
   assert.notEqual(taken.code, 0);
   assert.match(taken.stderr, /BucketAlreadyExists/);

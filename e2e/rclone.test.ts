@@ -72,7 +72,8 @@ before(async () => {
   writeFileSync(path.join(work, 'rclone.conf'), '');
   const tree = path.join(work, 'tree');
   for (const dir of ['docs', 'docs/deep', 'media']) mkdirSync(path.join(tree, dir), { recursive: true });
-  for (let i = 0; i < 20; i++) writeFileSync(path.join(tree, i % 2 ? 'docs' : 'docs/deep', `f${i}.txt`), randomBytes(100 + i * 731));
+  for (let i = 0; i < 20; i++)
+    writeFileSync(path.join(tree, i % 2 ? 'docs' : 'docs/deep', `f${i}.txt`), randomBytes(100 + i * 731));
   // Above rclone's default upload_cutoff (200 MiB): uploaded in 5 MiB parts, 4 at a time.
   bigMd5 = await randomFile(path.join(tree, 'media', 'big.bin'), 201 * MiB);
 }, T);
@@ -86,7 +87,11 @@ after(async () => {
 test('copy a tree holding a 201 MiB file (multipart on defaults), then check finds no difference', T, async () => {
   await rcloneOk(['mkdir', `cellar:${BUCKET}`]);
   await rcloneOk(['copy', path.join(work, 'tree'), `cellar:${BUCKET}`]);
-  assert.match(await etagOf('media/big.bin'), /^"[0-9a-f]{32}-\d+"$/, 'the big file was uploaded as a multipart upload');
+  assert.match(
+    await etagOf('media/big.bin'),
+    /^"[0-9a-f]{32}-\d+"$/,
+    'the big file was uploaded as a multipart upload',
+  );
   const check = await rcloneOk(['check', path.join(work, 'tree'), `cellar:${BUCKET}`]);
   assert.match(check.stderr, /0 differences found/);
   const md5 = await rcloneOk(['md5sum', `cellar:${BUCKET}/media/big.bin`, '--download']);
@@ -102,7 +107,14 @@ test('rcat streams 30 MiB from stdin as a multipart upload, read back byte-ident
 });
 
 test('server-side copyto with --s3-copy-cutoff 10M copies in parts (UploadPartCopy)', T, async () => {
-  await rcloneOk(['copyto', '--s3-copy-cutoff', '10M', `cellar:${BUCKET}/media/big.bin`, `cellar:${BUCKET}/copies/big-copy.bin`, '-v']);
+  await rcloneOk([
+    'copyto',
+    '--s3-copy-cutoff',
+    '10M',
+    `cellar:${BUCKET}/media/big.bin`,
+    `cellar:${BUCKET}/copies/big-copy.bin`,
+    '-v',
+  ]);
   const etag = await etagOf('copies/big-copy.bin');
   // 201 MiB in 10 MiB copy parts: 21 parts.
   assert.match(etag, /-21"$/);
@@ -113,7 +125,11 @@ test('server-side copyto with --s3-copy-cutoff 10M copies in parts (UploadPartCo
 test('delete removes the files it matches and nothing else; purge removes the bucket', T, async () => {
   await rcloneOk(['delete', `cellar:${BUCKET}/docs`]);
   const left = await sdk.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-  assert.deepEqual(left.Contents?.map((o) => o.Key).sort(), ['copies/big-copy.bin', 'media/big.bin', 'stream/piped.bin']);
+  assert.deepEqual(left.Contents?.map((o) => o.Key).sort(), [
+    'copies/big-copy.bin',
+    'media/big.bin',
+    'stream/piped.bin',
+  ]);
   await rcloneOk(['purge', `cellar:${BUCKET}`]);
   const lsd = await rcloneOk(['lsd', 'cellar:']);
   assert.doesNotMatch(lsd.stdout, new RegExp(BUCKET));

@@ -74,7 +74,10 @@ for (const mode of ['v4', 'v2'] as const) {
     const bucket = `s3cmd-${mode}-basic`;
     const env = { ...process.env, LC_ALL: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' };
     const s3cmd = (args: string[]): Promise<RunResult> =>
-      run('s3cmd', ['-c', server.s3cfgPath, ...(mode === 'v2' ? ['--signature-v2'] : []), ...args], { env, timeoutMs: 60_000 });
+      run('s3cmd', ['-c', server.s3cfgPath, ...(mode === 'v2' ? ['--signature-v2'] : []), ...args], {
+        env,
+        timeoutMs: 60_000,
+      });
     const s3cmdOk = async (args: string[]): Promise<RunResult> => {
       const r = await s3cmd(args);
       assert.equal(r.code, 0, `s3cmd ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
@@ -97,7 +100,13 @@ for (const mode of ['v4', 'v2'] as const) {
       const body = randomBytes(300 * 1024);
       const src = path.join(dir(), 'photo.bin');
       writeFileSync(src, body);
-      await s3cmdOk(['put', '--mime-type=image/x-cellar', '--add-header=Cache-Control:public, max-age=600', src, `s3://${bucket}/photos/photo.bin`]);
+      await s3cmdOk([
+        'put',
+        '--mime-type=image/x-cellar',
+        '--add-header=Cache-Control:public, max-age=600',
+        src,
+        `s3://${bucket}/photos/photo.bin`,
+      ]);
 
       const info = await s3cmdOk(['info', `s3://${bucket}/photos/photo.bin`]);
       assert.match(info.stdout, /File size:\s+307200$/m);
@@ -112,8 +121,13 @@ for (const mode of ['v4', 'v2'] as const) {
       const page = path.join(dir(), 'page.html');
       writeFileSync(page, '<p>hi</p>');
       await s3cmdOk([
-        'put', '--add-header=Content-Disposition:attachment; filename="a b.html"', '--add-header=Content-Language:fr-FR',
-        '--add-header=Expires:Thu, 01 Dec 2039 16:00:00 GMT', '--add-header=x-amz-meta-Color:Blue Green', page, `s3://${bucket}/page.html`,
+        'put',
+        '--add-header=Content-Disposition:attachment; filename="a b.html"',
+        '--add-header=Content-Language:fr-FR',
+        '--add-header=Expires:Thu, 01 Dec 2039 16:00:00 GMT',
+        '--add-header=x-amz-meta-Color:Blue Green',
+        page,
+        `s3://${bucket}/page.html`,
       ]);
       const ph = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'page.html' }));
       assert.equal(ph.ContentDisposition, 'attachment; filename="a b.html"');
@@ -164,11 +178,17 @@ for (const mode of ['v4', 'v2'] as const) {
       await s3cmdOk(['del', `s3://${bucket}/${key}`]);
     });
 
-    test('rb is refused while the bucket holds an object, del empties it, then rb works', { timeout: 300_000 }, async () => {
+    test('rb is refused while the bucket holds an object, del empties it, then rb works', {
+      timeout: 300_000,
+    }, async () => {
       const refused = await s3cmd(['rb', `s3://${bucket}`]);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /BucketNotEmpty/);
-      assert.match((await s3cmdOk(['ls'])).stdout, new RegExp(`s3://${bucket}$`, 'm'), 'the bucket must survive a refused rb');
+      assert.match(
+        (await s3cmdOk(['ls'])).stdout,
+        new RegExp(`s3://${bucket}$`, 'm'),
+        'the bucket must survive a refused rb',
+      );
 
       const del = await s3cmdOk(['del', `s3://${bucket}/photos/photo.bin`]);
       assert.match(del.stdout, /delete: 's3:\/\/.*photo\.bin'/);
@@ -180,7 +200,9 @@ for (const mode of ['v4', 'v2'] as const) {
       assert.doesNotMatch((await s3cmdOk(['ls'])).stdout, new RegExp(`s3://${bucket}$`, 'm'));
     });
 
-    test('sync of 200 files in nested folders, a second sync uploads nothing, ls --recursive lists them', { timeout: 300_000 }, async () => {
+    test('sync of 200 files in nested folders, a second sync uploads nothing, ls --recursive lists them', {
+      timeout: 300_000,
+    }, async () => {
       const b = `s3cmd-${mode}-sync`;
       await s3cmdOk(['mb', `s3://${b}`]);
       const root = path.join(dir(), 'tree');
@@ -201,7 +223,8 @@ for (const mode of ['v4', 'v2'] as const) {
 
       const back = path.join(dir(), 'back');
       await s3cmdOk(['sync', `s3://${b}/site/`, back + '/']);
-      for (const [rel, body] of files) assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after a round trip`);
+      for (const [rel, body] of files)
+        assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after a round trip`);
 
       const refused = await s3cmd(['rb', `s3://${b}`]);
       assert.match(refused.stderr, /BucketNotEmpty/);
@@ -210,7 +233,9 @@ for (const mode of ['v4', 'v2'] as const) {
     });
 
     // The documented custom-domain flow: a bucket named like the domain, path style via --host-bucket.
-    test('a bucket named like a domain works path style; an underscore name is refused', { timeout: 300_000 }, async () => {
+    test('a bucket named like a domain works path style; an underscore name is refused', {
+      timeout: 300_000,
+    }, async () => {
       const b = `cdn-${mode}.example.com`;
       await s3cmdOk([`--host-bucket=localhost:${server.port}`, 'mb', `s3://${b}`]);
       const src = path.join(dir(), 'index.html');
@@ -227,7 +252,9 @@ for (const mode of ['v4', 'v2'] as const) {
       assert.match(bad.stderr, /InvalidBucketName/);
     });
 
-    test('odd keys (spaces, unicode, + % & # ?, 1024 bytes) round-trip byte-identically and list exactly', { timeout: 300_000 }, async () => {
+    test('odd keys (spaces, unicode, + % & # ?, 1024 bytes) round-trip byte-identically and list exactly', {
+      timeout: 300_000,
+    }, async () => {
       const b = `s3cmd-${mode}-keys`;
       await s3cmdOk(['mb', `s3://${b}`]);
       assert.equal(Buffer.byteLength(ODD_KEYS.at(-1)!), 1024);
@@ -243,7 +270,11 @@ for (const mode of ['v4', 'v2'] as const) {
       const keys = listedKeys((await s3cmdOk(['ls', '--recursive', `s3://${b}`])).stdout, b);
       assert.deepEqual(keys, [...ODD_KEYS].sort(byteOrder));
 
-      const tooLong = await s3cmd(['put', path.join(dir(), 'odd-0.in'), `s3://${b}/${'dir/'.repeat(250)}${'x'.repeat(25)}`]);
+      const tooLong = await s3cmd([
+        'put',
+        path.join(dir(), 'odd-0.in'),
+        `s3://${b}/${'dir/'.repeat(250)}${'x'.repeat(25)}`,
+      ]);
       assert.notEqual(tooLong.code, 0, 'a 1025-byte key must be refused');
       assert.match(tooLong.stderr, /KeyTooLongError/);
     });
@@ -258,10 +289,14 @@ test('the s3cfg written on first start names the server and its keys', { timeout
     `host_base = localhost:${server.port}`,
     // localhost has no resolvable subdomains, so the s3cfg must be path style.
     `host_bucket = localhost:${server.port}`,
-  ]) assert.ok(lines.includes(want), `s3cfg lacks "${want}":\n${lines.join('\n')}`);
+  ])
+    assert.ok(lines.includes(want), `s3cfg lacks "${want}":\n${lines.join('\n')}`);
 });
 
 test('the server logged no internal error while serving s3cmd', { timeout: 300_000 }, () => {
-  const errors = server.stderr().split('\n').filter((l) => l.includes('"level":"error"'));
+  const errors = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"level":"error"'));
   assert.deepEqual(errors, []);
 });

@@ -7,7 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
 import { MiB, randomSource, sampleRss, statusKiB, throughput } from './helpers/large.js';
@@ -22,23 +28,36 @@ let rgw: Rgw;
 let gw: Gateway;
 let sdk: S3Client;
 
-before(async () => {
-  rgw = await startCeph();
-  gw = await startGateway(rgw);
-  const created = await gw.cli(['addon', 'create', '--json']);
-  assert.equal(created.code, 0, created.stderr);
-  const a = JSON.parse(created.stdout) as { accessKeyId: string; secretAccessKey: string };
-  sdk = new S3Client({ endpoint: gw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey } });
-  await sdk.send(new CreateBucketCommand({ Bucket: BUCKET }));
-}, { timeout: 660_000 });
+before(
+  async () => {
+    rgw = await startCeph();
+    gw = await startGateway(rgw);
+    const created = await gw.cli(['addon', 'create', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const a = JSON.parse(created.stdout) as { accessKeyId: string; secretAccessKey: string };
+    sdk = new S3Client({
+      endpoint: gw.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey },
+    });
+    await sdk.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  },
+  { timeout: 660_000 },
+);
 
-after(async () => {
-  sdk?.destroy();
-  await gw?.stop();
-  await rgw?.down();
-}, { timeout: 120_000 });
+after(
+  async () => {
+    sdk?.destroy();
+    await gw?.stop();
+    await rgw?.down();
+  },
+  { timeout: 120_000 },
+);
 
-test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 512 MiB go up and down through it`, { timeout: 600_000 }, async () => {
+test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 512 MiB go up and down through it`, {
+  timeout: 600_000,
+}, async () => {
   const idleMiB = statusKiB(gw.pid, 'VmRSS') / 1024;
   const sampler = sampleRss(gw.pid);
   const src = randomSource(SIZE);
@@ -74,5 +93,11 @@ test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 512 MiB go up and down
 });
 
 test('the gateway logged no internal error meanwhile', { timeout: 5_000 }, () => {
-  assert.deepEqual(gw.stderr().split('\n').filter((l) => l.includes('"level":"error"')), []);
+  assert.deepEqual(
+    gw
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"')),
+    [],
+  );
 });

@@ -10,7 +10,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startCeph, type Rgw } from './helpers/ceph.js';
@@ -33,27 +40,37 @@ let work: string;
 
 const TIMEOUT_MS = 3000;
 
-before(async () => {
-  rgw = await startCeph();
-  // Measured here so CI logs show what the harness costs.
-  process.stderr.write(`# ceph cluster + rgw answering after ${rgw.startSeconds}s\n`);
-  [a, b] = await Promise.all([
-    startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
-    startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
-  ]);
-  const created = await a.cli(['addon', 'create', '--name', 'site-owner', '--json']);
-  assert.equal(created.code, 0, created.stderr);
-  owner = JSON.parse(created.stdout) as Addon;
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-upstream-'));
-}, { timeout: 660_000 });
+before(
+  async () => {
+    rgw = await startCeph();
+    // Measured here so CI logs show what the harness costs.
+    process.stderr.write(`# ceph cluster + rgw answering after ${rgw.startSeconds}s\n`);
+    [a, b] = await Promise.all([
+      startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
+      startGateway(rgw, { CELLAR_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }),
+    ]);
+    const created = await a.cli(['addon', 'create', '--name', 'site-owner', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    owner = JSON.parse(created.stdout) as Addon;
+    work = mkdtempSync(path.join(tmpdir(), 'cellar-upstream-'));
+  },
+  { timeout: 660_000 },
+);
 
-after(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await rgw?.down();
-  if (work) rmSync(work, { recursive: true, force: true });
-}, { timeout: 120_000 });
+after(
+  async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await rgw?.down();
+    if (work) rmSync(work, { recursive: true, force: true });
+  },
+  { timeout: 120_000 },
+);
 
-function sdk(g: Gateway | string, creds: Pick<Addon, 'accessKeyId' | 'secretAccessKey'> = owner, extra: { maxAttempts?: number } = {}): S3Client {
+function sdk(
+  g: Gateway | string,
+  creds: Pick<Addon, 'accessKeyId' | 'secretAccessKey'> = owner,
+  extra: { maxAttempts?: number } = {},
+): S3Client {
   return new S3Client({
     endpoint: typeof g === 'string' ? g : g.endpoint,
     region: 'us-east-1',
@@ -68,14 +85,30 @@ async function bodyBytes(c: S3Client, bucket: string, key: string): Promise<Buff
   return Buffer.from(await got.Body!.transformToByteArray());
 }
 
-test('cellar addon create|list|s3cfg|delete manage RGW users; their keys work directly against RGW', { timeout: 60_000 }, async () => {
+test('cellar addon create|list|s3cfg|delete manage RGW users; their keys work directly against RGW', {
+  timeout: 60_000,
+}, async () => {
   assert.match(owner.id, /^cellar_[a-z0-9]{12}$/);
   assert.deepEqual(Object.keys(owner).sort(), ['accessKeyId', 'email', 'id', 'name', 'secretAccessKey']);
   assert.equal(owner.name, 'site-owner');
   assert.match(owner.accessKeyId, /^[A-Z0-9]{20}$/);
   assert.equal(owner.secretAccessKey.length, 40);
 
-  const fixed = JSON.parse((await a.cli(['addon', 'create', '--email', 'blog@example.com', '--access-key', 'UPSTREAMKEY1', '--secret-key', 'upstream-secret-1', '--json'])).stdout) as Addon;
+  const fixed = JSON.parse(
+    (
+      await a.cli([
+        'addon',
+        'create',
+        '--email',
+        'blog@example.com',
+        '--access-key',
+        'UPSTREAMKEY1',
+        '--secret-key',
+        'upstream-secret-1',
+        '--json',
+      ])
+    ).stdout,
+  ) as Addon;
   assert.equal(fixed.accessKeyId, 'UPSTREAMKEY1');
   assert.equal(fixed.email, 'blog@example.com');
   const dup = await a.cli(['addon', 'create', '--access-key', 'UPSTREAMKEY1', '--secret-key', 'other-secret-1']);
@@ -138,7 +171,8 @@ test('s3cmd mb/put/ls/get/del through gateway A; gateway B lists the same object
     await s3cmdOk(a, ['put', src, `s3://${bucket}/${key}`]);
   }
   const listed = (await s3cmdOk(b, ['ls', '--recursive', `s3://${bucket}`])).stdout;
-  for (const [key] of files) assert.ok(listed.includes(` s3://${bucket}/${key}\n`), `B does not list ${key}:\n${listed}`);
+  for (const [key] of files)
+    assert.ok(listed.includes(` s3://${bucket}/${key}\n`), `B does not list ${key}:\n${listed}`);
   for (const [i, [key, body]] of files.entries()) {
     const dst = path.join(work, `out-${i}`);
     await s3cmdOk(a, ['get', '--force', `s3://${bucket}/${key}`, dst]);
@@ -161,10 +195,16 @@ test('aws cli flows through gateway A, read back through gateway B', { timeout: 
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
   writeFileSync(path.join(work, 'aws-config'), '');
   Object.assign(env, {
-    AWS_ACCESS_KEY_ID: owner.accessKeyId, AWS_SECRET_ACCESS_KEY: owner.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: path.join(work, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-config'), AWS_PAGER: '', AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ACCESS_KEY_ID: owner.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: owner.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: path.join(work, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-config'),
+    AWS_PAGER: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
   });
-  const aws = (g: Gateway, args: string[]) => runOk('/usr/bin/aws', ['--endpoint-url', g.endpoint, ...args], { env, timeoutMs: 60_000 });
+  const aws = (g: Gateway, args: string[]) =>
+    runOk('/usr/bin/aws', ['--endpoint-url', g.endpoint, ...args], { env, timeoutMs: 60_000 });
   const bucket = `awscli-${process.pid}`;
   const small = randomBytes(5000);
   // Over the CLI's 8 MiB threshold: a multipart upload.
@@ -179,49 +219,99 @@ test('aws cli flows through gateway A, read back through gateway B', { timeout: 
   assert.match(listed, new RegExp(` ${large.length} large\\.bin$`, 'm'));
   await aws(b, ['s3', 'cp', `s3://${bucket}/large.bin`, path.join(work, 'aws-large.back')]);
   assert.ok(readFileSync(path.join(work, 'aws-large.back')).equals(large));
-  const head = JSON.parse((await aws(b, ['s3api', 'head-object', '--bucket', bucket, '--key', 'small file.bin', '--output', 'json'])).stdout) as { ContentLength: number };
+  const head = JSON.parse(
+    (await aws(b, ['s3api', 'head-object', '--bucket', bucket, '--key', 'small file.bin', '--output', 'json'])).stdout,
+  ) as { ContentLength: number };
   assert.equal(head.ContentLength, small.length);
   await aws(a, ['s3', 'rm', '--recursive', `s3://${bucket}`]);
   await aws(a, ['s3', 'rb', `s3://${bucket}`]);
   assert.doesNotMatch((await aws(b, ['s3', 'ls'])).stdout, new RegExp(bucket));
 });
 
-test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads multipart through the gateway', { timeout: 120_000 }, async () => {
+test('the SDK on default settings (aws-chunked, CRC32 trailer) puts and uploads multipart through the gateway', {
+  timeout: 120_000,
+}, async () => {
   const viaA = sdk(a);
   const bucket = await makeBucket(viaA, 'sdk');
   const body = randomBytes(300_000);
   // A stream of known length: the SDK frames it aws-chunked with a trailing CRC32.
-  await viaA.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]), ContentLength: body.length }));
+  await viaA.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'streamed.bin',
+      Body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]),
+      ContentLength: body.length,
+    }),
+  );
   assert.ok((await bodyBytes(sdk(b), bucket, 'streamed.bin')).equals(body));
 
   // The same request straight to RGW 16.2 is refused: this is what the gateway bridges.
   await assert.rejects(
-    sdk(rgw.url, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'direct.bin', Body: Readable.from([body]), ContentLength: body.length })),
+    sdk(rgw.url, owner, { maxAttempts: 1 }).send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'direct.bin',
+        Body: Readable.from([body]),
+        ContentLength: body.length,
+      }),
+    ),
   );
 
   const big = randomBytes(11 * 1024 * 1024 + 123);
-  const upload = new Upload({ client: viaA, params: { Bucket: bucket, Key: 'multi part.bin', Body: Readable.from([big.subarray(0, 4_000_000), big.subarray(4_000_000)]) }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+  const upload = new Upload({
+    client: viaA,
+    params: {
+      Bucket: bucket,
+      Key: 'multi part.bin',
+      Body: Readable.from([big.subarray(0, 4_000_000), big.subarray(4_000_000)]),
+    },
+    partSize: 5 * 1024 * 1024,
+    queueSize: 2,
+  });
   await upload.done();
   assert.ok((await bodyBytes(sdk(b), bucket, 'multi part.bin')).equals(big));
   // A checksum RGW 16.2 cannot check is checked by the gateway, and a body failing it is never stored.
-  await assert.rejects(sdk(a, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'corrupt.bin', Body: 'hello', ChecksumCRC32: 'AAAAAA==' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
-    assert.equal(e.name, 'BadDigest');
-    assert.equal(e.$metadata?.httpStatusCode, 400);
-    return true;
-  });
-  await assert.rejects(sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'corrupt.bin' })), (e: { name: string }) => e.name === 'NotFound');
+  await assert.rejects(
+    sdk(a, owner, { maxAttempts: 1 }).send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'corrupt.bin', Body: 'hello', ChecksumCRC32: 'AAAAAA==' }),
+    ),
+    (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.equal(e.name, 'BadDigest');
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+      return true;
+    },
+  );
+  await assert.rejects(
+    sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'corrupt.bin' })),
+    (e: { name: string }) => e.name === 'NotFound',
+  );
 
   // RGW answers a missing bucket before reading the body and hangs up: its answer reaches the client.
   await assert.rejects(
-    sdk(a, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: `${bucket}-missing`, Key: 'k', Body: Readable.from([big.subarray(0, 5_000_000), big.subarray(5_000_000)]), ContentLength: big.length })),
+    sdk(a, owner, { maxAttempts: 1 }).send(
+      new PutObjectCommand({
+        Bucket: `${bucket}-missing`,
+        Key: 'k',
+        Body: Readable.from([big.subarray(0, 5_000_000), big.subarray(5_000_000)]),
+        ContentLength: big.length,
+      }),
+    ),
     (e: { name: string }) => e.name === 'NoSuchBucket',
   );
 
   const listed = await sdk(b).send(new ListObjectsV2Command({ Bucket: bucket }));
-  assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['multi part.bin', big.length], ['streamed.bin', body.length]]);
+  assert.deepEqual(
+    listed.Contents?.map((o) => [o.Key, o.Size]),
+    [
+      ['multi part.bin', big.length],
+      ['streamed.bin', body.length],
+    ],
+  );
 });
 
-test('the two documented bucket policies work verbatim with s3cmd through the gateways', { timeout: 120_000 }, async () => {
+test('the two documented bucket policies work verbatim with s3cmd through the gateways', {
+  timeout: 120_000,
+}, async () => {
   const second = JSON.parse((await a.cli(['addon', 'create', '--name', 'third-party', '--json'])).stdout) as Addon;
   const cfgFor = async (who: Addon, name: string): Promise<string> => {
     const r = await a.cli(['addon', 's3cfg', who.id]);
@@ -243,31 +333,72 @@ test('the two documented bucket policies work verbatim with s3cmd through the ga
   await ok([...via(a), '-c', cfg1, 'mb', `s3://${bucket}`]);
   writeFileSync(path.join(work, 'page.html'), '<h1>shared</h1>');
   await ok([...via(a), '-c', cfg1, 'put', path.join(work, 'page.html'), `s3://${bucket}/page.html`]);
-  const anonymous = () => fetch(`${b.endpoint}/${bucket}/page.html`).then(async (r) => [r.status, await r.text()] as const);
+  const anonymous = () =>
+    fetch(`${b.endpoint}/${bucket}/page.html`).then(async (r) => [r.status, await r.text()] as const);
   assert.equal((await anonymous())[0], 403);
 
   // Public bucket policy, the documentation's text with the bucket name filled in.
-  writeFileSync(path.join(work, 'policy.json'), JSON.stringify({
-    Id: 'Policy1587216857769', Version: '2012-10-17',
-    Statement: [{ Sid: 'Stmt1587216727444', Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: '*' }],
-  }, null, 2));
+  writeFileSync(
+    path.join(work, 'policy.json'),
+    JSON.stringify(
+      {
+        Id: 'Policy1587216857769',
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Stmt1587216727444',
+            Action: ['s3:GetObject'],
+            Effect: 'Allow',
+            Resource: `arn:aws:s3:::${bucket}/*`,
+            Principal: '*',
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
   await ok(['setpolicy', './policy.json', '-c', cfg1, ...via(a), `s3://${bucket}`]);
   assert.deepEqual(await anonymous(), [200, '<h1>shared</h1>']);
   await ok(['delpolicy', '-c', cfg1, ...via(b), `s3://${bucket}`]);
   assert.equal((await anonymous())[0], 403);
 
   // Read-only access for another add-on, named the Cellar way.
-  const readOnly = JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [{ Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: { AWS: `arn:aws:iam::${second.id}` } }],
-  }, null, 2);
+  const readOnly = JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: ['s3:GetObject'],
+          Effect: 'Allow',
+          Resource: `arn:aws:s3:::${bucket}/*`,
+          Principal: { AWS: `arn:aws:iam::${second.id}` },
+        },
+      ],
+    },
+    null,
+    2,
+  );
   writeFileSync(path.join(work, 'policy.json'), readOnly);
-  const before = await s3cmd([`--config=${cfg2}`, ...via(b), 'get', '--force', `s3://${bucket}/page.html`, path.join(work, 'got.html')]);
+  const before = await s3cmd([
+    `--config=${cfg2}`,
+    ...via(b),
+    'get',
+    '--force',
+    `s3://${bucket}/page.html`,
+    path.join(work, 'got.html'),
+  ]);
   assert.notEqual(before.code, 0, 'no access before the policy');
   await ok([`--config=${cfg1}`, ...via(a), 'setpolicy', './policy.json', `s3://${bucket}`]);
   await ok([`--config=${cfg2}`, ...via(b), 'get', '--force', `s3://${bucket}/page.html`, path.join(work, 'got.html')]);
   assert.equal(readFileSync(path.join(work, 'got.html'), 'utf8'), '<h1>shared</h1>');
-  const write = await s3cmd([`--config=${cfg2}`, ...via(b), 'put', path.join(work, 'page.html'), `s3://${bucket}/intruder.html`]);
+  const write = await s3cmd([
+    `--config=${cfg2}`,
+    ...via(b),
+    'put',
+    path.join(work, 'page.html'),
+    `s3://${bucket}/intruder.html`,
+  ]);
   assert.notEqual(write.code, 0, 'read-only means read-only');
   assert.match(write.stderr, /AccessDenied/);
   // Read back, the policy names the add-on as it was written, not as RGW spells it.
@@ -288,7 +419,9 @@ test('RGW decides anonymous access; presigned URLs made for the gateway work', {
   assert.equal(priv.status, 403);
   assert.match(await priv.text(), /<Code>AccessDenied<\/Code>/);
 
-  const url = await getSignedUrl(sdk(b), new GetObjectCommand({ Bucket: bucket, Key: 'private.txt' }), { expiresIn: 300 });
+  const url = await getSignedUrl(sdk(b), new GetObjectCommand({ Bucket: bucket, Key: 'private.txt' }), {
+    expiresIn: 300,
+  });
   const signed = await fetch(url);
   assert.equal(signed.status, 200);
   assert.equal(await signed.text(), 'owner only');
@@ -297,7 +430,9 @@ test('RGW decides anonymous access; presigned URLs made for the gateway work', {
   assert.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
 });
 
-test('a client that pauses a download longer than the upstream timeout still gets every byte', { timeout: 60_000 }, async () => {
+test('a client that pauses a download longer than the upstream timeout still gets every byte', {
+  timeout: 60_000,
+}, async () => {
   const c = sdk(a);
   const bucket = await makeBucket(c, 'slow');
   const body = randomBytes(32 * 1024 * 1024);
@@ -315,19 +450,27 @@ test('a client that pauses a download longer than the upstream timeout still get
   assert.ok(Buffer.concat(chunks).equals(body));
 });
 
-test('a signature made with the wrong secret is SignatureDoesNotMatch; an unknown key InvalidAccessKeyId', { timeout: 30_000 }, async () => {
+test('a signature made with the wrong secret is SignatureDoesNotMatch; an unknown key InvalidAccessKeyId', {
+  timeout: 30_000,
+}, async () => {
   const wrong = sdk(a, { accessKeyId: owner.accessKeyId, secretAccessKey: 'x'.repeat(40) }, { maxAttempts: 1 });
-  await assert.rejects(wrong.send(new ListObjectsV2Command({ Bucket: 'whatever' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
-    assert.equal(e.name, 'SignatureDoesNotMatch');
-    assert.equal(e.$metadata?.httpStatusCode, 403);
-    return true;
-  });
+  await assert.rejects(
+    wrong.send(new ListObjectsV2Command({ Bucket: 'whatever' })),
+    (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.equal(e.name, 'SignatureDoesNotMatch');
+      assert.equal(e.$metadata?.httpStatusCode, 403);
+      return true;
+    },
+  );
   const unknown = sdk(a, { accessKeyId: 'NOSUCHKEY0000000000X', secretAccessKey: 'x'.repeat(40) }, { maxAttempts: 1 });
-  await assert.rejects(unknown.send(new ListObjectsV2Command({ Bucket: 'whatever' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
-    assert.equal(e.name, 'InvalidAccessKeyId');
-    assert.equal(e.$metadata?.httpStatusCode, 403);
-    return true;
-  });
+  await assert.rejects(
+    unknown.send(new ListObjectsV2Command({ Bucket: 'whatever' })),
+    (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.equal(e.name, 'InvalidAccessKeyId');
+      assert.equal(e.$metadata?.httpStatusCode, 403);
+      return true;
+    },
+  );
 });
 
 async function expect503(g: Gateway): Promise<void> {
@@ -338,14 +481,19 @@ async function expect503(g: Gateway): Promise<void> {
   assert.match(res.headers.get('content-type') ?? '', /application\/xml/);
   assert.match(text, /<Code>ServiceUnavailable<\/Code>/);
   // A signed request too (its secret is cached from earlier requests, or the look-up fails).
-  await assert.rejects(sdk(g, owner, { maxAttempts: 1 }).send(new ListObjectsV2Command({ Bucket: 'any-bucket' })), (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
-    assert.equal(e.$metadata?.httpStatusCode, 503);
-    assert.equal(e.name, 'ServiceUnavailable');
-    return true;
-  });
+  await assert.rejects(
+    sdk(g, owner, { maxAttempts: 1 }).send(new ListObjectsV2Command({ Bucket: 'any-bucket' })),
+    (e: { name: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.equal(e.$metadata?.httpStatusCode, 503);
+      assert.equal(e.name, 'ServiceUnavailable');
+      return true;
+    },
+  );
 }
 
-test('RGW stopped or stalled: 503 ServiceUnavailable, then recovery without restarting the gateways', { timeout: 180_000 }, async () => {
+test('RGW stopped or stalled: 503 ServiceUnavailable, then recovery without restarting the gateways', {
+  timeout: 180_000,
+}, async () => {
   const c = sdk(a);
   const bucket = await makeBucket(c, 'outage');
   await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'before', Body: 'before' }));
@@ -367,10 +515,18 @@ test('RGW stopped or stalled: 503 ServiceUnavailable, then recovery without rest
     process.kill(pid, 'SIGCONT');
   }
   assert.equal((await bodyBytes(sdk(a), bucket, 'after')).toString(), 'after');
-  assert.deepEqual(a.stderr().split('\n').filter((l) => l.includes('"level":"error"')), []);
+  assert.deepEqual(
+    a
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"')),
+    [],
+  );
 });
 
-test('a gateway killed mid-upload leaves no partial object, and the other gateway keeps serving', { timeout: 120_000 }, async () => {
+test('a gateway killed mid-upload leaves no partial object, and the other gateway keeps serving', {
+  timeout: 120_000,
+}, async () => {
   const gw = await startGateway(rgw);
   try {
     const bucket = await makeBucket(sdk(a), 'crash');
@@ -390,9 +546,16 @@ test('a gateway killed mid-upload leaves no partial object, and the other gatewa
         setTimeout(() => this.push(randomBytes(1024 * 1024)), 5);
       },
     });
-    await assert.rejects(sdk(gw, owner, { maxAttempts: 1 }).send(new PutObjectCommand({ Bucket: bucket, Key: 'partial.bin', Body: slow, ContentLength: total })));
+    await assert.rejects(
+      sdk(gw, owner, { maxAttempts: 1 }).send(
+        new PutObjectCommand({ Bucket: bucket, Key: 'partial.bin', Body: slow, ContentLength: total }),
+      ),
+    );
     assert.ok(killed, 'the gateway was killed during the upload');
-    await assert.rejects(sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'partial.bin' })), (e: { name: string }) => e.name === 'NotFound');
+    await assert.rejects(
+      sdk(b).send(new HeadObjectCommand({ Bucket: bucket, Key: 'partial.bin' })),
+      (e: { name: string }) => e.name === 'NotFound',
+    );
     assert.equal((await bodyBytes(sdk(b), bucket, 'kept.txt')).toString(), 'kept');
   } finally {
     await gw.stop();
@@ -400,7 +563,9 @@ test('a gateway killed mid-upload leaves no partial object, and the other gatewa
 });
 
 function rgwPid(): number {
-  const line = readFileSync(path.join(rgw.dir, 'run/pids'), 'utf8').split('\n').find((l) => l.startsWith('client.rgw '));
+  const line = readFileSync(path.join(rgw.dir, 'run/pids'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('client.rgw '));
   assert.ok(line, 'radosgw pid recorded');
   return Number(line.split(' ')[1]);
 }

@@ -16,12 +16,16 @@ import { startServer, type E2eServer } from './helpers/server.js';
 const AWS = '/usr/bin/aws';
 const BUCKET = 'mysite';
 const DOMAIN = 'www.mysite.test';
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 const CSS = 'body { font-family: sans-serif; }\nh1 { color: rgb(12, 34, 56); }\n'.repeat(40);
 const JS = 'document.body.dataset.ready = "yes";\n'.repeat(60);
 
 const SITE: Record<string, string | Buffer> = {
-  'index.html': '<!DOCTYPE html><title>Home</title><link rel="stylesheet" href="/css/site.css"><h1>Home</h1><a href="/login">Log in</a><img src="/images/logo.png">',
+  'index.html':
+    '<!DOCTYPE html><title>Home</title><link rel="stylesheet" href="/css/site.css"><h1>Home</h1><a href="/login">Log in</a><img src="/images/logo.png">',
   'login.html': '<!DOCTYPE html><title>Login</title><h1>Login</h1>',
   'about/index.html': '<!DOCTYPE html><title>About</title><h1>About us</h1>',
   '404.html': '<!DOCTYPE html><title>Not found</title><h1>Sorry, no such page</h1>',
@@ -38,7 +42,12 @@ let work: string;
 let siteDir: string;
 let awsEnv: NodeJS.ProcessEnv;
 
-interface Fetched { status: number; headers: Record<string, string>; body: Buffer; text: string }
+interface Fetched {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  text: string;
+}
 
 /** curl, with the response headers and the raw body (no decoding unless --compressed is passed). */
 async function curl(url: string, args: string[] = []): Promise<Fetched> {
@@ -58,10 +67,14 @@ async function curl(url: string, args: string[] = []): Promise<Fetched> {
 }
 
 /** The site at `<bucket>.localhost`: curl resolves every *.localhost name to the loopback itself. */
-const site = (p: string, args: string[] = [], bucket = BUCKET): Promise<Fetched> => curl(`http://${bucket}.localhost:${server.port}${p}`, args);
+const site = (p: string, args: string[] = [], bucket = BUCKET): Promise<Fetched> =>
+  curl(`http://${bucket}.localhost:${server.port}${p}`, args);
 
 async function s3cmd(args: string[]): Promise<RunResult> {
-  const r = await run('s3cmd', ['-c', server.s3cfgPath, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8' }, timeoutMs: 60_000 });
+  const r = await run('s3cmd', ['-c', server.s3cfgPath, ...args], {
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 0, `s3cmd ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -75,11 +88,26 @@ async function aws(args: string[]): Promise<RunResult> {
 /** The public bucket policy exactly as Cellar's documentation gives it. */
 function publicPolicyFile(bucket: string): string {
   const file = path.join(work, `policy-${bucket}.json`);
-  writeFileSync(file, JSON.stringify({
-    Id: 'Policy1587216857769',
-    Version: '2012-10-17',
-    Statement: [{ Sid: 'Stmt1587216727444', Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: '*' }],
-  }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        Id: 'Policy1587216857769',
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Stmt1587216727444',
+            Action: ['s3:GetObject'],
+            Effect: 'Allow',
+            Resource: `arn:aws:s3:::${bucket}/*`,
+            Principal: '*',
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
   return file;
 }
 
@@ -186,7 +214,9 @@ describe('a site published with s3cmd sync + setpolicy', () => {
     assert.equal((await site('/login', ['-r', '100000-'])).status, 416);
   });
 
-  test('compression: brotli and gzip on the fly, precompressed .br served as stored', { timeout: 300_000 }, async () => {
+  test('compression: brotli and gzip on the fly, precompressed .br served as stored', {
+    timeout: 300_000,
+  }, async () => {
     const br = await site('/css/site.css', ['-H', 'Accept-Encoding: br']);
     assert.equal(br.headers['content-encoding'], 'br');
     assert.equal(br.headers.vary, 'Accept-Encoding');
@@ -221,15 +251,25 @@ describe('website configuration with s3cmd, aws and the cellar CLI', () => {
 
   test('aws s3 website, then a routing rule that redirects', { timeout: 300_000 }, async () => {
     await aws(['s3', 'website', `s3://${BUCKET}`, '--index-document', 'index.html', '--error-document', '404.html']);
-    const got = JSON.parse((await aws(['s3api', 'get-bucket-website', '--bucket', BUCKET, '--output', 'json'])).stdout) as Record<string, unknown>;
+    const got = JSON.parse(
+      (await aws(['s3api', 'get-bucket-website', '--bucket', BUCKET, '--output', 'json'])).stdout,
+    ) as Record<string, unknown>;
     assert.deepEqual(got.IndexDocument, { Suffix: 'index.html' });
     assert.deepEqual(got.ErrorDocument, { Key: '404.html' });
     const cfg = path.join(work, 'website.json');
-    writeFileSync(cfg, JSON.stringify({
-      IndexDocument: { Suffix: 'index.html' },
-      ErrorDocument: { Key: '404.html' },
-      RoutingRules: [{ Condition: { KeyPrefixEquals: 'docs/' }, Redirect: { ReplaceKeyPrefixWith: 'about/', HttpRedirectCode: '302' } }],
-    }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        IndexDocument: { Suffix: 'index.html' },
+        ErrorDocument: { Key: '404.html' },
+        RoutingRules: [
+          {
+            Condition: { KeyPrefixEquals: 'docs/' },
+            Redirect: { ReplaceKeyPrefixWith: 'about/', HttpRedirectCode: '302' },
+          },
+        ],
+      }),
+    );
     await aws(['s3api', 'put-bucket-website', '--bucket', BUCKET, '--website-configuration', `file://${cfg}`]);
     const r = await site('/docs/team.html');
     assert.equal(r.status, 302);
@@ -240,13 +280,20 @@ describe('website configuration with s3cmd, aws and the cellar CLI', () => {
   });
 
   test('an object redirect (x-amz-website-redirect-location) answers 301', { timeout: 300_000 }, async () => {
-    await s3cmd(['put', '--add-header=x-amz-website-redirect-location:/login', path.join(siteDir, 'oops.html'), `s3://${BUCKET}/old-login.html`]);
+    await s3cmd([
+      'put',
+      '--add-header=x-amz-website-redirect-location:/login',
+      path.join(siteDir, 'oops.html'),
+      `s3://${BUCKET}/old-login.html`,
+    ]);
     const r = await site('/old-login');
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, '/login');
   });
 
-  test('SPA fallback via `cellar bucket website --spa`: deep links serve index.html with 200', { timeout: 300_000 }, async () => {
+  test('SPA fallback via `cellar bucket website --spa`: deep links serve index.html with 200', {
+    timeout: 300_000,
+  }, async () => {
     assert.equal((await site('/app/users/42')).status, 404);
     const cli = await server.cli(['bucket', 'website', BUCKET, '--spa']);
     assert.equal(cli.code, 0, cli.stderr);
@@ -264,7 +311,10 @@ describe('website configuration with s3cmd, aws and the cellar CLI', () => {
     assert.match(ws.stdout, /Index document:\s+index\.html/);
     const shown = await server.cli(['bucket', 'website', BUCKET, '--show']);
     assert.deepEqual(JSON.parse(shown.stdout).routingRules, [
-      { condition: { httpErrorCodeReturnedEquals: '404' }, redirect: { replaceKeyWith: 'index.html', httpRedirectCode: '200' } },
+      {
+        condition: { httpErrorCodeReturnedEquals: '404' },
+        redirect: { replaceKeyWith: 'index.html', httpRedirectCode: '200' },
+      },
     ]);
     assert.equal((await server.cli(['bucket', 'website', BUCKET, '--off'])).code, 0);
     assert.match((await s3cmd(['ws-info', `s3://${BUCKET}`])).stdout, /Unable to receive website configuration/);

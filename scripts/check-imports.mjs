@@ -17,7 +17,15 @@ walk(path.join(root, 'e2e'));
 
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const PURE = ['auth', 'policy', 'cors', 'website', 'checksum'];
-const IO_MODULES = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process', 'better-sqlite3'];
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:child_process',
+  'better-sqlite3',
+];
 const problems = [];
 /** src/ file -> the src/ files it imports (type-only imports too: a cycle of types is still a tangle). */
 const graph = new Map();
@@ -28,15 +36,26 @@ for (const file of files) {
   const isTest = rel.endsWith('.test.ts');
   const bad = (what) => problems.push(`${rel}: ${what}`);
   // State lives in objects passed in by the composition root, never in a module.
-  if (!isTest && rel.startsWith('src/') && /^(?:export\s+)?(?:let|var)\s/m.test(text)) bad('declares a module-level let/var (pass state in instead)');
+  if (!isTest && rel.startsWith('src/') && /^(?:export\s+)?(?:let|var)\s/m.test(text))
+    bad('declares a module-level let/var (pass state in instead)');
   if (!isTest && !rel.startsWith('src/config/') && /process\.env\b/.test(text)) {
     if (!rel.startsWith('e2e/')) bad('reads process.env (only src/config/ may)');
   }
   for (const m of text.matchAll(IMPORT_RE)) {
     const spec = m[1] ?? m[2];
-    const target = spec.startsWith('.') ? path.relative(root, path.resolve(path.dirname(file), spec)).split(path.sep).join('/') : spec;
+    const target = spec.startsWith('.')
+      ? path
+          .relative(root, path.resolve(path.dirname(file), spec))
+          .split(path.sep)
+          .join('/')
+      : spec;
     if (rel.startsWith('src/')) {
-      const to = spec === '#storage' ? 'src/storage/index.ts' : target.startsWith('src/') ? target.replace(/\.js$/, '.ts') : null;
+      const to =
+        spec === '#storage'
+          ? 'src/storage/index.ts'
+          : target.startsWith('src/')
+            ? target.replace(/\.js$/, '.ts')
+            : null;
       if (to !== null) graph.set(rel, [...(graph.get(rel) ?? []), to]);
     }
     if (rel.startsWith('e2e/')) {
@@ -44,11 +63,23 @@ for (const file of files) {
       continue;
     }
     const inStorage = rel.startsWith('src/storage/');
-    if (rel.startsWith('src/shared/') && (target.startsWith('src/') && !target.startsWith('src/shared/') || spec === '#storage')) bad(`shared/ imports ${spec}`);
-    if (rel.startsWith('src/config/') && target.startsWith('src/') && !target.startsWith('src/shared/') && !target.startsWith('src/config/')) bad(`config/ imports ${spec}`);
+    if (
+      rel.startsWith('src/shared/') &&
+      ((target.startsWith('src/') && !target.startsWith('src/shared/')) || spec === '#storage')
+    )
+      bad(`shared/ imports ${spec}`);
+    if (
+      rel.startsWith('src/config/') &&
+      target.startsWith('src/') &&
+      !target.startsWith('src/shared/') &&
+      !target.startsWith('src/config/')
+    )
+      bad(`config/ imports ${spec}`);
     if (inStorage) {
-      if (['express', 'node:http', 'node:https', 'fast-xml-parser', 'http-proxy'].includes(spec)) bad(`storage imports ${spec}`);
-      if (target.startsWith('src/s3api/') || target.startsWith('src/gateway/') || spec === '#storage') bad(`storage imports ${spec}`);
+      if (['express', 'node:http', 'node:https', 'fast-xml-parser', 'http-proxy'].includes(spec))
+        bad(`storage imports ${spec}`);
+      if (target.startsWith('src/s3api/') || target.startsWith('src/gateway/') || spec === '#storage')
+        bad(`storage imports ${spec}`);
       const sub = rel.split('/')[2];
       const targetSub = target.startsWith('src/storage/') ? target.split('/')[2] : null;
       if (sub === 'meta' && targetSub === 'blobs') bad('meta/ imports blobs/');
@@ -58,7 +89,14 @@ for (const file of files) {
       bad(`imports a deep storage path ${spec} (use #storage)`);
     }
     // The CLI parses arguments and calls admin/ (shared with the admin API) or main.ts; it does no work itself.
-    if (rel === 'src/cli.ts' && !spec.startsWith('node:') && spec !== '#storage' && !target.startsWith('src/admin/') && !target.startsWith('src/config/') && target !== 'src/main.js') {
+    if (
+      rel === 'src/cli.ts' &&
+      !spec.startsWith('node:') &&
+      spec !== '#storage' &&
+      !target.startsWith('src/admin/') &&
+      !target.startsWith('src/config/') &&
+      target !== 'src/main.js'
+    ) {
       bad(`cli.ts imports ${spec} (only admin/, config/, main.ts and #storage)`);
     }
     if (rel.startsWith('src/s3api/') && target.startsWith('src/gateway/')) bad(`s3api imports gateway (${spec})`);

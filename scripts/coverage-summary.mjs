@@ -18,7 +18,11 @@ const pct = (covered, total) => (total === 0 ? 100 : (100 * covered) / total).to
 const width = Math.max(...[...folders.keys()].map((k) => k.length), 'folder'.length);
 console.log(`${'folder'.padEnd(width)}  files  lines covered      %`);
 for (const [folder, f] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(`${folder.padEnd(width)}  ${String(f.files).padStart(5)}  ${`${f.covered}/${f.total}`.padStart(13)}  ${pct(f.covered, f.total)}`);
+  console.log(
+    `${folder.padEnd(width)}  ${String(f.files).padStart(5)}  ${`${f.covered}/${f.total}`.padStart(13)}  ${pct(f.covered, f.total)}`,
+  );
 }
 const t = summary.total.lines;
-console.log(`${'all of src'.padEnd(width)}  ${String(folders.size ? [...folders.values()].reduce((n, f) => n + f.files, 0) : 0).padStart(5)}  ${`${t.covered}/${t.total}`.padStart(13)}  ${pct(t.covered, t.total)}`);
+console.log(
+  `${'all of src'.padEnd(width)}  ${String(folders.size ? [...folders.values()].reduce((n, f) => n + f.files, 0) : 0).padStart(5)}  ${`${t.covered}/${t.total}`.padStart(13)}  ${pct(t.covered, t.total)}`,
+);

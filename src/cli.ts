@@ -50,11 +50,17 @@ async function serve(config: Config): Promise<void> {
     out.push('Add-ons: `cellar addon list`; an s3cfg: `cellar addon s3cfg <id>`.');
   }
   if (cellar.httpsPort !== null) {
-    out.push('', `HTTPS on port ${cellar.httpsPort}; certificates in ${cellar.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`);
+    out.push(
+      '',
+      `HTTPS on port ${cellar.httpsPort}; certificates in ${cellar.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`,
+    );
   }
   process.stdout.write(out.join('\n') + '\n');
   const stop = (): void => {
-    cellar.close().then(() => process.exit(0), () => process.exit(1));
+    cellar.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -62,9 +68,14 @@ async function serve(config: Config): Promise<void> {
 
 async function serveUpstream(config: Config): Promise<void> {
   const gw = await startUpstreamGateway(config);
-  process.stdout.write(`Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}\nAdd-ons live in RGW: \`cellar addon create\` (same settings) makes one.\n`);
+  process.stdout.write(
+    `Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}\nAdd-ons live in RGW: \`cellar addon create\` (same settings) makes one.\n`,
+  );
   const stop = (): void => {
-    gw.close().then(() => process.exit(0), () => process.exit(1));
+    gw.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -76,14 +87,28 @@ async function addon(config: Config, args: string[]): Promise<void> {
     args: rest,
     allowPositionals: true,
     options: {
-      name: { type: 'string' }, email: { type: 'string' }, 'access-key': { type: 'string' }, 'secret-key': { type: 'string' }, json: { type: 'boolean' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      'access-key': { type: 'string' },
+      'secret-key': { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   switch (sub) {
     case 'create': {
-      const a = await withAddons(config, (d) => d.create({ name: values.name, email: values.email, accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] }));
+      const a = await withAddons(config, (d) =>
+        d.create({
+          name: values.name,
+          email: values.email,
+          accessKeyId: values['access-key'],
+          secretAccessKey: values['secret-key'],
+        }),
+      );
       if (values.json) process.stdout.write(JSON.stringify(addonRecord(a)) + '\n');
-      else process.stdout.write(`created add-on ${a.id}\n  name:       ${a.name}\n  access key: ${a.accessKeyId}\n  secret key: ${a.secretAccessKey}\n`);
+      else
+        process.stdout.write(
+          `created add-on ${a.id}\n  name:       ${a.name}\n  access key: ${a.accessKeyId}\n  secret key: ${a.secretAccessKey}\n`,
+        );
       return;
     }
     case 'list': {
@@ -123,18 +148,27 @@ async function cert(config: Config, args: string[]): Promise<void> {
 
 async function domain(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' } },
+  });
   const host = normalizeHost(positionals[0]);
   if (!host) throw new UsageError(`domain ${sub ?? 'check|token'} needs a host name`);
   const settings = tlsSettings(config);
   if (sub === 'token') {
     const record = domainProofRecord(settings, host);
     if (values.json) process.stdout.write(JSON.stringify(record) + '\n');
-    else process.stdout.write(`Publish this DNS record to prove ${host} is yours${settings.domainProof ? '' : ' (not required now: CELLAR_DOMAIN_PROOF is off)'}:\n  ${record.name}.  TXT  "${record.value}"\n`);
+    else
+      process.stdout.write(
+        `Publish this DNS record to prove ${host} is yours${settings.domainProof ? '' : ' (not required now: CELLAR_DOMAIN_PROOF is off)'}:\n  ${record.name}.  TXT  "${record.value}"\n`,
+      );
     return;
   }
   if (sub !== 'check') throw new UsageError(`unknown domain command: ${sub ?? '(none)'}`);
-  const report = await withStorage(config, (s) => checkDomain(settings, s, host, { httpsEnabled: config.httpsPort !== null, now: Date.now }));
+  const report = await withStorage(config, (s) =>
+    checkDomain(settings, s, host, { httpsEnabled: config.httpsPort !== null, now: Date.now }),
+  );
   process.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatDomainReport(report));
   if (!servesHttps(report)) process.exitCode = 1;
 }
@@ -145,7 +179,13 @@ async function bucket(config: Config, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { index: { type: 'string' }, error: { type: 'string' }, spa: { type: 'boolean' }, show: { type: 'boolean' }, off: { type: 'boolean' } },
+    options: {
+      index: { type: 'string' },
+      error: { type: 'string' },
+      spa: { type: 'boolean' },
+      show: { type: 'boolean' },
+      off: { type: 'boolean' },
+    },
   });
   const name = positionals[0];
   if (!name) throw new UsageError('bucket website needs a bucket name');
@@ -170,12 +210,18 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = loadConfigFromProcess();
   switch (cmd) {
-    case 'serve': return serve(config);
-    case 'addon': return addon(config, rest);
-    case 'bucket': return bucket(config, rest);
-    case 'cert': return cert(config, rest);
-    case 'domain': return domain(config, rest);
-    default: throw new UsageError(`unknown command: ${cmd}`);
+    case 'serve':
+      return serve(config);
+    case 'addon':
+      return addon(config, rest);
+    case 'bucket':
+      return bucket(config, rest);
+    case 'cert':
+      return cert(config, rest);
+    case 'domain':
+      return domain(config, rest);
+    default:
+      throw new UsageError(`unknown command: ${cmd}`);
   }
 }
 
@@ -190,7 +236,9 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     process.exit(1);
   }
   if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    process.stderr.write(`cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT or CELLAR_HTTPS_PORT)\n`);
+    process.stderr.write(
+      `cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT or CELLAR_HTTPS_PORT)\n`,
+    );
     process.exit(1);
   }
   process.stderr.write(`cellar: ${(e as Error).stack ?? String(e)}\n`);

@@ -73,8 +73,16 @@ function connectionLimits(config: Config): ConnectionLimits {
 }
 
 /** The composition root: the only place that wires storage, the S3 API and the gateway together. */
-export async function startCellar(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningCellar> {
-  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000 });
+export async function startCellar(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningCellar> {
+  const storage = await Storage.open({
+    dataDir: config.dataDir,
+    maxObjectSize: config.maxObjectSize,
+    gcGraceMs: config.gcGraceSeconds * 1000,
+    multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000,
+  });
   const s3 = createS3Handler({
     storage,
     config: { region: config.region, maxXmlBodySize: config.maxXmlBodySize, maxObjectSize: config.maxObjectSize },
@@ -87,8 +95,12 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
     cacheControl: { html: config.websiteCacheControlHtml, other: config.websiteCacheControl },
     logger,
   });
-  if (config.httpsPort === null && config.acmeDirectory !== '') logger.warn('CELLAR_ACME_DIRECTORY is set but CELLAR_HTTPS_PORT is not: no HTTPS listener, no issuance');
-  const tls = config.httpsPort === null ? null : await TlsService.create(tlsSettings(config), { sites: storageSites(storage), logger });
+  if (config.httpsPort === null && config.acmeDirectory !== '')
+    logger.warn('CELLAR_ACME_DIRECTORY is set but CELLAR_HTTPS_PORT is not: no HTTPS listener, no issuance');
+  const tls =
+    config.httpsPort === null
+      ? null
+      : await TlsService.create(tlsSettings(config), { sites: storageSites(storage), logger });
   const handler = createGatewayHandler({
     hosts: hostConfig(config),
     backend: { handle: s3 },
@@ -117,17 +129,30 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
   if (storage.listAddons().length === 0) {
     const addon = storage.createAddon({ name: 'default' });
     const s3cfgPath = path.resolve(config.dataDir, 's3cfg');
-    writeFileSync(s3cfgPath, renderS3cfg({ accessKeyId: addon.accessKeyId, secretAccessKey: addon.secretAccessKey, endpoint, region: config.region }), { mode: 0o600 });
+    writeFileSync(
+      s3cfgPath,
+      renderS3cfg({
+        accessKeyId: addon.accessKeyId,
+        secretAccessKey: addon.secretAccessKey,
+        endpoint,
+        region: config.region,
+      }),
+      { mode: 0o600 },
+    );
     firstAddon = { addon, s3cfgPath };
   }
 
   storage.initialCollection.then(
-    (r) => { if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected at start-up', r); },
+    (r) => {
+      if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected at start-up', r);
+    },
     (e: unknown) => logger.error('start-up garbage collection failed', { error: String(e) }),
   );
   const gcTimer = setInterval(() => {
     storage.collectGarbage().then(
-      (r) => { if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected', r); },
+      (r) => {
+        if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected', r);
+      },
       (e: unknown) => logger.error('garbage collection failed', { error: String(e) }),
     );
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
@@ -135,7 +160,15 @@ export async function startCellar(config: Config, logger: Logger = createLogger(
 
   logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort });
   return {
-    config, storage, server, website, port, httpsPort, tls, endpoint, firstAddon,
+    config,
+    storage,
+    server,
+    website,
+    port,
+    httpsPort,
+    tls,
+    endpoint,
+    firstAddon,
     async close() {
       clearInterval(gcTimer);
       website.close();
@@ -165,7 +198,10 @@ const renderS3Error: RenderS3Error = (e, resource, requestId) => {
  * Upstream mode (CELLAR_UPSTREAM_URL set): a stateless gateway in front of Ceph RGW. No local
  * object store; S3 requests are verified and forwarded to RGW, which holds data and users.
  */
-export async function startUpstreamGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
+export async function startUpstreamGateway(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningGateway> {
   const backend = createUpstreamBackend({
     url: config.upstreamUrl,
     accessKey: config.upstreamAccessKey,
@@ -175,7 +211,8 @@ export async function startUpstreamGateway(config: Config, logger: Logger = crea
     renderError: renderS3Error,
     logger,
   });
-  if (config.httpsPort !== null) logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
+  if (config.httpsPort !== null)
+    logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
   const website = pendingWebsiteHandler();
   const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
   const server = createHttpServer(handler);
@@ -191,9 +228,17 @@ export async function startUpstreamGateway(config: Config, logger: Logger = crea
     throw e;
   }
   const endpoint = publicEndpoint(config, port);
-  logger.info('listening (upstream mode)', { endpoint: endpoint.href, upstream: config.upstreamUrl, host: config.host, port });
+  logger.info('listening (upstream mode)', {
+    endpoint: endpoint.href,
+    upstream: config.upstreamUrl,
+    host: config.host,
+    port,
+  });
   return {
-    config, server, port, endpoint,
+    config,
+    server,
+    port,
+    endpoint,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -8,7 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { CONSOLE_ORIGIN, DOC_CORS_XML, publicPolicy, readOnlyPolicy } from './helpers/doc-examples.js';
-import { assertS3Error, errorCode, md5Base64, raw, type RawAuth, type RawRequest, type RawResponse } from './helpers/raw.js';
+import {
+  assertS3Error,
+  errorCode,
+  md5Base64,
+  raw,
+  type RawAuth,
+  type RawRequest,
+  type RawResponse,
+} from './helpers/raw.js';
 
 let t: TestCellar;
 let other: Addon;
@@ -43,7 +51,10 @@ function preflight(path: string, origin: string, method: string, requestHeaders?
 }
 
 const listOf = (v: string | string[] | undefined): string[] =>
-  String(v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  String(v ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 
 before(async () => {
   t = await startTestCellar();
@@ -74,7 +85,9 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.match(rules[1]!, /<MaxAgeSeconds>3000<\/MaxAgeSeconds>/);
   });
 
-  test('preflight from the console for PUT with requested headers: 200 and every Allow header', { timeout: 120_000 }, async () => {
+  test('preflight from the console for PUT with requested headers: 200 and every Allow header', {
+    timeout: 120_000,
+  }, async () => {
     const res = await preflight(`/${b}/upload.bin`, CONSOLE_ORIGIN, 'PUT', 'Content-Type, X-Amz-Meta-Author');
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers['access-control-allow-origin'], CONSOLE_ORIGIN);
@@ -85,8 +98,14 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.equal(res.headers['access-control-max-age'], undefined);
   });
 
-  test('preflight for POST and DELETE from the console also succeed; the bucket itself too', { timeout: 120_000 }, async () => {
-    for (const [path, m] of [[`/${b}/k`, 'POST'], [`/${b}/k`, 'DELETE'], [`/${b}`, 'PUT']] as const) {
+  test('preflight for POST and DELETE from the console also succeed; the bucket itself too', {
+    timeout: 120_000,
+  }, async () => {
+    for (const [path, m] of [
+      [`/${b}/k`, 'POST'],
+      [`/${b}/k`, 'DELETE'],
+      [`/${b}`, 'PUT'],
+    ] as const) {
       const res = await preflight(path, CONSOLE_ORIGIN, m);
       assert.equal(res.status, 200, `${m} ${path}: ${res.text}`);
       assert.equal(res.headers['access-control-allow-origin'], CONSOLE_ORIGIN);
@@ -94,7 +113,13 @@ describe('CORS: the documented configuration, header by header', () => {
   });
 
   test('the actual PUT from the console exposes ETag', { timeout: 120_000 }, async () => {
-    const res = await send({ method: 'PUT', path: `/${b}/from-console.txt`, body: 'x', headers: { origin: CONSOLE_ORIGIN }, auth: asOwner() });
+    const res = await send({
+      method: 'PUT',
+      path: `/${b}/from-console.txt`,
+      body: 'x',
+      headers: { origin: CONSOLE_ORIGIN },
+      auth: asOwner(),
+    });
     assert.equal(res.status, 200, res.text);
     assert.ok(res.headers.etag, 'ETag header');
     assert.equal(res.headers['access-control-allow-origin'], CONSOLE_ORIGIN);
@@ -106,14 +131,21 @@ describe('CORS: the documented configuration, header by header', () => {
     for (const origin of ['https://example.org', 'http://localhost:3000', CONSOLE_ORIGIN]) {
       const res = await preflight(`/${b}/obj.txt`, origin, 'GET');
       assert.equal(res.status, 200, `${origin}: ${res.text}`);
-      assert.ok(['*', origin].includes(String(res.headers['access-control-allow-origin'])), String(res.headers['access-control-allow-origin']));
+      assert.ok(
+        ['*', origin].includes(String(res.headers['access-control-allow-origin'])),
+        String(res.headers['access-control-allow-origin']),
+      );
       assert.deepEqual(listOf(res.headers['access-control-allow-methods']), ['get']);
       assert.equal(res.headers['access-control-max-age'], '3000');
     }
   });
 
   test('a non-matching origin is refused with 403', { timeout: 120_000 }, async () => {
-    for (const origin of ['https://evil.example', 'http://console.clever-cloud.com', 'https://console.clever-cloud.com.evil.example']) {
+    for (const origin of [
+      'https://evil.example',
+      'http://console.clever-cloud.com',
+      'https://console.clever-cloud.com.evil.example',
+    ]) {
       const res = await preflight(`/${b}/obj.txt`, origin, 'PUT');
       assertS3Error(res, 403, 'AccessForbidden');
       assert.equal(res.headers['access-control-allow-origin'], undefined, origin);
@@ -121,7 +153,12 @@ describe('CORS: the documented configuration, header by header', () => {
   });
 
   test('a non-matching method is refused with 403', { timeout: 120_000 }, async () => {
-    for (const [origin, m] of [['https://example.org', 'PUT'], ['https://example.org', 'DELETE'], [CONSOLE_ORIGIN, 'HEAD'], [CONSOLE_ORIGIN, 'PATCH']] as const) {
+    for (const [origin, m] of [
+      ['https://example.org', 'PUT'],
+      ['https://example.org', 'DELETE'],
+      [CONSOLE_ORIGIN, 'HEAD'],
+      [CONSOLE_ORIGIN, 'PATCH'],
+    ] as const) {
       const res = await preflight(`/${b}/obj.txt`, origin, m);
       assertS3Error(res, 403, 'AccessForbidden');
       assert.equal(res.headers['access-control-allow-methods'], undefined, `${origin} ${m}`);
@@ -133,7 +170,9 @@ describe('CORS: the documented configuration, header by header', () => {
     assertS3Error(res, 403, 'AccessForbidden');
   });
 
-  test('actual GET with an Origin gets Access-Control-Allow-Origin and Vary: Origin', { timeout: 120_000 }, async () => {
+  test('actual GET with an Origin gets Access-Control-Allow-Origin and Vary: Origin', {
+    timeout: 120_000,
+  }, async () => {
     const res = await send({ path: `/${b}/obj.txt`, headers: { origin: 'https://example.org' } });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.text, 'content');
@@ -141,8 +180,16 @@ describe('CORS: the documented configuration, header by header', () => {
     assert.ok(listOf(res.headers.vary).includes('origin'), String(res.headers.vary));
   });
 
-  test('an actual request whose origin or method matches no rule gets no CORS headers', { timeout: 120_000 }, async () => {
-    const put = await send({ method: 'PUT', path: `/${b}/evil.txt`, body: 'x', headers: { origin: 'https://evil.example' }, auth: asOwner() });
+  test('an actual request whose origin or method matches no rule gets no CORS headers', {
+    timeout: 120_000,
+  }, async () => {
+    const put = await send({
+      method: 'PUT',
+      path: `/${b}/evil.txt`,
+      body: 'x',
+      headers: { origin: 'https://evil.example' },
+      auth: asOwner(),
+    });
     assert.equal(put.status, 200, put.text);
     assert.equal(put.headers['access-control-allow-origin'], undefined);
     assert.equal(put.headers['access-control-expose-headers'], undefined);
@@ -172,15 +219,22 @@ describe('CORS configuration lifecycle', () => {
     assertS3Error(await send({ path: `/${b}?cors`, auth: asOwner() }), 404, 'NoSuchCORSConfiguration');
   });
 
-  test('preflight on a missing bucket is NoSuchBucket; without Origin it is a bad request', { timeout: 120_000 }, async () => {
+  test('preflight on a missing bucket is NoSuchBucket; without Origin it is a bad request', {
+    timeout: 120_000,
+  }, async () => {
     assertS3Error(await preflight('/no-such-bucket/k', 'https://example.org', 'GET'), 404, 'NoSuchBucket');
-    assertS3Error(await send({ method: 'OPTIONS', path: `/${b}/k`, headers: { 'access-control-request-method': 'GET' } }), 400, 'BadRequest');
+    assertS3Error(
+      await send({ method: 'OPTIONS', path: `/${b}/k`, headers: { 'access-control-request-method': 'GET' } }),
+      400,
+      'BadRequest',
+    );
   });
 
   test('updating the configuration replaces the old one', { timeout: 120_000 }, async () => {
     assert.equal((await putCors(b, DOC_CORS_XML)).status, 200);
     assert.equal((await preflight(`/${b}/k`, CONSOLE_ORIGIN, 'PUT')).status, 200);
-    const replacement = '<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>HEAD</AllowedMethod></CORSRule></CORSConfiguration>';
+    const replacement =
+      '<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>HEAD</AllowedMethod></CORSRule></CORSConfiguration>';
     assert.equal((await putCors(b, replacement)).status, 200);
     assertS3Error(await preflight(`/${b}/k`, CONSOLE_ORIGIN, 'PUT'), 403, 'AccessForbidden');
     assertS3Error(await preflight(`/${b}/k`, 'https://example.org', 'GET'), 403, 'AccessForbidden');
@@ -193,11 +247,23 @@ describe('CORS configuration lifecycle', () => {
 
   test('invalid configurations are refused and keep the current one', { timeout: 120_000 }, async () => {
     const rows: Array<[string, string, number]> = [
-      ['<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>', 'InvalidRequest', 400],
-      ['<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>', 'MalformedXML', 400],
+      [
+        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>',
+        'InvalidRequest',
+        400,
+      ],
+      [
+        '<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>',
+        'MalformedXML',
+        400,
+      ],
       ['<CORSConfiguration></CORSConfiguration>', 'MalformedXML', 400],
       ['<CORSConfiguration><CORSRule>', 'MalformedXML', 400],
-      ['<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>soon</MaxAgeSeconds></CORSRule></CORSConfiguration>', 'MalformedXML', 400],
+      [
+        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>soon</MaxAgeSeconds></CORSRule></CORSConfiguration>',
+        'MalformedXML',
+        400,
+      ],
     ];
     for (const [xml, code, status] of rows) assertS3Error(await putCors(b, xml), status, code);
     assert.equal((await preflight(`/${b}/k`, 'https://app.example', 'HEAD')).status, 200);
@@ -213,9 +279,11 @@ describe('CORS configuration lifecycle', () => {
 });
 
 /** Inserts grants into an AccessControlPolicy document, before </AccessControlList>. */
-const addGrants = (xml: string, grants: string): string => xml.replace('</AccessControlList>', `${grants}</AccessControlList>`);
+const addGrants = (xml: string, grants: string): string =>
+  xml.replace('</AccessControlList>', `${grants}</AccessControlList>`);
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
-const canonicalGrant = (id: string, perm: string): string => `<Grant><Grantee ${XSI} xsi:type="CanonicalUser"><ID>${id}</ID></Grantee><Permission>${perm}</Permission></Grant>`;
+const canonicalGrant = (id: string, perm: string): string =>
+  `<Grant><Grantee ${XSI} xsi:type="CanonicalUser"><ID>${id}</ID></Grantee><Permission>${perm}</Permission></Grant>`;
 
 describe('ACLs', () => {
   const b = 'acl-xml';
@@ -234,7 +302,10 @@ describe('ACLs', () => {
 
     const after = (await ok({ path: `/${b}/obj.txt?acl` })).text;
     assert.equal(after.split('<Grant>').length - 1, 3, after);
-    assert.match(after, new RegExp(`<ID>${other.id}</ID><DisplayName>second</DisplayName></Grantee><Permission>READ</Permission>`));
+    assert.match(
+      after,
+      new RegExp(`<ID>${other.id}</ID><DisplayName>second</DisplayName></Grantee><Permission>READ</Permission>`),
+    );
     // The e-mail grant is stored as the add-on it names.
     assert.match(after, new RegExp(`xsi:type="CanonicalUser"><ID>${mailed.id}</ID>`));
     assert.doesNotMatch(after, /EmailAddress/);
@@ -244,12 +315,18 @@ describe('ACLs', () => {
       assert.equal(res.text, 'content');
       // READ on the object is not READ_ACP, nor a right to write.
       assertS3Error(await send({ path: `/${b}/obj.txt?acl`, auth: { type: 'v4', addon: who } }), 403, 'AccessDenied');
-      assertS3Error(await send({ method: 'PUT', path: `/${b}/obj.txt`, body: 'x', auth: { type: 'v4', addon: who } }), 403, 'AccessDenied');
+      assertS3Error(
+        await send({ method: 'PUT', path: `/${b}/obj.txt`, body: 'x', auth: { type: 'v4', addon: who } }),
+        403,
+        'AccessDenied',
+      );
     }
     assertS3Error(await send({ path: `/${b}/obj.txt` }), 403, 'AccessDenied');
   });
 
-  test('GetBucketAcl -> PutBucketAcl round trip with an AllUsers READ grant makes the bucket listable', { timeout: 120_000 }, async () => {
+  test('GetBucketAcl -> PutBucketAcl round trip with an AllUsers READ grant makes the bucket listable', {
+    timeout: 120_000,
+  }, async () => {
     const original = (await ok({ path: `/${b}?acl` })).text;
     const allUsers = `<Grant><Grantee ${XSI} xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>`;
     await ok({ method: 'PUT', path: `/${b}?acl`, body: addGrants(original, allUsers) });
@@ -259,7 +336,9 @@ describe('ACLs', () => {
     assertS3Error(await send({ path: `/${b}` }), 403, 'AccessDenied');
   });
 
-  test('malformed ACL documents are MalformedACLError; unknown grantees are refused', { timeout: 120_000 }, async () => {
+  test('malformed ACL documents are MalformedACLError; unknown grantees are refused', {
+    timeout: 120_000,
+  }, async () => {
     const good = (await ok({ path: `/${b}/obj.txt?acl` })).text;
     const rows: Array<[string, string, number]> = [
       ['<AccessControlPolicy><AccessControlList>', 'MalformedACLError', 400],
@@ -269,8 +348,22 @@ describe('ACLs', () => {
       [addGrants(good, `<Grant><Grantee ${XSI}/><Permission>READ</Permission></Grant>`), 'MalformedACLError', 400],
       [addGrants(good, '<Grant><Permission>READ</Permission></Grant>'), 'MalformedACLError', 400],
       [addGrants(good, canonicalGrant('cellar_nobody', 'READ')), 'InvalidArgument', 400],
-      [addGrants(good, `<Grant><Grantee ${XSI} xsi:type="AmazonCustomerByEmail"><EmailAddress>nobody@example.com</EmailAddress></Grantee><Permission>READ</Permission></Grant>`), 'UnresolvableGrantByEmailAddress', 400],
-      [addGrants(good, `<Grant><Grantee ${XSI} xsi:type="Group"><URI>http://example.com/everyone</URI></Grantee><Permission>READ</Permission></Grant>`), 'InvalidArgument', 400],
+      [
+        addGrants(
+          good,
+          `<Grant><Grantee ${XSI} xsi:type="AmazonCustomerByEmail"><EmailAddress>nobody@example.com</EmailAddress></Grantee><Permission>READ</Permission></Grant>`,
+        ),
+        'UnresolvableGrantByEmailAddress',
+        400,
+      ],
+      [
+        addGrants(
+          good,
+          `<Grant><Grantee ${XSI} xsi:type="Group"><URI>http://example.com/everyone</URI></Grantee><Permission>READ</Permission></Grant>`,
+        ),
+        'InvalidArgument',
+        400,
+      ],
       // Another owner than the object's: S3 refuses it.
       [good.replace(`<Owner><ID>${t.owner.id}</ID>`, `<Owner><ID>${other.id}</ID>`), 'AccessDenied', 403],
     ];
@@ -278,17 +371,34 @@ describe('ACLs', () => {
     for (const [body, code, status] of rows) {
       assertS3Error(await send({ method: 'PUT', path: `/${b}/obj.txt?acl`, body, auth: asOwner() }), status, code);
     }
-    assertS3Error(await send({ method: 'PUT', path: `/${b}?acl`, body: '<AccessControlPolicy><Oops>', auth: asOwner() }), 400, 'MalformedACLError');
-    assertS3Error(await send({ method: 'PUT', path: `/${b}/obj.txt?acl`, auth: asOwner() }), 400, 'MissingSecurityHeader');
+    assertS3Error(
+      await send({ method: 'PUT', path: `/${b}?acl`, body: '<AccessControlPolicy><Oops>', auth: asOwner() }),
+      400,
+      'MalformedACLError',
+    );
+    assertS3Error(
+      await send({ method: 'PUT', path: `/${b}/obj.txt?acl`, auth: asOwner() }),
+      400,
+      'MissingSecurityHeader',
+    );
     assert.equal(JSON.stringify(t.cellar.storage.headObject(b, 'obj.txt')!.acl), before);
   });
 
   test('x-amz-grant-* headers on PutObject, PutObjectAcl and PutBucketAcl', { timeout: 120_000 }, async () => {
-    await ok({ method: 'PUT', path: `/${b}/granted.txt`, body: 'g', headers: { 'x-amz-grant-read': `id="${other.id}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` } });
+    await ok({
+      method: 'PUT',
+      path: `/${b}/granted.txt`,
+      body: 'g',
+      headers: { 'x-amz-grant-read': `id="${other.id}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` },
+    });
     assert.equal((await send({ path: `/${b}/granted.txt`, auth: asOther() })).status, 200);
     assertS3Error(await send({ path: `/${b}/granted.txt` }), 403, 'AccessDenied');
 
-    await ok({ method: 'PUT', path: `/${b}/granted.txt?acl`, headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}", uri="http://acs.amazonaws.com/groups/global/AllUsers"` } });
+    await ok({
+      method: 'PUT',
+      path: `/${b}/granted.txt?acl`,
+      headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}", uri="http://acs.amazonaws.com/groups/global/AllUsers"` },
+    });
     assert.equal((await send({ path: `/${b}/granted.txt`, auth: { type: 'v4', addon: mailed } })).status, 200);
     assert.equal((await send({ path: `/${b}/granted.txt` })).status, 200);
     // Header grants replace the whole ACL: the second add-on's own grant is gone.
@@ -296,11 +406,19 @@ describe('ACLs', () => {
     assert.doesNotMatch(acl, new RegExp(other.id));
     assert.match(acl, new RegExp(mailed.id));
 
-    await ok({ method: 'PUT', path: `/${b}?acl`, headers: { 'x-amz-grant-write': `id="${other.id}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` } });
+    await ok({
+      method: 'PUT',
+      path: `/${b}?acl`,
+      headers: { 'x-amz-grant-write': `id="${other.id}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` },
+    });
     assert.equal((await send({ method: 'PUT', path: `/${b}/by-other.txt`, body: 'o', auth: asOther() })).status, 200);
     assertS3Error(await send({ path: `/${b}?acl`, auth: asOther() }), 403, 'AccessDenied');
     await ok({ method: 'PUT', path: `/${b}?acl`, headers: { 'x-amz-acl': 'private' } });
-    assertS3Error(await send({ method: 'PUT', path: `/${b}/by-other2.txt`, body: 'o', auth: asOther() }), 403, 'AccessDenied');
+    assertS3Error(
+      await send({ method: 'PUT', path: `/${b}/by-other2.txt`, body: 'o', auth: asOther() }),
+      403,
+      'AccessDenied',
+    );
   });
 
   test('bad grant headers and mixing them with x-amz-acl are refused', { timeout: 120_000 }, async () => {
@@ -315,8 +433,21 @@ describe('ACLs', () => {
     const before = JSON.stringify(t.cellar.storage.headObject(b, 'obj.txt')!.acl);
     for (const [headers, code] of rows) {
       assertS3Error(await send({ method: 'PUT', path: `/${b}/obj.txt?acl`, headers, auth: asOwner() }), 400, code);
-      assertS3Error(await send({ method: 'PUT', path: `/${b}/refused.txt`, body: 'r', headers, auth: asOwner() }), 400, code);
-      assertS3Error(await send({ method: 'PUT', path: `/${b}/refused.txt`, headers: { ...headers, 'x-amz-copy-source': `/${b}/obj.txt` }, auth: asOwner() }), 400, code);
+      assertS3Error(
+        await send({ method: 'PUT', path: `/${b}/refused.txt`, body: 'r', headers, auth: asOwner() }),
+        400,
+        code,
+      );
+      assertS3Error(
+        await send({
+          method: 'PUT',
+          path: `/${b}/refused.txt`,
+          headers: { ...headers, 'x-amz-copy-source': `/${b}/obj.txt` },
+          auth: asOwner(),
+        }),
+        400,
+        code,
+      );
       assertS3Error(await send({ method: 'PUT', path: '/refused-bucket', headers, auth: asOwner() }), 400, code);
     }
     assert.equal(JSON.stringify(t.cellar.storage.headObject(b, 'obj.txt')!.acl), before);
@@ -324,10 +455,21 @@ describe('ACLs', () => {
     assert.equal(t.cellar.storage.bucket('refused-bucket'), null);
   });
 
-  test('grant headers naming an e-mail on PutObject and CreateBucket resolve to the add-on', { timeout: 120_000 }, async () => {
-    await ok({ method: 'PUT', path: `/${b}/for-third.txt`, body: 't', headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"` } });
+  test('grant headers naming an e-mail on PutObject and CreateBucket resolve to the add-on', {
+    timeout: 120_000,
+  }, async () => {
+    await ok({
+      method: 'PUT',
+      path: `/${b}/for-third.txt`,
+      body: 't',
+      headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"` },
+    });
     assert.equal((await send({ path: `/${b}/for-third.txt`, auth: { type: 'v4', addon: mailed } })).text, 't');
-    await ok({ method: 'PUT', path: '/acl-by-mail', headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` } });
+    await ok({
+      method: 'PUT',
+      path: '/acl-by-mail',
+      headers: { 'x-amz-grant-read': `emailAddress="${EMAIL}"`, 'x-amz-grant-full-control': `id="${t.owner.id}"` },
+    });
     assert.equal((await send({ path: '/acl-by-mail', auth: { type: 'v4', addon: mailed } })).status, 200);
     assertS3Error(await send({ path: '/acl-by-mail', auth: asOther() }), 403, 'AccessDenied');
     assert.match((await ok({ path: '/acl-by-mail?acl' })).text, new RegExp(`<ID>${mailed.id}</ID>`));
@@ -340,38 +482,89 @@ describe('ACLs', () => {
     assertS3Error(await send({ path: '/acl-canned/private.txt' }), 403, 'AccessDenied');
     await ok({ method: 'PUT', path: '/acl-canned/public.txt', body: 'p', headers: { 'x-amz-acl': 'public-read' } });
     assert.equal((await send({ path: '/acl-canned/public.txt' })).text, 'p');
-    await ok({ method: 'PUT', path: '/acl-canned/authn.txt', body: 'a', headers: { 'x-amz-acl': 'authenticated-read' } });
+    await ok({
+      method: 'PUT',
+      path: '/acl-canned/authn.txt',
+      body: 'a',
+      headers: { 'x-amz-acl': 'authenticated-read' },
+    });
     assert.equal((await send({ path: '/acl-canned/authn.txt', auth: asOther() })).status, 200);
     assertS3Error(await send({ path: '/acl-canned/authn.txt' }), 403, 'AccessDenied');
-    await ok({ method: 'PUT', path: '/acl-canned/copy.txt', headers: { 'x-amz-copy-source': '/acl-canned/private.txt', 'x-amz-acl': 'public-read' } });
+    await ok({
+      method: 'PUT',
+      path: '/acl-canned/copy.txt',
+      headers: { 'x-amz-copy-source': '/acl-canned/private.txt', 'x-amz-acl': 'public-read' },
+    });
     assert.equal((await send({ path: '/acl-canned/copy.txt' })).text, 'p');
     // A copy does not carry the source's ACL: without x-amz-acl it is private.
-    await ok({ method: 'PUT', path: '/acl-canned/copy2.txt', headers: { 'x-amz-copy-source': '/acl-canned/public.txt' } });
+    await ok({
+      method: 'PUT',
+      path: '/acl-canned/copy2.txt',
+      headers: { 'x-amz-copy-source': '/acl-canned/public.txt' },
+    });
     assertS3Error(await send({ path: '/acl-canned/copy2.txt' }), 403, 'AccessDenied');
   });
 
-  test('public-read-write lets anyone write; the bucket owner still owns the bucket', { timeout: 120_000 }, async () => {
+  test('public-read-write lets anyone write; the bucket owner still owns the bucket', {
+    timeout: 120_000,
+  }, async () => {
     await ok({ method: 'PUT', path: '/acl-prw', headers: { 'x-amz-acl': 'public-read-write' } });
     assert.equal((await send({ method: 'PUT', path: '/acl-prw/anon.txt', body: 'a' })).status, 200);
     assert.equal((await send({ method: 'PUT', path: '/acl-prw/other.txt', body: 'o', auth: asOther() })).status, 200);
     assertS3Error(await send({ path: '/acl-prw?acl' }), 403, 'AccessDenied');
-    assertS3Error(await send({ method: 'PUT', path: '/acl-prw?policy', body: publicPolicy('acl-prw') }), 403, 'AccessDenied');
+    assertS3Error(
+      await send({ method: 'PUT', path: '/acl-prw?policy', body: publicPolicy('acl-prw') }),
+      403,
+      'AccessDenied',
+    );
     assertS3Error(await send({ method: 'DELETE', path: '/acl-prw', auth: asOther() }), 403, 'AccessDenied');
   });
 
-  test('multipart in a public-read-write bucket: the initiator lists its parts, completes and aborts; others do not', { timeout: 120_000 }, async () => {
+  test('multipart in a public-read-write bucket: the initiator lists its parts, completes and aborts; others do not', {
+    timeout: 120_000,
+  }, async () => {
     const start = async (key: string): Promise<string> => {
       const res = await send({ method: 'POST', path: `/acl-prw/${key}?uploads`, auth: asOther() });
       assert.equal(res.status, 200, res.text);
       const id = /<UploadId>([^<]+)<\/UploadId>/.exec(res.text)![1]!;
-      assert.equal((await send({ method: 'PUT', path: `/acl-prw/${key}?partNumber=1&uploadId=${id}`, body: 'part', auth: asOther() })).status, 200);
+      assert.equal(
+        (
+          await send({
+            method: 'PUT',
+            path: `/acl-prw/${key}?partNumber=1&uploadId=${id}`,
+            body: 'part',
+            auth: asOther(),
+          })
+        ).status,
+        200,
+      );
       return id;
     };
     const id = await start('mp-other.bin');
-    assert.equal((await send({ path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: asOther() })).status, 200, 'initiator lists parts');
-    assertS3Error(await send({ path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: { type: 'v4', addon: mailed } }), 403, 'AccessDenied');
-    assertS3Error(await send({ method: 'DELETE', path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: { type: 'v4', addon: mailed } }), 403, 'AccessDenied');
-    assert.equal((await send({ method: 'DELETE', path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: asOther() })).status, 204, 'initiator aborts');
+    assert.equal(
+      (await send({ path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: asOther() })).status,
+      200,
+      'initiator lists parts',
+    );
+    assertS3Error(
+      await send({ path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: { type: 'v4', addon: mailed } }),
+      403,
+      'AccessDenied',
+    );
+    assertS3Error(
+      await send({
+        method: 'DELETE',
+        path: `/acl-prw/mp-other.bin?uploadId=${id}`,
+        auth: { type: 'v4', addon: mailed },
+      }),
+      403,
+      'AccessDenied',
+    );
+    assert.equal(
+      (await send({ method: 'DELETE', path: `/acl-prw/mp-other.bin?uploadId=${id}`, auth: asOther() })).status,
+      204,
+      'initiator aborts',
+    );
     // The bucket owner may abort any upload in its bucket.
     const id2 = await start('mp-owner-aborts.bin');
     assert.equal((await ok({ path: `/acl-prw/mp-owner-aborts.bin?uploadId=${id2}` })).status, 200);
@@ -384,7 +577,9 @@ const policyPut = (bucket: string, body: string, auth: RawAuth = asOwner()): Pro
 const messageOf = (res: RawResponse): string => /<Message>([^<]*)<\/Message>/.exec(res.text)?.[1] ?? '';
 
 describe('bucket policies', () => {
-  test('the documented public policy: anonymous reads work, anonymous writes and listing do not', { timeout: 120_000 }, async () => {
+  test('the documented public policy: anonymous reads work, anonymous writes and listing do not', {
+    timeout: 120_000,
+  }, async () => {
     const b = 'pol-public';
     await bucketWith(b, 'index.html');
     assertS3Error(await send({ path: `/${b}/index.html` }), 403, 'AccessDenied');
@@ -403,7 +598,8 @@ describe('bucket policies', () => {
       { method: 'GET', path: `/${b}` },
       { method: 'GET', path: `/${b}?policy` },
       { method: 'DELETE', path: `/${b}?policy` },
-    ]) assertS3Error(await send(r), 403, 'AccessDenied');
+    ])
+      assertS3Error(await send(r), 403, 'AccessDenied');
     assert.ok(t.cellar.storage.headObject(b, 'index.html'));
     assert.equal(t.cellar.storage.headObject(b, 'evil.html'), null);
     assert.match((await ok({ path: `/${b}?policyStatus` })).text, /<IsPublic>true<\/IsPublic>/);
@@ -413,7 +609,9 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}?policy`, auth: asOwner() }), 404, 'NoSuchBucketPolicy');
   });
 
-  test('the documented read-only policy: the second add-on reads and can do nothing else', { timeout: 120_000 }, async () => {
+  test('the documented read-only policy: the second add-on reads and can do nothing else', {
+    timeout: 120_000,
+  }, async () => {
     const b = 'pol-readonly';
     await bucketWith(b);
     assert.equal((await policyPut(b, readOnlyPolicy(b, other.id))).status, 204);
@@ -427,7 +625,8 @@ describe('bucket policies', () => {
       { method: 'DELETE', path: `/${b}?policy` },
       { method: 'PUT', path: `/${b}?acl`, headers: { 'x-amz-acl': 'public-read' } },
       { method: 'DELETE', path: `/${b}` },
-    ]) assertS3Error(await send({ ...r, auth: asOther() }), 403, 'AccessDenied');
+    ])
+      assertS3Error(await send({ ...r, auth: asOther() }), 403, 'AccessDenied');
     assertS3Error(await send({ path: `/${b}/obj.txt` }), 403, 'AccessDenied');
     assertS3Error(await send({ path: `/${b}/obj.txt`, auth: { type: 'v4', addon: mailed } }), 403, 'AccessDenied');
     await ok({ method: 'DELETE', path: `/${b}?policy` });
@@ -437,7 +636,11 @@ describe('bucket policies', () => {
   test('malformed policies are MalformedPolicy with a reason', { timeout: 120_000 }, async () => {
     const b = 'pol-bad';
     await bucketWith(b);
-    const st = (s: Record<string, unknown>): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, ...s }] });
+    const st = (s: Record<string, unknown>): string =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, ...s }],
+      });
     const rows: Array<[string, string, RegExp]> = [
       ['not json', 'not json', /valid JSON/],
       ['empty statement list', JSON.stringify({ Version: '2012-10-17', Statement: [] }), /Statement/],
@@ -462,24 +665,53 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}?policyStatus`, auth: asOwner() }), 404, 'NoSuchBucketPolicy');
   });
 
-  test('an explicit Deny beats the owner for object operations; the owner can still delete the policy', { timeout: 120_000 }, async () => {
+  test('an explicit Deny beats the owner for object operations; the owner can still delete the policy', {
+    timeout: 120_000,
+  }, async () => {
     const b = 'pol-deny';
     await bucketWith(b);
     const deny = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'NoTouch', Effect: 'Deny', Principal: '*', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `arn:aws:s3:::${b}/*` }],
+      Statement: [
+        {
+          Sid: 'NoTouch',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          Resource: `arn:aws:s3:::${b}/*`,
+        },
+      ],
     });
     assert.equal((await policyPut(b, deny)).status, 204);
     assertS3Error(await send({ path: `/${b}/obj.txt`, auth: asOwner() }), 403, 'AccessDenied');
     assertS3Error(await send({ method: 'HEAD', path: `/${b}/obj.txt`, auth: asOwner() }), 403, 'AccessDenied', 'HEAD');
     assertS3Error(await send({ path: `/${b}/missing.txt`, auth: asOwner() }), 403, 'AccessDenied');
-    assertS3Error(await send({ method: 'PUT', path: `/${b}/obj.txt`, body: 'x', auth: asOwner() }), 403, 'AccessDenied');
+    assertS3Error(
+      await send({ method: 'PUT', path: `/${b}/obj.txt`, body: 'x', auth: asOwner() }),
+      403,
+      'AccessDenied',
+    );
     assertS3Error(await send({ method: 'DELETE', path: `/${b}/obj.txt`, auth: asOwner() }), 403, 'AccessDenied');
     const multi = '<Delete><Object><Key>obj.txt</Key></Object></Delete>';
-    const del = await send({ method: 'POST', path: `/${b}?delete`, body: multi, headers: { 'content-md5': md5Base64(multi) }, auth: asOwner() });
+    const del = await send({
+      method: 'POST',
+      path: `/${b}?delete`,
+      body: multi,
+      headers: { 'content-md5': md5Base64(multi) },
+      auth: asOwner(),
+    });
     assert.equal(del.status, 200);
     assert.match(del.text, /<Error><Key>obj.txt<\/Key><Code>AccessDenied<\/Code>/);
-    assertS3Error(await send({ method: 'PUT', path: `/${b}/copy.txt`, headers: { 'x-amz-copy-source': `/${b}/obj.txt` }, auth: asOwner() }), 403, 'AccessDenied');
+    assertS3Error(
+      await send({
+        method: 'PUT',
+        path: `/${b}/copy.txt`,
+        headers: { 'x-amz-copy-source': `/${b}/obj.txt` },
+        auth: asOwner(),
+      }),
+      403,
+      'AccessDenied',
+    );
     assert.ok(t.cellar.storage.headObject(b, 'obj.txt'));
     // Listing is not denied, and the policy stays the owner's to manage.
     assert.equal((await send({ path: `/${b}`, auth: asOwner() })).status, 200);
@@ -488,10 +720,17 @@ describe('bucket policies', () => {
     assert.equal((await ok({ path: `/${b}/obj.txt` })).text, 'content');
   });
 
-  test('a policy that denies the owner everything can still be replaced by the owner, not by others', { timeout: 120_000 }, async () => {
+  test('a policy that denies the owner everything can still be replaced by the owner, not by others', {
+    timeout: 120_000,
+  }, async () => {
     const b = 'pol-lockout';
     await bucketWith(b);
-    const all = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] }] });
+    const all = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] },
+      ],
+    });
     assert.equal((await policyPut(b, all)).status, 204);
     assertS3Error(await send({ path: `/${b}`, auth: asOwner() }), 403, 'AccessDenied');
     assertS3Error(await send({ path: `/${b}?acl`, auth: asOwner() }), 403, 'AccessDenied');
@@ -503,19 +742,49 @@ describe('bucket policies', () => {
   test('conditions, NotAction and per-key DeleteObjects with the second add-on', { timeout: 120_000 }, async () => {
     const b = 'pol-cond';
     await bucketWith(b);
-    for (const k of ['public/a.txt', 'tmp/x.txt', 'keep/y.txt']) await ok({ method: 'PUT', path: `/${b}/${k}`, body: k });
+    for (const k of ['public/a.txt', 'tmp/x.txt', 'keep/y.txt'])
+      await ok({ method: 'PUT', path: `/${b}/${k}`, body: k });
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'ListPublic', Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${other.id}`] }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${b}`,
-          Condition: { StringLike: { 's3:prefix': 'public/*' } } },
-        { Sid: 'LocalReads', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:Get*', Resource: `arn:aws:s3:::${b}/public/*`,
-          Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } },
-        { Sid: 'TmpCleanup', Effect: 'Allow', Principal: { AWS: other.id }, Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${b}/tmp/*` },
-        { Sid: 'WritesNeedOwnerControl', Effect: 'Allow', Principal: { AWS: other.id }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/tmp/*`,
-          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } } },
-        { Sid: 'NothingButReads', Effect: 'Deny', Principal: '*', NotAction: ['s3:Get*', 's3:List*', 's3:PutObject', 's3:DeleteObject', 's3:*Policy*'],
-          Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] },
+        {
+          Sid: 'ListPublic',
+          Effect: 'Allow',
+          Principal: { AWS: [`arn:aws:iam::${other.id}`] },
+          Action: 's3:ListBucket',
+          Resource: `arn:aws:s3:::${b}`,
+          Condition: { StringLike: { 's3:prefix': 'public/*' } },
+        },
+        {
+          Sid: 'LocalReads',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: 's3:Get*',
+          Resource: `arn:aws:s3:::${b}/public/*`,
+          Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } },
+        },
+        {
+          Sid: 'TmpCleanup',
+          Effect: 'Allow',
+          Principal: { AWS: other.id },
+          Action: 's3:DeleteObject',
+          Resource: `arn:aws:s3:::${b}/tmp/*`,
+        },
+        {
+          Sid: 'WritesNeedOwnerControl',
+          Effect: 'Allow',
+          Principal: { AWS: other.id },
+          Action: 's3:PutObject',
+          Resource: `arn:aws:s3:::${b}/tmp/*`,
+          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+        },
+        {
+          Sid: 'NothingButReads',
+          Effect: 'Deny',
+          Principal: '*',
+          NotAction: ['s3:Get*', 's3:List*', 's3:PutObject', 's3:DeleteObject', 's3:*Policy*'],
+          Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`],
+        },
       ],
     });
     assert.equal((await policyPut(b, policy)).status, 204);
@@ -524,10 +793,31 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}?prefix=keep/`, auth: asOther() }), 403, 'AccessDenied');
     assert.equal((await send({ path: `/${b}/public/a.txt` })).text, 'public/a.txt');
     assertS3Error(await send({ path: `/${b}/keep/y.txt` }), 403, 'AccessDenied');
-    assertS3Error(await send({ method: 'PUT', path: `/${b}/tmp/new.txt`, body: 'n', auth: asOther() }), 403, 'AccessDenied');
-    assert.equal((await send({ method: 'PUT', path: `/${b}/tmp/new.txt`, body: 'n', headers: { 'x-amz-acl': 'bucket-owner-full-control' }, auth: asOther() })).status, 200);
+    assertS3Error(
+      await send({ method: 'PUT', path: `/${b}/tmp/new.txt`, body: 'n', auth: asOther() }),
+      403,
+      'AccessDenied',
+    );
+    assert.equal(
+      (
+        await send({
+          method: 'PUT',
+          path: `/${b}/tmp/new.txt`,
+          body: 'n',
+          headers: { 'x-amz-acl': 'bucket-owner-full-control' },
+          auth: asOther(),
+        })
+      ).status,
+      200,
+    );
     const multi = '<Delete><Object><Key>tmp/x.txt</Key></Object><Object><Key>keep/y.txt</Key></Object></Delete>';
-    const del = await send({ method: 'POST', path: `/${b}?delete`, body: multi, headers: { 'content-md5': md5Base64(multi) }, auth: asOther() });
+    const del = await send({
+      method: 'POST',
+      path: `/${b}?delete`,
+      body: multi,
+      headers: { 'content-md5': md5Base64(multi) },
+      auth: asOther(),
+    });
     assert.equal(del.status, 200, del.text);
     assert.match(del.text, /<Deleted><Key>tmp\/x.txt<\/Key>/);
     assert.match(del.text, /<Error><Key>keep\/y.txt<\/Key><Code>AccessDenied<\/Code>/);
@@ -540,12 +830,21 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}/public/a.txt` }), 403, 'AccessDenied');
   });
 
-  test('a policy granting another add-on s3:* still keeps the policy itself the owner\'s (405 for the grantee)', { timeout: 120_000 }, async () => {
+  test("a policy granting another add-on s3:* still keeps the policy itself the owner's (405 for the grantee)", {
+    timeout: 120_000,
+  }, async () => {
     const b = 'pol-share-all';
     await bucketWith(b);
     const all = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${other.id}` }, Action: 's3:*', Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${other.id}` },
+          Action: 's3:*',
+          Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`],
+        },
+      ],
     });
     assert.equal((await policyPut(b, all)).status, 204);
     // The grant works for data...
@@ -559,7 +858,7 @@ describe('bucket policies', () => {
     assertS3Error(await send({ path: `/${b}/obj.txt` }), 403, 'AccessDenied');
   });
 
-  test('policy errors are the owner\'s alone to see; others get AccessDenied', { timeout: 120_000 }, async () => {
+  test("policy errors are the owner's alone to see; others get AccessDenied", { timeout: 120_000 }, async () => {
     const b = 'pol-others';
     await bucketWith(b);
     assertS3Error(await policyPut(b, 'not json', asOther()), 403, 'AccessDenied');

@@ -12,7 +12,15 @@ import { OPERATIONS, type OperationName } from '../src/s3api/router.js';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { DOC_CORS_XML, readOnlyPolicy } from './helpers/doc-examples.js';
 import { multipartBody, signedV2Fields, signedV4Fields, type Field } from './helpers/post-form.js';
-import { assertS3Error, errorCode, md5Base64, raw, type RawAuth, type RawRequest, type RawResponse } from './helpers/raw.js';
+import {
+  assertS3Error,
+  errorCode,
+  md5Base64,
+  raw,
+  type RawAuth,
+  type RawRequest,
+  type RawResponse,
+} from './helpers/raw.js';
 
 type Kind = 'private' | 'public-read' | 'read-only-policy';
 const KINDS: Kind[] = ['private', 'public-read', 'read-only-policy'];
@@ -62,12 +70,19 @@ const LIST = byKind(OWNER_ONLY, ['ok', 'ok', 'ok'], OWNER_ONLY);
 /** s3:GetObject on the (private) object: only the read-only policy opens it, to the other add-on. */
 const READ_OBJECT = byKind(OWNER_ONLY, OWNER_ONLY, ['ok', 'ok', 'AD']);
 
-const get = (sub: string) => (e: Env): RawRequest => ({ method: 'GET', path: `/${e.bucket}?${sub}` });
-const withMd5 = (method: string, path: string, body: string, headers: Record<string, string> = {}): RawRequest =>
-  ({ method, path, body, headers: { 'content-md5': md5Base64(body), ...headers } });
+const get =
+  (sub: string) =>
+  (e: Env): RawRequest => ({ method: 'GET', path: `/${e.bucket}?${sub}` });
+const withMd5 = (method: string, path: string, body: string, headers: Record<string, string> = {}): RawRequest => ({
+  method,
+  path,
+  body,
+  headers: { 'content-md5': md5Base64(body), ...headers },
+});
 
 const TAGGING_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>';
-const WEBSITE_XML = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
+const WEBSITE_XML =
+  '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
 
 /** Bucket configurations Cellar answers as never set, with the code AWS gives then. */
 const UNCONFIGURED: Array<[OperationName, string, Cell]> = [
@@ -86,16 +101,25 @@ const UNCONFIGURED: Array<[OperationName, string, Cell]> = [
 const CASES: Case[] = [
   // Not about the bucket: listing one's own buckets, and creating a bucket whose name is taken.
   { op: 'ListBuckets', request: () => ({ method: 'GET', path: '/' }), expect: same(['ok', 'ok', 'AD']) },
-  { op: 'CreateBucket', variant: 'name taken', request: (e) => ({ method: 'PUT', path: `/${e.bucket}` }),
-    expect: same(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists', 'AD']) },
+  {
+    op: 'CreateBucket',
+    variant: 'name taken',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}` }),
+    expect: same(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists', 'AD']),
+  },
   { op: 'HeadBucket', request: (e) => ({ method: 'HEAD', path: `/${e.bucket}` }), expect: LIST },
-  { op: 'DeleteBucket', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}` }), expect: same(['BucketNotEmpty', 'AD', 'AD']) },
+  {
+    op: 'DeleteBucket',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}` }),
+    expect: same(['BucketNotEmpty', 'AD', 'AD']),
+  },
   { op: 'GetBucketLocation', request: get('location'), expect: same(OWNER_ONLY) },
   { op: 'GetBucketVersioning', request: get('versioning'), expect: same(OWNER_ONLY) },
   { op: 'ListObjects', request: (e) => ({ method: 'GET', path: `/${e.bucket}` }), expect: LIST },
   { op: 'ListObjectsV2', request: get('list-type=2'), expect: LIST },
   { op: 'ListObjectVersions', request: get('versions'), expect: LIST },
-  { op: 'DeleteObjects',
+  {
+    op: 'DeleteObjects',
     request: (e) => withMd5('POST', `/${e.bucket}?delete`, `<Delete><Object><Key>${KEY}</Key></Object></Delete>`),
     observe: (res) => {
       // A caller no grant lets delete anything is refused before the body is read (issue 12, F3).
@@ -104,76 +128,221 @@ const CASES: Case[] = [
       if (new RegExp(`<Deleted><Key>${KEY}</Key>`).test(res.text)) return 'ok';
       return /<Error><Key>[^<]*<\/Key><Code>([^<]+)<\/Code>/.exec(res.text)?.[1] === 'AccessDenied' ? 'AD' : res.text;
     },
-    expect: same(OWNER_ONLY) },
-  { op: 'PutObject', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/new.txt`, body: 'written' }), expect: same(OWNER_ONLY) },
-  { op: 'PutObject', variant: 'overwrite', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${KEY}`, body: 'overwritten' }), expect: same(OWNER_ONLY) },
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObject',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}/new.txt`, body: 'written' }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObject',
+    variant: 'overwrite',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${KEY}`, body: 'overwritten' }),
+    expect: same(OWNER_ONLY),
+  },
   { op: 'PostObject', request: (e) => postForm(e, undefined), formFor: postForm, expect: same(OWNER_ONLY) },
-  { op: 'CopyObject', variant: 'within the bucket',
-    request: (e) => ({ method: 'PUT', path: `/${e.bucket}/copy.txt`, headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` } }),
-    expect: same(OWNER_ONLY) },
+  {
+    op: 'CopyObject',
+    variant: 'within the bucket',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}/copy.txt`,
+      headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` },
+    }),
+    expect: same(OWNER_ONLY),
+  },
   // The source side of a copy: the destination is writable by all, so only reading the source decides.
-  { op: 'CopyObject', variant: 'out of the bucket',
-    request: (e) => ({ method: 'PUT', path: `/${e.sink}/copy-${e.n}.txt`, headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` } }),
-    expect: READ_OBJECT },
-  { op: 'GetObject', request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}` }),
-    observe: (res) => (res.status === 200 ? (res.text === BODY ? 'ok' : `wrong body ${res.text}`) : observeDefault(res)),
-    expect: READ_OBJECT },
+  {
+    op: 'CopyObject',
+    variant: 'out of the bucket',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.sink}/copy-${e.n}.txt`,
+      headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` },
+    }),
+    expect: READ_OBJECT,
+  },
+  {
+    op: 'GetObject',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}` }),
+    observe: (res) =>
+      res.status === 200 ? (res.text === BODY ? 'ok' : `wrong body ${res.text}`) : observeDefault(res),
+    expect: READ_OBJECT,
+  },
   // A missing key is NoSuchKey only to callers who may list the bucket; to others, AccessDenied.
-  { op: 'GetObject', variant: 'missing key', request: (e) => ({ method: 'GET', path: `/${e.bucket}/missing.txt` }),
-    expect: byKind(['NoSuchKey', 'AD', 'AD'], ['NoSuchKey', 'NoSuchKey', 'NoSuchKey'], ['NoSuchKey', 'AD', 'AD']) },
-  { op: 'GetObject', variant: 'virtual-host style', vhost: true,
+  {
+    op: 'GetObject',
+    variant: 'missing key',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/missing.txt` }),
+    expect: byKind(['NoSuchKey', 'AD', 'AD'], ['NoSuchKey', 'NoSuchKey', 'NoSuchKey'], ['NoSuchKey', 'AD', 'AD']),
+  },
+  {
+    op: 'GetObject',
+    variant: 'virtual-host style',
+    vhost: true,
     request: (e) => ({ method: 'GET', path: `/${KEY}`, headers: { host: `${e.bucket}.localhost:${t.port}` } }),
-    observe: (res) => (res.status === 200 ? (res.text === BODY ? 'ok' : `wrong body ${res.text}`) : observeDefault(res)),
-    expect: READ_OBJECT },
+    observe: (res) =>
+      res.status === 200 ? (res.text === BODY ? 'ok' : `wrong body ${res.text}`) : observeDefault(res),
+    expect: READ_OBJECT,
+  },
   { op: 'HeadObject', request: (e) => ({ method: 'HEAD', path: `/${e.bucket}/${KEY}` }), expect: READ_OBJECT },
   { op: 'DeleteObject', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}` }), expect: same(OWNER_ONLY) },
-  { op: 'GetObjectAcl', request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?acl` }), expect: same(OWNER_ONLY) },
-  { op: 'PutObjectAcl', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${KEY}?acl`, headers: { 'x-amz-acl': 'public-read' } }),
-    expect: same(OWNER_ONLY) },
+  {
+    op: 'GetObjectAcl',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?acl` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObjectAcl',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${KEY}?acl`, headers: { 'x-amz-acl': 'public-read' } }),
+    expect: same(OWNER_ONLY),
+  },
   { op: 'GetBucketAcl', request: get('acl'), expect: same(OWNER_ONLY) },
-  { op: 'PutBucketAcl', request: (e) => ({ method: 'PUT', path: `/${e.bucket}?acl`, headers: { 'x-amz-acl': 'public-read-write' } }),
-    expect: same(OWNER_ONLY) },
-  { op: 'GetBucketPolicy', request: get('policy'),
-    expect: byKind(['NoSuchBucketPolicy', 'AD', 'AD'], ['NoSuchBucketPolicy', 'AD', 'AD'], OWNER_ONLY) },
-  { op: 'PutBucketPolicy', request: (e) => ({ method: 'PUT', path: `/${e.bucket}?policy`, body: readOnlyPolicy(e.bucket, e.other.id).replace('GetObject', '*') }),
-    expect: same(OWNER_ONLY) },
-  { op: 'DeleteBucketPolicy', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?policy` }), expect: same(OWNER_ONLY) },
-  { op: 'GetBucketPolicyStatus', request: get('policyStatus'),
-    expect: byKind(['NoSuchBucketPolicy', 'AD', 'AD'], ['NoSuchBucketPolicy', 'AD', 'AD'], OWNER_ONLY) },
+  {
+    op: 'PutBucketAcl',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}?acl`, headers: { 'x-amz-acl': 'public-read-write' } }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetBucketPolicy',
+    request: get('policy'),
+    expect: byKind(['NoSuchBucketPolicy', 'AD', 'AD'], ['NoSuchBucketPolicy', 'AD', 'AD'], OWNER_ONLY),
+  },
+  {
+    op: 'PutBucketPolicy',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}?policy`,
+      body: readOnlyPolicy(e.bucket, e.other.id).replace('GetObject', '*'),
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteBucketPolicy',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?policy` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetBucketPolicyStatus',
+    request: get('policyStatus'),
+    expect: byKind(['NoSuchBucketPolicy', 'AD', 'AD'], ['NoSuchBucketPolicy', 'AD', 'AD'], OWNER_ONLY),
+  },
   { op: 'GetBucketCors', request: get('cors'), expect: same(OWNER_ONLY) },
-  { op: 'PutBucketCors', request: (e) => withMd5('PUT', `/${e.bucket}?cors`, DOC_CORS_XML.replace('3000', '1')), expect: same(OWNER_ONLY) },
-  { op: 'DeleteBucketCors', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?cors` }), expect: same(OWNER_ONLY) },
+  {
+    op: 'PutBucketCors',
+    request: (e) => withMd5('PUT', `/${e.bucket}?cors`, DOC_CORS_XML.replace('3000', '1')),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteBucketCors',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?cors` }),
+    expect: same(OWNER_ONLY),
+  },
   { op: 'GetBucketWebsite', request: get('website'), expect: same(['NoSuchWebsiteConfiguration', 'AD', 'AD']) },
-  { op: 'PutBucketWebsite', request: (e) => ({ method: 'PUT', path: `/${e.bucket}?website`, body: WEBSITE_XML }), expect: same(OWNER_ONLY) },
-  { op: 'DeleteBucketWebsite', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?website` }), expect: same(OWNER_ONLY) },
+  {
+    op: 'PutBucketWebsite',
+    request: (e) => ({ method: 'PUT', path: `/${e.bucket}?website`, body: WEBSITE_XML }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteBucketWebsite',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?website` }),
+    expect: same(OWNER_ONLY),
+  },
   // s3:ListBucketMultipartUploads is READ on the bucket, like listing objects.
   { op: 'ListMultipartUploads', request: get('uploads'), expect: LIST },
-  { op: 'CreateMultipartUpload', request: (e) => ({ method: 'POST', path: `/${e.bucket}/new-mp.bin?uploads` }), expect: same(OWNER_ONLY) },
-  { op: 'UploadPart', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${MP_KEY}?partNumber=2&uploadId=${e.uploadId}`, body: 'part two' }),
-    expect: same(OWNER_ONLY) },
-  { op: 'UploadPartCopy',
-    request: (e) => ({ method: 'PUT', path: `/${e.bucket}/${MP_KEY}?partNumber=2&uploadId=${e.uploadId}`, headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` } }),
-    expect: same(OWNER_ONLY) },
-  { op: 'ListParts', request: (e) => ({ method: 'GET', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }), expect: same(OWNER_ONLY) },
-  { op: 'CompleteMultipartUpload',
-    request: (e) => ({ method: 'POST', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}`,
-      body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${e.partEtag}</ETag></Part></CompleteMultipartUpload>` }),
-    expect: same(OWNER_ONLY) },
-  { op: 'AbortMultipartUpload', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }), expect: same(OWNER_ONLY) },
+  {
+    op: 'CreateMultipartUpload',
+    request: (e) => ({ method: 'POST', path: `/${e.bucket}/new-mp.bin?uploads` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'UploadPart',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}/${MP_KEY}?partNumber=2&uploadId=${e.uploadId}`,
+      body: 'part two',
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'UploadPartCopy',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}/${MP_KEY}?partNumber=2&uploadId=${e.uploadId}`,
+      headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}` },
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'ListParts',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'CompleteMultipartUpload',
+    request: (e) => ({
+      method: 'POST',
+      path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}`,
+      body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${e.partEtag}</ETag></Part></CompleteMultipartUpload>`,
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'AbortMultipartUpload',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${MP_KEY}?uploadId=${e.uploadId}` }),
+    expect: same(OWNER_ONLY),
+  },
   // Tagging: no ACL grants the tagging actions (acl-overview.html, "Mapping of ACL permissions"),
   // so even a public-read object's tags are the owner's, and the read-only policy (s3:GetObject) opens none of them.
-  { op: 'GetObjectTagging', request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?tagging` }), expect: same(OWNER_ONLY) },
-  { op: 'PutObjectTagging', request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?tagging`, TAGGING_XML), expect: same(OWNER_ONLY) },
-  { op: 'DeleteObjectTagging', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}?tagging` }), expect: same(OWNER_ONLY) },
-  { op: 'PutObject', variant: 'with tags', request: (e) => ({ method: 'PUT', path: `/${e.bucket}/tagged.txt`, body: 'tagged', headers: { 'x-amz-tagging': 'team=web' } }),
-    expect: same(OWNER_ONLY) },
+  {
+    op: 'GetObjectTagging',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?tagging` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObjectTagging',
+    request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?tagging`, TAGGING_XML),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteObjectTagging',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}?tagging` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObject',
+    variant: 'with tags',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}/tagged.txt`,
+      body: 'tagged',
+      headers: { 'x-amz-tagging': 'team=web' },
+    }),
+    expect: same(OWNER_ONLY),
+  },
   { op: 'GetBucketTagging', request: get('tagging'), expect: same(['NoSuchTagSet', 'AD', 'AD']) },
-  { op: 'PutBucketTagging', request: (e) => withMd5('PUT', `/${e.bucket}?tagging`, TAGGING_XML), expect: same(OWNER_ONLY) },
-  { op: 'DeleteBucketTagging', request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?tagging` }), expect: same(OWNER_ONLY) },
+  {
+    op: 'PutBucketTagging',
+    request: (e) => withMd5('PUT', `/${e.bucket}?tagging`, TAGGING_XML),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteBucketTagging',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?tagging` }),
+    expect: same(OWNER_ONLY),
+  },
   // s3:GetObjectAttributes as well as s3:GetObject: the read-only policy grants only the latter.
-  { op: 'GetObjectAttributes',
-    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?attributes`, headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' } }),
-    expect: same(OWNER_ONLY) },
+  {
+    op: 'GetObjectAttributes',
+    request: (e) => ({
+      method: 'GET',
+      path: `/${e.bucket}/${KEY}?attributes`,
+      headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' },
+    }),
+    expect: same(OWNER_ONLY),
+  },
   ...UNCONFIGURED.map(([op, sub, cell]): Case => ({ op, request: get(sub), expect: same([cell, 'AD', 'AD']) })),
 ];
 
@@ -182,7 +351,12 @@ function postForm(e: Env, who: RawAuth | undefined): RawRequest {
   const key = 'posted.txt';
   const fields: Field[] = [['key', key]];
   const conditions = [{ bucket: e.bucket }, { key }];
-  const signed = who === undefined ? fields : who.type === 'v4' ? signedV4Fields(who.addon, conditions, fields) : signedV2Fields(who.addon, conditions, fields);
+  const signed =
+    who === undefined
+      ? fields
+      : who.type === 'v4'
+        ? signedV4Fields(who.addon, conditions, fields)
+        : signedV2Fields(who.addon, conditions, fields);
   const { body, contentType } = multipartBody(signed, { filename: key, content: 'posted' });
   return { method: 'POST', path: `/${e.bucket}`, body, headers: { 'content-type': contentType } };
 }
@@ -213,10 +387,15 @@ async function makeBucket(name: string, kind: Kind): Promise<{ uploadId: string;
   await ok({ method: 'PUT', path: `/${name}`, headers: kind === 'public-read' ? { 'x-amz-acl': 'public-read' } : {} });
   await ok({ method: 'PUT', path: `/${name}/${KEY}`, body: BODY });
   await ok(withMd5('PUT', `/${name}?cors`, DOC_CORS_XML));
-  if (kind === 'read-only-policy') await ok({ method: 'PUT', path: `/${name}?policy`, body: readOnlyPolicy(name, other.id) });
+  if (kind === 'read-only-policy')
+    await ok({ method: 'PUT', path: `/${name}?policy`, body: readOnlyPolicy(name, other.id) });
   const created = await ok({ method: 'POST', path: `/${name}/${MP_KEY}?uploads` });
   const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
-  const part = await ok({ method: 'PUT', path: `/${name}/${MP_KEY}?partNumber=1&uploadId=${uploadId}`, body: 'part one' });
+  const part = await ok({
+    method: 'PUT',
+    path: `/${name}/${MP_KEY}?partNumber=1&uploadId=${uploadId}`,
+    body: 'part one',
+  });
   return { uploadId, partEtag: String(part.headers.etag) };
 }
 
@@ -225,11 +404,33 @@ function fingerprint(bucket: string): string {
   const s = t.cellar.storage;
   const b = s.bucket(bucket);
   if (!b) return 'gone';
-  const objects = s.listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1000 }).contents
-    .map((o) => [o.key, o.etag, o.ownerId, JSON.stringify(o.acl), JSON.stringify(o.headers), JSON.stringify(o.tags)]);
-  const uploads = s.multipart.listUploads(bucket, { prefix: '', delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 1000 }).uploads
-    .map((u) => [u.key, u.id, s.multipart.listParts(bucket, u.key, u.id, 0, 1000).parts.map((p) => [p.partNumber, p.etag])]);
-  return JSON.stringify({ acl: b.acl, policy: b.policy, cors: b.cors, website: b.website, tags: b.tags, owner: b.ownerId, objects, uploads });
+  const objects = s
+    .listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1000 })
+    .contents.map((o) => [
+      o.key,
+      o.etag,
+      o.ownerId,
+      JSON.stringify(o.acl),
+      JSON.stringify(o.headers),
+      JSON.stringify(o.tags),
+    ]);
+  const uploads = s.multipart
+    .listUploads(bucket, { prefix: '', delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 1000 })
+    .uploads.map((u) => [
+      u.key,
+      u.id,
+      s.multipart.listParts(bucket, u.key, u.id, 0, 1000).parts.map((p) => [p.partNumber, p.etag]),
+    ]);
+  return JSON.stringify({
+    acl: b.acl,
+    policy: b.policy,
+    cors: b.cors,
+    website: b.website,
+    tags: b.tags,
+    owner: b.ownerId,
+    objects,
+    uploads,
+  });
 }
 
 /** The callers of each column; the other add-on is tried with both signature versions. */
@@ -250,7 +451,9 @@ before(async () => {
 });
 after(() => t.stop());
 
-test('the sink of CopyObject-out is writable by every caller, so copies test the source side only', { timeout: 120_000 }, async () => {
+test('the sink of CopyObject-out is writable by every caller, so copies test the source side only', {
+  timeout: 120_000,
+}, async () => {
   for (const c of callers()) {
     const res = await raw(t.endpoint, { method: 'PUT', path: `/${SINK}/probe.txt`, body: 'x', auth: c.auth });
     assert.equal(res.status, 200, `${c.label}: ${res.text}`);
@@ -269,14 +472,21 @@ for (const kind of KINDS) {
         for (const who of callers()) {
           const before = fingerprint(e.bucket);
           const req = c.formFor ? c.formFor(e, who.auth) : c.request(e);
-          const auth = c.formFor ? undefined : c.vhost && who.auth?.type === 'v2' ? { ...who.auth, vhostBucket: e.bucket } : who.auth;
+          const auth = c.formFor
+            ? undefined
+            : c.vhost && who.auth?.type === 'v2'
+              ? { ...who.auth, vhostBucket: e.bucket }
+              : who.auth;
           const res = await raw(t.endpoint, { ...req, auth });
           const got = (c.observe ?? observeDefault)(res);
           const want = c.expect[kind][who.column];
-          if (got !== want) wrong.push(`${who.label}: expected ${want}, got ${got} (${res.status} ${res.text.slice(0, 300)})`);
+          if (got !== want)
+            wrong.push(`${who.label}: expected ${want}, got ${got} (${res.status} ${res.text.slice(0, 300)})`);
           if (want === 'AD' && got === 'AD' && !c.observe) assertS3Error(res, 403, 'AccessDenied', req.method);
-          if (got !== 'ok') assert.ok(!res.text.includes(BODY), `${who.label}: the object leaked in a refusal: ${res.text}`);
-          if (who.column !== 0) assert.equal(fingerprint(e.bucket), before, `${who.label} changed the bucket with ${name}`);
+          if (got !== 'ok')
+            assert.ok(!res.text.includes(BODY), `${who.label}: the object leaked in a refusal: ${res.text}`);
+          if (who.column !== 0)
+            assert.equal(fingerprint(e.bucket), before, `${who.label} changed the bucket with ${name}`);
           if (c.op === 'ListBuckets' && got === 'ok') {
             // Another add-on lists its own buckets, never the owner's.
             assert.equal(res.text.includes(`<Name>${e.bucket}</Name>`), who.column === 0, `${who.label}: ${res.text}`);
@@ -302,7 +512,11 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   ListObjectsV2: (b) => ({ method: 'GET', path: `/${b}?list-type=2` }),
   ListObjectVersions: (b) => ({ method: 'GET', path: `/${b}?versions` }),
   GetBucketVersioning: (b) => ({ method: 'GET', path: `/${b}?versioning` }),
-  PutBucketVersioning: (b) => ({ method: 'PUT', path: `/${b}?versioning`, body: '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>' }),
+  PutBucketVersioning: (b) => ({
+    method: 'PUT',
+    path: `/${b}?versioning`,
+    body: '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>',
+  }),
   GetBucketAcl: (b) => ({ method: 'GET', path: `/${b}?acl` }),
   PutBucketAcl: (b) => ({ method: 'PUT', path: `/${b}?acl`, headers: { 'x-amz-acl': 'private' } }),
   GetBucketPolicy: (b) => ({ method: 'GET', path: `/${b}?policy` }),
@@ -313,16 +527,28 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   PutBucketCors: (b) => ({ method: 'PUT', path: `/${b}?cors`, body: DOC_CORS_XML }),
   DeleteBucketCors: (b) => ({ method: 'DELETE', path: `/${b}?cors` }),
   GetBucketWebsite: (b) => ({ method: 'GET', path: `/${b}?website` }),
-  PutBucketWebsite: (b) => ({ method: 'PUT', path: `/${b}?website`, body: '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>' }),
+  PutBucketWebsite: (b) => ({
+    method: 'PUT',
+    path: `/${b}?website`,
+    body: '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>',
+  }),
   DeleteBucketWebsite: (b) => ({ method: 'DELETE', path: `/${b}?website` }),
   GetBucketLifecycleConfiguration: (b) => ({ method: 'GET', path: `/${b}?lifecycle` }),
-  PutBucketLifecycleConfiguration: (b) => ({ method: 'PUT', path: `/${b}?lifecycle`, body: '<LifecycleConfiguration/>' }),
+  PutBucketLifecycleConfiguration: (b) => ({
+    method: 'PUT',
+    path: `/${b}?lifecycle`,
+    body: '<LifecycleConfiguration/>',
+  }),
   DeleteBucketLifecycle: (b) => ({ method: 'DELETE', path: `/${b}?lifecycle` }),
   GetBucketTagging: (b) => ({ method: 'GET', path: `/${b}?tagging` }),
   PutBucketTagging: (b) => ({ method: 'PUT', path: `/${b}?tagging`, body: '<Tagging><TagSet/></Tagging>' }),
   DeleteBucketTagging: (b) => ({ method: 'DELETE', path: `/${b}?tagging` }),
   GetBucketEncryption: (b) => ({ method: 'GET', path: `/${b}?encryption` }),
-  PutBucketEncryption: (b) => ({ method: 'PUT', path: `/${b}?encryption`, body: '<ServerSideEncryptionConfiguration/>' }),
+  PutBucketEncryption: (b) => ({
+    method: 'PUT',
+    path: `/${b}?encryption`,
+    body: '<ServerSideEncryptionConfiguration/>',
+  }),
   DeleteBucketEncryption: (b) => ({ method: 'DELETE', path: `/${b}?encryption` }),
   GetBucketRequestPayment: (b) => ({ method: 'GET', path: `/${b}?requestPayment` }),
   GetBucketLogging: (b) => ({ method: 'GET', path: `/${b}?logging` }),
@@ -334,7 +560,12 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   GetPublicAccessBlock: (b) => ({ method: 'GET', path: `/${b}?publicAccessBlock` }),
   ListMultipartUploads: (b) => ({ method: 'GET', path: `/${b}?uploads` }),
   DeleteObjects: (b) => withMd5('POST', `/${b}?delete`, '<Delete><Object><Key>x</Key></Object></Delete>'),
-  PostObject: (b) => ({ method: 'POST', path: `/${b}`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n' }),
+  PostObject: (b) => ({
+    method: 'POST',
+    path: `/${b}`,
+    headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    body: '--x--\r\n',
+  }),
   GetObject: (b) => ({ method: 'GET', path: `/${b}/${KEY}` }),
   HeadObject: (b) => ({ method: 'HEAD', path: `/${b}/${KEY}` }),
   PutObject: (b) => ({ method: 'PUT', path: `/${b}/${KEY}`, body: BODY }),
@@ -345,18 +576,36 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   GetObjectTagging: (b) => ({ method: 'GET', path: `/${b}/${KEY}?tagging` }),
   PutObjectTagging: (b) => ({ method: 'PUT', path: `/${b}/${KEY}?tagging`, body: '<Tagging><TagSet/></Tagging>' }),
   DeleteObjectTagging: (b) => ({ method: 'DELETE', path: `/${b}/${KEY}?tagging` }),
-  GetObjectAttributes: (b) => ({ method: 'GET', path: `/${b}/${KEY}?attributes`, headers: { 'x-amz-object-attributes': 'ETag' } }),
+  GetObjectAttributes: (b) => ({
+    method: 'GET',
+    path: `/${b}/${KEY}?attributes`,
+    headers: { 'x-amz-object-attributes': 'ETag' },
+  }),
   CreateMultipartUpload: (b) => ({ method: 'POST', path: `/${b}/mp.bin?uploads` }),
   UploadPart: (b) => ({ method: 'PUT', path: `/${b}/mp.bin?partNumber=1&uploadId=nope`, body: 'x' }),
-  UploadPartCopy: (b) => ({ method: 'PUT', path: `/${b}/mp.bin?partNumber=1&uploadId=nope`, headers: { 'x-amz-copy-source': `/${b}/${KEY}` } }),
-  CompleteMultipartUpload: (b) => ({ method: 'POST', path: `/${b}/mp.bin?uploadId=nope`, body: '<CompleteMultipartUpload/>' }),
+  UploadPartCopy: (b) => ({
+    method: 'PUT',
+    path: `/${b}/mp.bin?partNumber=1&uploadId=nope`,
+    headers: { 'x-amz-copy-source': `/${b}/${KEY}` },
+  }),
+  CompleteMultipartUpload: (b) => ({
+    method: 'POST',
+    path: `/${b}/mp.bin?uploadId=nope`,
+    body: '<CompleteMultipartUpload/>',
+  }),
   AbortMultipartUpload: (b) => ({ method: 'DELETE', path: `/${b}/mp.bin?uploadId=nope` }),
   ListParts: (b) => ({ method: 'GET', path: `/${b}/mp.bin?uploadId=nope` }),
   RestoreObject: (b) => ({ method: 'POST', path: `/${b}/${KEY}?restore`, body: '<RestoreRequest/>' }),
-  SelectObjectContent: (b) => ({ method: 'POST', path: `/${b}/${KEY}?select&select-type=2`, body: '<SelectObjectContentRequest/>' }),
+  SelectObjectContent: (b) => ({
+    method: 'POST',
+    path: `/${b}/${KEY}?select&select-type=2`,
+    body: '<SelectObjectContentRequest/>',
+  }),
 };
 
-test('every operation that is implemented has a row in the matrix; the others answer NotImplemented (or AccessDenied to non-owners)', { timeout: 120_000 }, async () => {
+test('every operation that is implemented has a row in the matrix; the others answer NotImplemented (or AccessDenied to non-owners)', {
+  timeout: 120_000,
+}, async () => {
   const covered = new Set(CASES.map((c) => c.op));
   const bucket = 'matrix-probe';
   await makeBucket(bucket, 'private');
@@ -368,7 +617,10 @@ test('every operation that is implemented has a row in the matrix; the others an
       const res = await raw(t.endpoint, { ...req, auth: who.auth });
       // The owner reaches the handler; others may be stopped earlier, by authorization.
       const code = req.method === 'HEAD' ? String(res.status) : errorCode(res.text);
-      const fine = res.status === 501 ? req.method === 'HEAD' || code === 'NotImplemented' : who.column !== 0 && res.status === 403 && (req.method === 'HEAD' || code === 'AccessDenied');
+      const fine =
+        res.status === 501
+          ? req.method === 'HEAD' || code === 'NotImplemented'
+          : who.column !== 0 && res.status === 403 && (req.method === 'HEAD' || code === 'AccessDenied');
       if (!fine) {
         missing.push(`${op} by ${who.label}: ${res.status} ${res.text.slice(0, 200)}`);
       }

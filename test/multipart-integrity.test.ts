@@ -8,8 +8,18 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteBucketCommand, GetObjectCommand,
-  HeadObjectCommand, ListPartsCommand, PutBucketPolicyCommand, PutObjectCommand, UploadPartCommand, type CompletedPart, type S3Client,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createChecksummer, type ChecksumAlgorithm } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
@@ -34,20 +44,51 @@ function digest(alg: ChecksumAlgorithm, ...data: Buffer[]): string {
   return c.digestBase64();
 }
 
-async function upload(key: string, parts: Buffer[], create: Partial<ConstructorParameters<typeof CreateMultipartUploadCommand>[0]> = {}, client = s3) {
-  const { UploadId, ChecksumAlgorithm, ChecksumType } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...create }));
+async function upload(
+  key: string,
+  parts: Buffer[],
+  create: Partial<ConstructorParameters<typeof CreateMultipartUploadCommand>[0]> = {},
+  client = s3,
+) {
+  const { UploadId, ChecksumAlgorithm, ChecksumType } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...create }),
+  );
   const done: CompletedPart[] = [];
   for (const [i, body] of parts.entries()) {
-    const r = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body: body, ChecksumAlgorithm: create.ChecksumAlgorithm }));
-    done.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C, ChecksumCRC64NVME: r.ChecksumCRC64NVME, ChecksumSHA1: r.ChecksumSHA1, ChecksumSHA256: r.ChecksumSHA256 });
+    const r = await client.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        PartNumber: i + 1,
+        Body: body,
+        ChecksumAlgorithm: create.ChecksumAlgorithm,
+      }),
+    );
+    done.push({
+      PartNumber: i + 1,
+      ETag: r.ETag,
+      ChecksumCRC32: r.ChecksumCRC32,
+      ChecksumCRC32C: r.ChecksumCRC32C,
+      ChecksumCRC64NVME: r.ChecksumCRC64NVME,
+      ChecksumSHA1: r.ChecksumSHA1,
+      ChecksumSHA256: r.ChecksumSHA256,
+    });
   }
   return { uploadId: UploadId!, parts: done, algorithm: ChecksumAlgorithm, type: ChecksumType };
 }
 
 const completeCmd = (key: string, uploadId: string, parts: CompletedPart[]) =>
-  new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } });
+  new CompleteMultipartUploadCommand({
+    Bucket: BUCKET,
+    Key: key,
+    UploadId: uploadId,
+    MultipartUpload: { Parts: parts },
+  });
 
-test('COMPOSITE checksums: per part, combined on completion, returned by ListParts and HEAD', { timeout: 120_000 }, async () => {
+test('COMPOSITE checksums: per part, combined on completion, returned by ListParts and HEAD', {
+  timeout: 120_000,
+}, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(1234)];
   for (const alg of ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const) {
     const key = `composite-${alg}`;
@@ -55,7 +96,10 @@ test('COMPOSITE checksums: per part, combined on completion, returned by ListPar
     assert.equal(u.algorithm, alg);
     assert.equal(u.type, 'COMPOSITE');
     const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: u.uploadId }));
-    assert.deepEqual(listed.Parts?.map((p) => p[`Checksum${alg}`]), parts.map((p) => digest(alg, p)));
+    assert.deepEqual(
+      listed.Parts?.map((p) => p[`Checksum${alg}`]),
+      parts.map((p) => digest(alg, p)),
+    );
     assert.equal(listed.ChecksumAlgorithm, alg);
     const c = await s3.send(completeCmd(key, u.uploadId, u.parts));
     const expected = `${digest(alg, ...parts.map((p) => Buffer.from(digest(alg, p), 'base64')))}-2`;
@@ -67,18 +111,31 @@ test('COMPOSITE checksums: per part, combined on completion, returned by ListPar
   }
 });
 
-test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on GetObject', { timeout: 120_000 }, async () => {
+test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on GetObject', {
+  timeout: 120_000,
+}, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(77)];
-  const cases: [ChecksumAlgorithm, 'FULL_OBJECT' | undefined][] = [['CRC32', 'FULL_OBJECT'], ['CRC32C', 'FULL_OBJECT'], ['CRC64NVME', undefined]];
+  const cases: [ChecksumAlgorithm, 'FULL_OBJECT' | undefined][] = [
+    ['CRC32', 'FULL_OBJECT'],
+    ['CRC32C', 'FULL_OBJECT'],
+    ['CRC64NVME', undefined],
+  ];
   for (const [alg, type] of cases) {
     const key = `full-${alg}`;
     const u = await upload(key, parts, { ChecksumAlgorithm: alg, ChecksumType: type });
     assert.equal(u.type, 'FULL_OBJECT', 'CRC64NVME defaults to FULL_OBJECT');
     const whole = digest(alg, ...parts);
     const noPartChecksums = u.parts.map((p) => ({ PartNumber: p.PartNumber, ETag: p.ETag }));
-    const c = await s3.send(new CompleteMultipartUploadCommand({
-      Bucket: BUCKET, Key: key, UploadId: u.uploadId, MultipartUpload: { Parts: noPartChecksums }, [`Checksum${alg}`]: whole, ChecksumType: 'FULL_OBJECT',
-    }));
+    const c = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: u.uploadId,
+        MultipartUpload: { Parts: noPartChecksums },
+        [`Checksum${alg}`]: whole,
+        ChecksumType: 'FULL_OBJECT',
+      }),
+    );
     assert.equal(c[`Checksum${alg}`], whole);
     assert.equal(c.ChecksumType, 'FULL_OBJECT');
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
@@ -88,37 +145,125 @@ test('FULL_OBJECT checksums: CRC of the whole object, which the SDK validates on
   }
   // Proof that the client really checks: a stored checksum that does not match makes the read fail.
   const db = new Database(path.join(t.cellar.config.dataDir, 'meta.db'));
-  db.prepare('UPDATE objects SET checksum = ? WHERE bucket = ? AND key = ?').run(JSON.stringify({ CRC32: digest('CRC32', Buffer.from('no')) }), BUCKET, 'full-CRC32');
+  db.prepare('UPDATE objects SET checksum = ? WHERE bucket = ? AND key = ?').run(
+    JSON.stringify({ CRC32: digest('CRC32', Buffer.from('no')) }),
+    BUCKET,
+    'full-CRC32',
+  );
   db.close();
   const tampered = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'full-CRC32', ChecksumMode: 'ENABLED' }));
   await assert.rejects(tampered.Body!.transformToByteArray(), /checksum/i);
 });
 
-test('checksum refusals: bad algorithm/type pairs, a part of another algorithm, missing or wrong part checksums', { timeout: 120_000 }, async () => {
-  await rejects(() => s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'x', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })), 'InvalidRequest', 400);
-  await rejects(() => s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'x', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' })), 'InvalidRequest', 400);
+test('checksum refusals: bad algorithm/type pairs, a part of another algorithm, missing or wrong part checksums', {
+  timeout: 120_000,
+}, async () => {
+  await rejects(
+    () =>
+      s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'x',
+          ChecksumAlgorithm: 'SHA256',
+          ChecksumType: 'FULL_OBJECT',
+        }),
+      ),
+    'InvalidRequest',
+    400,
+  );
+  await rejects(
+    () =>
+      s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'x',
+          ChecksumAlgorithm: 'CRC64NVME',
+          ChecksumType: 'COMPOSITE',
+        }),
+      ),
+    'InvalidRequest',
+    400,
+  );
   const u = await upload('refused', [randomBytes(5 * MiB), Buffer.from('end')], { ChecksumAlgorithm: 'CRC32' });
-  await rejects(() => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'refused', UploadId: u.uploadId, PartNumber: 3, Body: 'x', ChecksumAlgorithm: 'SHA256' })), 'InvalidRequest', 400);
-  await rejects(() => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'refused', UploadId: u.uploadId, PartNumber: 3, Body: 'x', ChecksumCRC32: digest('CRC32', Buffer.from('y')) })), 'BadDigest', 400);
+  await rejects(
+    () =>
+      s3.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: 'refused',
+          UploadId: u.uploadId,
+          PartNumber: 3,
+          Body: 'x',
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      ),
+    'InvalidRequest',
+    400,
+  );
+  await rejects(
+    () =>
+      s3.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: 'refused',
+          UploadId: u.uploadId,
+          PartNumber: 3,
+          Body: 'x',
+          ChecksumCRC32: digest('CRC32', Buffer.from('y')),
+        }),
+      ),
+    'BadDigest',
+    400,
+  );
   const bare = u.parts.map((p) => ({ PartNumber: p.PartNumber, ETag: p.ETag }));
   await rejects(() => s3.send(completeCmd('refused', u.uploadId, bare)), 'InvalidRequest', 400);
-  const wrong = u.parts.map((p, i) => ({ ...p, ChecksumCRC32: i === 1 ? digest('CRC32', Buffer.from('z')) : p.ChecksumCRC32 }));
+  const wrong = u.parts.map((p, i) => ({
+    ...p,
+    ChecksumCRC32: i === 1 ? digest('CRC32', Buffer.from('z')) : p.ChecksumCRC32,
+  }));
   await rejects(() => s3.send(completeCmd('refused', u.uploadId, wrong)), 'InvalidPart', 400);
-  await rejects(() => s3.send(new CompleteMultipartUploadCommand({
-    Bucket: BUCKET, Key: 'refused', UploadId: u.uploadId, MultipartUpload: { Parts: u.parts }, ChecksumType: 'FULL_OBJECT',
-  })), 'InvalidRequest', 400);
-  await rejects(() => s3.send(new CompleteMultipartUploadCommand({
-    Bucket: BUCKET, Key: 'refused', UploadId: u.uploadId, MultipartUpload: { Parts: u.parts }, MpuObjectSize: 1,
-  })), 'InvalidRequest', 400);
+  await rejects(
+    () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'refused',
+          UploadId: u.uploadId,
+          MultipartUpload: { Parts: u.parts },
+          ChecksumType: 'FULL_OBJECT',
+        }),
+      ),
+    'InvalidRequest',
+    400,
+  );
+  await rejects(
+    () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'refused',
+          UploadId: u.uploadId,
+          MultipartUpload: { Parts: u.parts },
+          MpuObjectSize: 1,
+        }),
+      ),
+    'InvalidRequest',
+    400,
+  );
   const ok = await s3.send(completeCmd('refused', u.uploadId, u.parts));
   assert.match(ok.ChecksumCRC32!, /-2$/);
 });
 
-test('16 concurrent PUTs and 2 multipart completions of one key leave exactly one complete body', { timeout: 120_000 }, async () => {
+test('16 concurrent PUTs and 2 multipart completions of one key leave exactly one complete body', {
+  timeout: 120_000,
+}, async () => {
   const dir = t.cellar.config.dataDir;
   const filesBefore = blobFiles(dir);
   const bodies = Array.from({ length: 16 }, () => randomBytes(2 * MiB + Math.floor(Math.random() * 1000)));
-  const mpuBodies = [[randomBytes(5 * MiB), randomBytes(100)], [randomBytes(5 * MiB), randomBytes(200)]];
+  const mpuBodies = [
+    [randomBytes(5 * MiB), randomBytes(100)],
+    [randomBytes(5 * MiB), randomBytes(200)],
+  ];
   const prepared = await Promise.all(mpuBodies.map((parts) => upload('contended', parts)));
   await Promise.all([
     ...bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body }))),
@@ -132,7 +277,7 @@ test('16 concurrent PUTs and 2 multipart completions of one key leave exactly on
   ]);
   const md5 = md5Hex(bytes);
   assert.ok(candidates.has(md5), 'the body is one of those sent, whole');
-  assert.equal(got.ETag, candidates.get(md5), 'and the ETag is that body\'s');
+  assert.equal(got.ETag, candidates.get(md5), "and the ETag is that body's");
   assert.equal(got.ContentLength, bytes.length);
   const obj = t.cellar.storage.headObject(BUCKET, 'contended')!;
   assert.equal(blobFiles(dir), filesBefore + obj.blobs.length, 'every losing body was freed');
@@ -144,13 +289,25 @@ test('abandoned uploads are aborted by the collector, with their parts', { timeo
     const c = short.client();
     short.cellar.storage.createBucket(short.owner, 'gc-bucket', 'us-east-1', null);
     const old = await c.send(new CreateMultipartUploadCommand({ Bucket: 'gc-bucket', Key: 'old' }));
-    await c.send(new UploadPartCommand({ Bucket: 'gc-bucket', Key: 'old', UploadId: old.UploadId, PartNumber: 1, Body: 'abandoned' }));
+    await c.send(
+      new UploadPartCommand({
+        Bucket: 'gc-bucket',
+        Key: 'old',
+        UploadId: old.UploadId,
+        PartNumber: 1,
+        Body: 'abandoned',
+      }),
+    );
     const files = blobFiles(short.cellar.config.dataDir);
     await new Promise((r) => setTimeout(r, 1100));
     const fresh = await c.send(new CreateMultipartUploadCommand({ Bucket: 'gc-bucket', Key: 'fresh' }));
     const r = await short.cellar.storage.collectGarbage();
     assert.equal(r.uploads, 1);
-    await rejects(() => c.send(new ListPartsCommand({ Bucket: 'gc-bucket', Key: 'old', UploadId: old.UploadId })), 'NoSuchUpload', 404);
+    await rejects(
+      () => c.send(new ListPartsCommand({ Bucket: 'gc-bucket', Key: 'old', UploadId: old.UploadId })),
+      'NoSuchUpload',
+      404,
+    );
     const kept = await c.send(new ListPartsCommand({ Bucket: 'gc-bucket', Key: 'fresh', UploadId: fresh.UploadId }));
     assert.equal(kept.UploadId, fresh.UploadId);
     assert.equal(blobFiles(short.cellar.config.dataDir), files - 1);
@@ -159,24 +316,40 @@ test('abandoned uploads are aborted by the collector, with their parts', { timeo
   }
 });
 
-test('the initiator may list and abort its upload; others need the bucket owner or a policy', { timeout: 120_000 }, async () => {
+test('the initiator may list and abort its upload; others need the bucket owner or a policy', {
+  timeout: 120_000,
+}, async () => {
   const writer = t.newAddon('writer');
   const stranger = t.newAddon('stranger');
-  await s3.send(new PutBucketPolicyCommand({
-    Bucket: BUCKET,
-    Policy: JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: [writer.id, stranger.id] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }],
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: BUCKET,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { CanonicalUser: [writer.id, stranger.id] },
+            Action: ['s3:PutObject'],
+            Resource: [`arn:aws:s3:::${BUCKET}/*`],
+          },
+        ],
+      }),
     }),
-  }));
+  );
   const w = t.client(writer);
   const x = t.client(stranger);
   const u = await upload('by-writer', [Buffer.from('w')], {}, w);
-  const list = (c: S3Client) => c.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'by-writer', UploadId: u.uploadId }));
+  const list = (c: S3Client) =>
+    c.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'by-writer', UploadId: u.uploadId }));
   assert.equal((await list(w)).Initiator?.ID, writer.id);
   assert.equal((await list(s3)).Parts?.length, 1, 'the bucket owner may');
   await rejects(() => list(x), 'AccessDenied', 403);
-  await rejects(() => x.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'by-writer', UploadId: u.uploadId })), 'AccessDenied', 403);
+  await rejects(
+    () => x.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'by-writer', UploadId: u.uploadId })),
+    'AccessDenied',
+    403,
+  );
   await w.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'by-writer', UploadId: u.uploadId }));
   await rejects(() => list(s3), 'NoSuchUpload', 404);
 });

@@ -39,17 +39,24 @@ function randomStream(size: number): { stream: Readable; sha256: () => string } 
   return { stream, sha256: () => hash.digest('hex') };
 }
 
-async function downloadSha256(key: string): Promise<{ sha256: string; checksum: string | undefined; type: string | undefined }> {
+async function downloadSha256(
+  key: string,
+): Promise<{ sha256: string; checksum: string | undefined; type: string | undefined }> {
   const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
   const hash = createHash('sha256');
   for await (const chunk of r.Body as Readable) hash.update(chunk as Buffer);
   return { sha256: hash.digest('hex'), checksum: r.ChecksumCRC32, type: r.ChecksumType };
 }
 
-test('lib-storage Upload of 100 MiB with default integrity settings round-trips byte for byte', { timeout: 120_000 }, async () => {
+test('lib-storage Upload of 100 MiB with default integrity settings round-trips byte for byte', {
+  timeout: 120_000,
+}, async () => {
   const src = randomStream(100 * MiB);
   const started = Date.now();
-  const result = await new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'sdk/100MiB.bin', Body: src.stream } }).done();
+  const result = await new Upload({
+    client: s3,
+    params: { Bucket: BUCKET, Key: 'sdk/100MiB.bin', Body: src.stream },
+  }).done();
   const seconds = (Date.now() - started) / 1000;
   console.log(`lib-storage upload of 100 MiB: ${(100 / seconds).toFixed(1)} MiB/s`);
   assert.match(result.ETag ?? '', /^"[0-9a-f]{32}-20"$/, '5 MiB parts, the SDK default');
@@ -62,9 +69,20 @@ test('lib-storage Upload of 100 MiB with default integrity settings round-trips 
   assert.equal(got.type, 'COMPOSITE');
 });
 
-test('lib-storage Upload with a FULL_OBJECT CRC32: GetObject with ChecksumMode ENABLED validates the whole body', { timeout: 120_000 }, async () => {
+test('lib-storage Upload with a FULL_OBJECT CRC32: GetObject with ChecksumMode ENABLED validates the whole body', {
+  timeout: 120_000,
+}, async () => {
   const src = randomStream(32 * MiB + 12345);
-  await new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'sdk/full.bin', Body: src.stream, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } }).done();
+  await new Upload({
+    client: s3,
+    params: {
+      Bucket: BUCKET,
+      Key: 'sdk/full.bin',
+      Body: src.stream,
+      ChecksumAlgorithm: 'CRC32',
+      ChecksumType: 'FULL_OBJECT',
+    },
+  }).done();
   const got = await downloadSha256('sdk/full.bin');
   assert.equal(got.sha256, src.sha256());
   assert.equal(got.type, 'FULL_OBJECT');

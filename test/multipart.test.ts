@@ -6,9 +6,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectAclCommand, GetObjectCommand,
-  HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
-  type CompletedPart, type S3Client,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectAclCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { createChecksummer } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
@@ -27,18 +37,30 @@ before(async () => {
 });
 after(() => t.stop());
 
-async function create(key: string, extra: Partial<ConstructorParameters<typeof CreateMultipartUploadCommand>[0]> = {}): Promise<string> {
+async function create(
+  key: string,
+  extra: Partial<ConstructorParameters<typeof CreateMultipartUploadCommand>[0]> = {},
+): Promise<string> {
   const r = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...extra }));
   return r.UploadId!;
 }
 
 async function put(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<CompletedPart> {
-  const r = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }));
+  const r = await s3.send(
+    new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
+  );
   return { PartNumber: partNumber, ETag: r.ETag! };
 }
 
 function complete(key: string, uploadId: string, parts: CompletedPart[]) {
-  return s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+  return s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
 }
 
 async function get(key: string, extra: Partial<ConstructorParameters<typeof GetObjectCommand>[0]> = {}) {
@@ -46,7 +68,9 @@ async function get(key: string, extra: Partial<ConstructorParameters<typeof GetO
   return { r, bytes: Buffer.from(await r.Body!.transformToByteArray()) };
 }
 
-test('parts become the object without a copy; ranges and partNumber read across part boundaries', { timeout: 120_000 }, async () => {
+test('parts become the object without a copy; ranges and partNumber read across part boundaries', {
+  timeout: 120_000,
+}, async () => {
   const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB + 3), randomBytes(1000)];
   const whole = Buffer.concat(parts);
   const id = await create('big/object.bin');
@@ -58,14 +82,23 @@ test('parts become the object without a copy; ranges and partNumber read across 
   assert.equal(c.Key, 'big/object.bin');
   assert.equal(c.Location, `${t.endpoint}/${BUCKET}/big/object.bin`);
   assert.equal(blobFiles(t.cellar.config.dataDir), files, 'completion writes no new file');
-  assert.deepEqual(t.cellar.storage.headObject(BUCKET, 'big/object.bin')!.blobs.map((b) => b.size), parts.map((p) => p.length));
+  assert.deepEqual(
+    t.cellar.storage.headObject(BUCKET, 'big/object.bin')!.blobs.map((b) => b.size),
+    parts.map((p) => p.length),
+  );
 
   const { r, bytes } = await get('big/object.bin');
   assert.equal(r.ETag, multipartEtag(parts));
   assert.equal(sha256(bytes), sha256(whole));
   const b1 = parts[0]!.length;
   const b2 = b1 + parts[1]!.length;
-  for (const [start, end] of [[b1 - 10, b1 + 9], [b2 - 1, b2], [0, whole.length - 1], [b1, b1], [b1 - 5, b2 + 5]] as const) {
+  for (const [start, end] of [
+    [b1 - 10, b1 + 9],
+    [b2 - 1, b2],
+    [0, whole.length - 1],
+    [b1, b1],
+    [b1 - 5, b2 + 5],
+  ] as const) {
     const part = await get('big/object.bin', { Range: `bytes=${start}-${end}` });
     assert.equal(part.r.ContentRange, `bytes ${start}-${end}/${whole.length}`);
     assert.ok(part.bytes.equals(whole.subarray(start, end + 1)), `range ${start}-${end}`);
@@ -90,10 +123,17 @@ test('parts become the object without a copy; ranges and partNumber read across 
   await rejects(() => get('simple', { PartNumber: 2 }), 'InvalidPartNumber', 416);
 });
 
-test('metadata, standard headers and the canned ACL of CreateMultipartUpload reach the object', { timeout: 120_000 }, async () => {
+test('metadata, standard headers and the canned ACL of CreateMultipartUpload reach the object', {
+  timeout: 120_000,
+}, async () => {
   const id = await create('meta.txt', {
-    ContentType: 'text/plain; charset=utf-8', CacheControl: 'max-age=60', ContentDisposition: 'attachment; filename="m.txt"',
-    ContentLanguage: 'fr', Metadata: { colour: 'blue' }, ACL: 'public-read', StorageClass: 'STANDARD_IA',
+    ContentType: 'text/plain; charset=utf-8',
+    CacheControl: 'max-age=60',
+    ContentDisposition: 'attachment; filename="m.txt"',
+    ContentLanguage: 'fr',
+    Metadata: { colour: 'blue' },
+    ACL: 'public-read',
+    StorageClass: 'STANDARD_IA',
   });
   await complete('meta.txt', id, [await put('meta.txt', id, 1, Buffer.from('hello'))]);
   const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'meta.txt' }));
@@ -104,13 +144,19 @@ test('metadata, standard headers and the canned ACL of CreateMultipartUpload rea
   assert.deepEqual(head.Metadata, { colour: 'blue' });
   assert.equal(head.StorageClass, 'STANDARD_IA');
   const acl = await s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: 'meta.txt' }));
-  assert.ok(acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ'));
+  assert.ok(
+    acl.Grants?.some(
+      (g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ',
+    ),
+  );
   const anonymous = await fetch(`${t.endpoint}/${BUCKET}/meta.txt`);
   assert.equal(anonymous.status, 200);
   assert.equal(await anonymous.text(), 'hello');
 });
 
-test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, MalformedXML, InvalidArgument', { timeout: 120_000 }, async () => {
+test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, MalformedXML, InvalidArgument', {
+  timeout: 120_000,
+}, async () => {
   const small = [Buffer.from('one'), Buffer.from('two')];
   const id = await create('errors');
   const done = [await put('errors', id, 1, small[0]!), await put('errors', id, 2, small[1]!)];
@@ -118,11 +164,31 @@ test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSma
   const cases: [string, () => Promise<unknown>, string, number][] = [
     ['unknown upload id', () => put('errors', 'nope', 1, small[0]!), 'NoSuchUpload', 404],
     ['upload id of another key', () => put('errors', other, 1, small[0]!), 'NoSuchUpload', 404],
-    ['list parts of unknown upload', () => s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'errors', UploadId: 'nope' })), 'NoSuchUpload', 404],
-    ['abort unknown upload', () => s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'errors', UploadId: 'nope' })), 'NoSuchUpload', 404],
+    [
+      'list parts of unknown upload',
+      () => s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'errors', UploadId: 'nope' })),
+      'NoSuchUpload',
+      404,
+    ],
+    [
+      'abort unknown upload',
+      () => s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'errors', UploadId: 'nope' })),
+      'NoSuchUpload',
+      404,
+    ],
     ['complete unknown upload', () => complete('errors', 'nope', done), 'NoSuchUpload', 404],
-    ['wrong ETag', () => complete('errors', id, [done[0]!, { PartNumber: 2, ETag: `"${md5Hex('three')}"` }]), 'InvalidPart', 400],
-    ['missing part', () => complete('errors', id, [done[0]!, { PartNumber: 3, ETag: done[1]!.ETag }]), 'InvalidPart', 400],
+    [
+      'wrong ETag',
+      () => complete('errors', id, [done[0]!, { PartNumber: 2, ETag: `"${md5Hex('three')}"` }]),
+      'InvalidPart',
+      400,
+    ],
+    [
+      'missing part',
+      () => complete('errors', id, [done[0]!, { PartNumber: 3, ETag: done[1]!.ETag }]),
+      'InvalidPart',
+      400,
+    ],
     ['descending order', () => complete('errors', id, [done[1]!, done[0]!]), 'InvalidPartOrder', 400],
     ['repeated part', () => complete('errors', id, [done[0]!, done[0]!]), 'InvalidPartOrder', 400],
     ['small non-last part', () => complete('errors', id, done), 'EntityTooSmall', 400],
@@ -143,7 +209,9 @@ test('AWS error codes: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSma
   await rejects(() => put('other-key', other, 1, small[0]!), 'NoSuchUpload', 404);
 });
 
-test('completing twice succeeds while the key holds the object the upload made, then NoSuchUpload', { timeout: 120_000 }, async () => {
+test('completing twice succeeds while the key holds the object the upload made, then NoSuchUpload', {
+  timeout: 120_000,
+}, async () => {
   const id = await create('twice');
   const parts = [await put('twice', id, 1, Buffer.from('x'))];
   const first = await complete('twice', id, parts);
@@ -156,7 +224,9 @@ test('completing twice succeeds while the key holds the object the upload made, 
   assert.equal((await get('twice')).bytes.toString(), 'newer');
 });
 
-test('a re-uploaded part replaces the old one and frees its file; unlisted parts and aborts free theirs', { timeout: 120_000 }, async () => {
+test('a re-uploaded part replaces the old one and frees its file; unlisted parts and aborts free theirs', {
+  timeout: 120_000,
+}, async () => {
   const dir = t.cellar.config.dataDir;
   const id = await create('replace');
   const before = blobFiles(dir);
@@ -165,7 +235,13 @@ test('a re-uploaded part replaces the old one and frees its file; unlisted parts
   await put('replace', id, 2, Buffer.from('unlisted'));
   assert.equal(blobFiles(dir), before + 2);
   const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'replace', UploadId: id }));
-  assert.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), [[1, `"${md5Hex('second')}"`, 6], [2, `"${md5Hex('unlisted')}"`, 8]]);
+  assert.deepEqual(
+    listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]),
+    [
+      [1, `"${md5Hex('second')}"`, 6],
+      [2, `"${md5Hex('unlisted')}"`, 8],
+    ],
+  );
   await complete('replace', id, [p1]);
   assert.equal((await get('replace')).bytes.toString(), 'second');
   assert.equal(blobFiles(dir), before + 1);
@@ -180,11 +256,17 @@ test('a re-uploaded part replaces the old one and frees its file; unlisted parts
   assert.equal(uploads.Uploads, undefined);
 });
 
-test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, with part checksums', { timeout: 120_000 }, async () => {
+test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, with part checksums', {
+  timeout: 120_000,
+}, async () => {
   const src = randomBytes(20 * MiB);
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'source.bin', Body: src }));
   const id = await create('copied.bin', { ChecksumAlgorithm: 'CRC32C' });
-  const ranges: [number, number][] = [[3 * MiB + 5, 9 * MiB + 4], [0, 20 * MiB - 1], [14 * MiB + 1, 20 * MiB - 1]];
+  const ranges: [number, number][] = [
+    [3 * MiB + 5, 9 * MiB + 4],
+    [0, 20 * MiB - 1],
+    [14 * MiB + 1, 20 * MiB - 1],
+  ];
   const expected: Buffer[] = [];
   const parts: CompletedPart[] = [];
   const crc32c = (b: Buffer) => {
@@ -193,10 +275,16 @@ test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, w
     return c.digestBase64();
   };
   for (const [i, [start, end]] of ranges.entries()) {
-    const r = await s3.send(new UploadPartCopyCommand({
-      Bucket: BUCKET, Key: 'copied.bin', UploadId: id, PartNumber: i + 1, CopySource: `${BUCKET}/source.bin`,
-      CopySourceRange: i === 1 ? undefined : `bytes=${start}-${end}`,
-    }));
+    const r = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: BUCKET,
+        Key: 'copied.bin',
+        UploadId: id,
+        PartNumber: i + 1,
+        CopySource: `${BUCKET}/source.bin`,
+        CopySourceRange: i === 1 ? undefined : `bytes=${start}-${end}`,
+      }),
+    );
     const piece = src.subarray(start, end + 1);
     expected.push(piece);
     assert.equal(r.CopyPartResult?.ETag, `"${md5Hex(piece)}"`);
@@ -204,13 +292,49 @@ test('UploadPartCopy of ranges from a 20 MiB object assembles the right bytes, w
     parts.push({ PartNumber: i + 1, ETag: r.CopyPartResult!.ETag!, ChecksumCRC32C: r.CopyPartResult!.ChecksumCRC32C! });
   }
   const tail = Buffer.from('tail');
-  const last = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'copied.bin', UploadId: id, PartNumber: 4, Body: tail, ChecksumAlgorithm: 'CRC32C' }));
+  const last = await s3.send(
+    new UploadPartCommand({
+      Bucket: BUCKET,
+      Key: 'copied.bin',
+      UploadId: id,
+      PartNumber: 4,
+      Body: tail,
+      ChecksumAlgorithm: 'CRC32C',
+    }),
+  );
   expected.push(tail);
   parts.push({ PartNumber: 4, ETag: last.ETag!, ChecksumCRC32C: last.ChecksumCRC32C! });
   for (const bad of ['bytes=0-', 'bytes=10-5', `bytes=0-${20 * MiB}`, 'items=0-1']) {
-    await rejects(() => s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'copied.bin', UploadId: id, PartNumber: 9, CopySource: `${BUCKET}/source.bin`, CopySourceRange: bad })), 'InvalidArgument', 400);
+    await rejects(
+      () =>
+        s3.send(
+          new UploadPartCopyCommand({
+            Bucket: BUCKET,
+            Key: 'copied.bin',
+            UploadId: id,
+            PartNumber: 9,
+            CopySource: `${BUCKET}/source.bin`,
+            CopySourceRange: bad,
+          }),
+        ),
+      'InvalidArgument',
+      400,
+    );
   }
-  await rejects(() => s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'copied.bin', UploadId: id, PartNumber: 9, CopySource: `${BUCKET}/missing` })), 'NoSuchKey', 404);
+  await rejects(
+    () =>
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket: BUCKET,
+          Key: 'copied.bin',
+          UploadId: id,
+          PartNumber: 9,
+          CopySource: `${BUCKET}/missing`,
+        }),
+      ),
+    'NoSuchKey',
+    404,
+  );
   const c = await complete('copied.bin', id, parts);
   const composite = createChecksummer('CRC32C');
   for (const p of parts) composite.update(Buffer.from(p.ChecksumCRC32C!, 'base64'));
@@ -227,7 +351,9 @@ test('ListParts paginates with part-number-marker and max-parts', { timeout: 120
   const seen: number[][] = [];
   let marker: string | undefined;
   for (;;) {
-    const r = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id, MaxParts: 3, PartNumberMarker: marker }));
+    const r = await s3.send(
+      new ListPartsCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id, MaxParts: 3, PartNumberMarker: marker }),
+    );
     seen.push(r.Parts?.map((p) => p.PartNumber!) ?? []);
     assert.equal(r.MaxParts, 3);
     if (!r.IsTruncated) break;
@@ -235,14 +361,21 @@ test('ListParts paginates with part-number-marker and max-parts', { timeout: 120
     marker = r.NextPartNumberMarker;
   }
   assert.deepEqual(seen, [[1, 2, 3], [5, 6, 7], [9]]);
-  const rest = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id, PartNumberMarker: '6' }));
-  assert.deepEqual(rest.Parts?.map((p) => p.PartNumber), [7, 9]);
+  const rest = await s3.send(
+    new ListPartsCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id, PartNumberMarker: '6' }),
+  );
+  assert.deepEqual(
+    rest.Parts?.map((p) => p.PartNumber),
+    [7, 9],
+  );
   assert.equal(rest.Initiator?.ID, t.owner.id);
   assert.equal(rest.StorageClass, 'STANDARD');
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'paged', UploadId: id }));
 });
 
-test('ListMultipartUploads: key then initiation order, prefix, delimiter, key and upload-id markers', { timeout: 120_000 }, async () => {
+test('ListMultipartUploads: key then initiation order, prefix, delimiter, key and upload-id markers', {
+  timeout: 120_000,
+}, async () => {
   await t.cellar.storage.createBucket(t.owner, 'uploads', 'us-east-1', null);
   const made: [string, string][] = [];
   for (const key of ['d', 'a/1', 'b', 'c/x/1', 'a/2', 'b']) {
@@ -250,10 +383,14 @@ test('ListMultipartUploads: key then initiation order, prefix, delimiter, key an
     await new Promise((r) => setTimeout(r, 3));
   }
   const order = [...made].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : made.indexOf(x) - made.indexOf(y)));
-  const list = (q: Partial<ConstructorParameters<typeof ListMultipartUploadsCommand>[0]>) => s3.send(new ListMultipartUploadsCommand({ Bucket: 'uploads', ...q }));
+  const list = (q: Partial<ConstructorParameters<typeof ListMultipartUploadsCommand>[0]>) =>
+    s3.send(new ListMultipartUploadsCommand({ Bucket: 'uploads', ...q }));
 
   const all = await list({});
-  assert.deepEqual(all.Uploads?.map((u) => [u.Key, u.UploadId]), order);
+  assert.deepEqual(
+    all.Uploads?.map((u) => [u.Key, u.UploadId]),
+    order,
+  );
   assert.equal(all.IsTruncated, false);
   for (const max of [1, 2, 3, 4]) {
     const got: [string, string][] = [];
@@ -273,19 +410,31 @@ test('ListMultipartUploads: key then initiation order, prefix, delimiter, key an
   let idMarker: string | undefined;
   for (let page = 0; page < 10; page++) {
     const r = await list({ Delimiter: '/', MaxUploads: 1, KeyMarker: keyMarker, UploadIdMarker: idMarker });
-    delimited.push(...(r.CommonPrefixes ?? []).map((p) => `prefix ${p.Prefix}`), ...(r.Uploads ?? []).map((u) => `upload ${u.Key}`));
+    delimited.push(
+      ...(r.CommonPrefixes ?? []).map((p) => `prefix ${p.Prefix}`),
+      ...(r.Uploads ?? []).map((u) => `upload ${u.Key}`),
+    );
     if (!r.IsTruncated) break;
     keyMarker = r.NextKeyMarker;
     idMarker = r.NextUploadIdMarker;
   }
   assert.deepEqual(delimited, ['prefix a/', 'upload b', 'upload b', 'prefix c/', 'upload d']);
   const underA = await list({ Prefix: 'a/' });
-  assert.deepEqual(underA.Uploads?.map((u) => u.Key), ['a/1', 'a/2']);
+  assert.deepEqual(
+    underA.Uploads?.map((u) => u.Key),
+    ['a/1', 'a/2'],
+  );
   const nested = await list({ Prefix: 'c/', Delimiter: '/' });
-  assert.deepEqual(nested.CommonPrefixes?.map((p) => p.Prefix), ['c/x/']);
+  assert.deepEqual(
+    nested.CommonPrefixes?.map((p) => p.Prefix),
+    ['c/x/'],
+  );
   assert.equal(nested.Uploads, undefined);
   const afterB = await list({ KeyMarker: 'b' });
-  assert.deepEqual(afterB.Uploads?.map((u) => u.Key), ['c/x/1', 'd']);
+  assert.deepEqual(
+    afterB.Uploads?.map((u) => u.Key),
+    ['c/x/1', 'd'],
+  );
   const initiated = all.Uploads![0]!.Initiated!;
   assert.ok(Math.abs(initiated.getTime() - Date.now()) < 60_000);
   await rejects(() => list({ MaxUploads: -1 }), 'InvalidArgument', 400);

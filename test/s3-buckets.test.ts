@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetBucketVersioningCommand,
-  GetObjectCommand, HeadBucketCommand, ListBucketsCommand, PutObjectCommand, S3Client,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetBucketLocationCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
@@ -35,7 +43,18 @@ describe('CreateBucket', () => {
   });
 
   test('invalid names are InvalidBucketName', { timeout: 120_000 }, async () => {
-    const bad = ['my_bucket', 'MyBucket', '192.168.1.10', 'ab', 'a'.repeat(64), '-abc', 'abc-', 'a..b', 'a.-b', 'xn--abc'];
+    const bad = [
+      'my_bucket',
+      'MyBucket',
+      '192.168.1.10',
+      'ab',
+      'a'.repeat(64),
+      '-abc',
+      'abc-',
+      'a..b',
+      'a.-b',
+      'xn--abc',
+    ];
     for (const name of bad) {
       // The SDK validates some names client-side; the server must refuse every one of them itself.
       const res = await raw(t.endpoint, { method: 'PUT', path: `/${name}`, auth: { type: 'v4', addon: t.owner } });
@@ -49,29 +68,47 @@ describe('CreateBucket', () => {
     await rejects(() => s3.send(new CreateBucketCommand({ Bucket: 'under_score' })), 'InvalidBucketName', 400);
   });
 
-  test('own name again is BucketAlreadyOwnedByYou, another add-on gets BucketAlreadyExists', { timeout: 120_000 }, async () => {
+  test('own name again is BucketAlreadyOwnedByYou, another add-on gets BucketAlreadyExists', {
+    timeout: 120_000,
+  }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'taken-name' }));
     await rejects(() => s3.send(new CreateBucketCommand({ Bucket: 'taken-name' })), 'BucketAlreadyOwnedByYou', 409);
     await rejects(() => s3other.send(new CreateBucketCommand({ Bucket: 'taken-name' })), 'BucketAlreadyExists', 409);
   });
 
   test('a CreateBucketConfiguration body is accepted', { timeout: 120_000 }, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'with-config', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
-    const body = '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>US</LocationConstraint></CreateBucketConfiguration>';
-    const res = await raw(t.endpoint, { method: 'PUT', path: '/with-config-raw', body, auth: { type: 'v4', addon: t.owner } });
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: 'with-config',
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    const body =
+      '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>US</LocationConstraint></CreateBucketConfiguration>';
+    const res = await raw(t.endpoint, {
+      method: 'PUT',
+      path: '/with-config-raw',
+      body,
+      auth: { type: 'v4', addon: t.owner },
+    });
     assert.equal(res.status, 200, res.text);
     await s3.send(new HeadBucketCommand({ Bucket: 'with-config-raw' }));
   });
 
   test('a malformed CreateBucketConfiguration is MalformedXML and creates nothing', { timeout: 120_000 }, async () => {
-    const res = await raw(t.endpoint, { method: 'PUT', path: '/bad-config', body: '<CreateBucketConfiguration><Loc', auth: { type: 'v4', addon: t.owner } });
+    const res = await raw(t.endpoint, {
+      method: 'PUT',
+      path: '/bad-config',
+      body: '<CreateBucketConfiguration><Loc',
+      auth: { type: 'v4', addon: t.owner },
+    });
     assertS3Error(res, 400, 'MalformedXML');
     await rejects(() => s3.send(new HeadBucketCommand({ Bucket: 'bad-config' })), 'NotFound', 404);
   });
 });
 
 describe('ListBuckets', () => {
-  test('lists only the caller\'s buckets, Owner ID is the add-on id', { timeout: 120_000 }, async () => {
+  test("lists only the caller's buckets, Owner ID is the add-on id", { timeout: 120_000 }, async () => {
     await s3other.send(new CreateBucketCommand({ Bucket: 'others-bucket' }));
     const mine = await s3.send(new ListBucketsCommand({}));
     assert.equal(mine.Owner?.ID, t.owner.id);
@@ -80,7 +117,10 @@ describe('ListBuckets', () => {
     assert.ok(mine.Buckets!.every((b) => b.CreationDate instanceof Date && !Number.isNaN(b.CreationDate.getTime())));
     const theirs = await s3other.send(new ListBucketsCommand({}));
     assert.equal(theirs.Owner?.ID, other.id);
-    assert.deepEqual(theirs.Buckets!.map((b) => b.Name), ['others-bucket']);
+    assert.deepEqual(
+      theirs.Buckets!.map((b) => b.Name),
+      ['others-bucket'],
+    );
   });
 
   test('anonymous ListBuckets is AccessDenied', { timeout: 120_000 }, async () => {
@@ -89,7 +129,7 @@ describe('ListBuckets', () => {
 });
 
 describe('HeadBucket', () => {
-  test('200 for own, 404 for missing, 403 for another add-on\'s', { timeout: 120_000 }, async () => {
+  test("200 for own, 404 for missing, 403 for another add-on's", { timeout: 120_000 }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'head-me' }));
     const out = await s3.send(new HeadBucketCommand({ Bucket: 'head-me' }));
     assert.equal(out.$metadata.httpStatusCode, 200);
@@ -132,7 +172,10 @@ describe('GetBucketLocation and GetBucketVersioning', () => {
     assert.equal(out.LocationConstraint ?? '', '');
     const res = await raw(t.endpoint, { path: '/located?location', auth: { type: 'v4', addon: t.owner } });
     assert.equal(res.status, 200);
-    assert.match(res.text, /<LocationConstraint xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"\s*(\/>|><\/LocationConstraint>)/);
+    assert.match(
+      res.text,
+      /<LocationConstraint xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/"\s*(\/>|><\/LocationConstraint>)/,
+    );
     await rejects(() => s3.send(new GetBucketLocationCommand({ Bucket: 'missing-bucket-x' })), 'NoSuchBucket', 404);
     await rejects(() => s3other.send(new GetBucketLocationCommand({ Bucket: 'located' })), 'AccessDenied', 403);
   });
@@ -148,7 +191,11 @@ describe('GetBucketLocation and GetBucketVersioning', () => {
 describe('virtual-hosted style', () => {
   test('bucket.<domain> reaches the same bucket with the SDK and SigV2', { timeout: 120_000 }, async () => {
     // *.localhost does not resolve everywhere: pin every lookup to the test server.
-    const lookup = ((_host: string, opts: unknown, cb: (e: Error | null, a: string | { address: string; family: number }[], f?: number) => void) => {
+    const lookup = ((
+      _host: string,
+      opts: unknown,
+      cb: (e: Error | null, a: string | { address: string; family: number }[], f?: number) => void,
+    ) => {
       if ((opts as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
       else cb(null, '127.0.0.1', 4);
     }) as unknown as http.AgentOptions['lookup'];

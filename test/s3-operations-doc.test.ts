@@ -26,14 +26,23 @@ interface Row {
 function parseTable(md: string): Row[] {
   const rows: Row[] = [];
   for (const line of md.split('\n')) {
-    const m = /^\| \[(\w+)\]\([^)]*\) \| `(GET|PUT|POST|DELETE|HEAD) ([^`]+)`([^|]*)\| ([^|]+?) \| ([^|]*)\|$/.exec(line);
+    const m = /^\| \[(\w+)\]\([^)]*\) \| `(GET|PUT|POST|DELETE|HEAD) ([^`]+)`([^|]*)\| ([^|]+?) \| ([^|]*)\|$/.exec(
+      line,
+    );
     if (m === null) {
       assert.ok(!line.startsWith('| ['), `row not understood: ${line}`);
       continue;
     }
     const status = m[5]! as Status;
     assert.ok(STATUSES.includes(status), `unknown status "${status}" in: ${line}`);
-    rows.push({ op: m[1]!, method: m[2]!, target: m[3]!, copySource: m[4]!.includes('x-amz-copy-source'), status, notes: m[6]!.trim() });
+    rows.push({
+      op: m[1]!,
+      method: m[2]!,
+      target: m[3]!,
+      copySource: m[4]!.includes('x-amz-copy-source'),
+      status,
+      notes: m[6]!.trim(),
+    });
   }
   return rows;
 }
@@ -51,12 +60,13 @@ function routedAs(r: Row): string | null {
 }
 
 describe('docs/s3-operations.md', () => {
-  test('lists each operation once, AWS\'s whole list included', { timeout: 5_000 }, () => {
+  test("lists each operation once, AWS's whole list included", { timeout: 5_000 }, () => {
     assert.equal(byOp.size, rows.length, 'an operation is listed twice');
     // The API reference lists 111 actions for Amazon S3 (deprecated ones included); a table that
     // lost rows would pass the checks below.
     assert.ok(rows.length >= 112, `only ${rows.length} rows`);
-    for (const op of ['AbortMultipartUpload', 'WriteGetObjectResponse', 'GetBucketLifecycle', 'CreateSession']) assert.ok(byOp.has(op), op);
+    for (const op of ['AbortMultipartUpload', 'WriteGetObjectResponse', 'GetBucketLifecycle', 'CreateSession'])
+      assert.ok(byOp.has(op), op);
   });
 
   test('every operation the router names is listed and not as "not recognised"', { timeout: 5_000 }, () => {
@@ -67,7 +77,9 @@ describe('docs/s3-operations.md', () => {
     }
   });
 
-  test('every implemented or not configured row is routed, and "not recognised" ones are not', { timeout: 5_000 }, () => {
+  test('every implemented or not configured row is routed, and "not recognised" ones are not', {
+    timeout: 5_000,
+  }, () => {
     for (const r of rows) {
       if (r.status === 'implemented' || r.status === 'not configured') {
         const as = routedAs(r);
@@ -95,8 +107,14 @@ describe('a real server answers each row as its status says', () => {
       // A bucket of its own, holding the key `k`, so no row depends on what another one did.
       const bucket = `ops-doc-${i}`;
       assert.equal((await raw(t.endpoint, { method: 'PUT', path: `/${bucket}`, auth: auth() })).status, 200);
-      assert.equal((await raw(t.endpoint, { method: 'PUT', path: `/${bucket}/k`, body: 'x', auth: auth() })).status, 200);
-      const path = r.target.replaceAll('{bucket}', bucket).replaceAll('{key}', 'k').replaceAll('{id}', 'no-such-upload');
+      assert.equal(
+        (await raw(t.endpoint, { method: 'PUT', path: `/${bucket}/k`, body: 'x', auth: auth() })).status,
+        200,
+      );
+      const path = r.target
+        .replaceAll('{bucket}', bucket)
+        .replaceAll('{key}', 'k')
+        .replaceAll('{id}', 'no-such-upload');
       const headers: Record<string, string> = r.copySource ? { 'x-amz-copy-source': `/${bucket}/k` } : {};
       const res = await raw(t.endpoint, { method: r.method, path, headers, auth: auth() });
       const code = errorCode(res.text);
@@ -109,7 +127,10 @@ describe('a real server answers each row as its status says', () => {
           // Either the empty document or the "never set" error the notes name.
           if (res.status === 200) break;
           assert.equal(res.status, 404, `${r.op}: ${res.status} ${res.text}`);
-          assert.ok(code !== undefined && r.notes.includes(code), `${r.op} answers ${code}, the notes name another code`);
+          assert.ok(
+            code !== undefined && r.notes.includes(code),
+            `${r.op} answers ${code}, the notes name another code`,
+          );
           break;
         case 'implemented':
           // Placeholder arguments may be refused (400, 404, 409), never as unsupported or a crash.

@@ -26,7 +26,9 @@ before(async () => {
 after(() => t.stop());
 
 for (const method of ['GET', 'HEAD'] as const) {
-  test(`${method} object: authorization and the answer come from one read of the row`, { timeout: 30_000 }, async () => {
+  test(`${method} object: authorization and the answer come from one read of the row`, {
+    timeout: 30_000,
+  }, async () => {
     reads.clear();
     const ok = await fetch(`${t.endpoint}/${B}/public.txt`, { method });
     assert.equal(ok.status, 200);

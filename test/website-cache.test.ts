@@ -24,29 +24,38 @@ let t: TestCellar;
 let s3: S3Client;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-interface Res { status: number; headers: http.IncomingHttpHeaders; body: Buffer; text: string }
+interface Res {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+}
 
 /** One page view on a kept-alive connection, as a browser makes them. */
 function view(bucket: string, path: string, headers: Record<string, string> = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: t.port, path, agent, headers: { host: `${bucket}.localhost:${t.port}`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString() });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path, agent, headers: { host: `${bucket}.localhost:${t.port}`, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString() });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-const policy = (b: string, extra: object = {}): string => JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, ...extra }],
-});
+const policy = (b: string, extra: object = {}): string =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, ...extra }],
+  });
 
 async function publicBucket(b: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: b }));
@@ -78,16 +87,21 @@ describe('freshness', () => {
       assert.equal(before.status, 200);
       await put('fresh', 'page.html', `v${i} ${pad}`);
       const r = await view('fresh', i % 2 === 0 ? '/page' : '/page.html', enc ? { 'accept-encoding': enc } : {});
-      const body = r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.body).toString()
-        : r.headers['content-encoding'] === 'br' ? brotliDecompressSync(r.body).toString()
-          : r.text;
+      const body =
+        r.headers['content-encoding'] === 'gzip'
+          ? gunzipSync(r.body).toString()
+          : r.headers['content-encoding'] === 'br'
+            ? brotliDecompressSync(r.body).toString()
+            : r.text;
       assert.equal(body, `v${i} ${pad}`, `iteration ${i} (${enc || 'identity'})`);
     }
     const stats = t.cellar.website.cache.stats();
     assert.ok(stats.meta > 0 && stats.bodies > 0, `the cache was in use: ${JSON.stringify(stats)}`);
   });
 
-  test('concurrent page views during overwrites: each view after an acknowledged write sees it', { timeout: 120_000 }, async () => {
+  test('concurrent page views during overwrites: each view after an acknowledged write sees it', {
+    timeout: 120_000,
+  }, async () => {
     await publicBucket('race');
     await put('race', 'index.html', 'start');
     let stop = false;
@@ -158,16 +172,22 @@ describe('invalidation', () => {
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'inv', Policy: policy('inv') }));
     assert.equal((await view('inv', '/')).text, 'home');
     await put('inv', 'start.html', 'start page');
-    await s3.send(new PutBucketWebsiteCommand({ Bucket: 'inv', WebsiteConfiguration: { IndexDocument: { Suffix: 'start.html' } } }));
+    await s3.send(
+      new PutBucketWebsiteCommand({ Bucket: 'inv', WebsiteConfiguration: { IndexDocument: { Suffix: 'start.html' } } }),
+    );
     assert.equal((await view('inv', '/')).text, 'start page');
   });
 
-  test('a policy that reads the request is decided per request, never from the cache', { timeout: 120_000 }, async () => {
+  test('a policy that reads the request is decided per request, never from the cache', {
+    timeout: 120_000,
+  }, async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'hotlink' }));
-    await s3.send(new PutBucketPolicyCommand({
-      Bucket: 'hotlink',
-      Policy: policy('hotlink', { Condition: { StringLike: { 'aws:Referer': ['http://good.example/*'] } } }),
-    }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'hotlink',
+        Policy: policy('hotlink', { Condition: { StringLike: { 'aws:Referer': ['http://good.example/*'] } } }),
+      }),
+    );
     await put('hotlink', 'img.html', 'picture');
     for (let i = 0; i < 3; i++) {
       assert.equal((await view('hotlink', '/img', { referer: 'http://good.example/page' })).text, 'picture');
@@ -176,12 +196,19 @@ describe('invalidation', () => {
     }
   });
 
-  test('a change written by another process (the cellar CLI) is picked up within seconds', { timeout: 120_000 }, async () => {
+  test('a change written by another process (the cellar CLI) is picked up within seconds', {
+    timeout: 120_000,
+  }, async () => {
     await publicBucket('outside');
     await put('outside', 'index.html', 'index');
     await put('outside', 'home.html', 'home');
     assert.equal((await view('outside', '/')).text, 'index');
-    const other = await Storage.open({ dataDir: t.cellar.config.dataDir, maxObjectSize: 1 << 20, gcGraceMs: 3_600_000, collectOnOpen: false });
+    const other = await Storage.open({
+      dataDir: t.cellar.config.dataDir,
+      maxObjectSize: 1 << 20,
+      gcGraceMs: 3_600_000,
+      collectOnOpen: false,
+    });
     try {
       other.setBucketWebsite('outside', { indexDocument: { suffix: 'home.html' } });
     } finally {

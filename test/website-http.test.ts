@@ -36,10 +36,15 @@ before(async () => {
   s3 = t.client();
   for (const b of ['web', 'api']) {
     await s3.send(new CreateBucketCommand({ Bucket: b }));
-    await s3.send(new PutBucketPolicyCommand({
-      Bucket: b,
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }] }),
-    }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }],
+        }),
+      }),
+    );
   }
   const put = (Key: string, Body: string | Buffer, extra: Record<string, string> = {}) =>
     s3.send(new PutObjectCommand({ Bucket: 'web', Key, Body, ...extra }));
@@ -50,10 +55,15 @@ before(async () => {
   await put('app.js.br', JS_BR, { ContentType: 'binary/octet-stream' });
   await put('guessed.css', CSS, { ContentType: 'binary/octet-stream' });
   await put('logo.png', randomBytes(4000), { ContentType: 'binary/octet-stream' });
-  await put('immutable.js', JS, { ContentType: 'text/javascript', CacheControl: 'public, max-age=31536000, immutable' });
+  await put('immutable.js', JS, {
+    ContentType: 'text/javascript',
+    CacheControl: 'public, max-age=31536000, immutable',
+  });
   await put('big.bin', BIG, { ContentType: 'application/octet-stream' });
   await put('big.txt', BIG_TEXT, { ContentType: 'text/plain' });
-  await s3.send(new PutObjectCommand({ Bucket: 'api', Key: 'data.json', Body: '{"ok":true}', ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'api', Key: 'data.json', Body: '{"ok":true}', ContentType: 'application/json' }),
+  );
 });
 after(() => t.stop());
 
@@ -131,7 +141,9 @@ describe('headers from the object', () => {
 });
 
 describe('compression', () => {
-  test('gzip and brotli when accepted, with Vary and a weak ETag; identity otherwise', { timeout: 120_000 }, async () => {
+  test('gzip and brotli when accepted, with Vary and a weak ETag; identity otherwise', {
+    timeout: 120_000,
+  }, async () => {
     const plain = await web('/style.css');
     assert.equal(plain.text, CSS);
     assert.equal(plain.headers['content-encoding'], undefined);
@@ -146,7 +158,10 @@ describe('compression', () => {
     assert.equal(br.headers['content-encoding'], 'br');
     assert.equal(brotliDecompressSync(br.body).toString(), CSS);
     assert.ok(br.body.length < CSS.length / 10);
-    assert.equal((await web('/style.css', { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) })).status, 304);
+    assert.equal(
+      (await web('/style.css', { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) })).status,
+      304,
+    );
   });
 
   test('small bodies and non-text types are not compressed', { timeout: 120_000 }, async () => {
@@ -179,12 +194,26 @@ describe('compression', () => {
 describe('CORS', () => {
   const origin = 'http://web.localhost:1234';
 
-  test('no CORS headers until the bucket allows the origin, then on GET, 304 and errors', { timeout: 120_000 }, async () => {
+  test('no CORS headers until the bucket allows the origin, then on GET, 304 and errors', {
+    timeout: 120_000,
+  }, async () => {
     assert.equal((await web('/data.json', { origin }, 'GET', 'api')).headers['access-control-allow-origin'], undefined);
-    await s3.send(new PutBucketCorsCommand({
-      Bucket: 'api',
-      CORSConfiguration: { CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 }] },
-    }));
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: 'api',
+        CORSConfiguration: {
+          CORSRules: [
+            {
+              AllowedOrigins: [origin],
+              AllowedMethods: ['GET', 'HEAD'],
+              AllowedHeaders: ['*'],
+              ExposeHeaders: ['ETag'],
+              MaxAgeSeconds: 600,
+            },
+          ],
+        },
+      }),
+    );
     const r = await web('/data.json', { origin }, 'GET', 'api');
     assert.equal(r.status, 200);
     assert.equal(r.headers['access-control-allow-origin'], origin);
@@ -194,11 +223,19 @@ describe('CORS', () => {
     assert.equal(nm.status, 304);
     assert.equal(nm.headers['access-control-allow-origin'], origin);
     assert.equal((await web('/missing', { origin }, 'GET', 'api')).headers['access-control-allow-origin'], origin);
-    assert.equal((await web('/data.json', { origin: 'http://evil.test' }, 'GET', 'api')).headers['access-control-allow-origin'], undefined);
+    assert.equal(
+      (await web('/data.json', { origin: 'http://evil.test' }, 'GET', 'api')).headers['access-control-allow-origin'],
+      undefined,
+    );
   });
 
   test('preflight on a bucket host answers from the rules', { timeout: 120_000 }, async () => {
-    const ok = await web('/data.json', { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'X-Custom' }, 'OPTIONS', 'api');
+    const ok = await web(
+      '/data.json',
+      { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'X-Custom' },
+      'OPTIONS',
+      'api',
+    );
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['access-control-allow-origin'], origin);
     assert.equal(ok.headers['access-control-allow-headers'], 'x-custom');
@@ -207,7 +244,10 @@ describe('CORS', () => {
     assert.equal(refused.status, 403);
     assert.match(String(refused.headers['content-type']), /^text\/html/);
     await s3.send(new DeleteBucketCorsCommand({ Bucket: 'api' }));
-    assert.equal((await web('/data.json', { origin, 'access-control-request-method': 'GET' }, 'OPTIONS', 'api')).status, 403);
+    assert.equal(
+      (await web('/data.json', { origin, 'access-control-request-method': 'GET' }, 'OPTIONS', 'api')).status,
+      403,
+    );
     assert.equal((await web('/data.json', { origin }, 'OPTIONS', 'nosuch')).status, 404);
   });
 });

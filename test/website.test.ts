@@ -21,24 +21,56 @@ import { raw, assertS3Error, type RawResponse } from './helpers/raw.js';
 let t: TestCellar;
 let s3: S3Client;
 
-const publicPolicy = (bucket: string): string => JSON.stringify({
-  Id: 'Policy1587216857769',
-  Version: '2012-10-17',
-  Statement: [{ Sid: 'Stmt1587216727444', Action: ['s3:GetObject'], Effect: 'Allow', Resource: `arn:aws:s3:::${bucket}/*`, Principal: '*' }],
-});
+const publicPolicy = (bucket: string): string =>
+  JSON.stringify({
+    Id: 'Policy1587216857769',
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Stmt1587216727444',
+        Action: ['s3:GetObject'],
+        Effect: 'Allow',
+        Resource: `arn:aws:s3:::${bucket}/*`,
+        Principal: '*',
+      },
+    ],
+  });
 
-function web(host: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+function web(
+  host: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
   // wirePath: new URL() would read `//x` as a host.
-  return raw(t.endpoint, { method: opts.method ?? 'GET', path: '/', wirePath: path, headers: { host: `${host}:${t.port}`, ...opts.headers } });
+  return raw(t.endpoint, {
+    method: opts.method ?? 'GET',
+    path: '/',
+    wirePath: path,
+    headers: { host: `${host}:${t.port}`, ...opts.headers },
+  });
 }
 
-async function put(bucket: string, key: string, body: string, extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {}): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: key.endsWith('.html') ? 'text/html' : undefined, ...extra }));
+async function put(
+  bucket: string,
+  key: string,
+  body: string,
+  extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {},
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: key.endsWith('.html') ? 'text/html' : undefined,
+      ...extra,
+    }),
+  );
 }
 
 async function site(bucket: string, files: Record<string, string>, opts: { policy?: boolean } = {}): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  if (opts.policy !== false) await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: publicPolicy(bucket) }));
+  if (opts.policy !== false)
+    await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: publicPolicy(bucket) }));
   for (const [k, v] of Object.entries(files)) await put(bucket, k, v);
 }
 
@@ -74,7 +106,11 @@ describe('host -> bucket', () => {
     await site('www.example.test', { 'index.html': 'custom domain home' });
     const r = await web('www.example.test', '/');
     assert.equal(r.text, 'custom domain home');
-    assert.equal((await web('WWW.Example.Test.', '/')).text, 'custom domain home', 'case and trailing dot do not matter');
+    assert.equal(
+      (await web('WWW.Example.Test.', '/')).text,
+      'custom domain home',
+      'case and trailing dot do not matter',
+    );
   });
 
   test('website-only domain serves the site and refuses writes', { timeout: 120_000 }, async () => {
@@ -151,7 +187,9 @@ describe('index documents and clean URLs', () => {
 });
 
 describe('error documents and 403 versus 404', () => {
-  test('the error document keeps its 404, ignores Range and conditionals; HEAD gets none', { timeout: 120_000 }, async () => {
+  test('the error document keeps its 404, ignores Range and conditionals; HEAD gets none', {
+    timeout: 120_000,
+  }, async () => {
     const etag = String((await web('site.localhost', '/404.html')).headers.etag);
     const ranged = await web('site.localhost', '/missing', { headers: { range: 'bytes=0-3', 'if-none-match': etag } });
     assert.equal(ranged.status, 404);
@@ -162,7 +200,9 @@ describe('error documents and 403 versus 404', () => {
     assert.notEqual(head.headers['content-length'], String(FILES['404.html'].length));
   });
 
-  test('ACL-only bucket: public object served, private object and missing key are 403', { timeout: 120_000 }, async () => {
+  test('ACL-only bucket: public object served, private object and missing key are 403', {
+    timeout: 120_000,
+  }, async () => {
     await site('acls', {}, { policy: false });
     await put('acls', 'index.html', 'public home', { ACL: 'public-read' });
     await put('acls', 'private.html', 'secret', { ACL: 'private' });
@@ -179,17 +219,23 @@ describe('error documents and 403 versus 404', () => {
   });
 
   test('a policy Deny gives 403 with the configured error document', { timeout: 120_000 }, async () => {
-    await site('deny', { 'index.html': 'home', 'err.html': 'the error page', 'secret/a.html': 'hidden' }, { policy: false });
-    await s3.send(new PutBucketPolicyCommand({
-      Bucket: 'deny',
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::deny/*' },
-          { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::deny/secret/*' },
-        ],
+    await site(
+      'deny',
+      { 'index.html': 'home', 'err.html': 'the error page', 'secret/a.html': 'hidden' },
+      { policy: false },
+    );
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'deny',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::deny/*' },
+            { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::deny/secret/*' },
+          ],
+        }),
       }),
-    }));
+    );
     assert.equal((await web('deny.localhost', '/secret/a')).status, 403);
     await setWebsite('deny', { IndexDocument: { Suffix: 'index.html' }, ErrorDocument: { Key: 'err.html' } });
     const r = await web('deny.localhost', '/secret/a');
@@ -203,7 +249,9 @@ describe('error documents and 403 versus 404', () => {
 });
 
 describe('redirects, routing rules and SPA fallback', () => {
-  test('x-amz-website-redirect-location: 301 on the website, the body on the S3 API', { timeout: 120_000 }, async () => {
+  test('x-amz-website-redirect-location: 301 on the website, the body on the S3 API', {
+    timeout: 120_000,
+  }, async () => {
     await put('site', 'old-page.html', 'old body', { WebsiteRedirectLocation: '/login' });
     const r = await web('site.localhost', '/old-page');
     assert.equal(r.status, 301);
@@ -220,7 +268,10 @@ describe('redirects, routing rules and SPA fallback', () => {
       IndexDocument: { Suffix: 'index.html' },
       RoutingRules: [
         { Condition: { KeyPrefixEquals: 'docs/' }, Redirect: { ReplaceKeyPrefixWith: 'documents/' } },
-        { Condition: { HttpErrorCodeReturnedEquals: '404' }, Redirect: { HostName: 'archive.example.com', Protocol: 'https', HttpRedirectCode: '302' } },
+        {
+          Condition: { HttpErrorCodeReturnedEquals: '404' },
+          Redirect: { HostName: 'archive.example.com', Protocol: 'https', HttpRedirectCode: '302' },
+        },
       ],
     });
     const r = await web('rules.localhost', '/docs/a.html');
@@ -236,7 +287,12 @@ describe('redirects, routing rules and SPA fallback', () => {
     await site('spa', { 'index.html': '<div id=app></div>', 'app.js': 'console.log(1)' });
     await setWebsite('spa', {
       IndexDocument: { Suffix: 'index.html' },
-      RoutingRules: [{ Condition: { HttpErrorCodeReturnedEquals: '404' }, Redirect: { ReplaceKeyWith: 'index.html', HttpRedirectCode: '200' } }],
+      RoutingRules: [
+        {
+          Condition: { HttpErrorCodeReturnedEquals: '404' },
+          Redirect: { ReplaceKeyWith: 'index.html', HttpRedirectCode: '200' },
+        },
+      ],
     });
     const deep = await web('spa.localhost', '/users/42/settings?tab=a');
     assert.equal(deep.status, 200);
@@ -245,12 +301,20 @@ describe('redirects, routing rules and SPA fallback', () => {
     assert.equal((await web('spa.localhost', '/app.js')).text, 'console.log(1)');
   });
 
-  test('a rule whose HostName cannot go in a header gives a 500 page, and the server lives on', { timeout: 120_000 }, async () => {
+  test('a rule whose HostName cannot go in a header gives a 500 page, and the server lives on', {
+    timeout: 120_000,
+  }, async () => {
     await site('badrule', { 'index.html': 'fine' });
-    const xml = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><RoutingRules><RoutingRule>'
-      + '<Condition><KeyPrefixEquals>go/</KeyPrefixEquals></Condition><Redirect><HostName>a\nb.example</HostName></Redirect>'
-      + '</RoutingRule></RoutingRules></WebsiteConfiguration>';
-    const put = await raw(t.endpoint, { method: 'PUT', path: '/badrule?website', body: xml, auth: { type: 'v4', addon: t.owner } });
+    const xml =
+      '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><RoutingRules><RoutingRule>' +
+      '<Condition><KeyPrefixEquals>go/</KeyPrefixEquals></Condition><Redirect><HostName>a\nb.example</HostName></Redirect>' +
+      '</RoutingRule></RoutingRules></WebsiteConfiguration>';
+    const put = await raw(t.endpoint, {
+      method: 'PUT',
+      path: '/badrule?website',
+      body: xml,
+      auth: { type: 'v4', addon: t.owner },
+    });
     assert.equal(put.status, 200, put.text);
     for (let i = 0; i < 2; i++) {
       const r = await web('badrule.localhost', '/go/x');
@@ -271,10 +335,21 @@ describe('redirects, routing rules and SPA fallback', () => {
 
 describe('website configuration API', () => {
   test('Put/Get/Delete round trip, and the configuration takes effect at once', { timeout: 120_000 }, async () => {
-    await site('cfg', { 'index.html': 'default index', 'home.html': 'custom index', 'oops.html': 'custom error', '404.html': 'default 404' });
+    await site('cfg', {
+      'index.html': 'default index',
+      'home.html': 'custom index',
+      'oops.html': 'custom error',
+      '404.html': 'default 404',
+    });
     assert.equal((await web('cfg.localhost', '/')).text, 'default index');
-    await assert.rejects(s3.send(new GetBucketWebsiteCommand({ Bucket: 'cfg' })), { name: 'NoSuchWebsiteConfiguration' });
-    assertS3Error(await raw(t.endpoint, { path: '/cfg?website', auth: { type: 'v4', addon: t.owner } }), 404, 'NoSuchWebsiteConfiguration');
+    await assert.rejects(s3.send(new GetBucketWebsiteCommand({ Bucket: 'cfg' })), {
+      name: 'NoSuchWebsiteConfiguration',
+    });
+    assertS3Error(
+      await raw(t.endpoint, { path: '/cfg?website', auth: { type: 'v4', addon: t.owner } }),
+      404,
+      'NoSuchWebsiteConfiguration',
+    );
 
     await setWebsite('cfg', { IndexDocument: { Suffix: 'home.html' }, ErrorDocument: { Key: 'oops.html' } });
     const got = await s3.send(new GetBucketWebsiteCommand({ Bucket: 'cfg' }));
@@ -292,17 +367,28 @@ describe('website configuration API', () => {
 
   test('invalid configurations are refused with AWS codes', { timeout: 120_000 }, async () => {
     await assert.rejects(setWebsite('site', { ErrorDocument: { Key: 'e.html' } }), { name: 'InvalidArgument' });
-    await assert.rejects(setWebsite('site', { RedirectAllRequestsTo: { HostName: 'x.com' }, IndexDocument: { Suffix: 'i.html' } }), { name: 'InvalidArgument' });
+    await assert.rejects(
+      setWebsite('site', { RedirectAllRequestsTo: { HostName: 'x.com' }, IndexDocument: { Suffix: 'i.html' } }),
+      { name: 'InvalidArgument' },
+    );
     await assert.rejects(setWebsite('site', { IndexDocument: { Suffix: 'a/b.html' } }), { name: 'InvalidArgument' });
-    await assert.rejects(setWebsite('site', {
-      IndexDocument: { Suffix: 'index.html' },
-      RoutingRules: [{ Redirect: { HttpRedirectCode: '300' } }],
-    }), { name: 'InvalidRequest' });
+    await assert.rejects(
+      setWebsite('site', {
+        IndexDocument: { Suffix: 'index.html' },
+        RoutingRules: [{ Redirect: { HttpRedirectCode: '300' } }],
+      }),
+      { name: 'InvalidRequest' },
+    );
   });
 
   test('only the owner may read or change it', { timeout: 120_000 }, async () => {
     const other = t.client(t.newAddon('intruder'));
     await assert.rejects(other.send(new GetBucketWebsiteCommand({ Bucket: 'site' })), { name: 'AccessDenied' });
-    await assert.rejects(other.send(new PutBucketWebsiteCommand({ Bucket: 'site', WebsiteConfiguration: { IndexDocument: { Suffix: 'x.html' } } })), { name: 'AccessDenied' });
+    await assert.rejects(
+      other.send(
+        new PutBucketWebsiteCommand({ Bucket: 'site', WebsiteConfiguration: { IndexDocument: { Suffix: 'x.html' } } }),
+      ),
+      { name: 'AccessDenied' },
+    );
   });
 });

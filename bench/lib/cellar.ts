@@ -54,7 +54,11 @@ export async function startCellar(o: CellarOptions): Promise<CellarServer> {
   });
   const cli = path.join(o.repoRoot, 'dist/src/cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
-  const daemon = startDaemon('cellar', process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], { cpus: o.cpus, env, cwd: o.dataDir });
+  const daemon = startDaemon('cellar', process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], {
+    cpus: o.cpus,
+    env,
+    cwd: o.dataDir,
+  });
   const deadline = Date.now() + 30_000;
   while (!daemon.output().includes('Cellar is running at')) {
     if (!daemon.alive()) throw new Error(`cellar exited before it was ready:\n${daemon.output()}`);
@@ -67,7 +71,10 @@ export async function startCellar(o: CellarOptions): Promise<CellarServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   const target: S3Target = { endpoint, region: 'us-east-1', ...creds };
   return {
-    daemon, port, endpoint, target,
+    daemon,
+    port,
+    endpoint,
+    target,
     httpsPort: httpsMatch ? Number(httpsMatch[1]) : null,
     dataDir: o.dataDir,
     client: (maxSockets = 64) => new S3Client(target, maxSockets),

@@ -73,12 +73,20 @@ export async function startRgw(o: RgwOptions): Promise<Rgw> {
     if (!m) throw new Error(`upstream.env lacks ${k}`);
     return m[1]!;
   };
-  const pids = readFileSync(path.join(o.cephDir, 'run/pids'), 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]));
+  const pids = readFileSync(path.join(o.cephDir, 'run/pids'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Number(l.split(' ')[1]));
   const timings = readFileSync(path.join(o.cephDir, 'timings'), 'utf8').replace(/\n/g, ' ');
   o.log(`ceph rgw up (${timings.trim()})`);
   return {
     // The harness's user is RGW's --system user: S3 requests cost the same as an ordinary user's.
-    target: { endpoint: get('CELLAR_UPSTREAM_URL'), accessKeyId: get('CELLAR_UPSTREAM_ACCESS_KEY'), secretAccessKey: get('CELLAR_UPSTREAM_SECRET_KEY'), region: 'us-east-1' },
+    target: {
+      endpoint: get('CELLAR_UPSTREAM_URL'),
+      accessKeyId: get('CELLAR_UPSTREAM_ACCESS_KEY'),
+      secretAccessKey: get('CELLAR_UPSTREAM_SECRET_KEY'),
+      region: 'us-east-1',
+    },
     pids,
     stop,
   };

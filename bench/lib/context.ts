@@ -28,7 +28,11 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<Row[]>;
 }
 
-export function makeDirs(workDir: string): { scratch(name: string): string; cache(name: string): string; cleanScratch(): void } {
+export function makeDirs(workDir: string): {
+  scratch(name: string): string;
+  cache(name: string): string;
+  cleanScratch(): void;
+} {
   const scratchRoot = path.join(workDir, 'scratch');
   return {
     scratch(name) {
@@ -52,7 +56,11 @@ export function makeDirs(workDir: string): { scratch(name: string): string; cach
  * Runs the sides in turn, round after round (A B A B ...), so that a noisy neighbour hits all
  * sides alike; returns each side's samples in round order.
  */
-export async function interleave(rounds: number, sides: { name: string; measure: (round: number) => Promise<number> }[], log: (s: string) => void): Promise<number[][]> {
+export async function interleave(
+  rounds: number,
+  sides: { name: string; measure: (round: number) => Promise<number> }[],
+  log: (s: string) => void,
+): Promise<number[][]> {
   const samples: number[][] = sides.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < sides.length; s++) {

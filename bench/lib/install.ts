@@ -17,7 +17,9 @@ export async function ensurePackages(needs: Need[], log: (s: string) => void): P
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing ${missing.map((m) => m.cmd).join(', ')}: run as root or install the Debian packages ${pkgs.join(' ')}`);
+    throw new Error(
+      `missing ${missing.map((m) => m.cmd).join(', ')}: run as root or install the Debian packages ${pkgs.join(' ')}`,
+    );
   }
   log(`installing ${pkgs.join(' ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -31,6 +33,7 @@ export async function ensurePackages(needs: Need[], log: (s: string) => void): P
     }
   }
   const r = await run('apt-get', [...lock, 'install', '-y', '-q', '--no-install-recommends', ...pkgs], { env });
-  if (r.code !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  if (r.code !== 0)
+    throw new Error(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   for (const n of missing) if (!(await present(n))) throw new Error(`${n.pkg} installed but ${n.cmd} is still missing`);
 }

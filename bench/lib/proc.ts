@@ -129,7 +129,10 @@ export function startDaemon(name: string, cmd: string, args: string[], o: StartO
   };
   const unregister = onCleanup(`${name} (pid ${pid})`, stop);
   return {
-    name, pid, child, alive,
+    name,
+    pid,
+    child,
+    alive,
     output: () => (o.logFile !== undefined ? readTail(o.logFile) : out),
     stop: unregister,
   };
@@ -151,20 +154,34 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (stopped on Ctrl-C too); never throws on a non-zero exit. */
-export function run(cmd: string, args: string[], o: { cpus?: string | null; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: { cpus?: string | null; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<RunResult> {
   const [c, a] = withCpus(o.cpus ?? null, cmd, args);
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(c, a, { env: o.env ?? process.env, cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(c, a, {
+      env: o.env ?? process.env,
+      cwd: o.cwd,
+      stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
     const unregister = onCleanup(`${cmd} (pid ${child.pid})`, () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     if (o.input !== undefined) child.stdin!.end(o.input);
-    child.on('error', (e) => { stderr += `spawn error: ${e.message}\n`; });
+    child.on('error', (e) => {
+      stderr += `spawn error: ${e.message}\n`;
+    });
     child.on('close', (code) => {
       void unregister();
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
@@ -174,7 +191,8 @@ export function run(cmd: string, args: string[], o: { cpus?: string | null; env?
 
 export async function runOk(cmd: string, args: string[], o: Parameters<typeof run>[2] = {}): Promise<RunResult> {
   const r = await run(cmd, args, o);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}\n${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
+  if (r.code !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}\n${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
   return r;
 }
 
@@ -198,7 +216,10 @@ export function freePort(): Promise<number> {
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -207,7 +228,8 @@ export async function waitForPort(port: number, d: Daemon, timeoutMs = 20_000): 
   const deadline = Date.now() + timeoutMs;
   while (!(await connects(port))) {
     if (!d.alive()) throw new Error(`${d.name} exited before listening on ${port}:\n${d.output()}`);
-    if (Date.now() > deadline) throw new Error(`${d.name} does not listen on ${port} after ${timeoutMs} ms:\n${d.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${d.name} does not listen on ${port} after ${timeoutMs} ms:\n${d.output()}`);
     await sleep(50);
   }
 }
@@ -215,7 +237,8 @@ export async function waitForPort(port: number, d: Daemon, timeoutMs = 20_000): 
 /** Peak and current resident set of a process, in bytes (/proc/<pid>/status). */
 export function memoryOf(pid: number): { hwm: number; rss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const kb = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
 }
 

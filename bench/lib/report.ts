@@ -14,7 +14,15 @@ export interface Row {
   met: boolean | null;
 }
 
-export function ratioRow(scenario: string, cellar: number, ref: number, unit: string, digits: number, minRatio: number, refName: string): Row {
+export function ratioRow(
+  scenario: string,
+  cellar: number,
+  ref: number,
+  unit: string,
+  digits: number,
+  minRatio: number,
+  refName: string,
+): Row {
   const ratio = cellar / ref;
   return {
     scenario,
@@ -63,9 +71,16 @@ export async function describeMachine(): Promise<string> {
   let os = 'Linux';
   try {
     os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
-  } catch { /* not Linux: keep the default */ }
+  } catch {
+    /* not Linux: keep the default */
+  }
   const kernel = (await run('uname', ['-r'])).stdout.trim();
-  const disk = (await run('df', ['-h', '--output=source,fstype,size', '.'])).stdout.trim().split('\n').pop()?.replace(/\s+/g, ' ') ?? '';
+  const disk =
+    (await run('df', ['-h', '--output=source,fstype,size', '.'])).stdout
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/\s+/g, ' ') ?? '';
   const parts = [
     `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${os}, kernel ${kernel}, disk ${disk}`,
     `node ${process.version}; nginx ${await version('nginx', ['-v'], /nginx\/(\d\S*)/)}; caddy ${await version('caddy', ['version'], /^v?(\d+\.\d+\.\d+)/)}; ` +

@@ -45,7 +45,10 @@ export class S3Client {
   private readonly url: URL;
   private signingKey: { day: string; key: Buffer } | null = null;
 
-  constructor(readonly target: S3Target, maxSockets = 64) {
+  constructor(
+    readonly target: S3Target,
+    maxSockets = 64,
+  ) {
     this.url = new URL(target.endpoint);
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   }
@@ -53,28 +56,50 @@ export class S3Client {
   private keyFor(day: string): Buffer {
     if (this.signingKey?.day !== day) {
       const t = this.target;
-      this.signingKey = { day, key: hmac(hmac(hmac(hmac('AWS4' + t.secretAccessKey, day), t.region), 's3'), 'aws4_request') };
+      this.signingKey = {
+        day,
+        key: hmac(hmac(hmac(hmac('AWS4' + t.secretAccessKey, day), t.region), 's3'), 'aws4_request'),
+      };
     }
     return this.signingKey.key;
   }
 
   /** Signs the request headers (mutates and returns them). */
-  sign(method: string, path: string, query: Record<string, string>, headers: Record<string, string>): Record<string, string> {
+  sign(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+  ): Record<string, string> {
     const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, '');
     const day = amzDate.slice(0, 8);
     headers['host'] = this.url.host;
     headers['x-amz-date'] = amzDate;
     headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-    const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+    const names = Object.keys(headers)
+      .map((h) => h.toLowerCase())
+      .sort();
     const lower: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = String(v).trim();
-    const canonQuery = Object.keys(query).sort().map((k) => `${uriEncode(k, false)}=${uriEncode(query[k]!, false)}`).join('&');
+    const canonQuery = Object.keys(query)
+      .sort()
+      .map((k) => `${uriEncode(k, false)}=${uriEncode(query[k]!, false)}`)
+      .join('&');
     const signed = names.join(';');
-    const canon = [method, uriEncode(path, true), canonQuery, ...names.map((n) => `${n}:${lower[n]}`), '', signed, 'UNSIGNED-PAYLOAD'].join('\n');
+    const canon = [
+      method,
+      uriEncode(path, true),
+      canonQuery,
+      ...names.map((n) => `${n}:${lower[n]}`),
+      '',
+      signed,
+      'UNSIGNED-PAYLOAD',
+    ].join('\n');
     const scope = `${day}/${this.target.region}/s3/aws4_request`;
     const sts = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canon)].join('\n');
     const sig = hmac(this.keyFor(day), sts).toString('hex');
-    headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${this.target.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${sig}`;
+    headers['authorization'] =
+      `AWS4-HMAC-SHA256 Credential=${this.target.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${sig}`;
     return headers;
   }
 
@@ -84,20 +109,32 @@ export class S3Client {
     if (Buffer.isBuffer(o.body)) headers['content-length'] = String(o.body.length);
     else if (o.body === undefined && (method === 'PUT' || method === 'POST')) headers['content-length'] = '0';
     this.sign(method, path, query, headers);
-    const qs = Object.keys(query).map((k) => `${uriEncode(k, false)}=${uriEncode(query[k]!, false)}`).join('&');
+    const qs = Object.keys(query)
+      .map((k) => `${uriEncode(k, false)}=${uriEncode(query[k]!, false)}`)
+      .join('&');
     const fullPath = uriEncode(path, true) + (qs ? `?${qs}` : '');
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: this.url.hostname, port: this.url.port, method, path: fullPath, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        const keep = o.keepBody === true || (res.statusCode ?? 500) >= 300;
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-          if (keep) chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: keep ? Buffer.concat(chunks) : null, bytes }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        { host: this.url.hostname, port: this.url.port, method, path: fullPath, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          const keep = o.keepBody === true || (res.statusCode ?? 500) >= 300;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (keep) chunks.push(c);
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: keep ? Buffer.concat(chunks) : null,
+              bytes,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       if (o.body instanceof Readable) o.body.pipe(req);
       else req.end(o.body);
@@ -136,11 +173,17 @@ export function repeatStream(block: Buffer, total: number): Readable {
 }
 
 /** A plain (unsigned) GET that counts the body: the client for nginx in the large-object scenario. */
-export function plainGet(url: string, agent: http.Agent, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
+export function plainGet(
+  url: string,
+  agent: http.Agent,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent, headers }, (res) => {
       let bytes = 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; });
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
       res.on('error', reject);
     });
@@ -149,17 +192,23 @@ export function plainGet(url: string, agent: http.Agent, headers: Record<string,
 }
 
 /** Runs `fn` from `conc` workers for `seconds`; returns completed ops and ops/s. Each op gets a sequence number. */
-export async function closedLoop(conc: number, seconds: number, fn: (i: number) => Promise<void>): Promise<{ ops: number; opsPerSec: number }> {
+export async function closedLoop(
+  conc: number,
+  seconds: number,
+  fn: (i: number) => Promise<void>,
+): Promise<{ ops: number; opsPerSec: number }> {
   let next = 0;
   let done = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: conc }, async () => {
-    while (performance.now() < end) {
-      await fn(next++);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (performance.now() < end) {
+        await fn(next++);
+        done++;
+      }
+    }),
+  );
   const secs = (performance.now() - t0) / 1000;
   return { ops: done, opsPerSec: done / secs };
 }
@@ -167,7 +216,9 @@ export async function closedLoop(conc: number, seconds: number, fn: (i: number) 
 /** Runs fn(0..n-1) with `conc` in flight (set-up work such as filling buckets). */
 export async function forEachConcurrent(n: number, conc: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(conc, n) }, async () => {
-    while (next < n) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(conc, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
 }

@@ -97,6 +97,8 @@ export async function wrkSample(name: string, o: WrkOptions, log: (s: string) =>
   const r = await wrk(o);
   if (r.errors > 0) throw new Error(`${name}: wrk saw ${r.errors} errors/non-2xx responses (${o.url})`);
   if (r.requests === 0) throw new Error(`${name}: no request completed (${o.url})`);
-  log(`    ${name}: ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.latencyP50Ms.toFixed(2)} ms, p99 ${r.latencyP99Ms.toFixed(2)} ms, server CPU ${Number.isFinite(r.serverCores) ? r.serverCores.toFixed(2) : '?'} cores`);
+  log(
+    `    ${name}: ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.latencyP50Ms.toFixed(2)} ms, p99 ${r.latencyP99Ms.toFixed(2)} ms, server CPU ${Number.isFinite(r.serverCores) ? r.serverCores.toFixed(2) : '?'} cores`,
+  );
   return r;
 }

@@ -14,12 +14,21 @@ import { expectServes, PAGE_PATH, publishSite, SITE_BUCKET, writeSiteRoot } from
 export const cachedPage: Scenario = {
   id: 'a',
   title: 'cached 4 KiB page, keep-alive (wrk -t1 -c32)',
-  needs: [{ cmd: 'wrk', pkg: 'wrk' }, { cmd: 'nginx', pkg: 'nginx-light' }, { cmd: 'caddy', pkg: 'caddy' }],
+  needs: [
+    { cmd: 'wrk', pkg: 'wrk' },
+    { cmd: 'nginx', pkg: 'nginx-light' },
+    { cmd: 'caddy', pkg: 'caddy' },
+  ],
   async run(ctx: BenchContext): Promise<Row[]> {
     const dir = ctx.scratch('a');
     const root = path.join(dir, 'www');
     const page = writeSiteRoot(root);
-    const cellar = await startCellar({ repoRoot: ctx.repoRoot, nodeArgs: ctx.cellarNodeArgs, dataDir: path.join(dir, 'cellar'), cpus: ctx.cpus.server });
+    const cellar = await startCellar({
+      repoRoot: ctx.repoRoot,
+      nodeArgs: ctx.cellarNodeArgs,
+      dataDir: path.join(dir, 'cellar'),
+      cpus: ctx.cpus.server,
+    });
     const nginx = await startNginx({ dir: path.join(dir, 'nginx'), root, cpus: ctx.cpus.server });
     const caddy = await startCaddy({ dir: path.join(dir, 'caddy'), root, cpus: ctx.cpus.server });
     try {
@@ -40,10 +49,27 @@ export const cachedPage: Scenario = {
         { name: 'caddy', url: urls.caddy, host: undefined, pid: caddy.daemon.pid },
       ];
       const sample = async (side: (typeof sides)[number], s = seconds): Promise<number> =>
-        (await wrkSample(side.name, { url: side.url, host: side.host, connections: 32, seconds: s, cpus: ctx.cpus.client, serverPids: [side.pid] }, ctx.log)).requestsPerSec;
+        (
+          await wrkSample(
+            side.name,
+            {
+              url: side.url,
+              host: side.host,
+              connections: 32,
+              seconds: s,
+              cpus: ctx.cpus.client,
+              serverPids: [side.pid],
+            },
+            ctx.log,
+          )
+        ).requestsPerSec;
       // Warm-up (JIT, caches, open_file_cache), not counted.
       for (const side of sides) await sample(side, 2);
-      const [c, n, y] = await interleave(ctx.rounds, sides.map((side) => ({ name: side.name, measure: () => sample(side) })), ctx.log);
+      const [c, n, y] = await interleave(
+        ctx.rounds,
+        sides.map((side) => ({ name: side.name, measure: () => sample(side) })),
+        ctx.log,
+      );
       return [
         ratioRow('a) 4 KiB cached page, req/s', median(c!), median(n!), 'req/s', 0, 0.4, 'nginx'),
         ratioRow('a) 4 KiB cached page, req/s', median(c!), median(y!), 'req/s', 0, 1.5, 'Caddy'),

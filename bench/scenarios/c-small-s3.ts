@@ -32,8 +32,19 @@ export const smallS3: Scenario = {
     cephToolsDir(ctx.repoRoot);
     const dir = ctx.scratch('c');
     const seconds = ctx.quick ? 2 : 5;
-    const cellar = await startCellar({ repoRoot: ctx.repoRoot, nodeArgs: ctx.cellarNodeArgs, dataDir: path.join(dir, 'cellar'), cpus: ctx.cpus.server });
-    const rgw = await startRgw({ repoRoot: ctx.repoRoot, cephDir: ctx.cache('ceph'), cpus: ctx.cpus.server, basePort: RGW_BASE_PORT, log: ctx.log });
+    const cellar = await startCellar({
+      repoRoot: ctx.repoRoot,
+      nodeArgs: ctx.cellarNodeArgs,
+      dataDir: path.join(dir, 'cellar'),
+      cpus: ctx.cpus.server,
+    });
+    const rgw = await startRgw({
+      repoRoot: ctx.repoRoot,
+      cephDir: ctx.cache('ceph'),
+      cpus: ctx.cpus.server,
+      basePort: RGW_BASE_PORT,
+      log: ctx.log,
+    });
     const sides: Side[] = [
       { name: 'cellar', client: cellar.client(64), written: new Map() },
       { name: 'rgw', client: new S3Client(rgw.target, 64), written: new Map() },
@@ -41,22 +52,29 @@ export const smallS3: Scenario = {
     const body = randomBytes(4096);
     try {
       for (const s of sides) await s.client.ok('PUT', `/${BUCKET}`);
-      const put = (s: Side, conc: number) => async (round: number): Promise<number> => {
-        const r = await closedLoop(conc, seconds, async (i) => {
-          await s.client.ok('PUT', `/${BUCKET}/c${conc}/r${round}/o${i}`, { body, headers: { 'content-type': 'application/octet-stream' } });
-        });
-        s.written.set(conc, r.ops);
-        return r.opsPerSec;
-      };
-      const get = (s: Side, conc: number) => async (round: number): Promise<number> => {
-        const n = s.written.get(conc) ?? 0;
-        if (n === 0) throw new Error(`${s.name}: nothing written to read back`);
-        const r = await closedLoop(conc, seconds, async (i) => {
-          const res = await s.client.ok('GET', `/${BUCKET}/c${conc}/r${round}/o${(i * 7919) % n}`);
-          if (res.bytes !== body.length) throw new Error(`${s.name}: short GET (${res.bytes} bytes)`);
-        });
-        return r.opsPerSec;
-      };
+      const put =
+        (s: Side, conc: number) =>
+        async (round: number): Promise<number> => {
+          const r = await closedLoop(conc, seconds, async (i) => {
+            await s.client.ok('PUT', `/${BUCKET}/c${conc}/r${round}/o${i}`, {
+              body,
+              headers: { 'content-type': 'application/octet-stream' },
+            });
+          });
+          s.written.set(conc, r.ops);
+          return r.opsPerSec;
+        };
+      const get =
+        (s: Side, conc: number) =>
+        async (round: number): Promise<number> => {
+          const n = s.written.get(conc) ?? 0;
+          if (n === 0) throw new Error(`${s.name}: nothing written to read back`);
+          const r = await closedLoop(conc, seconds, async (i) => {
+            const res = await s.client.ok('GET', `/${BUCKET}/c${conc}/r${round}/o${(i * 7919) % n}`);
+            if (res.bytes !== body.length) throw new Error(`${s.name}: short GET (${res.bytes} bytes)`);
+          });
+          return r.opsPerSec;
+        };
       // Warm-up: connections, JIT, RGW's bucket index.
       for (const s of sides) {
         await put(s, 8)(-1);
@@ -66,7 +84,10 @@ export const smallS3: Scenario = {
       const samples = new Map<string, number[][]>();
       for (let round = 0; round < ctx.rounds; round++) {
         for (const conc of CONCURRENCY) {
-          for (const [op, f] of [['PUT', put], ['GET', get]] as const) {
+          for (const [op, f] of [
+            ['PUT', put],
+            ['GET', get],
+          ] as const) {
             const key = `${op} ${conc}`;
             const acc = samples.get(key) ?? sides.map(() => []);
             samples.set(key, acc);
@@ -82,7 +103,17 @@ export const smallS3: Scenario = {
       for (const op of ['PUT', 'GET']) {
         for (const conc of CONCURRENCY) {
           const [a, b] = samples.get(`${op} ${conc}`)!;
-          rows.push(ratioRow(`c) 4 KiB ${op === 'PUT' ? 'PutObject' : 'GetObject'}, concurrency ${conc}, ops/s`, median(a!), median(b!), 'ops/s', 0, 2, 'RGW'));
+          rows.push(
+            ratioRow(
+              `c) 4 KiB ${op === 'PUT' ? 'PutObject' : 'GetObject'}, concurrency ${conc}, ops/s`,
+              median(a!),
+              median(b!),
+              'ops/s',
+              0,
+              2,
+              'RGW',
+            ),
+          );
         }
       }
       return rows;

@@ -21,7 +21,10 @@ const PART_CONCURRENCY = 4;
 const RSS_LIMIT = 200 * MiB;
 
 async function putSingle(s3: S3Client, key: string, block: Buffer, size: number): Promise<void> {
-  await s3.ok('PUT', `/${BUCKET}/${key}`, { body: repeatStream(block, size), headers: { 'content-length': String(size) } });
+  await s3.ok('PUT', `/${BUCKET}/${key}`, {
+    body: repeatStream(block, size),
+    headers: { 'content-length': String(size) },
+  });
 }
 
 /** CreateMultipartUpload, parts of 16 MiB (4 in flight, as SDKs do), CompleteMultipartUpload. */
@@ -41,9 +44,14 @@ async function putMultipart(s3: S3Client, key: string, block: Buffer, size: numb
     etags[i] = String(r.headers.etag);
   });
   const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
-  const done = await s3.ok('POST', `/${BUCKET}/${key}`, { query: { uploadId }, body: Buffer.from(xml), keepBody: true });
+  const done = await s3.ok('POST', `/${BUCKET}/${key}`, {
+    query: { uploadId },
+    body: Buffer.from(xml),
+    keepBody: true,
+  });
   // CompleteMultipartUpload can fail inside a 200 (AWS: "a 200 OK response can contain an error").
-  if (!done.body!.toString('utf8').includes('CompleteMultipartUploadResult')) throw new Error(`CompleteMultipartUpload failed: ${done.body!.toString('utf8').slice(0, 300)}`);
+  if (!done.body!.toString('utf8').includes('CompleteMultipartUploadResult'))
+    throw new Error(`CompleteMultipartUpload failed: ${done.body!.toString('utf8').slice(0, 300)}`);
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -55,7 +63,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 export const largeObjects: Scenario = {
   id: 'd',
   title: '1 GiB PutObject/GetObject, single request and multipart',
-  needs: [{ cmd: 'nginx', pkg: 'nginx-light' }, { cmd: 'dd', pkg: 'coreutils' }],
+  needs: [
+    { cmd: 'nginx', pkg: 'nginx-light' },
+    { cmd: 'dd', pkg: 'coreutils' },
+  ],
   async run(ctx: BenchContext): Promise<Row[]> {
     const size = ctx.quick ? 128 * MiB : 1024 * MiB;
     const mib = size / MiB;
@@ -63,27 +74,43 @@ export const largeObjects: Scenario = {
     const www = path.join(dir, 'www');
     const ddFile = path.join(www, 'big.bin');
     await runOk('mkdir', ['-p', www]);
-    const cellar = await startCellar({ repoRoot: ctx.repoRoot, nodeArgs: ctx.cellarNodeArgs, dataDir: path.join(dir, 'cellar'), cpus: ctx.cpus.server });
+    const cellar = await startCellar({
+      repoRoot: ctx.repoRoot,
+      nodeArgs: ctx.cellarNodeArgs,
+      dataDir: path.join(dir, 'cellar'),
+      cpus: ctx.cpus.server,
+    });
     const nginx = await startNginx({ dir: path.join(dir, 'nginx'), root: www, cpus: ctx.cpus.server });
     const s3 = cellar.client(PART_CONCURRENCY);
     const agent = new http.Agent({ keepAlive: true });
     const block = randomBytes(MiB);
-    const dd = () => runOk('dd', ['if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${mib}`, 'conv=fsync'], { cpus: ctx.cpus.server });
+    const dd = () =>
+      runOk('dd', ['if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${mib}`, 'conv=fsync'], { cpus: ctx.cpus.server });
     const get = async (fn: () => Promise<number>): Promise<number> => {
       let bytes = 0;
-      const secs = await timed(async () => { bytes = await fn(); });
+      const secs = await timed(async () => {
+        bytes = await fn();
+      });
       if (bytes !== size) throw new Error(`GET returned ${bytes} bytes, expected ${size}`);
       return mib / secs;
     };
     const cellarGet = (key: string) => get(async () => (await s3.ok('GET', `/${BUCKET}/${key}`)).bytes);
-    const nginxGet = () => get(async () => {
-      const r = await plainGet(`http://127.0.0.1:${nginx.port}/big.bin`, agent);
-      if (r.status !== 200) throw new Error(`nginx GET -> ${r.status}`);
-      return r.bytes;
-    });
+    const nginxGet = () =>
+      get(async () => {
+        const r = await plainGet(`http://127.0.0.1:${nginx.port}/big.bin`, agent);
+        if (r.status !== 200) throw new Error(`nginx GET -> ${r.status}`);
+        return r.bytes;
+      });
     try {
       await s3.ok('PUT', `/${BUCKET}`);
-      const s = { putSingle: [] as number[], putMulti: [] as number[], dd: [] as number[], getSingle: [] as number[], getMulti: [] as number[], nginx: [] as number[] };
+      const s = {
+        putSingle: [] as number[],
+        putMulti: [] as number[],
+        dd: [] as number[],
+        getSingle: [] as number[],
+        getMulti: [] as number[],
+        nginx: [] as number[],
+      };
       const note = (k: keyof typeof s, v: number, round: number): void => {
         s[k].push(v);
         ctx.log(`  round ${round + 1}/${ctx.rounds} ${k}: ${v.toFixed(0)} MiB/s`);
@@ -105,11 +132,42 @@ export const largeObjects: Scenario = {
       const ddMed = median(s.dd);
       const ngMed = median(s.nginx);
       return [
-        ratioRow(`d) ${label} PutObject, single request, MiB/s`, median(s.putSingle), ddMed, 'MiB/s', 0, 0.5, 'dd conv=fsync'),
-        ratioRow(`d) ${label} PutObject, multipart ${PART / MiB} MiB x${PART_CONCURRENCY}, MiB/s`, median(s.putMulti), ddMed, 'MiB/s', 0, 0.5, 'dd conv=fsync'),
-        ratioRow(`d) ${label} GetObject, single-request object, MiB/s`, median(s.getSingle), ngMed, 'MiB/s', 0, 0.5, 'nginx'),
+        ratioRow(
+          `d) ${label} PutObject, single request, MiB/s`,
+          median(s.putSingle),
+          ddMed,
+          'MiB/s',
+          0,
+          0.5,
+          'dd conv=fsync',
+        ),
+        ratioRow(
+          `d) ${label} PutObject, multipart ${PART / MiB} MiB x${PART_CONCURRENCY}, MiB/s`,
+          median(s.putMulti),
+          ddMed,
+          'MiB/s',
+          0,
+          0.5,
+          'dd conv=fsync',
+        ),
+        ratioRow(
+          `d) ${label} GetObject, single-request object, MiB/s`,
+          median(s.getSingle),
+          ngMed,
+          'MiB/s',
+          0,
+          0.5,
+          'nginx',
+        ),
         ratioRow(`d) ${label} GetObject, multipart object, MiB/s`, median(s.getMulti), ngMed, 'MiB/s', 0, 0.5, 'nginx'),
-        { scenario: 'd) Cellar peak RSS (VmHWM) over all of d', cellar: `${fmt(hwm / MiB)} MiB`, reference: '', ratio: null, target: '<= 200 MiB', met: hwm <= RSS_LIMIT },
+        {
+          scenario: 'd) Cellar peak RSS (VmHWM) over all of d',
+          cellar: `${fmt(hwm / MiB)} MiB`,
+          reference: '',
+          ratio: null,
+          target: '<= 200 MiB',
+          met: hwm <= RSS_LIMIT,
+        },
       ];
     } finally {
       agent.destroy();

@@ -39,7 +39,12 @@ interface FillRecord {
 const keyOf = (i: number): string => `p${String(Math.floor(i / PER_PREFIX)).padStart(6, '0')}/f${i % PER_PREFIX}`;
 const prefixOf = (p: number): string => `p${String(p).padStart(6, '0')}`;
 
-async function fill(cellar: CellarServer, recordFile: string, rec: FillRecord, log: (s: string) => void): Promise<void> {
+async function fill(
+  cellar: CellarServer,
+  recordFile: string,
+  rec: FillRecord,
+  log: (s: string) => void,
+): Promise<void> {
   const s3 = cellar.client(FILL_CONCURRENCY);
   const empty = Buffer.alloc(0);
   try {
@@ -62,7 +67,9 @@ async function fill(cellar: CellarServer, recordFile: string, rec: FillRecord, l
         if (now - last > 15_000 || batch + 1 === batches) {
           last = now;
           const done = Math.min(b.keys, (batch + 1) * BATCH);
-          log(`e: fill ${b.name}: ${done.toLocaleString('en-US')}/${b.keys.toLocaleString('en-US')} keys, ${(done / rec.fillSeconds[b.name]!).toFixed(0)} PUT/s`);
+          log(
+            `e: fill ${b.name}: ${done.toLocaleString('en-US')}/${b.keys.toLocaleString('en-US')} keys, ${(done / rec.fillSeconds[b.name]!).toFixed(0)} PUT/s`,
+          );
         }
       }
     }
@@ -99,16 +106,25 @@ export const listing: Scenario = {
     const large: Bucket = ctx.quick ? { name: 'list100k', keys: 100_000 } : { name: 'list1m', keys: 1_000_000 };
     const dataDir = ctx.cache(ctx.quick ? 'listing-quick' : 'listing');
     const recordFile = path.join(dataDir, 'bench-fill.json');
-    let rec: FillRecord | null = existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as FillRecord) : null;
+    let rec: FillRecord | null = existsSync(recordFile)
+      ? (JSON.parse(readFileSync(recordFile, 'utf8')) as FillRecord)
+      : null;
     if (rec === null || JSON.stringify(rec.buckets) !== JSON.stringify([small, large])) {
       // No record (or another layout): start from an empty data directory.
       rmSync(dataDir, { recursive: true, force: true });
       rec = { buckets: [small, large], batchesDone: {}, fillSeconds: {}, complete: false };
     }
-    const cellar = await startCellar({ repoRoot: ctx.repoRoot, nodeArgs: ctx.cellarNodeArgs, dataDir, cpus: ctx.cpus.server });
+    const cellar = await startCellar({
+      repoRoot: ctx.repoRoot,
+      nodeArgs: ctx.cellarNodeArgs,
+      dataDir,
+      cpus: ctx.cpus.server,
+    });
     try {
       if (!rec.complete) {
-        ctx.log(`e: filling ${small.keys.toLocaleString('en-US')} + ${large.keys.toLocaleString('en-US')} keys through the API (once; kept in ${dataDir})`);
+        ctx.log(
+          `e: filling ${small.keys.toLocaleString('en-US')} + ${large.keys.toLocaleString('en-US')} keys through the API (once; kept in ${dataDir})`,
+        );
         await fill(cellar, recordFile, rec, ctx.log);
         rec.complete = true;
         writeFileSync(recordFile, JSON.stringify(rec, null, 2));
@@ -117,7 +133,8 @@ export const listing: Scenario = {
       const queries = ctx.quick ? 30 : 100;
       const rand = prng(42);
       try {
-        for (const b of [small, large]) for (const d of [false, true]) for (let i = 0; i < 10; i++) await listOnce(s3, b, d, rand);
+        for (const b of [small, large])
+          for (const d of [false, true]) for (let i = 0; i < 10; i++) await listOnce(s3, b, d, rand);
         // Per round and variant: p50 of `queries` sequential requests; 10k and 1M alternate.
         const p50 = new Map<string, number[]>();
         for (let r = 0; r < ctx.rounds; r++) {
@@ -127,7 +144,9 @@ export const listing: Scenario = {
               for (let i = 0; i < queries; i++) lat.push(await listOnce(s3, b, d, rand));
               const k = `${b.name} ${d}`;
               p50.set(k, [...(p50.get(k) ?? []), percentile(lat, 50)]);
-              ctx.log(`  round ${r + 1}/${ctx.rounds} ${b.name} delimiter=${d}: p50 ${percentile(lat, 50).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms`);
+              ctx.log(
+                `  round ${r + 1}/${ctx.rounds} ${b.name} delimiter=${d}: p50 ${percentile(lat, 50).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms`,
+              );
             }
           }
         }

@@ -21,9 +21,23 @@ export async function makeCertificate(dir: string): Promise<{ cert: string; key:
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   await runOk('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,DNS:*.localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '30',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,DNS:*.localhost',
   ]);
   return { cert, key };
 }
@@ -32,8 +46,11 @@ export const https: Scenario = {
   id: 'f',
   title: 'HTTPS: new TLS handshakes/s, keep-alive GETs, same ECDSA P-256 certificate',
   needs: [
-    { cmd: 'wrk', pkg: 'wrk' }, { cmd: 'nginx', pkg: 'nginx-light' }, { cmd: 'openssl', pkg: 'openssl' },
-    { cmd: 'gcc', pkg: 'gcc' }, { cmd: '/usr/include/dlfcn.h', pkg: 'libc6-dev' },
+    { cmd: 'wrk', pkg: 'wrk' },
+    { cmd: 'nginx', pkg: 'nginx-light' },
+    { cmd: 'openssl', pkg: 'openssl' },
+    { cmd: 'gcc', pkg: 'gcc' },
+    { cmd: '/usr/include/dlfcn.h', pkg: 'libc6-dev' },
   ],
   async run(ctx: BenchContext): Promise<Row[]> {
     const dir = ctx.scratch('f');
@@ -47,39 +64,73 @@ export const https: Scenario = {
     copyFileSync(tls.cert, path.join(certsDir, 'bench/cert.pem'));
     copyFileSync(tls.key, path.join(certsDir, 'bench/key.pem'));
     const cellar = await startCellar({
-      repoRoot: ctx.repoRoot, nodeArgs: ctx.cellarNodeArgs, dataDir: path.join(dir, 'cellar'), cpus: ctx.cpus.server,
+      repoRoot: ctx.repoRoot,
+      nodeArgs: ctx.cellarNodeArgs,
+      dataDir: path.join(dir, 'cellar'),
+      cpus: ctx.cpus.server,
       env: { CELLAR_HTTPS_PORT: '0', CELLAR_CERTS_DIR: certsDir },
     });
-    if (cellar.httpsPort === null) throw new Error(`Cellar started without an HTTPS listener:\n${cellar.daemon.output()}`);
+    if (cellar.httpsPort === null)
+      throw new Error(`Cellar started without an HTTPS listener:\n${cellar.daemon.output()}`);
     const nginx = await startNginx({ dir: path.join(dir, 'nginx'), root, cpus: ctx.cpus.server, tls });
     await publishSite(cellar, page);
     // SNI comes from the URL (localhost resolves, and the certificate covers it); Cellar routes
     // the site on the Host header.
     const sides = [
-      { name: 'cellar', url: `https://localhost:${cellar.httpsPort}${PAGE_PATH}`, host: `${SITE_BUCKET}.localhost:${cellar.httpsPort}`, pid: cellar.daemon.pid },
+      {
+        name: 'cellar',
+        url: `https://localhost:${cellar.httpsPort}${PAGE_PATH}`,
+        host: `${SITE_BUCKET}.localhost:${cellar.httpsPort}`,
+        pid: cellar.daemon.pid,
+      },
       { name: 'nginx', url: `https://localhost:${nginx.port}${PAGE_PATH}`, host: undefined, pid: nginx.daemon.pid },
     ];
     const seconds = ctx.quick ? 3 : 10;
-    const sample = (side: (typeof sides)[number], fresh: boolean, s = seconds): Promise<WrkResult> => wrkSample(`${side.name} ${fresh ? 'new connections' : 'keep-alive'}`, {
-      url: side.url, host: side.host, seconds: s, cpus: ctx.cpus.client, serverPids: [side.pid],
-      ...(fresh ? { connections: 16, headers: ['Connection: close'], preload: shim } : { connections: 32 }),
-    }, ctx.log);
+    const sample = (side: (typeof sides)[number], fresh: boolean, s = seconds): Promise<WrkResult> =>
+      wrkSample(
+        `${side.name} ${fresh ? 'new connections' : 'keep-alive'}`,
+        {
+          url: side.url,
+          host: side.host,
+          seconds: s,
+          cpus: ctx.cpus.client,
+          serverPids: [side.pid],
+          ...(fresh ? { connections: 16, headers: ['Connection: close'], preload: shim } : { connections: 32 }),
+        },
+        ctx.log,
+      );
     for (const fresh of [true, false]) for (const side of sides) await sample(side, fresh, 2);
     const perCpu = sides.map((): number[] => []);
-    const [hc, hn] = await interleave(ctx.rounds, sides.map((side, i) => ({
-      name: `${side.name} new connections/s`,
-      measure: async () => {
-        const r = await sample(side, true);
-        perCpu[i]!.push(r.requestsPerSec / r.serverCores);
-        return r.requestsPerSec;
-      },
-    })), ctx.log);
-    const [kc, kn] = await interleave(ctx.rounds, sides.map((side) => ({
-      name: `${side.name} keep-alive req/s`,
-      measure: async () => (await sample(side, false)).requestsPerSec,
-    })), ctx.log);
+    const [hc, hn] = await interleave(
+      ctx.rounds,
+      sides.map((side, i) => ({
+        name: `${side.name} new connections/s`,
+        measure: async () => {
+          const r = await sample(side, true);
+          perCpu[i]!.push(r.requestsPerSec / r.serverCores);
+          return r.requestsPerSec;
+        },
+      })),
+      ctx.log,
+    );
+    const [kc, kn] = await interleave(
+      ctx.rounds,
+      sides.map((side) => ({
+        name: `${side.name} keep-alive req/s`,
+        measure: async () => (await sample(side, false)).requestsPerSec,
+      })),
+      ctx.log,
+    );
     return [
-      ratioRow('f) HTTPS new connections (full TLS 1.3 handshake + GET)/s', median(hc!), median(hn!), '/s', 0, 0.5, 'nginx'),
+      ratioRow(
+        'f) HTTPS new connections (full TLS 1.3 handshake + GET)/s',
+        median(hc!),
+        median(hn!),
+        '/s',
+        0,
+        0.5,
+        'nginx',
+      ),
       ratioRow('f) same, per server CPU-second', median(perCpu[0]!), median(perCpu[1]!), '/CPU-s', 0, 0.5, 'nginx'),
       ratioRow('f) HTTPS keep-alive GET 4 KiB, req/s', median(kc!), median(kn!), 'req/s', 0, 0.5, 'nginx'),
     ];

@@ -10,10 +10,12 @@ export const PAGE_PATH = '/index.html';
 
 /** A plausible HTML page of exactly `size` bytes. */
 export function htmlPage(size = 4096): Buffer {
-  const head = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Cellar bench</title></head>\n<body><main>\n';
+  const head =
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Cellar bench</title></head>\n<body><main>\n';
   const tail = '</main></body></html>\n';
   let body = '';
-  for (let i = 0; body.length < size; i++) body += `<p>Paragraph ${i}: the quick brown fox jumps over the lazy dog.</p>\n`;
+  for (let i = 0; body.length < size; i++)
+    body += `<p>Paragraph ${i}: the quick brown fox jumps over the lazy dog.</p>\n`;
   const html = (head + body).slice(0, size - tail.length) + tail;
   return Buffer.from(html, 'utf8');
 }
@@ -31,7 +33,10 @@ export async function publishSite(cellar: CellarServer, page: Buffer): Promise<v
   const s3 = cellar.client(4);
   try {
     await s3.ok('PUT', `/${SITE_BUCKET}`, { headers: { 'x-amz-acl': 'public-read' } });
-    await s3.ok('PUT', `/${SITE_BUCKET}${PAGE_PATH}`, { body: page, headers: { 'x-amz-acl': 'public-read', 'content-type': 'text/html; charset=utf-8' } });
+    await s3.ok('PUT', `/${SITE_BUCKET}${PAGE_PATH}`, {
+      body: page,
+      headers: { 'x-amz-acl': 'public-read', 'content-type': 'text/html; charset=utf-8' },
+    });
   } finally {
     s3.close();
   }
@@ -42,7 +47,10 @@ export async function expectServes(name: string, url: string, bytes: number, hos
   const agent = new http.Agent({ keepAlive: false });
   try {
     const r = await plainGet(url, agent, host === undefined ? {} : { host });
-    if (r.status !== 200 || r.bytes !== bytes) throw new Error(`${name}: GET ${url} (Host ${host ?? '-'}) gave ${r.status} with ${r.bytes} bytes, expected 200 with ${bytes}`);
+    if (r.status !== 200 || r.bytes !== bytes)
+      throw new Error(
+        `${name}: GET ${url} (Host ${host ?? '-'}) gave ${r.status} with ${r.bytes} bytes, expected 200 with ${bytes}`,
+      );
   } finally {
     agent.destroy();
   }

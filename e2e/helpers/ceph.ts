@@ -32,17 +32,27 @@ export interface Rgw {
 const clusters = new Set<string>();
 // A test file that dies without down() must not leave daemons behind.
 process.once('exit', () => {
-  for (const dir of clusters) spawnSync('bash', [path.join(CEPH_SCRIPTS, 'down.sh'), dir], { env: { ...process.env, CEPH_WIPE: '1', STOP_TIMEOUT_S: '5' }, stdio: 'ignore' });
+  for (const dir of clusters)
+    spawnSync('bash', [path.join(CEPH_SCRIPTS, 'down.sh'), dir], {
+      env: { ...process.env, CEPH_WIPE: '1', STOP_TIMEOUT_S: '5' },
+      stdio: 'ignore',
+    });
 });
 
 async function up(dir: string): Promise<void> {
   // Installing the packages on a fresh machine takes minutes; starting takes seconds.
-  const r = await run('bash', [path.join(CEPH_SCRIPTS, 'up.sh'), dir], { env: { ...process.env, CEPH_DIR: dir }, timeoutMs: 600_000 });
+  const r = await run('bash', [path.join(CEPH_SCRIPTS, 'up.sh'), dir], {
+    env: { ...process.env, CEPH_DIR: dir },
+    timeoutMs: 600_000,
+  });
   if (r.code !== 0) throw new Error(`scripts/ceph/up.sh failed (${r.code}):\n${r.stderr.slice(-3000)}`);
 }
 
 async function down(dir: string, extra: Record<string, string> = {}): Promise<void> {
-  const r = await run('bash', [path.join(CEPH_SCRIPTS, 'down.sh'), dir], { env: { ...process.env, ...extra }, timeoutMs: 120_000 });
+  const r = await run('bash', [path.join(CEPH_SCRIPTS, 'down.sh'), dir], {
+    env: { ...process.env, ...extra },
+    timeoutMs: 120_000,
+  });
   if (r.code !== 0) throw new Error(`scripts/ceph/down.sh failed (${r.code}):\n${r.stderr.slice(-2000)}`);
 }
 

@@ -29,18 +29,31 @@ export async function startGateway(rgw: Rgw, extra: Record<string, string> = {})
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cellar-gw-'));
   const port = await freePort();
   const env = cellarEnv(dataDir, port, {
-    CELLAR_UPSTREAM_URL: rgw.url, CELLAR_UPSTREAM_ACCESS_KEY: rgw.accessKey, CELLAR_UPSTREAM_SECRET_KEY: rgw.secretKey, ...extra,
+    CELLAR_UPSTREAM_URL: rgw.url,
+    CELLAR_UPSTREAM_ACCESS_KEY: rgw.accessKey,
+    CELLAR_UPSTREAM_SECRET_KEY: rgw.secretKey,
+    ...extra,
   });
   const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const deadline = Date.now() + 15_000;
   while (!out.includes('Cellar gateway is running at')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gateway exited before it was ready\nstdout: ${out}\nstderr: ${err}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`gateway exited before it was ready\nstdout: ${out}\nstderr: ${err}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`gateway did not start within 15 s\nstdout: ${out}\nstderr: ${err}`);

@@ -73,7 +73,10 @@ export function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** Samples VmRSS every `everyMs` until stopped; returns the largest sample and the kernel's VmHWM. */
-export function sampleRss(pid: number, everyMs = 50): { stop(): { peakSampleMiB: number; hwmMiB: number; samples: number } } {
+export function sampleRss(
+  pid: number,
+  everyMs = 50,
+): { stop(): { peakSampleMiB: number; hwmMiB: number; samples: number } } {
   let peak = statusKiB(pid, 'VmRSS');
   let samples = 1;
   const timer = setInterval(() => {
@@ -96,7 +99,11 @@ export function sampleRss(pid: number, everyMs = 50): { stop(): { peakSampleMiB:
  * The environment for an aws CLI run against the test server: credentials and region from
  * variables, empty config files of our own, nothing from the machine's AWS setup.
  */
-export function awsEnv(work: string, creds: { accessKeyId: string; secretAccessKey: string }, config = ''): NodeJS.ProcessEnv {
+export function awsEnv(
+  work: string,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  config = '',
+): NodeJS.ProcessEnv {
   const configFile = path.join(work, `aws-config-${randomBytes(4).toString('hex')}`);
   const credentialsFile = path.join(work, `aws-credentials-${randomBytes(4).toString('hex')}`);
   writeFileSync(configFile, config);

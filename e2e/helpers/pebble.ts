@@ -26,17 +26,72 @@ function openssl(args: string[], cwd: string): void {
 
 /** A test CA (key + self-signed certificate) in `dir`; EC keys, generated in a few ms. */
 export function makeCa(dir: string, cn: string): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', `/CN=${cn}`,
-    '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ],
+    dir,
+  );
 }
 
 /** A leaf for `sans` (e.g. `DNS:localhost,IP:127.0.0.1`) signed by the CA in `dir`, written as `<name>.pem` / `<name>.key`. */
 export function signLeaf(dir: string, name: string, sans: string, days = 3650): { certPath: string; keyPath: string } {
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${sans.split(',')[0]!.replace(/^\w+:/, '')}`,
-    '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${sans.split(',')[0]!.replace(/^\w+:/, '')}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ],
+    dir,
+  );
   writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', String(days),
-    '-extfile', `${name}.ext`, '-out', `${name}.pem`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      String(days),
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ],
+    dir,
+  );
   return { certPath: path.join(dir, `${name}.pem`), keyPath: path.join(dir, `${name}.key`) };
 }
 
@@ -49,7 +104,12 @@ function get(url: string, ca: string): Promise<{ status: number; body: string }>
   return new Promise((resolve, reject) => {
     const req = https.get(url, { ca, timeout: 2000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => {
+          body += d;
+        })
+        .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -64,10 +124,16 @@ interface Daemon {
 function launch(file: string, args: string[], env: NodeJS.ProcessEnv): Daemon {
   const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const d: Daemon = { child, out: '' };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { d.out += s; });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { d.out += s; });
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    d.out += s;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    d.out += s;
+  });
   // A crashed test run must not leave a CA behind.
-  const reap = (): void => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+  const reap = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   process.once('exit', reap);
   child.once('exit', () => process.off('exit', reap));
   return d;
@@ -80,7 +146,10 @@ export class Pebble {
   rootPem = '';
   rootPath = '';
 
-  private constructor(readonly dir: string, readonly ports: PebblePorts) {}
+  private constructor(
+    readonly dir: string,
+    readonly ports: PebblePorts,
+  ) {}
 
   /**
    * Work directory, listener CA and ports, before anything starts: the Cellar process needs the
@@ -91,7 +160,13 @@ export class Pebble {
     const dir = mkdtempSync(path.join(tmpdir(), 'cellar-pebble-'));
     makeCa(dir, 'pebble listener test CA');
     signLeaf(dir, 'listener', 'DNS:localhost,IP:127.0.0.1');
-    const ports = { acme: await freePort(), management: await freePort(), tlsAlpn: await freePort(), dns: await freePort(), challManagement: await freePort() };
+    const ports = {
+      acme: await freePort(),
+      management: await freePort(),
+      tlsAlpn: await freePort(),
+      dns: await freePort(),
+      challManagement: await freePort(),
+    };
     return new Pebble(dir, ports);
   }
 
@@ -114,30 +189,57 @@ export class Pebble {
 
   async start(httpPort: number): Promise<void> {
     const p = this.ports;
-    writeFileSync(path.join(this.dir, 'pebble.json'), JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${p.acme}`,
-        managementListenAddress: `127.0.0.1:${p.management}`,
-        certificate: path.join(this.dir, 'listener.pem'),
-        privateKey: path.join(this.dir, 'listener.key'),
-        httpPort,
-        tlsPort: p.tlsAlpn,
-        ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+    writeFileSync(
+      path.join(this.dir, 'pebble.json'),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${p.acme}`,
+          managementListenAddress: `127.0.0.1:${p.management}`,
+          certificate: path.join(this.dir, 'listener.pem'),
+          privateKey: path.join(this.dir, 'listener.key'),
+          httpPort,
+          tlsPort: p.tlsAlpn,
+          ocspResponderURL: '',
+          externalAccountBindingRequired: false,
+        },
+      }),
+    );
+    this.chall = launch(
+      'pebble-challtestsrv',
+      [
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+        '-dns01',
+        `127.0.0.1:${p.dns}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${p.challManagement}`,
+      ],
+      process.env,
+    );
+    this.pebble = launch(
+      'pebble',
+      ['-config', path.join(this.dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${p.dns}`, '-strict=false'],
+      {
+        ...process.env,
+        PEBBLE_VA_NOSLEEP: '1',
+        PEBBLE_WFE_NONCEREJECT: '0',
+        PEBBLE_AUTHZREUSE: '0',
       },
-    }));
-    this.chall = launch('pebble-challtestsrv', [
-      '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${p.dns}`,
-      '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${p.challManagement}`,
-    ], process.env);
-    this.pebble = launch('pebble', ['-config', path.join(this.dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${p.dns}`, '-strict=false'], {
-      ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
-    });
+    );
     const ca = this.listenerCaPem;
     const deadline = Date.now() + 15_000;
     for (;;) {
       for (const d of [this.pebble, this.chall]) {
-        if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`${d.child.spawnfile} exited early:\n${d.out}`);
+        if (d.child.exitCode !== null || d.child.signalCode !== null)
+          throw new Error(`${d.child.spawnfile} exited early:\n${d.out}`);
       }
       try {
         await get(this.directoryUrl, ca);
@@ -168,7 +270,10 @@ export class Pebble {
   }
 
   private async manage(op: string, body: Record<string, unknown>): Promise<void> {
-    const res = await fetch(`http://127.0.0.1:${this.ports.challManagement}/${op}`, { method: 'POST', body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${this.ports.challManagement}/${op}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`challtestsrv ${op}: HTTP ${res.status} ${await res.text()}`);
   }
 

@@ -60,10 +60,22 @@ export function freePort(): Promise<number> {
 }
 
 /** The environment of a server child: the parent's, minus any CELLAR_* that could leak in. */
-export function cellarEnv(dataDir: string, port: number | string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cellarEnv(
+  dataDir: string,
+  port: number | string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CELLAR_')) env[k] = v;
-  return { ...env, CELLAR_DATA_DIR: dataDir, CELLAR_HTTP_PORT: String(port), CELLAR_HOST: '127.0.0.1', CELLAR_DOMAIN: 'localhost', CELLAR_LOG_LEVEL: 'warn', ...extra };
+  return {
+    ...env,
+    CELLAR_DATA_DIR: dataDir,
+    CELLAR_HTTP_PORT: String(port),
+    CELLAR_HOST: '127.0.0.1',
+    CELLAR_DOMAIN: 'localhost',
+    CELLAR_LOG_LEVEL: 'warn',
+    ...extra,
+  };
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -98,12 +110,19 @@ async function launch(env: NodeJS.ProcessEnv, endpoint: string, timeoutMs = 15_0
   live.add(child);
   child.once('exit', () => live.delete(child));
   const p: Proc = { child, out: '', err: '' };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { p.out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { p.err += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    p.out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    p.err += d;
+  });
   const deadline = Date.now() + timeoutMs;
   // The banner comes after the first add-on is written, so waiting for it (not just a socket) makes the credentials usable.
   while (!p.out.includes('Cellar is running at')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was ready\nstdout: ${p.out}\nstderr: ${p.err}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `server exited (${child.exitCode ?? child.signalCode}) before it was ready\nstdout: ${p.out}\nstderr: ${p.err}`,
+      );
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`server did not start within ${timeoutMs} ms\nstdout: ${p.out}\nstderr: ${p.err}`);
@@ -127,7 +146,11 @@ function parseFirstStart(out: string): { owner: Credentials; s3cfgPath: string }
     return m[1]!.trim();
   };
   return {
-    owner: { id: grab(/created add-on (\S+)/), accessKeyId: grab(/access key:\s*(\S+)/), secretAccessKey: grab(/secret key:\s*(\S+)/) },
+    owner: {
+      id: grab(/created add-on (\S+)/),
+      accessKeyId: grab(/access key:\s*(\S+)/),
+      secretAccessKey: grab(/secret key:\s*(\S+)/),
+    },
     s3cfgPath: grab(/s3cfg:\s*(\S+)/),
   };
 }

@@ -13,7 +13,12 @@ export interface Handshake {
 }
 
 /** One full handshake for `servername`, verified against `ca` (the chain must lead to it). */
-export function handshake(port: number, servername: string, ca: string | string[], timeoutMs = 15_000): Promise<Handshake> {
+export function handshake(
+  port: number,
+  servername: string,
+  ca: string | string[],
+  timeoutMs = 15_000,
+): Promise<Handshake> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const s = tls.connect({ host: '127.0.0.1', port, servername, ca });
@@ -26,7 +31,12 @@ export function handshake(port: number, servername: string, ca: string | string[
     s.once('secureConnect', () => {
       const c = s.getPeerCertificate();
       const cn = c.issuer?.CN;
-      done({ ok: true, fingerprint: c.fingerprint256, subjectAltName: c.subjectaltname, issuer: Array.isArray(cn) ? cn.join(',') : cn });
+      done({
+        ok: true,
+        fingerprint: c.fingerprint256,
+        subjectAltName: c.subjectaltname,
+        issuer: Array.isArray(cn) ? cn.join(',') : cn,
+      });
     });
     s.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, error: e.code ?? e.message }));
   });
@@ -41,10 +51,18 @@ export interface Reply {
 /** A plain-HTTP request to 127.0.0.1:`port` with an arbitrary Host header (fetch may not set one). */
 export function httpRequest(port: number, host: string, pathAndQuery: string, method = 'GET'): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: pathAndQuery, method, headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: pathAndQuery, method, headers: { host }, agent: false },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            body += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -2,7 +2,15 @@
  * Where add-ons live: the local store in embedded mode, RGW users (Admin Ops API, signed with
  * the system user's keys) in upstream mode. `cellar addon ...` works the same on both.
  */
-import { Storage, StorageError, newAccessKeyId, newAddonId, newSecretKey, type Addon, type CreateAddonInput } from '#storage';
+import {
+  Storage,
+  StorageError,
+  newAccessKeyId,
+  newAddonId,
+  newSecretKey,
+  type Addon,
+  type CreateAddonInput,
+} from '#storage';
 import type { Config } from '../config/index.js';
 import { RgwAdmin, RgwAdminError, UpstreamUnavailableError, type RgwUser } from '../gateway/upstream/rgw-admin.js';
 import { renderS3cfg } from './s3cfg.js';
@@ -22,7 +30,12 @@ export function addonRecord(a: Addon): AddonRecord {
 
 /** A pre-filled s3cmd configuration for add-on `a` on this service. */
 export function addonS3cfg(a: Addon, service: { endpoint: URL; region: string }): string {
-  return renderS3cfg({ accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey, endpoint: service.endpoint, region: service.region });
+  return renderS3cfg({
+    accessKeyId: a.accessKeyId,
+    secretAccessKey: a.secretAccessKey,
+    endpoint: service.endpoint,
+    region: service.region,
+  });
 }
 
 export interface AddonDirectory {
@@ -52,12 +65,20 @@ function checkKeys(input: CreateAddonInput): void {
 function toAddon(u: RgwUser): Addon {
   const key = u.keys[0];
   // RGW keeps no creation time in the user document.
-  return { id: u.uid, name: u.displayName, email: u.email, accessKeyId: key?.accessKey ?? '', secretAccessKey: key?.secretKey ?? '', createdAt: new Date(0) };
+  return {
+    id: u.uid,
+    name: u.displayName,
+    email: u.email,
+    accessKeyId: key?.accessKey ?? '',
+    secretAccessKey: key?.secretKey ?? '',
+    createdAt: new Date(0),
+  };
 }
 
 /** One-line failures for the CLI: RGW unreachable, or a refusal RGW explains with a code. */
 function explain(e: unknown): never {
-  if (e instanceof UpstreamUnavailableError) throw new StorageError('InternalError', `RGW is unavailable: ${e.message}`);
+  if (e instanceof UpstreamUnavailableError)
+    throw new StorageError('InternalError', `RGW is unavailable: ${e.message}`);
   throw e;
 }
 
@@ -69,12 +90,20 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
       const accessKey = input.accessKeyId ?? newAccessKeyId();
       const secretKey = input.secretAccessKey ?? newSecretKey();
       try {
-        const u = await admin.createUser({ uid: id, displayName: input.name ?? id, email: input.email ?? '', accessKey, secretKey });
+        const u = await admin.createUser({
+          uid: id,
+          displayName: input.name ?? id,
+          email: input.email ?? '',
+          accessKey,
+          secretKey,
+        });
         return { ...toAddon(u), createdAt: new Date() };
       } catch (e) {
-        if (e instanceof RgwAdminError && e.code === 'KeyExists') throw new StorageError('InvalidArgument', 'access key already in use');
+        if (e instanceof RgwAdminError && e.code === 'KeyExists')
+          throw new StorageError('InvalidArgument', 'access key already in use');
         // RGW allows one user per e-mail address (the embedded store does not care).
-        if (e instanceof RgwAdminError && e.code === 'EmailExists') throw new StorageError('InvalidArgument', 'e-mail address already used by another RGW user');
+        if (e instanceof RgwAdminError && e.code === 'EmailExists')
+          throw new StorageError('InvalidArgument', 'e-mail address already used by another RGW user');
         if (e instanceof RgwAdminError) throw new StorageError('InvalidArgument', `RGW refused the user: ${e.message}`);
         return explain(e);
       }
@@ -103,7 +132,8 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
         if (!(await admin.deleteUser(id))) throw new StorageError('InvalidArgument', `no add-on ${id}`);
       } catch (e) {
         // RGW 16.2 answers 409 "BucketAlreadyExists" when the user still owns buckets.
-        if (e instanceof RgwAdminError && e.status === 409) throw new StorageError('BucketNotEmpty', `add-on ${id} still owns buckets; delete them first`);
+        if (e instanceof RgwAdminError && e.status === 409)
+          throw new StorageError('BucketNotEmpty', `add-on ${id} still owns buckets; delete them first`);
         return explain(e);
       }
     },
@@ -124,9 +154,21 @@ export function localAddonDirectory(storage: Storage): AddonDirectory {
 /** The directory the configuration points at: RGW in upstream mode, the data directory otherwise. */
 export async function openAddonDirectory(config: Config): Promise<AddonDirectory> {
   if (config.upstreamUrl !== '') {
-    return rgwAddonDirectory(new RgwAdmin({ url: config.upstreamUrl, accessKey: config.upstreamAccessKey, secretKey: config.upstreamSecretKey, timeoutMs: config.upstreamTimeoutMs }));
+    return rgwAddonDirectory(
+      new RgwAdmin({
+        url: config.upstreamUrl,
+        accessKey: config.upstreamAccessKey,
+        secretKey: config.upstreamSecretKey,
+        timeoutMs: config.upstreamTimeoutMs,
+      }),
+    );
   }
-  const storage = await Storage.open({ dataDir: config.dataDir, maxObjectSize: config.maxObjectSize, gcGraceMs: config.gcGraceSeconds * 1000, collectOnOpen: false });
+  const storage = await Storage.open({
+    dataDir: config.dataDir,
+    maxObjectSize: config.maxObjectSize,
+    gcGraceMs: config.gcGraceSeconds * 1000,
+    collectOnOpen: false,
+  });
   return localAddonDirectory(storage);
 }
 

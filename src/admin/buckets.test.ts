@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isStorageError, type WebsiteConfig } from '#storage';
-import { bucketWebsite, removeBucketWebsite, setBucketWebsite, websiteConfigOf, type WebsiteChoice } from './buckets.js';
+import {
+  bucketWebsite,
+  removeBucketWebsite,
+  setBucketWebsite,
+  websiteConfigOf,
+  type WebsiteChoice,
+} from './buckets.js';
 import { withStorage } from './storage.js';
 
 const SPA_RULE = { condition: { httpErrorCodeReturnedEquals: '404' }, redirect: { httpRedirectCode: '200' } };
@@ -13,8 +19,20 @@ const choices: [WebsiteChoice, WebsiteConfig | string][] = [
   [{}, { indexDocument: { suffix: 'index.html' } }],
   [{ index: 'home.htm' }, { indexDocument: { suffix: 'home.htm' } }],
   [{ error: '404.html' }, { indexDocument: { suffix: 'index.html' }, errorDocument: { key: '404.html' } }],
-  [{ spa: true }, { indexDocument: { suffix: 'index.html' }, routingRules: [{ ...SPA_RULE, redirect: { replaceKeyWith: 'index.html', ...SPA_RULE.redirect } }] }],
-  [{ index: 'app.html', spa: true }, { indexDocument: { suffix: 'app.html' }, routingRules: [{ ...SPA_RULE, redirect: { replaceKeyWith: 'app.html', ...SPA_RULE.redirect } }] }],
+  [
+    { spa: true },
+    {
+      indexDocument: { suffix: 'index.html' },
+      routingRules: [{ ...SPA_RULE, redirect: { replaceKeyWith: 'index.html', ...SPA_RULE.redirect } }],
+    },
+  ],
+  [
+    { index: 'app.html', spa: true },
+    {
+      indexDocument: { suffix: 'app.html' },
+      routingRules: [{ ...SPA_RULE, redirect: { replaceKeyWith: 'app.html', ...SPA_RULE.redirect } }],
+    },
+  ],
   [{ index: '' }, 'InvalidArgument'],
   [{ index: 'a/b' }, 'InvalidArgument'],
 ];
@@ -22,7 +40,11 @@ const choices: [WebsiteChoice, WebsiteConfig | string][] = [
 test('websiteConfigOf: owner choices become a validated website configuration', { timeout: 30_000 }, () => {
   for (const [choice, want] of choices) {
     if (typeof want === 'string') {
-      assert.throws(() => websiteConfigOf(choice), (e: unknown) => isStorageError(e) && e.code === want, JSON.stringify(choice));
+      assert.throws(
+        () => websiteConfigOf(choice),
+        (e: unknown) => isStorageError(e) && e.code === want,
+        JSON.stringify(choice),
+      );
     } else {
       assert.deepEqual(websiteConfigOf(choice), want, JSON.stringify(choice));
     }
@@ -41,7 +63,11 @@ test('bucket website: set, show, remove on a real data directory', { timeout: 30
       assert.equal(stored.errorDocument?.key, 'oops.html');
       removeBucketWebsite(s, 'site');
       assert.equal(bucketWebsite(s, 'site'), null);
-      for (const f of [() => bucketWebsite(s, 'nope'), () => removeBucketWebsite(s, 'nope'), () => setBucketWebsite(s, 'nope', {})]) {
+      for (const f of [
+        () => bucketWebsite(s, 'nope'),
+        () => removeBucketWebsite(s, 'nope'),
+        () => setBucketWebsite(s, 'nope', {}),
+      ]) {
         assert.throws(f, (e: unknown) => isStorageError(e) && e.code === 'NoSuchBucket');
       }
     });

@@ -13,7 +13,13 @@ export function websiteConfigOf(v: WebsiteChoice): WebsiteConfig {
   const suffix = v.index ?? 'index.html';
   const cfg: WebsiteConfig = { indexDocument: { suffix } };
   if (v.error !== undefined) cfg.errorDocument = { key: v.error };
-  if (v.spa) cfg.routingRules = [{ condition: { httpErrorCodeReturnedEquals: '404' }, redirect: { replaceKeyWith: suffix, httpRedirectCode: '200' } }];
+  if (v.spa)
+    cfg.routingRules = [
+      {
+        condition: { httpErrorCodeReturnedEquals: '404' },
+        redirect: { replaceKeyWith: suffix, httpRedirectCode: '200' },
+      },
+    ];
   return validateWebsiteConfig(cfg);
 }
 

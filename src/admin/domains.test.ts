@@ -4,7 +4,11 @@ import { normalizeHost, servesHttps, type DomainReport } from './domains.js';
 
 test('normalizeHost: case, spaces and the root dot do not matter', { timeout: 30_000 }, () => {
   const rows: [string | undefined, string | undefined][] = [
-    [undefined, undefined], ['', ''], ['Example.COM', 'example.com'], [' www.example.org. ', 'www.example.org'], ['a.b.', 'a.b'],
+    [undefined, undefined],
+    ['', ''],
+    ['Example.COM', 'example.com'],
+    [' www.example.org. ', 'www.example.org'],
+    ['a.b.', 'a.b'],
   ];
   for (const [raw, want] of rows) assert.equal(normalizeHost(raw), want, String(raw));
 });
@@ -17,8 +21,13 @@ test('servesHttps: a stored certificate, or on-demand issuance the gate allows',
     backoff: null,
   });
   const rows: [boolean, boolean, boolean, boolean][] = [
-    [true, false, false, true], [true, true, false, true], [false, true, true, true],
-    [false, true, false, false], [false, false, true, false], [false, false, false, false],
+    [true, false, false, true],
+    [true, true, false, true],
+    [false, true, true, true],
+    [false, true, false, false],
+    [false, false, true, false],
+    [false, false, false, false],
   ];
-  for (const [cert, onDemand, allowed, want] of rows) assert.equal(servesHttps(report(cert, onDemand, allowed)), want, `${cert} ${onDemand} ${allowed}`);
+  for (const [cert, onDemand, allowed, want] of rows)
+    assert.equal(servesHttps(report(cert, onDemand, allowed)), want, `${cert} ${onDemand} ${allowed}`);
 });

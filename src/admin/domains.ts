@@ -4,7 +4,16 @@
  */
 import type { Storage } from '#storage';
 import {
-  CertRegistry, CertStore, PROOF_LABEL, certsDirOf, createGate, loadProofSecret, proofToken, storageSites, type DomainReport, type TlsSettings,
+  CertRegistry,
+  CertStore,
+  PROOF_LABEL,
+  certsDirOf,
+  createGate,
+  loadProofSecret,
+  proofToken,
+  storageSites,
+  type DomainReport,
+  type TlsSettings,
 } from '../gateway/tls/index.js';
 
 export { formatDomainReport, type DomainReport } from '../gateway/tls/index.js';
@@ -29,7 +38,12 @@ export function domainProofRecord(settings: Pick<TlsSettings, 'dataDir'>, host: 
  * Explains whether `host` may obtain a certificate on demand (every gate step, even after a
  * failure) and what the store already holds for it. `httpsEnabled`: an HTTPS listener is configured.
  */
-export async function checkDomain(settings: TlsSettings, storage: Storage, host: string, opts: { httpsEnabled: boolean; now: () => number }): Promise<DomainReport> {
+export async function checkDomain(
+  settings: TlsSettings,
+  storage: Storage,
+  host: string,
+  opts: { httpsEnabled: boolean; now: () => number },
+): Promise<DomainReport> {
   const decision = await createGate(settings, storageSites(storage)).check(host, { exhaustive: true });
   const loaded = new CertStore(certsDirOf(settings)).load({ repair: false });
   const registry = new CertRegistry();
@@ -40,7 +54,9 @@ export async function checkDomain(settings: TlsSettings, storage: Storage, host:
     decision,
     certificate: hit ? { names: hit.names, issuer: hit.issuer, notAfter: hit.notAfter.toISOString() } : null,
     onDemand: settings.acmeDirectory !== '' && opts.httpsEnabled,
-    backoff: st ? { failures: st.failures, lastError: st.lastError, nextAttemptAt: st.nextAttemptAt.toISOString() } : null,
+    backoff: st
+      ? { failures: st.failures, lastError: st.lastError, nextAttemptAt: st.nextAttemptAt.toISOString() }
+      : null,
   };
 }
 

@@ -39,10 +39,17 @@ test('invalid HTTPS settings are one clear error naming them', { timeout: 30_000
     [{ CELLAR_ACME_DIRECTORY: 'ftp://ca.example/dir' }, /CELLAR_ACME_DIRECTORY/],
     [{ CELLAR_DNS_RESOLVER: '127.0.0.1' }, /CELLAR_DNS_RESOLVER: expected host:port/],
     [{ CELLAR_DNS_RESOLVER: '127.0.0.1:0' }, /CELLAR_DNS_RESOLVER/],
-    [{ CELLAR_SERVICE_ADDRESSES: '127.0.0.1,cellar.example' }, /CELLAR_SERVICE_ADDRESSES: expected a list of IP addresses/],
+    [
+      { CELLAR_SERVICE_ADDRESSES: '127.0.0.1,cellar.example' },
+      /CELLAR_SERVICE_ADDRESSES: expected a list of IP addresses/,
+    ],
     [{ CELLAR_HSTS_MAX_AGE: '-1' }, /CELLAR_HSTS_MAX_AGE/],
   ];
   for (const [env, re] of bad) {
-    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(env),
+    );
   }
 });

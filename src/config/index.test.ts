@@ -52,7 +52,10 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ CELLAR_UPSTREAM_URL: 'ftp://rgw:7480' }, /CELLAR_UPSTREAM_URL: expected an http\(s\) URL/],
   [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480' }, /CELLAR_UPSTREAM_ACCESS_KEY: .*needs/],
   [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480', CELLAR_UPSTREAM_ACCESS_KEY: 'K' }, /CELLAR_UPSTREAM_ACCESS_KEY: .*needs/],
-  [{ CELLAR_UPSTREAM_URL: 'http://rgw:7480/s3', CELLAR_UPSTREAM_ACCESS_KEY: 'K', CELLAR_UPSTREAM_SECRET_KEY: 'S' }, /CELLAR_UPSTREAM_URL: expected scheme/],
+  [
+    { CELLAR_UPSTREAM_URL: 'http://rgw:7480/s3', CELLAR_UPSTREAM_ACCESS_KEY: 'K', CELLAR_UPSTREAM_SECRET_KEY: 'S' },
+    /CELLAR_UPSTREAM_URL: expected scheme/,
+  ],
   [{ CELLAR_UPSTREAM_TIMEOUT_MS: '0' }, /CELLAR_UPSTREAM_TIMEOUT_MS: must be at least 1/],
   [{ CELLAR_UPSTREAM_TIMEOUT_MS: '2s' }, /CELLAR_UPSTREAM_TIMEOUT_MS/],
 ];
@@ -61,7 +64,12 @@ test('upstream mode: off by default, on with a URL and the system keys', { timeo
   const off = loadConfig({});
   assert.equal(off.upstreamUrl, '');
   assert.equal(off.upstreamTimeoutMs, 30000);
-  const on = loadConfig({ CELLAR_UPSTREAM_URL: 'http://10.0.0.5:7480', CELLAR_UPSTREAM_ACCESS_KEY: 'SYSKEY', CELLAR_UPSTREAM_SECRET_KEY: 'syssecret', CELLAR_UPSTREAM_TIMEOUT_MS: '2500' });
+  const on = loadConfig({
+    CELLAR_UPSTREAM_URL: 'http://10.0.0.5:7480',
+    CELLAR_UPSTREAM_ACCESS_KEY: 'SYSKEY',
+    CELLAR_UPSTREAM_SECRET_KEY: 'syssecret',
+    CELLAR_UPSTREAM_TIMEOUT_MS: '2500',
+  });
   assert.equal(on.upstreamUrl, 'http://10.0.0.5:7480');
   assert.equal(on.upstreamAccessKey, 'SYSKEY');
   assert.equal(on.upstreamSecretKey, 'syssecret');
@@ -70,7 +78,11 @@ test('upstream mode: off by default, on with a URL and the system keys', { timeo
 
 test('an invalid setting is one clear error naming it', { timeout: 30_000 }, () => {
   for (const [env, re] of bad) {
-    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(env),
+    );
   }
 });
 
@@ -86,5 +98,8 @@ test('unknown keys and bad JSON in the config file are refused', { timeout: 30_0
 
 test('publicEndpoint', { timeout: 30_000 }, () => {
   assert.equal(publicEndpoint(loadConfig({}), 8081).href, 'http://localhost:8081/');
-  assert.equal(publicEndpoint(loadConfig({ CELLAR_PUBLIC_URL: 'https://s3.example.com' })).href, 'https://s3.example.com/');
+  assert.equal(
+    publicEndpoint(loadConfig({ CELLAR_PUBLIC_URL: 'https://s3.example.com' })).href,
+    'https://s3.example.com/',
+  );
 });

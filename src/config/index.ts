@@ -83,13 +83,28 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
     super(`invalid setting ${setting}: ${problem}`);
     this.name = 'ConfigError';
   }
 }
 
-type Kind = 'string' | 'port' | 'int' | 'bool' | 'list' | 'host' | 'domain' | 'level' | 'optport' | 'hostport' | 'iplist' | 'url';
+type Kind =
+  | 'string'
+  | 'port'
+  | 'int'
+  | 'bool'
+  | 'list'
+  | 'host'
+  | 'domain'
+  | 'level'
+  | 'optport'
+  | 'hostport'
+  | 'iplist'
+  | 'url';
 
 /** Every setting: its config-file key, its environment variable and how to validate it. */
 const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
@@ -148,7 +163,8 @@ function coerce(kind: Kind, raw: unknown, name: string): unknown {
       if (typeof raw !== 'string' && raw !== undefined) throw new ConfigError(name, 'expected a string');
       return raw;
     case 'host':
-      if (typeof raw !== 'string' || (isIP(raw) === 0 && !DOMAIN_RE.test(raw))) throw new ConfigError(name, `not an IP address or host name: ${String(raw)}`);
+      if (typeof raw !== 'string' || (isIP(raw) === 0 && !DOMAIN_RE.test(raw)))
+        throw new ConfigError(name, `not an IP address or host name: ${String(raw)}`);
       return raw;
     case 'domain': {
       const v = typeof raw === 'string' ? raw.toLowerCase() : raw;
@@ -158,7 +174,8 @@ function coerce(kind: Kind, raw: unknown, name: string): unknown {
     case 'port':
     case 'int': {
       const n = fromEnv ? Number(raw) : raw;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || (fromEnv && (raw as string).trim() === '')) throw new ConfigError(name, `not a non-negative integer: ${String(raw)}`);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || (fromEnv && (raw as string).trim() === ''))
+        throw new ConfigError(name, `not a non-negative integer: ${String(raw)}`);
       if (kind === 'port' && n > 65535) throw new ConfigError(name, `port out of range: ${n}`);
       return n;
     }
@@ -168,8 +185,14 @@ function coerce(kind: Kind, raw: unknown, name: string): unknown {
       if (raw === 'false' || raw === '0') return false;
       throw new ConfigError(name, `expected true or false: ${String(raw)}`);
     case 'list': {
-      const list = fromEnv ? (raw as string).split(',').map((s) => s.trim()).filter(Boolean) : raw;
-      if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || !DOMAIN_RE.test(d.toLowerCase()))) throw new ConfigError(name, `expected a list of domain names: ${JSON.stringify(raw)}`);
+      const list = fromEnv
+        ? (raw as string)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw;
+      if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || !DOMAIN_RE.test(d.toLowerCase())))
+        throw new ConfigError(name, `expected a list of domain names: ${JSON.stringify(raw)}`);
       return list.map((d: string) => d.toLowerCase());
     }
     case 'optport':
@@ -178,22 +201,37 @@ function coerce(kind: Kind, raw: unknown, name: string): unknown {
       return coerce('port', raw, name);
     case 'hostport': {
       if (raw === '') return raw;
-      const m = typeof raw === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(\d{1,5})$/.exec(raw) : null;
+      const m = typeof raw === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(raw) : null;
       const host = m?.[1]?.replace(/^\[|\]$/g, '');
-      if (!m || !host || (isIP(host) === 0 && !DOMAIN_RE.test(host.toLowerCase())) || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(name, `expected host:port (or [v6]:port): ${String(raw)}`);
+      if (
+        !m ||
+        !host ||
+        (isIP(host) === 0 && !DOMAIN_RE.test(host.toLowerCase())) ||
+        Number(m[2]) < 1 ||
+        Number(m[2]) > 65535
+      )
+        throw new ConfigError(name, `expected host:port (or [v6]:port): ${String(raw)}`);
       return raw;
     }
     case 'iplist': {
-      const list = fromEnv ? (raw as string).split(',').map((s) => s.trim()).filter(Boolean) : raw;
-      if (!Array.isArray(list) || list.some((a) => typeof a !== 'string' || isIP(a) === 0)) throw new ConfigError(name, `expected a list of IP addresses: ${JSON.stringify(raw)}`);
+      const list = fromEnv
+        ? (raw as string)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw;
+      if (!Array.isArray(list) || list.some((a) => typeof a !== 'string' || isIP(a) === 0))
+        throw new ConfigError(name, `expected a list of IP addresses: ${JSON.stringify(raw)}`);
       return list;
     }
     case 'url':
       if (raw === '') return raw;
-      if (typeof raw !== 'string' || !URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(name, `expected an http(s) URL: ${String(raw)}`);
+      if (typeof raw !== 'string' || !URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol))
+        throw new ConfigError(name, `expected an http(s) URL: ${String(raw)}`);
       return raw;
     case 'level':
-      if (raw !== 'debug' && raw !== 'info' && raw !== 'warn' && raw !== 'error' && raw !== 'silent') throw new ConfigError(name, `expected debug|info|warn|error|silent: ${String(raw)}`);
+      if (raw !== 'debug' && raw !== 'info' && raw !== 'warn' && raw !== 'error' && raw !== 'silent')
+        throw new ConfigError(name, `expected debug|info|warn|error|silent: ${String(raw)}`);
       return raw;
   }
 }
@@ -237,18 +275,28 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     else out[s.key] = coerce(s.kind, defaults[s.key], `${s.key} (in config/default.json)`);
   }
   const cfg = out as unknown as Config;
-  if (cfg.region === '' || !/^[a-z0-9-]+$/.test(cfg.region)) throw new ConfigError('CELLAR_REGION', `not a region name: ${cfg.region}`);
+  if (cfg.region === '' || !/^[a-z0-9-]+$/.test(cfg.region))
+    throw new ConfigError('CELLAR_REGION', `not a region name: ${cfg.region}`);
   if (cfg.dataDir === '') throw new ConfigError('CELLAR_DATA_DIR', 'must not be empty');
   // A zero timeout or cap would refuse every request; bodyMinBytesPerSecond alone may be 0 (off).
-  for (const [key, env] of [['headersTimeoutMs', 'CELLAR_HEADERS_TIMEOUT_MS'], ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'], ['maxConnections', 'CELLAR_MAX_CONNECTIONS'], ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT']] as const) {
+  for (const [key, env] of [
+    ['headersTimeoutMs', 'CELLAR_HEADERS_TIMEOUT_MS'],
+    ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'],
+    ['maxConnections', 'CELLAR_MAX_CONNECTIONS'],
+    ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT'],
+  ] as const) {
     if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
   }
   if (cfg.upstreamUrl !== '') {
     if (cfg.upstreamAccessKey === '' || cfg.upstreamSecretKey === '') {
-      throw new ConfigError('CELLAR_UPSTREAM_ACCESS_KEY', 'CELLAR_UPSTREAM_URL needs CELLAR_UPSTREAM_ACCESS_KEY and CELLAR_UPSTREAM_SECRET_KEY (an RGW --system user)');
+      throw new ConfigError(
+        'CELLAR_UPSTREAM_ACCESS_KEY',
+        'CELLAR_UPSTREAM_URL needs CELLAR_UPSTREAM_ACCESS_KEY and CELLAR_UPSTREAM_SECRET_KEY (an RGW --system user)',
+      );
     }
     const u = new URL(cfg.upstreamUrl);
-    if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
+    if (u.pathname !== '/' || u.search !== '' || u.username !== '')
+      throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
   }
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
   return cfg;

@@ -11,4 +11,8 @@ export interface S3Backend {
  * unreachable). Supplied by the composition root from the S3 API's one error table, which the
  * gateway may not import.
  */
-export type RenderS3Error = (e: StorageError | 'ServiceUnavailable', resource: string, requestId: string) => { status: number; body: string };
+export type RenderS3Error = (
+  e: StorageError | 'ServiceUnavailable',
+  resource: string,
+  requestId: string,
+) => { status: number; body: string };

@@ -24,7 +24,12 @@ const ACME_PATH = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/;
  * sub-resources, and the parameters only S3 operations take.
  */
 export const S3_SUBRESOURCES: ReadonlySet<string> = new Set([
-  ...S3_OPERATION_SUBRESOURCES, 'list-type', 'partNumber', 'select-type', 'uploadId', 'versionId',
+  ...S3_OPERATION_SUBRESOURCES,
+  'list-type',
+  'partNumber',
+  'select-type',
+  'uploadId',
+  'versionId',
 ]);
 
 /**
@@ -33,8 +38,14 @@ export const S3_SUBRESOURCES: ReadonlySet<string> = new Set([
  * its own client-side routing.
  */
 export const S3_LISTING_PARAMS: ReadonlySet<string> = new Set([
-  'continuation-token', 'delimiter', 'encoding-type', 'fetch-owner', 'marker', 'max-keys',
-  'prefix', 'start-after',
+  'continuation-token',
+  'delimiter',
+  'encoding-type',
+  'fetch-owner',
+  'marker',
+  'max-keys',
+  'prefix',
+  'start-after',
 ]);
 
 export function queryParamNames(rawQuery: string): string[] {

@@ -9,8 +9,18 @@ const cfg: HostConfig = {
 
 const service: HostResolution = { kind: 'service' };
 const invalid: HostResolution = { kind: 'invalid' };
-const sub = (bucket: string, websiteOnly = false): HostResolution => ({ kind: 'bucket', bucket, via: 'subdomain', websiteOnly });
-const custom = (bucket: string, websiteOnly = false): HostResolution => ({ kind: 'bucket', bucket, via: 'custom', websiteOnly });
+const sub = (bucket: string, websiteOnly = false): HostResolution => ({
+  kind: 'bucket',
+  bucket,
+  via: 'subdomain',
+  websiteOnly,
+});
+const custom = (bucket: string, websiteOnly = false): HostResolution => ({
+  kind: 'bucket',
+  bucket,
+  via: 'custom',
+  websiteOnly,
+});
 
 const rows: Array<[string, string | undefined, HostResolution]> = [
   ['service host', 'localhost', service],

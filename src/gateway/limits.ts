@@ -23,7 +23,8 @@ export interface ConnectionLimits {
 /** How long a closing connection keeps reading (and discarding) so the client sees the answer, not a reset. */
 const LINGER_MS = 2000;
 
-const TIMEOUT_MESSAGE = 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.';
+const TIMEOUT_MESSAGE =
+  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.';
 
 function errorDocument(code: string, message: string, requestId?: string): string {
   const id = requestId === undefined ? '' : `<RequestId>${requestId}</RequestId>`;
@@ -67,7 +68,9 @@ function answerOnSocket(socket: Socket, status: string, code: string, message: s
     return;
   }
   const body = errorDocument(code, message);
-  socket.write(`HTTP/1.1 ${status}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.write(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
   lingerClose(socket);
 }
 
@@ -159,7 +162,15 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
     // Nothing reads a GET or HEAD body: answer, then close instead of reading it to reuse the connection.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) closeAfter(res);
     else if (hasBody) {
-      const w: BodyWatch = { req, res, continuePending, lastBytes: req.socket.bytesRead, lastByteAt: Date.now(), windowMs: 0, windowBytes: 0 };
+      const w: BodyWatch = {
+        req,
+        res,
+        continuePending,
+        lastBytes: req.socket.bytesRead,
+        lastByteAt: Date.now(),
+        windowMs: 0,
+        windowBytes: 0,
+      };
       if (continuePending) {
         const writeContinue = res.writeContinue.bind(res);
         res.writeContinue = (cb?: () => void): void => {

@@ -19,9 +19,13 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const code = tooLarge ? 'RequestHeaderSectionTooLarge' : 'BadRequest';
-  const message = tooLarge ? 'Your request header section exceeds the maximum allowed size.' : 'The request could not be parsed.';
+  const message = tooLarge
+    ? 'Your request header section exceeds the maximum allowed size.'
+    : 'The request could not be parsed.';
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-  socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Limits shared by the HTTP and HTTPS listeners: large uploads may take long, headers may not. */

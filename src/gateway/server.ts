@@ -16,7 +16,8 @@ export interface GatewayOptions {
   logger: Logger;
 }
 
-const BAD_HOST_PAGE = '<!DOCTYPE html><html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1><p>The Host header is missing or invalid.</p></body></html>\n';
+const BAD_HOST_PAGE =
+  '<!DOCTYPE html><html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1><p>The Host header is missing or invalid.</p></body></html>\n';
 
 /** The public front door: resolves the Host header and hands each request to the right side. */
 export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -39,7 +40,11 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     const target = resolve(req.headers.host);
     if (target.kind === 'invalid') {
-      res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(BAD_HOST_PAGE), connection: 'close' });
+      res.writeHead(400, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(BAD_HOST_PAGE),
+        connection: 'close',
+      });
       res.end(BAD_HOST_PAGE);
       return;
     }

@@ -1,4 +1,13 @@
-import { ALL_USERS_URI, AUTHENTICATED_USERS_URI, LOG_DELIVERY_URI, type Acl, type Grant, type Grantee, type Owner, type Permission } from '#storage';
+import {
+  ALL_USERS_URI,
+  AUTHENTICATED_USERS_URI,
+  LOG_DELIVERY_URI,
+  type Acl,
+  type Grant,
+  type Grantee,
+  type Owner,
+  type Permission,
+} from '#storage';
 import { S3Error } from './errors.js';
 import { child, children, parseXml, text, type XmlNode, type XmlValue } from './xml.js';
 
@@ -9,7 +18,12 @@ const GROUPS = [ALL_USERS_URI, AUTHENTICATED_USERS_URI, LOG_DELIVERY_URI];
 function granteeXml(g: Grantee, displayName: (id: string) => string | undefined): XmlNode {
   switch (g.type) {
     case 'CanonicalUser':
-      return { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: g.id, DisplayName: g.displayName ?? displayName(g.id) };
+      return {
+        '@_xmlns:xsi': XSI,
+        '@_xsi:type': 'CanonicalUser',
+        ID: g.id,
+        DisplayName: g.displayName ?? displayName(g.id),
+      };
     case 'Group':
       return { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.uri };
     case 'AmazonCustomerByEmail':
@@ -21,7 +35,9 @@ function granteeXml(g: Grantee, displayName: (id: string) => string | undefined)
 export function aclToXml(acl: Acl, displayName: (id: string) => string | undefined): XmlNode {
   return {
     Owner: { ID: acl.owner.id, DisplayName: acl.owner.displayName },
-    AccessControlList: { Grant: acl.grants.map((g) => ({ Grantee: granteeXml(g.grantee, displayName), Permission: g.permission })) },
+    AccessControlList: {
+      Grant: acl.grants.map((g) => ({ Grantee: granteeXml(g.grantee, displayName), Permission: g.permission })),
+    },
   };
 }
 
@@ -40,11 +56,16 @@ function parseGrantee(node: XmlValue, resolve: GranteeResolver): Grantee {
   const email = text(node, 'EmailAddress');
   if (type === 'CanonicalUser' || (type === undefined && id !== undefined)) {
     if (!id) throw new S3Error('MalformedACLError');
-    if (!resolve.exists(id)) throw new S3Error('InvalidArgument', 'Invalid id', { ArgumentName: 'CanonicalUser/ID', ArgumentValue: id });
+    if (!resolve.exists(id))
+      throw new S3Error('InvalidArgument', 'Invalid id', { ArgumentName: 'CanonicalUser/ID', ArgumentValue: id });
     return { type: 'CanonicalUser', id };
   }
   if (type === 'Group' || (type === undefined && uri !== undefined)) {
-    if (!uri || !GROUPS.includes(uri)) throw new S3Error('InvalidArgument', 'Invalid group uri', { ArgumentName: 'Group/URI', ArgumentValue: uri ?? '' });
+    if (!uri || !GROUPS.includes(uri))
+      throw new S3Error('InvalidArgument', 'Invalid group uri', {
+        ArgumentName: 'Group/URI',
+        ArgumentValue: uri ?? '',
+      });
     return { type: 'Group', uri };
   }
   if (type === 'AmazonCustomerByEmail' || (type === undefined && email !== undefined)) {

@@ -46,7 +46,11 @@ function readBounded(req: Readable, limit: number): Promise<Buffer> {
  * Reads a small request document (XML or JSON) whole, bounded by `limit`, and checks it against
  * Content-MD5 and the signed payload hash.
  */
-export async function readSmallBody(ctx: S3Context, limit: number = ctx.deps.config.maxXmlBodySize, opts: { checksumHeadersDescribeBody?: boolean } = {}): Promise<Buffer> {
+export async function readSmallBody(
+  ctx: S3Context,
+  limit: number = ctx.deps.config.maxXmlBodySize,
+  opts: { checksumHeadersDescribeBody?: boolean } = {},
+): Promise<Buffer> {
   const declared = header(ctx, 'content-length');
   if (declared !== undefined && Number(declared) > limit) {
     ctx.req.resume();
@@ -56,7 +60,8 @@ export async function readSmallBody(ctx: S3Context, limit: number = ctx.deps.con
   const md5 = contentMd5(ctx);
   if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) throw new S3Error('BadDigest');
   const sha = signedPayloadHash(ctx);
-  if (sha !== undefined && createHash('sha256').update(body).digest('hex') !== sha) throw new S3Error('XAmzContentSHA256Mismatch');
+  if (sha !== undefined && createHash('sha256').update(body).digest('hex') !== sha)
+    throw new S3Error('XAmzContentSHA256Mismatch');
   // SDKs send a flexible checksum (CRC32 by default) with every body; S3 checks it as it checks Content-MD5.
   // On CompleteMultipartUpload the same headers carry the object's checksum instead.
   if (opts.checksumHeadersDescribeBody === false) return body;

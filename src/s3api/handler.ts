@@ -4,17 +4,48 @@ import type { BucketInfo, ObjectInfo } from '#storage';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
-import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/buckets.js';
+import {
+  createBucket,
+  deleteBucket,
+  getBucketLocation,
+  getBucketVersioning,
+  headBucket,
+  listBuckets,
+} from './handlers/buckets.js';
 import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/listing.js';
 import { copyObject, deleteObject, getObject, putObject } from './handlers/objects.js';
-import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from './handlers/multipart.js';
 import { getUnconfigured } from './handlers/unconfigured.js';
-import { deleteBucketPolicy, getBucketAcl, getBucketPolicy, getBucketPolicyStatus, getObjectAcl, putBucketAcl, putBucketPolicy, putObjectAcl } from './handlers/access.js';
+import {
+  deleteBucketPolicy,
+  getBucketAcl,
+  getBucketPolicy,
+  getBucketPolicyStatus,
+  getObjectAcl,
+  putBucketAcl,
+  putBucketPolicy,
+  putObjectAcl,
+} from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
 import { postObject } from './handlers/post-object.js';
-import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './handlers/tagging.js';
 import { getObjectAttributes } from './handlers/attributes.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
@@ -51,7 +82,13 @@ function resourceOf(req: IncomingMessage): string {
   return q >= 0 ? url.slice(0, q) : url;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, target: S3RequestTarget, deps: S3Deps, requestId: string): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: S3RequestTarget,
+  deps: S3Deps,
+  requestId: string,
+): Promise<void> {
   const url = req.url ?? '/';
   if (!url.startsWith('/')) throw new S3Error('InvalidURI');
   const q = url.indexOf('?');
@@ -75,14 +112,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
   applyCorsHeaders(req, res, found);
   const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
   const ctx: S3Context = {
-    req, res, deps, requestId, query,
+    req,
+    res,
+    deps,
+    requestId,
+    query,
     resource: bucket === null ? '/' : `/${bucket}${key === null ? '' : '/' + key}`,
     ...who,
     secure: target.secure,
   };
   // Read once: GetObject and HeadObject serve the very row that was authorized, so a write in
   // between cannot pair one version's permissions with another version's bytes.
-  const object = found !== null && ACTIONS[r.op]?.target === 'object' && 'key' in r ? deps.storage.headObject(found.name, r.key) : null;
+  const object =
+    found !== null && ACTIONS[r.op]?.target === 'object' && 'key' in r
+      ? deps.storage.headObject(found.name, r.key)
+      : null;
   const b = authorizeRoute(ctx, r, found, object);
   checkRequestHeaders(ctx, r.op, b);
   // The server leaves `Expect: 100-continue` to us: the body is invited only once the request is
@@ -94,36 +138,66 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: S3Reque
 async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: ObjectInfo | null): Promise<void> {
   const bucket = (): BucketInfo => b!;
   switch (r.op) {
-    case 'ListBuckets': return listBuckets(ctx);
-    case 'CreateBucket': return createBucket(ctx, r.bucket);
-    case 'HeadBucket': return headBucket(ctx, bucket());
-    case 'DeleteBucket': return deleteBucket(ctx, bucket());
-    case 'GetBucketLocation': return getBucketLocation(ctx, bucket());
-    case 'GetBucketVersioning': return getBucketVersioning(ctx);
-    case 'ListObjects': return listObjects(ctx, bucket());
-    case 'ListObjectsV2': return listObjectsV2(ctx, bucket());
-    case 'ListObjectVersions': return listObjectVersions(ctx, bucket());
-    case 'DeleteObjects': return deleteObjects(ctx, bucket());
-    case 'PutObject': return putObject(ctx, bucket(), r);
-    case 'PostObject': return postObject(ctx, bucket());
-    case 'CopyObject': return copyObject(ctx, bucket(), r);
-    case 'GetObject': return getObject(ctx, bucket(), r, object);
-    case 'HeadObject': return getObject(ctx, bucket(), r, object);
-    case 'DeleteObject': return deleteObject(ctx, bucket(), r);
-    case 'ListMultipartUploads': return listMultipartUploads(ctx, bucket());
-    case 'CreateMultipartUpload': return createMultipartUpload(ctx, bucket(), r);
-    case 'UploadPart': return uploadPart(ctx, bucket(), r);
-    case 'UploadPartCopy': return uploadPartCopy(ctx, bucket(), r);
-    case 'CompleteMultipartUpload': return completeMultipartUpload(ctx, bucket(), r);
-    case 'AbortMultipartUpload': return abortMultipartUpload(ctx, bucket(), r);
-    case 'ListParts': return listParts(ctx, bucket(), r);
-    case 'GetBucketTagging': return getBucketTagging(ctx, bucket());
-    case 'PutBucketTagging': return putBucketTagging(ctx, bucket());
-    case 'DeleteBucketTagging': return deleteBucketTagging(ctx, bucket());
-    case 'GetObjectTagging': return getObjectTagging(ctx, bucket(), r);
-    case 'PutObjectTagging': return putObjectTagging(ctx, bucket(), r);
-    case 'DeleteObjectTagging': return deleteObjectTagging(ctx, bucket(), r);
-    case 'GetObjectAttributes': return getObjectAttributes(ctx, bucket(), r);
+    case 'ListBuckets':
+      return listBuckets(ctx);
+    case 'CreateBucket':
+      return createBucket(ctx, r.bucket);
+    case 'HeadBucket':
+      return headBucket(ctx, bucket());
+    case 'DeleteBucket':
+      return deleteBucket(ctx, bucket());
+    case 'GetBucketLocation':
+      return getBucketLocation(ctx, bucket());
+    case 'GetBucketVersioning':
+      return getBucketVersioning(ctx);
+    case 'ListObjects':
+      return listObjects(ctx, bucket());
+    case 'ListObjectsV2':
+      return listObjectsV2(ctx, bucket());
+    case 'ListObjectVersions':
+      return listObjectVersions(ctx, bucket());
+    case 'DeleteObjects':
+      return deleteObjects(ctx, bucket());
+    case 'PutObject':
+      return putObject(ctx, bucket(), r);
+    case 'PostObject':
+      return postObject(ctx, bucket());
+    case 'CopyObject':
+      return copyObject(ctx, bucket(), r);
+    case 'GetObject':
+      return getObject(ctx, bucket(), r, object);
+    case 'HeadObject':
+      return getObject(ctx, bucket(), r, object);
+    case 'DeleteObject':
+      return deleteObject(ctx, bucket(), r);
+    case 'ListMultipartUploads':
+      return listMultipartUploads(ctx, bucket());
+    case 'CreateMultipartUpload':
+      return createMultipartUpload(ctx, bucket(), r);
+    case 'UploadPart':
+      return uploadPart(ctx, bucket(), r);
+    case 'UploadPartCopy':
+      return uploadPartCopy(ctx, bucket(), r);
+    case 'CompleteMultipartUpload':
+      return completeMultipartUpload(ctx, bucket(), r);
+    case 'AbortMultipartUpload':
+      return abortMultipartUpload(ctx, bucket(), r);
+    case 'ListParts':
+      return listParts(ctx, bucket(), r);
+    case 'GetBucketTagging':
+      return getBucketTagging(ctx, bucket());
+    case 'PutBucketTagging':
+      return putBucketTagging(ctx, bucket());
+    case 'DeleteBucketTagging':
+      return deleteBucketTagging(ctx, bucket());
+    case 'GetObjectTagging':
+      return getObjectTagging(ctx, bucket(), r);
+    case 'PutObjectTagging':
+      return putObjectTagging(ctx, bucket(), r);
+    case 'DeleteObjectTagging':
+      return deleteObjectTagging(ctx, bucket(), r);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(ctx, bucket(), r);
     case 'GetBucketLifecycleConfiguration':
     case 'GetBucketEncryption':
     case 'GetObjectLockConfiguration':
@@ -135,20 +209,34 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
-    case 'PutObjectAcl': return putObjectAcl(ctx, bucket(), r);
-    case 'GetObjectAcl': return getObjectAcl(ctx, bucket(), r);
-    case 'DeleteBucketCors': return deleteBucketCors(ctx, bucket());
-    case 'PutBucketCors': return putBucketCors(ctx, bucket());
-    case 'GetBucketCors': return getBucketCors(ctx, bucket());
-    case 'GetBucketPolicyStatus': return getBucketPolicyStatus(ctx, bucket());
-    case 'DeleteBucketPolicy': return deleteBucketPolicy(ctx, bucket());
-    case 'PutBucketPolicy': return putBucketPolicy(ctx, bucket());
-    case 'GetBucketPolicy': return getBucketPolicy(ctx, bucket());
-    case 'PutBucketAcl': return putBucketAcl(ctx, bucket());
-    case 'GetBucketAcl': return getBucketAcl(ctx, bucket());
-    case 'GetBucketWebsite': return getBucketWebsite(ctx, bucket());
-    case 'PutBucketWebsite': return putBucketWebsite(ctx, bucket());
-    case 'DeleteBucketWebsite': return deleteBucketWebsite(ctx, bucket());
+    case 'PutObjectAcl':
+      return putObjectAcl(ctx, bucket(), r);
+    case 'GetObjectAcl':
+      return getObjectAcl(ctx, bucket(), r);
+    case 'DeleteBucketCors':
+      return deleteBucketCors(ctx, bucket());
+    case 'PutBucketCors':
+      return putBucketCors(ctx, bucket());
+    case 'GetBucketCors':
+      return getBucketCors(ctx, bucket());
+    case 'GetBucketPolicyStatus':
+      return getBucketPolicyStatus(ctx, bucket());
+    case 'DeleteBucketPolicy':
+      return deleteBucketPolicy(ctx, bucket());
+    case 'PutBucketPolicy':
+      return putBucketPolicy(ctx, bucket());
+    case 'GetBucketPolicy':
+      return getBucketPolicy(ctx, bucket());
+    case 'PutBucketAcl':
+      return putBucketAcl(ctx, bucket());
+    case 'GetBucketAcl':
+      return getBucketAcl(ctx, bucket());
+    case 'GetBucketWebsite':
+      return getBucketWebsite(ctx, bucket());
+    case 'PutBucketWebsite':
+      return putBucketWebsite(ctx, bucket());
+    case 'DeleteBucketWebsite':
+      return deleteBucketWebsite(ctx, bucket());
     case 'PutBucketVersioning':
     case 'PutBucketLifecycleConfiguration':
     case 'DeleteBucketLifecycle':
@@ -164,7 +252,14 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
   }
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, e: unknown, requestId: string, deps: S3Deps, resource: string): void {
+function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  e: unknown,
+  requestId: string,
+  deps: S3Deps,
+  resource: string,
+): void {
   if (res.destroyed || req.socket?.destroyed !== false) {
     // The client hung up mid-upload or mid-download (or right after the last byte, before Node
     // saw the write complete): nobody is left to answer, and it is no server fault.
@@ -172,14 +267,23 @@ function sendError(req: IncomingMessage, res: ServerResponse, e: unknown, reques
     return;
   }
   const err = toS3Error(e);
-  if (err.code === 'InternalError') deps.logger.error('request failed', { requestId, method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+  if (err.code === 'InternalError')
+    deps.logger.error('request failed', {
+      requestId,
+      method: req.method,
+      url: req.url,
+      error: e instanceof Error ? e.stack : String(e),
+    });
   if (res.headersSent) {
     // The status line is gone: the only honest signal left is a cut connection.
     res.destroy();
     return;
   }
   const body = errorXml(err.code, err.message, resource, requestId, { ...err.details });
-  const headers: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+  };
   // An unread request body would otherwise be parsed as the next request on this connection.
   if (!req.complete) headers.connection = 'close';
   res.writeHead(err.status, headers);

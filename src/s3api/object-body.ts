@@ -1,6 +1,12 @@
 import {
-  AwsChunkedDecoder, checksumHeaderName, createChecksummer, isValidChecksumValue, parseChecksumAlgorithm, streamingMode,
-  type ByteObserver, type ChecksumAlgorithm,
+  AwsChunkedDecoder,
+  checksumHeaderName,
+  createChecksummer,
+  isValidChecksumValue,
+  parseChecksumAlgorithm,
+  streamingMode,
+  type ByteObserver,
+  type ChecksumAlgorithm,
 } from '#storage';
 import { PassThrough, type Readable } from 'node:stream';
 import { contentMd5, signedPayloadHash } from './body.js';
@@ -26,18 +32,25 @@ const ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1',
 export function objectBody(ctx: S3Context): ObjectBody {
   const lengthHeader = header(ctx, 'content-length');
   const mode = streamingMode(ctx.payloadHash ?? header(ctx, 'x-amz-content-sha256'));
-  if (lengthHeader === undefined && header(ctx, 'transfer-encoding') === undefined) throw new S3Error('MissingContentLength');
-  if (lengthHeader !== undefined && !/^\d+$/.test(lengthHeader)) throw new S3Error('InvalidArgument', 'Content-Length is not a number');
+  if (lengthHeader === undefined && header(ctx, 'transfer-encoding') === undefined)
+    throw new S3Error('MissingContentLength');
+  if (lengthHeader !== undefined && !/^\d+$/.test(lengthHeader))
+    throw new S3Error('InvalidArgument', 'Content-Length is not a number');
   let stream: Readable = ctx.req;
   let decoder: AwsChunkedDecoder | null = null;
   if (mode !== null) {
     const decoded = header(ctx, 'x-amz-decoded-content-length');
-    if (decoded === undefined) throw new S3Error('MissingContentLength', 'You must provide the x-amz-decoded-content-length header.');
+    if (decoded === undefined)
+      throw new S3Error('MissingContentLength', 'You must provide the x-amz-decoded-content-length header.');
     if (!/^\d+$/.test(decoded)) throw new S3Error('InvalidArgument', 'x-amz-decoded-content-length is not a number');
     if (Number(decoded) > ctx.deps.config.maxObjectSize) throw new S3Error('EntityTooLarge');
     const signed = mode !== 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
-    if (signed && !ctx.auth?.v4) throw new S3Error('InvalidRequest', 'Streaming signed payloads need SigV4 header authentication.');
-    const trailers = (header(ctx, 'x-amz-trailer') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    if (signed && !ctx.auth?.v4)
+      throw new S3Error('InvalidRequest', 'Streaming signed payloads need SigV4 header authentication.');
+    const trailers = (header(ctx, 'x-amz-trailer') ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     decoder = new AwsChunkedDecoder({
       mode,
       decodedContentLength: Number(decoded),
@@ -47,7 +60,8 @@ export function objectBody(ctx: S3Context): ObjectBody {
     stream = ctx.req.pipe(decoder);
     ctx.req.on('error', (e) => decoder!.destroy(e));
   } else {
-    if (lengthHeader !== undefined && Number(lengthHeader) > ctx.deps.config.maxObjectSize) throw new S3Error('EntityTooLarge');
+    if (lengthHeader !== undefined && Number(lengthHeader) > ctx.deps.config.maxObjectSize)
+      throw new S3Error('EntityTooLarge');
     // A failed write destroys its source stream; a destroyed request takes the socket with it, and
     // the error answer (EntityTooLarge, a full disk) could not be sent.
     const pass = new PassThrough();
@@ -60,10 +74,15 @@ export function objectBody(ctx: S3Context): ObjectBody {
   for (const alg of ALGORITHMS) {
     const expected = header(ctx, checksumHeaderName(alg));
     if (expected === undefined) continue;
-    if (!isValidChecksumValue(alg, expected)) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
+    if (!isValidChecksumValue(alg, expected))
+      throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
     verifiers.push({ alg, expected, sum: createChecksummer(alg) });
   }
-  if (verifiers.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (verifiers.length > 1)
+    throw new S3Error(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    );
   const sdkAlg = header(ctx, 'x-amz-sdk-checksum-algorithm');
   if (sdkAlg !== undefined) parseChecksumAlgorithm(sdkAlg);
 
@@ -75,7 +94,8 @@ export function objectBody(ctx: S3Context): ObjectBody {
     finish() {
       const stored: Record<string, string> = {};
       for (const v of verifiers) {
-        if (v.sum.digestBase64() !== v.expected) throw new S3Error('BadDigest', `The ${v.alg} you specified did not match the calculated checksum.`);
+        if (v.sum.digestBase64() !== v.expected)
+          throw new S3Error('BadDigest', `The ${v.alg} you specified did not match the calculated checksum.`);
         stored[v.alg] = v.expected;
       }
       if (decoder) {

@@ -4,8 +4,28 @@ import { S3Error } from './errors.js';
 import { quoteEtag } from './respond.js';
 
 /** Standard headers stored with an object and returned on GET/HEAD. */
-const STORED = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location'];
-const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE'];
+const STORED = [
+  'content-type',
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+  'x-amz-website-redirect-location',
+];
+const STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+  'OUTPOSTS',
+  'SNOW',
+  'EXPRESS_ONEZONE',
+];
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: user metadata is limited to 2 KB. */
 const MAX_USER_METADATA = 2048;
 
@@ -25,18 +45,25 @@ export function headersFromRequest(h: IncomingHttpHeaders): Record<string, strin
     if (v !== undefined) out[name] = v;
   }
   if (out['content-encoding'] !== undefined) {
-    const rest = out['content-encoding'].split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked');
+    const rest = out['content-encoding']
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked');
     if (rest.length > 0) out['content-encoding'] = rest.join(', ');
     else delete out['content-encoding'];
   }
   out['content-type'] ??= 'binary/octet-stream';
   const redirect = out['x-amz-website-redirect-location'];
   if (redirect !== undefined && !/^(\/|https?:\/\/)/.test(redirect)) {
-    throw new S3Error('InvalidArgument', 'The website redirect location must have a prefix of \'http://\' or \'https://\' or \'/\'.');
+    throw new S3Error(
+      'InvalidArgument',
+      "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+    );
   }
   const sc = one(h['x-amz-storage-class']);
   if (sc !== undefined) {
-    if (!STORAGE_CLASSES.includes(sc)) throw new S3Error('InvalidStorageClass', undefined, { StorageClassRequested: sc });
+    if (!STORAGE_CLASSES.includes(sc))
+      throw new S3Error('InvalidStorageClass', undefined, { StorageClassRequested: sc });
     if (sc !== 'STANDARD') out['x-amz-storage-class'] = sc;
   }
   let metaSize = 0;
@@ -46,7 +73,11 @@ export function headersFromRequest(h: IncomingHttpHeaders): Record<string, strin
     metaSize += Buffer.byteLength(name.slice('x-amz-meta-'.length)) + Buffer.byteLength(v);
     out[name] = v;
   }
-  if (metaSize > MAX_USER_METADATA) throw new S3Error('MetadataTooLarge', undefined, { Size: String(metaSize), MaxSizeAllowed: String(MAX_USER_METADATA) });
+  if (metaSize > MAX_USER_METADATA)
+    throw new S3Error('MetadataTooLarge', undefined, {
+      Size: String(metaSize),
+      MaxSizeAllowed: String(MAX_USER_METADATA),
+    });
   return out;
 }
 
@@ -75,7 +106,11 @@ export function applyResponseOverrides(h: OutgoingHttpHeaders, query: URLSearchP
   for (const [param, name] of OVERRIDES) {
     const v = query.get(param);
     if (v === null) continue;
-    if (!signed) throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    if (!signed)
+      throw new S3Error(
+        'InvalidRequest',
+        'Request specific response headers cannot be used for anonymous GET requests.',
+      );
     // A value Node refuses as a header (CR, LF, other controls) would inject a header or fail
     // the response with a 500: it is the client's bad argument.
     try {

@@ -32,15 +32,25 @@ export function partsCountOf(obj: ObjectInfo): number | null {
  * DEVIATION: AWS returns the part's own checksum with x-amz-checksum-mode; the object row keeps
  * only the object-level checksum, so a part read returns none.
  */
-export function partRead(ctx: S3Context, obj: ObjectInfo, n: number | null): { range: RangeResult; partsCount: number | null } | null {
+export function partRead(
+  ctx: S3Context,
+  obj: ObjectInfo,
+  n: number | null,
+): { range: RangeResult; partsCount: number | null } | null {
   if (n === null) return null;
-  if (header(ctx, 'range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  if (header(ctx, 'range') !== undefined)
+    throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const count = partsCountOf(obj);
   if (count === null) {
-    if (n !== 1) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: '1' });
+    if (n !== 1)
+      throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: '1' });
     return { range: { type: 'full' }, partsCount: null };
   }
-  if (n > count) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: String(count) });
+  if (n > count)
+    throw new S3Error('InvalidPartNumber', undefined, {
+      PartNumberRequested: String(n),
+      ActualPartCount: String(count),
+    });
   let start = 0;
   for (let i = 0; i < n - 1; i++) start += obj.blobs[i]!.size;
   const size = obj.blobs[n - 1]!.size;

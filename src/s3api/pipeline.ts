@@ -1,6 +1,18 @@
 import {
-  anonymousRead, authorize, existingObjectTagContext, parseAuth, parsePolicy, policyMayAllow, storedPolicy, verifyAuth,
-  type AuthRequest, type AuthorizeResult, type BucketInfo, type ObjectInfo, type RequestContext, type Tag,
+  anonymousRead,
+  authorize,
+  existingObjectTagContext,
+  parseAuth,
+  parsePolicy,
+  policyMayAllow,
+  storedPolicy,
+  verifyAuth,
+  type AuthRequest,
+  type AuthorizeResult,
+  type BucketInfo,
+  type ObjectInfo,
+  type RequestContext,
+  type Tag,
 } from '#storage';
 import type { IncomingMessage } from 'node:http';
 import { ACTIONS } from './actions.js';
@@ -18,10 +30,17 @@ export interface Authenticated {
 }
 
 /** Verifies the request signature; unsigned requests are the anonymous principal. */
-export function authenticate(req: IncomingMessage, rawPath: string, rawQuery: string, vhostBucket: string | null, deps: S3Deps): Authenticated {
+export function authenticate(
+  req: IncomingMessage,
+  rawPath: string,
+  rawQuery: string,
+  vhostBucket: string | null,
+  deps: S3Deps,
+): Authenticated {
   const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
   const info = parseAuth(ar);
-  if (info.type === 'anonymous') return { principal: { type: 'anonymous' }, addon: null, auth: null, payloadHash: null, signed: false };
+  if (info.type === 'anonymous')
+    return { principal: { type: 'anonymous' }, addon: null, auth: null, payloadHash: null, signed: false };
   const addon = deps.storage.addonByAccessKey(info.accessKeyId);
   if (!addon) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: info.accessKeyId });
   const auth = verifyAuth(ar, info, addon.secretAccessKey, { now: deps.now(), vhostBucket });
@@ -70,7 +89,14 @@ const TAG_WRITES = new Set(['s3:PutObject', 's3:PutObjectTagging']);
  * `requestTags`: the tag set the request writes, when the caller has it (PutObjectTagging's
  * body); otherwise the x-amz-tagging header's, for the writes that carry one.
  */
-function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): AuthorizeResult {
+function decide(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  action: string,
+  key: string | null,
+  object: ObjectInfo | null,
+  requestTags?: Tag[] | null,
+): AuthorizeResult {
   const tags = TAG_WRITES.has(action) ? (requestTags === undefined ? headerTags(ctx) : requestTags) : null;
   return authorize({
     principal: ctx.principal,
@@ -86,11 +112,24 @@ function decide(ctx: S3Context, bucket: BucketInfo, action: string, key: string 
 
 /** Throws AccessDenied unless the principal may perform `action` on the bucket or one of its objects. */
 /** Whether the principal may perform `action`, for optional parts of an answer (x-amz-tagging-count). */
-export function isAllowed(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null): boolean {
+export function isAllowed(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  action: string,
+  key: string | null,
+  object: ObjectInfo | null,
+): boolean {
   return decide(ctx, bucket, action, key, object).allowed;
 }
 
-export function checkAccess(ctx: S3Context, bucket: BucketInfo, action: string, key: string | null, object: ObjectInfo | null, requestTags?: Tag[] | null): void {
+export function checkAccess(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  action: string,
+  key: string | null,
+  object: ObjectInfo | null,
+  requestTags?: Tag[] | null,
+): void {
   if (!decide(ctx, bucket, action, key, object, requestTags).allowed) throw new S3Error('AccessDenied');
 }
 
@@ -100,8 +139,21 @@ export type AnonymousObjectAnswer = 'read' | 'NoSuchKey' | 'AccessDenied';
  * The anonymous GetObject/HeadObject answer: the decision the website and the certificate gate
  * share, with the S3 API's rule for a missing key (NoSuchKey only to whoever may list).
  */
-export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: Pick<ObjectInfo, 'acl' | 'tags'> | null, context: RequestContext): AnonymousObjectAnswer {
-  const d = anonymousRead({ bucket: bucket.name, bucketOwnerId: bucket.ownerId, bucketAcl: bucket.acl, policy: storedPolicy(bucket), key, object, context });
+export function anonymousObjectAnswer(
+  bucket: BucketInfo,
+  key: string,
+  object: Pick<ObjectInfo, 'acl' | 'tags'> | null,
+  context: RequestContext,
+): AnonymousObjectAnswer {
+  const d = anonymousRead({
+    bucket: bucket.name,
+    bucketOwnerId: bucket.ownerId,
+    bucketAcl: bucket.acl,
+    policy: storedPolicy(bucket),
+    key,
+    object,
+    context,
+  });
   if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
   return d.notFound ? 'NoSuchKey' : 'AccessDenied';
 }
@@ -111,7 +163,8 @@ export function anonymousObjectAnswer(bucket: BucketInfo, key: string, object: P
  * with s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
  */
 export function mayLearnMissing(ctx: S3Context, bucket: BucketInfo, key: string): boolean {
-  if (ctx.principal.type === 'anonymous') return anonymousObjectAnswer(bucket, key, null, requestContext(ctx)) === 'NoSuchKey';
+  if (ctx.principal.type === 'anonymous')
+    return anonymousObjectAnswer(bucket, key, null, requestContext(ctx)) === 'NoSuchKey';
   return decide(ctx, bucket, 's3:ListBucket', null, null).allowed;
 }
 
@@ -120,7 +173,12 @@ export function mayLearnMissing(ctx: S3Context, bucket: BucketInfo, key: string)
  * it up (null when missing or none), and for object operations on `object`, the key's row as the
  * caller looked it up (null when missing). A missing bucket is NoSuchBucket whoever asks, as on S3.
  */
-export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | null, object: ObjectInfo | null): BucketInfo | null {
+export function authorizeRoute(
+  ctx: S3Context,
+  r: Route,
+  found: BucketInfo | null,
+  object: ObjectInfo | null,
+): BucketInfo | null {
   const need = ACTIONS[r.op];
   if (need === null) {
     if (ctx.principal.type === 'anonymous') throw new S3Error('AccessDenied');
@@ -153,7 +211,8 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
   const key = keyOf(r);
   // The anonymous read is decided as the website and the certificate gate decide it.
   if (ctx.principal.type === 'anonymous' && (r.op === 'GetObject' || r.op === 'HeadObject')) {
-    if (anonymousObjectAnswer(bucket, r.key, object, requestContext(ctx)) === 'AccessDenied') throw new S3Error('AccessDenied');
+    if (anonymousObjectAnswer(bucket, r.key, object, requestContext(ctx)) === 'AccessDenied')
+      throw new S3Error('AccessDenied');
     return bucket;
   }
   // A missing key has no ACL to grant the read: the handler answers NoSuchKey to whoever may list
@@ -174,10 +233,19 @@ export function authorizeRoute(ctx: S3Context, r: Route, found: BucketInfo | nul
 /** Owner, bucket ACL WRITE, or a policy Allow that might cover some key: resources and conditions aside. */
 function mightBeAllowed(ctx: S3Context, bucket: BucketInfo, action: string): boolean {
   const withoutPolicy = authorize({
-    principal: ctx.principal, bucketOwnerId: bucket.ownerId, action, resource: `arn:aws:s3:::${bucket.name}`,
-    policy: null, bucketAcl: bucket.acl, objectAcl: null, context: {},
+    principal: ctx.principal,
+    bucketOwnerId: bucket.ownerId,
+    action,
+    resource: `arn:aws:s3:::${bucket.name}`,
+    policy: null,
+    bucketAcl: bucket.acl,
+    objectAcl: null,
+    context: {},
   });
-  return withoutPolicy.allowed || (bucket.policy !== null && policyMayAllow(parsePolicy(bucket.policy, bucket.name), ctx.principal, action));
+  return (
+    withoutPolicy.allowed ||
+    (bucket.policy !== null && policyMayAllow(parsePolicy(bucket.policy, bucket.name), ctx.principal, action))
+  );
 }
 
 /**

@@ -32,7 +32,11 @@ export function readPostForm(req: IncomingMessage, limits: PostFormLimits): Prom
     let parser: busboy.Busboy;
     try {
       // Browsers send UTF-8 file names unencoded (RFC 7578 section 4.2), not latin1.
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fieldSize: limits.textFile, fieldNameSize: 1024 } });
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { fieldSize: limits.textFile, fieldNameSize: 1024 },
+      });
     } catch {
       throw new S3Error('MalformedPOSTRequest');
     }
@@ -62,11 +66,18 @@ export function readPostForm(req: IncomingMessage, limits: PostFormLimits): Prom
       const lower = name.toLowerCase();
       if (lower === 'file') {
         // "File or text content": text content arrives as a plain field.
-        if (info.valueTruncated) return fail(new S3Error('EntityTooLarge', `A text file field may hold at most ${limits.textFile} bytes; send it as a file.`));
+        if (info.valueTruncated)
+          return fail(
+            new S3Error(
+              'EntityTooLarge',
+              `A text file field may hold at most ${limits.textFile} bytes; send it as a file.`,
+            ),
+          );
         return begin({ stream: Readable.from([Buffer.from(value, 'utf8')]), filename: '' });
       }
       preData += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.nameTruncated || info.valueTruncated || preData > limits.preData) return fail(new S3Error('MaxPostPreDataLengthExceededError'));
+      if (info.nameTruncated || info.valueTruncated || preData > limits.preData)
+        return fail(new S3Error('MaxPostPreDataLengthExceededError'));
       if (!fields.has(lower)) fields.set(lower, value);
     });
     parser.on('file', (name, stream, info) => {

@@ -33,7 +33,8 @@ const notImplemented = (feature: string, header: string): HeaderTreatment => ({
 });
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html */
-const sseC = (header: string): HeaderTreatment => notImplemented('Server-side encryption with customer-provided keys (SSE-C)', header);
+const sseC = (header: string): HeaderTreatment =>
+  notImplemented('Server-side encryption with customer-provided keys (SSE-C)', header);
 
 /** Object Lock on a bucket created without it: AWS answers InvalidRequest (API_PutObject, x-amz-object-lock-*). */
 const objectLock: HeaderTreatment = {
@@ -50,11 +51,26 @@ export const COMMON_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-sdk-checksum-algorithm', treatment: handled },
   { name: 'x-amz-checksum-*', treatment: handled },
   { name: 'x-amz-expected-bucket-owner', treatment: checked },
-  { name: 'x-amz-request-payer', treatment: { kind: 'ignored', why: 'Requester Pays only changes who is billed; nothing is billed here' } },
+  {
+    name: 'x-amz-request-payer',
+    treatment: { kind: 'ignored', why: 'Requester Pays only changes who is billed; nothing is billed here' },
+  },
   { name: 'x-amz-user-agent', treatment: { kind: 'ignored', why: 'informational' } },
-  { name: 'x-amz-security-token', treatment: { kind: 'refused', error: () => new S3Error('InvalidToken', 'Temporary credentials (session tokens) are not issued by this service') } },
-  { name: 'x-amz-server-side-encryption-customer-*', treatment: sseC('x-amz-server-side-encryption-customer-algorithm') },
-  { name: 'x-amz-copy-source-server-side-encryption-customer-*', treatment: sseC('x-amz-copy-source-server-side-encryption-customer-algorithm') },
+  {
+    name: 'x-amz-security-token',
+    treatment: {
+      kind: 'refused',
+      error: () => new S3Error('InvalidToken', 'Temporary credentials (session tokens) are not issued by this service'),
+    },
+  },
+  {
+    name: 'x-amz-server-side-encryption-customer-*',
+    treatment: sseC('x-amz-server-side-encryption-customer-algorithm'),
+  },
+  {
+    name: 'x-amz-copy-source-server-side-encryption-customer-*',
+    treatment: sseC('x-amz-copy-source-server-side-encryption-customer-algorithm'),
+  },
 ];
 
 const WRITE_RULES: readonly HeaderRule[] = [
@@ -65,8 +81,17 @@ const WRITE_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-website-redirect-location', treatment: handled },
   { name: 'x-amz-checksum-algorithm', treatment: handled },
   { name: 'x-amz-checksum-type', treatment: handled },
-  { name: 'x-amz-server-side-encryption', treatment: notImplemented('Server-side encryption', 'x-amz-server-side-encryption') },
-  { name: 'x-amz-server-side-encryption-*', treatment: notImplemented('Server-side encryption with AWS KMS keys', 'x-amz-server-side-encryption-aws-kms-key-id') },
+  {
+    name: 'x-amz-server-side-encryption',
+    treatment: notImplemented('Server-side encryption', 'x-amz-server-side-encryption'),
+  },
+  {
+    name: 'x-amz-server-side-encryption-*',
+    treatment: notImplemented(
+      'Server-side encryption with AWS KMS keys',
+      'x-amz-server-side-encryption-aws-kms-key-id',
+    ),
+  },
   { name: 'x-amz-tagging', treatment: handled },
   { name: 'x-amz-object-lock-*', treatment: objectLock },
   { name: 'x-amz-write-offset-bytes', treatment: notImplemented('Appending to objects', 'x-amz-write-offset-bytes') },
@@ -80,15 +105,22 @@ const COPY_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-source-expected-bucket-owner', treatment: checked },
 ];
 
-const COPY_OBJECT_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-tagging-directive', treatment: handled },
-];
+const COPY_OBJECT_RULES: readonly HeaderRule[] = [{ name: 'x-amz-tagging-directive', treatment: handled }];
 
 const DELETE_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-mfa', treatment: notImplemented('MFA delete', 'x-amz-mfa') },
-  { name: 'x-amz-bypass-governance-retention', treatment: { kind: 'ignored', why: 'no object is under Object Lock retention here' } },
-  { name: 'x-amz-if-match-last-modified-time', treatment: notImplemented('Conditional deletes by time (directory buckets)', 'x-amz-if-match-last-modified-time') },
-  { name: 'x-amz-if-match-size', treatment: notImplemented('Conditional deletes by size (directory buckets)', 'x-amz-if-match-size') },
+  {
+    name: 'x-amz-bypass-governance-retention',
+    treatment: { kind: 'ignored', why: 'no object is under Object Lock retention here' },
+  },
+  {
+    name: 'x-amz-if-match-last-modified-time',
+    treatment: notImplemented('Conditional deletes by time (directory buckets)', 'x-amz-if-match-last-modified-time'),
+  },
+  {
+    name: 'x-amz-if-match-size',
+    treatment: notImplemented('Conditional deletes by size (directory buckets)', 'x-amz-if-match-size'),
+  },
 ];
 
 const CREATE_BUCKET_RULES: readonly HeaderRule[] = [
@@ -98,13 +130,9 @@ const CREATE_BUCKET_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-object-ownership', treatment: checked },
 ];
 
-const GET_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-checksum-mode', treatment: handled },
-];
+const GET_RULES: readonly HeaderRule[] = [{ name: 'x-amz-checksum-mode', treatment: handled }];
 
-const MULTIPART_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-mp-object-size', treatment: handled },
-];
+const MULTIPART_RULES: readonly HeaderRule[] = [{ name: 'x-amz-mp-object-size', treatment: handled }];
 
 const ATTRIBUTES_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-object-attributes', treatment: handled },
@@ -113,7 +141,10 @@ const ATTRIBUTES_RULES: readonly HeaderRule[] = [
 ];
 
 const LIST_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-optional-object-attributes', treatment: { kind: 'ignored', why: 'it asks for RestoreStatus, which no object here has' } },
+  {
+    name: 'x-amz-optional-object-attributes',
+    treatment: { kind: 'ignored', why: 'it asks for RestoreStatus, which no object here has' },
+  },
 ];
 
 const ACL_RULES: readonly HeaderRule[] = [
@@ -173,11 +204,13 @@ function checkHeader(ctx: S3Context, name: string, value: string, bucket: Bucket
       return;
     case 'x-amz-source-expected-bucket-owner': {
       const source = sourceBucket(ctx);
-      if (source === null || ctx.deps.storage.bucket(source)?.ownerId !== value.trim()) throw new S3Error('AccessDenied');
+      if (source === null || ctx.deps.storage.bucket(source)?.ownerId !== value.trim())
+        throw new S3Error('AccessDenied');
       return;
     }
     case 'x-amz-bucket-object-lock-enabled':
-      if (value.trim().toLowerCase() === 'true') throw new S3Error('NotImplemented', 'Object Lock is not implemented', { Header: name });
+      if (value.trim().toLowerCase() === 'true')
+        throw new S3Error('NotImplemented', 'Object Lock is not implemented', { Header: name });
       return;
     case 'x-amz-object-ownership':
       // Every object here is owned by the add-on that wrote it, with ACLs in force: ObjectWriter.
@@ -185,7 +218,10 @@ function checkHeader(ctx: S3Context, name: string, value: string, bucket: Bucket
       if (value.trim() === 'BucketOwnerPreferred' || value.trim() === 'BucketOwnerEnforced') {
         throw new S3Error('NotImplemented', `Object ownership ${value.trim()} is not implemented`, { Header: name });
       }
-      throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', { ArgumentName: name, ArgumentValue: value });
+      throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', {
+        ArgumentName: name,
+        ArgumentValue: value,
+      });
     default:
       throw new Error(`no check for ${name}`);
   }

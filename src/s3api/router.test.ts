@@ -73,7 +73,10 @@ test('router: AWS request examples, path style and virtual-host style', { timeou
     const u = new URL(url, 'http://x');
     const path = decodeURIComponent(u.pathname);
     for (const style of ['path', 'vhost'] as const) {
-      const { bucket, key } = style === 'path' ? splitPath(path, null) : splitPath(path.replace(/^\/[^/]*/, '') || '/', path === '/' ? null : path.split('/')[1]!);
+      const { bucket, key } =
+        style === 'path'
+          ? splitPath(path, null)
+          : splitPath(path.replace(/^\/[^/]*/, '') || '/', path === '/' ? null : path.split('/')[1]!);
       if (style === 'vhost' && bucket === null) continue;
       let got: string;
       try {
@@ -110,9 +113,18 @@ const variants: [string, string, Route, Record<string, string>?][] = [
   ['PUT', '/b/k', { op: 'CopyObject', bucket: 'b', key: 'k' }, { 'x-amz-copy-source': '/a/b' }],
   ['GET', '/b/k?acl', { op: 'GetObjectAcl', bucket: 'b', key: 'k' }],
   ['POST', '/b/k?uploads', { op: 'CreateMultipartUpload', bucket: 'b', key: 'k' }],
-  ['PUT', '/b/k?partNumber=7&uploadId=u%2B1', { op: 'UploadPart', bucket: 'b', key: 'k', uploadId: 'u+1', partNumber: 7 }],
+  [
+    'PUT',
+    '/b/k?partNumber=7&uploadId=u%2B1',
+    { op: 'UploadPart', bucket: 'b', key: 'k', uploadId: 'u+1', partNumber: 7 },
+  ],
   ['PUT', '/b/k?uploadId=u&partNumber=0007', { op: 'UploadPart', bucket: 'b', key: 'k', uploadId: 'u', partNumber: 7 }],
-  ['PUT', '/b/k?partNumber=1&uploadId=u', { op: 'UploadPartCopy', bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1 }, { 'x-amz-copy-source': '/a/b' }],
+  [
+    'PUT',
+    '/b/k?partNumber=1&uploadId=u',
+    { op: 'UploadPartCopy', bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1 },
+    { 'x-amz-copy-source': '/a/b' },
+  ],
   ['POST', '/b/k?uploadId=u', { op: 'CompleteMultipartUpload', bucket: 'b', key: 'k', uploadId: 'u' }],
   ['DELETE', '/b/k?uploadId=u', { op: 'AbortMultipartUpload', bucket: 'b', key: 'k', uploadId: 'u' }],
   ['GET', '/b/k?uploadId=u&max-parts=2', { op: 'ListParts', bucket: 'b', key: 'k', uploadId: 'u' }],
@@ -125,7 +137,8 @@ function routeOf(method: string, url: string, headers: Record<string, string> = 
 }
 
 test('router: each variant carries its parsed parameters', { timeout: 30_000 }, () => {
-  for (const [method, url, want, headers] of variants) assert.deepEqual(routeOf(method, url, headers), want, `${method} ${url}`);
+  for (const [method, url, want, headers] of variants)
+    assert.deepEqual(routeOf(method, url, headers), want, `${method} ${url}`);
 });
 
 const PART_MESSAGE = 'Part number must be an integer between 1 and 10000, inclusive';
@@ -154,14 +167,17 @@ const invalid: [string, string, string, string, string][] = [
 
 test('router: bad uploadId and partNumber values are InvalidArgument', { timeout: 30_000 }, () => {
   for (const [method, url, message, name, value] of invalid) {
-    assert.throws(() => routeOf(method, url), (e: unknown) => {
-      assert.ok(e instanceof S3Error, `${method} ${url}`);
-      assert.equal(e.code, 'InvalidArgument', `${method} ${url}`);
-      assert.equal(e.status, 400, `${method} ${url}`);
-      assert.equal(e.message, message, `${method} ${url}`);
-      assert.deepEqual(e.details, { ArgumentName: name, ArgumentValue: value }, `${method} ${url}`);
-      return true;
-    });
+    assert.throws(
+      () => routeOf(method, url),
+      (e: unknown) => {
+        assert.ok(e instanceof S3Error, `${method} ${url}`);
+        assert.equal(e.code, 'InvalidArgument', `${method} ${url}`);
+        assert.equal(e.status, 400, `${method} ${url}`);
+        assert.equal(e.message, message, `${method} ${url}`);
+        assert.deepEqual(e.details, { ArgumentName: name, ArgumentValue: value }, `${method} ${url}`);
+        return true;
+      },
+    );
   }
 });
 

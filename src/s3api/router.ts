@@ -7,18 +7,47 @@ const SERVICE_OPERATIONS = ['ListBuckets'] as const;
 
 /** Operations on a bucket (or, for DeleteObjects and PostObject, on keys named in the body). */
 const BUCKET_OPERATIONS = [
-  'CreateBucket', 'HeadBucket', 'DeleteBucket', 'GetBucketLocation',
-  'ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'GetBucketVersioning', 'PutBucketVersioning',
-  'GetBucketAcl', 'PutBucketAcl', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus',
-  'GetBucketCors', 'PutBucketCors', 'DeleteBucketCors',
-  'GetBucketWebsite', 'PutBucketWebsite', 'DeleteBucketWebsite',
-  'GetBucketLifecycleConfiguration', 'PutBucketLifecycleConfiguration', 'DeleteBucketLifecycle',
-  'GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging',
-  'GetBucketEncryption', 'PutBucketEncryption', 'DeleteBucketEncryption',
-  'GetBucketRequestPayment', 'GetBucketLogging', 'GetBucketNotificationConfiguration',
-  'GetObjectLockConfiguration', 'GetBucketReplication', 'GetBucketAccelerateConfiguration',
-  'GetBucketOwnershipControls', 'GetPublicAccessBlock',
-  'ListMultipartUploads', 'DeleteObjects', 'PostObject',
+  'CreateBucket',
+  'HeadBucket',
+  'DeleteBucket',
+  'GetBucketLocation',
+  'ListObjects',
+  'ListObjectsV2',
+  'ListObjectVersions',
+  'GetBucketVersioning',
+  'PutBucketVersioning',
+  'GetBucketAcl',
+  'PutBucketAcl',
+  'GetBucketPolicy',
+  'PutBucketPolicy',
+  'DeleteBucketPolicy',
+  'GetBucketPolicyStatus',
+  'GetBucketCors',
+  'PutBucketCors',
+  'DeleteBucketCors',
+  'GetBucketWebsite',
+  'PutBucketWebsite',
+  'DeleteBucketWebsite',
+  'GetBucketLifecycleConfiguration',
+  'PutBucketLifecycleConfiguration',
+  'DeleteBucketLifecycle',
+  'GetBucketTagging',
+  'PutBucketTagging',
+  'DeleteBucketTagging',
+  'GetBucketEncryption',
+  'PutBucketEncryption',
+  'DeleteBucketEncryption',
+  'GetBucketRequestPayment',
+  'GetBucketLogging',
+  'GetBucketNotificationConfiguration',
+  'GetObjectLockConfiguration',
+  'GetBucketReplication',
+  'GetBucketAccelerateConfiguration',
+  'GetBucketOwnershipControls',
+  'GetPublicAccessBlock',
+  'ListMultipartUploads',
+  'DeleteObjects',
+  'PostObject',
 ] as const;
 
 /** Reads of an object, which may name one part of it (`?partNumber=N`). */
@@ -26,9 +55,18 @@ const READ_OPERATIONS = ['GetObject', 'HeadObject'] as const;
 
 /** Other operations on one object. */
 const OBJECT_OPERATIONS = [
-  'PutObject', 'CopyObject', 'DeleteObject',
-  'GetObjectAcl', 'PutObjectAcl', 'GetObjectTagging', 'PutObjectTagging', 'DeleteObjectTagging', 'GetObjectAttributes',
-  'CreateMultipartUpload', 'RestoreObject', 'SelectObjectContent',
+  'PutObject',
+  'CopyObject',
+  'DeleteObject',
+  'GetObjectAcl',
+  'PutObjectAcl',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  'GetObjectAttributes',
+  'CreateMultipartUpload',
+  'RestoreObject',
+  'SelectObjectContent',
 ] as const;
 
 /** Operations on one multipart upload. */
@@ -39,18 +77,48 @@ const PART_OPERATIONS = ['UploadPart', 'UploadPartCopy'] as const;
 
 /** Every operation the router can name, spelled as AWS does. */
 export const OPERATIONS = [
-  ...SERVICE_OPERATIONS, ...BUCKET_OPERATIONS, ...READ_OPERATIONS, ...OBJECT_OPERATIONS, ...UPLOAD_OPERATIONS, ...PART_OPERATIONS,
+  ...SERVICE_OPERATIONS,
+  ...BUCKET_OPERATIONS,
+  ...READ_OPERATIONS,
+  ...OBJECT_OPERATIONS,
+  ...UPLOAD_OPERATIONS,
+  ...PART_OPERATIONS,
 ] as const;
 
 export type OperationName = (typeof OPERATIONS)[number];
 
-export interface ServiceRoute { op: (typeof SERVICE_OPERATIONS)[number] }
-export interface BucketRoute { op: (typeof BUCKET_OPERATIONS)[number]; bucket: string }
-export interface ObjectRoute { op: (typeof OBJECT_OPERATIONS)[number]; bucket: string; key: string }
+export interface ServiceRoute {
+  op: (typeof SERVICE_OPERATIONS)[number];
+}
+export interface BucketRoute {
+  op: (typeof BUCKET_OPERATIONS)[number];
+  bucket: string;
+}
+export interface ObjectRoute {
+  op: (typeof OBJECT_OPERATIONS)[number];
+  bucket: string;
+  key: string;
+}
 /** `partNumber`: the part to read, null for the whole object. */
-export interface ReadRoute { op: (typeof READ_OPERATIONS)[number]; bucket: string; key: string; partNumber: number | null }
-export interface UploadRoute { op: (typeof UPLOAD_OPERATIONS)[number]; bucket: string; key: string; uploadId: string }
-export interface PartRoute { op: (typeof PART_OPERATIONS)[number]; bucket: string; key: string; uploadId: string; partNumber: number }
+export interface ReadRoute {
+  op: (typeof READ_OPERATIONS)[number];
+  bucket: string;
+  key: string;
+  partNumber: number | null;
+}
+export interface UploadRoute {
+  op: (typeof UPLOAD_OPERATIONS)[number];
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+export interface PartRoute {
+  op: (typeof PART_OPERATIONS)[number];
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+}
 
 /** A routed request: the operation and the parameters it acts on, parsed and validated. */
 export type Route = ServiceRoute | BucketRoute | ReadRoute | ObjectRoute | UploadRoute | PartRoute;
@@ -58,22 +126,44 @@ export type Route = ServiceRoute | BucketRoute | ReadRoute | ObjectRoute | Uploa
 /** Sub-resources that select a bucket-level operation, by method, first match wins. */
 const BUCKET_SUBRESOURCES: Record<string, [string, BucketRoute['op']][]> = {
   GET: [
-    ['location', 'GetBucketLocation'], ['versioning', 'GetBucketVersioning'], ['versions', 'ListObjectVersions'],
-    ['acl', 'GetBucketAcl'], ['policyStatus', 'GetBucketPolicyStatus'], ['policy', 'GetBucketPolicy'], ['cors', 'GetBucketCors'],
-    ['website', 'GetBucketWebsite'], ['uploads', 'ListMultipartUploads'], ['lifecycle', 'GetBucketLifecycleConfiguration'],
-    ['tagging', 'GetBucketTagging'], ['encryption', 'GetBucketEncryption'], ['requestPayment', 'GetBucketRequestPayment'],
-    ['logging', 'GetBucketLogging'], ['notification', 'GetBucketNotificationConfiguration'], ['object-lock', 'GetObjectLockConfiguration'],
-    ['replication', 'GetBucketReplication'], ['accelerate', 'GetBucketAccelerateConfiguration'],
-    ['ownershipControls', 'GetBucketOwnershipControls'], ['publicAccessBlock', 'GetPublicAccessBlock'],
+    ['location', 'GetBucketLocation'],
+    ['versioning', 'GetBucketVersioning'],
+    ['versions', 'ListObjectVersions'],
+    ['acl', 'GetBucketAcl'],
+    ['policyStatus', 'GetBucketPolicyStatus'],
+    ['policy', 'GetBucketPolicy'],
+    ['cors', 'GetBucketCors'],
+    ['website', 'GetBucketWebsite'],
+    ['uploads', 'ListMultipartUploads'],
+    ['lifecycle', 'GetBucketLifecycleConfiguration'],
+    ['tagging', 'GetBucketTagging'],
+    ['encryption', 'GetBucketEncryption'],
+    ['requestPayment', 'GetBucketRequestPayment'],
+    ['logging', 'GetBucketLogging'],
+    ['notification', 'GetBucketNotificationConfiguration'],
+    ['object-lock', 'GetObjectLockConfiguration'],
+    ['replication', 'GetBucketReplication'],
+    ['accelerate', 'GetBucketAccelerateConfiguration'],
+    ['ownershipControls', 'GetBucketOwnershipControls'],
+    ['publicAccessBlock', 'GetPublicAccessBlock'],
   ],
   PUT: [
-    ['acl', 'PutBucketAcl'], ['policy', 'PutBucketPolicy'], ['cors', 'PutBucketCors'], ['website', 'PutBucketWebsite'],
-    ['versioning', 'PutBucketVersioning'], ['lifecycle', 'PutBucketLifecycleConfiguration'], ['tagging', 'PutBucketTagging'],
+    ['acl', 'PutBucketAcl'],
+    ['policy', 'PutBucketPolicy'],
+    ['cors', 'PutBucketCors'],
+    ['website', 'PutBucketWebsite'],
+    ['versioning', 'PutBucketVersioning'],
+    ['lifecycle', 'PutBucketLifecycleConfiguration'],
+    ['tagging', 'PutBucketTagging'],
     ['encryption', 'PutBucketEncryption'],
   ],
   DELETE: [
-    ['policy', 'DeleteBucketPolicy'], ['cors', 'DeleteBucketCors'], ['website', 'DeleteBucketWebsite'],
-    ['lifecycle', 'DeleteBucketLifecycle'], ['tagging', 'DeleteBucketTagging'], ['encryption', 'DeleteBucketEncryption'],
+    ['policy', 'DeleteBucketPolicy'],
+    ['cors', 'DeleteBucketCors'],
+    ['website', 'DeleteBucketWebsite'],
+    ['lifecycle', 'DeleteBucketLifecycle'],
+    ['tagging', 'DeleteBucketTagging'],
+    ['encryption', 'DeleteBucketEncryption'],
   ],
   POST: [['delete', 'DeleteObjects']],
 };
@@ -81,12 +171,19 @@ const BUCKET_SUBRESOURCES: Record<string, [string, BucketRoute['op']][]> = {
 /** Throws NotImplemented naming the first operation sub-resource in `query`, if any: no route took it. */
 function refuseSubresource(query: URLSearchParams): void {
   const sub = S3_OPERATION_SUBRESOURCES.find((s) => query.has(s));
-  if (sub !== undefined) throw new S3Error('NotImplemented', `The ?${sub} sub-resource is not implemented for this method`, { Subresource: sub });
+  if (sub !== undefined)
+    throw new S3Error('NotImplemented', `The ?${sub} sub-resource is not implemented for this method`, {
+      Subresource: sub,
+    });
 }
 
 function uploadIdOf(query: URLSearchParams): string {
   const id = query.get('uploadId');
-  if (id === null || id === '') throw new S3Error('InvalidArgument', 'This operation needs an uploadId', { ArgumentName: 'uploadId', ArgumentValue: id ?? '' });
+  if (id === null || id === '')
+    throw new S3Error('InvalidArgument', 'This operation needs an uploadId', {
+      ArgumentName: 'uploadId',
+      ArgumentValue: id ?? '',
+    });
   return id;
 }
 
@@ -94,7 +191,10 @@ function uploadIdOf(query: URLSearchParams): string {
 function partNumberOf(raw: string): number {
   const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= 1 && n <= MAX_PART_NUMBER)) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, { ArgumentName: 'partNumber', ArgumentValue: raw });
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, {
+      ArgumentName: 'partNumber',
+      ArgumentValue: raw,
+    });
   }
   return n;
 }
@@ -104,7 +204,13 @@ function partNumberOf(raw: string): number {
  * already taken from the Host and path
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
  */
-export function route(method: string, bucket: string | null, key: string | null, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Route {
+export function route(
+  method: string,
+  bucket: string | null,
+  key: string | null,
+  query: URLSearchParams,
+  headers: Record<string, string | string[] | undefined>,
+): Route {
   if (bucket === null) {
     if (method === 'GET') return { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed');
@@ -159,12 +265,18 @@ function bucketOperation(method: string, query: URLSearchParams): BucketRoute['o
   for (const [sub, op] of BUCKET_SUBRESOURCES[method] ?? []) if (query.has(sub)) return op;
   refuseSubresource(query);
   switch (method) {
-    case 'GET': return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
-    case 'HEAD': return 'HeadBucket';
-    case 'PUT': return 'CreateBucket';
-    case 'DELETE': return 'DeleteBucket';
-    case 'POST': return 'PostObject';
-    default: throw new S3Error('MethodNotAllowed');
+    case 'GET':
+      return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    case 'HEAD':
+      return 'HeadBucket';
+    case 'PUT':
+      return 'CreateBucket';
+    case 'DELETE':
+      return 'DeleteBucket';
+    case 'POST':
+      return 'PostObject';
+    default:
+      throw new S3Error('MethodNotAllowed');
   }
 }
 
@@ -174,7 +286,10 @@ export function keyOf(r: Route): string | null {
 }
 
 /** Splits a decoded path into bucket and key for path-style requests; `vhostBucket` when the Host named it. */
-export function splitPath(decodedPath: string, vhostBucket: string | null): { bucket: string | null; key: string | null } {
+export function splitPath(
+  decodedPath: string,
+  vhostBucket: string | null,
+): { bucket: string | null; key: string | null } {
   const p = decodedPath.startsWith('/') ? decodedPath.slice(1) : decodedPath;
   if (vhostBucket !== null) return { bucket: vhostBucket, key: p === '' ? null : p };
   if (p === '') return { bucket: null, key: null };

@@ -10,11 +10,21 @@ const many = (n: number): Tag[] => Array.from({ length: n }, (_, i) => tag(`k${i
 /** [name, tags, target, expected error code or null when valid]. */
 const rules: [string, Tag[], 'object' | 'bucket', string | null][] = [
   ['an empty set', [], 'object', null],
-  ['the allowed punctuation + - = . _ : / @ and spaces', [tag('a+b-c=d.e_f:g/h@i j', '+ - = . _ : / @')], 'object', null],
+  [
+    'the allowed punctuation + - = . _ : / @ and spaces',
+    [tag('a+b-c=d.e_f:g/h@i j', '+ - = . _ : / @')],
+    'object',
+    null,
+  ],
   ['letters and digits of any script', [tag('Ärger', '東京'), tag('١٢٣', 'ÆØÅ')], 'object', null],
   ['an empty value', [tag('k', '')], 'object', null],
   ['a 128-character key', [tag('k'.repeat(128))], 'object', null],
-  ['a 128-character key of astral characters (counted as characters, not UTF-16 units)', [tag('𝒜'.repeat(128))], 'object', null],
+  [
+    'a 128-character key of astral characters (counted as characters, not UTF-16 units)',
+    [tag('𝒜'.repeat(128))],
+    'object',
+    null,
+  ],
   ['a 129-character key', [tag('k'.repeat(129))], 'object', 'InvalidTag'],
   ['a 256-character value', [tag('k', 'v'.repeat(256))], 'object', null],
   ['a 257-character value', [tag('k', 'v'.repeat(257))], 'object', 'InvalidTag'],
@@ -40,7 +50,10 @@ for (const [name, tags, target, code] of rules) {
       assert.deepEqual(validateTags(tags, target), tags);
       return;
     }
-    assert.throws(() => validateTags(tags, target), (e: unknown) => e instanceof S3Error && e.code === code && e.status === 400);
+    assert.throws(
+      () => validateTags(tags, target),
+      (e: unknown) => e instanceof S3Error && e.code === code && e.status === 400,
+    );
   });
 }
 
@@ -60,29 +73,50 @@ const headers: [string, Tag[] | string][] = [
 ];
 
 for (const [raw, want] of headers) {
-  test(`x-amz-tagging "${raw.slice(0, 40)}": ${typeof want === 'string' ? want : JSON.stringify(want)}`, { timeout: 5_000 }, () => {
+  test(`x-amz-tagging "${raw.slice(0, 40)}": ${typeof want === 'string' ? want : JSON.stringify(want)}`, {
+    timeout: 5_000,
+  }, () => {
     if (typeof want !== 'string') {
       assert.deepEqual(parseTaggingHeader(raw), want);
       return;
     }
-    assert.throws(() => parseTaggingHeader(raw), (e: unknown) => e instanceof S3Error && e.code === want);
+    assert.throws(
+      () => parseTaggingHeader(raw),
+      (e: unknown) => e instanceof S3Error && e.code === want,
+    );
   });
 }
 
 const doc = (inner: string): string => `<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</Tagging>`;
 const documents: [string, string, Tag[] | string][] = [
-  ['two tags', doc('<TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value>2</Value></Tag></TagSet>'), [tag('a', '1'), tag('b', '2')]],
-  ['one tag, indented', doc('\n  <TagSet>\n    <Tag>\n      <Key>a</Key>\n      <Value>1</Value>\n    </Tag>\n  </TagSet>\n'), [tag('a', '1')]],
+  [
+    'two tags',
+    doc('<TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value>2</Value></Tag></TagSet>'),
+    [tag('a', '1'), tag('b', '2')],
+  ],
+  [
+    'one tag, indented',
+    doc('\n  <TagSet>\n    <Tag>\n      <Key>a</Key>\n      <Value>1</Value>\n    </Tag>\n  </TagSet>\n'),
+    [tag('a', '1')],
+  ],
   ['an empty value', doc('<TagSet><Tag><Key>a</Key><Value></Value></Tag></TagSet>'), [tag('a', '')]],
   ['an empty TagSet', doc('<TagSet/>'), []],
   ['entities decoded', doc('<TagSet><Tag><Key>a&amp;b</Key><Value>x</Value></Tag></TagSet>'), 'InvalidTag'],
-  ['character references decoded', doc('<TagSet><Tag><Key>&#x6B;</Key><Value>&#118;</Value></Tag></TagSet>'), [tag('k', 'v')]],
+  [
+    'character references decoded',
+    doc('<TagSet><Tag><Key>&#x6B;</Key><Value>&#118;</Value></Tag></TagSet>'),
+    [tag('k', 'v')],
+  ],
   ['no TagSet', doc(''), 'MalformedXML'],
   ['a Tag without Value', doc('<TagSet><Tag><Key>a</Key></Tag></TagSet>'), 'MalformedXML'],
   ['a Tag without Key', doc('<TagSet><Tag><Value>a</Value></Tag></TagSet>'), 'MalformedXML'],
   ['another root', '<TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet>', 'MalformedXML'],
   ['not XML', 'team=web', 'MalformedXML'],
-  ['a repeated key', doc('<TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet>'), 'InvalidTag'],
+  [
+    'a repeated key',
+    doc('<TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet>'),
+    'InvalidTag',
+  ],
 ];
 
 for (const [name, body, want] of documents) {
@@ -91,11 +125,16 @@ for (const [name, body, want] of documents) {
       assert.deepEqual(parseTaggingXml(body, 'object'), want);
       return;
     }
-    assert.throws(() => parseTaggingXml(body, 'object'), (e: unknown) => e instanceof S3Error && e.code === want);
+    assert.throws(
+      () => parseTaggingXml(body, 'object'),
+      (e: unknown) => e instanceof S3Error && e.code === want,
+    );
   });
 }
 
-test('request tags become s3:RequestObjectTag/<key> and the multi-valued s3:RequestObjectTagKeys', { timeout: 5_000 }, () => {
+test('request tags become s3:RequestObjectTag/<key> and the multi-valued s3:RequestObjectTagKeys', {
+  timeout: 5_000,
+}, () => {
   assert.deepEqual(requestTagContext([tag('Team', 'web'), tag('env', 'prod')]), {
     's3:requestobjecttagkeys': ['Team', 'env'],
     's3:requestobjecttag/team': 'web',

@@ -33,16 +33,20 @@ export function validateTags(tags: readonly Tag[], target: TagTarget): Tag[] {
     if (chars(value) > MAX_VALUE_CHARS || !TAG_CHARACTERS.test(value)) {
       throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid', { TagKey: key, TagValue: value });
     }
-    if (key.toLowerCase().startsWith('aws:')) throw new S3Error('InvalidTag', 'Your TagKey cannot be prefixed with aws:', { TagKey: key });
+    if (key.toLowerCase().startsWith('aws:'))
+      throw new S3Error('InvalidTag', 'Your TagKey cannot be prefixed with aws:', { TagKey: key });
   }
   const keys = new Set(tags.map((t) => t.key));
   if (keys.size !== tags.length) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key');
-  if (target === 'object' && tags.length > MAX_OBJECT_TAGS) throw new S3Error('BadRequest', `Object tags cannot be greater than ${MAX_OBJECT_TAGS}`);
-  if (target === 'bucket' && tags.length > MAX_BUCKET_TAGS) throw new S3Error('BadRequest', `Bucket tag count cannot be greater than ${MAX_BUCKET_TAGS}`);
+  if (target === 'object' && tags.length > MAX_OBJECT_TAGS)
+    throw new S3Error('BadRequest', `Object tags cannot be greater than ${MAX_OBJECT_TAGS}`);
+  if (target === 'bucket' && tags.length > MAX_BUCKET_TAGS)
+    throw new S3Error('BadRequest', `Bucket tag count cannot be greater than ${MAX_BUCKET_TAGS}`);
   return [...tags];
 }
 
-const BAD_HEADER = "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.";
+const BAD_HEADER =
+  "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.";
 
 /**
  * x-amz-tagging: `k1=v1&k2=v2`, URL-encoded (API_PutObject.html). A name without `=` has the
@@ -64,7 +68,8 @@ export function parseTaggingHeader(raw: string): Tag[] {
     } catch {
       throw new S3Error('InvalidArgument', BAD_HEADER, { ArgumentName: 'x-amz-tagging', ArgumentValue: raw });
     }
-    if (tags.some((t) => t.key === key)) throw new S3Error('InvalidArgument', BAD_HEADER, { ArgumentName: 'x-amz-tagging', ArgumentValue: raw });
+    if (tags.some((t) => t.key === key))
+      throw new S3Error('InvalidArgument', BAD_HEADER, { ArgumentName: 'x-amz-tagging', ArgumentValue: raw });
     tags.push({ key, value });
   }
   return validateTags(tags, 'object');
@@ -124,5 +129,8 @@ export function taggingDirective(ctx: Pick<S3Context, 'req'>): 'COPY' | 'REPLACE
   const raw = ctx.req.headers['x-amz-tagging-directive'];
   const v = typeof raw === 'string' ? raw.trim().toUpperCase() : 'COPY';
   if (v === 'COPY' || v === 'REPLACE') return v;
-  throw new S3Error('InvalidArgument', 'Unknown tagging directive.', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: String(raw) });
+  throw new S3Error('InvalidArgument', 'Unknown tagging directive.', {
+    ArgumentName: 'x-amz-tagging-directive',
+    ArgumentValue: String(raw),
+  });
 }

@@ -20,8 +20,20 @@ export function writePrecondition(ctx: S3Context): WritePrecondition | undefined
     p.ifNoneMatch = '*';
   }
   if (ifMatch !== undefined) {
-    const etags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1')).filter((t) => t !== '');
-    if (etags.length === 0) throw new S3Error('InvalidArgument', 'Invalid If-Match header', { ArgumentName: 'If-Match', ArgumentValue: ifMatch });
+    const etags = ifMatch
+      .split(',')
+      .map((t) =>
+        t
+          .trim()
+          .replace(/^W\//, '')
+          .replace(/^"(.*)"$/, '$1'),
+      )
+      .filter((t) => t !== '');
+    if (etags.length === 0)
+      throw new S3Error('InvalidArgument', 'Invalid If-Match header', {
+        ArgumentName: 'If-Match',
+        ArgumentValue: ifMatch,
+      });
     p.ifMatch = etags;
   }
   return p;

@@ -8,7 +8,11 @@ const T = { timeout: 10_000 };
 /** Request documents and the text of their <V> element; null means MalformedXML. */
 const decoding: [string, string, string | null][] = [
   ['plain', '<R><V>abc</V></R>', 'abc'],
-  ['Go encoding/xml part ETag (rclone)', '<R><V>&#34;9b2cf535f27731c974343645a3985328&#34;</V></R>', '"9b2cf535f27731c974343645a3985328"'],
+  [
+    'Go encoding/xml part ETag (rclone)',
+    '<R><V>&#34;9b2cf535f27731c974343645a3985328&#34;</V></R>',
+    '"9b2cf535f27731c974343645a3985328"',
+  ],
   ['hex reference, botocore newline', '<R><V>a&#xA;b</V></R>', 'a\nb'],
   ['upper-case hex', '<R><V>&#X41;</V></R>', null],
   ['decimal reference', '<R><V>&#65;&#97;</V></R>', 'Aa'],
@@ -31,7 +35,10 @@ const decoding: [string, string, string | null][] = [
 for (const [name, doc, want] of decoding) {
   test(`request XML: ${name}`, T, () => {
     if (want === null) {
-      assert.throws(() => parseXml(doc), (e: unknown) => e instanceof S3Error && e.code === 'MalformedXML');
+      assert.throws(
+        () => parseXml(doc),
+        (e: unknown) => e instanceof S3Error && e.code === 'MalformedXML',
+      );
       return;
     }
     assert.equal(text(parseXml(doc)['R'], 'V'), want);
@@ -56,8 +63,14 @@ const hostile: [string, string][] = [
 
 for (const [name, doc] of hostile) {
   test(`request XML refused: ${name}`, T, () => {
-    assert.throws(() => parseXml(doc), (e: unknown) => e instanceof S3Error && e.code === 'MalformedXML');
-    assert.throws(() => parseXml(doc, 'MalformedACLError'), (e: unknown) => e instanceof S3Error && e.code === 'MalformedACLError');
+    assert.throws(
+      () => parseXml(doc),
+      (e: unknown) => e instanceof S3Error && e.code === 'MalformedXML',
+    );
+    assert.throws(
+      () => parseXml(doc, 'MalformedACLError'),
+      (e: unknown) => e instanceof S3Error && e.code === 'MalformedACLError',
+    );
   });
 }
 

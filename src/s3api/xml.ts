@@ -72,7 +72,10 @@ export function toXml(root: string, body: XmlNode, namespace: string | null = S3
  * strict XML ask for `encoding-type=url`. Tab and LF survive in element content as they are.
  */
 function escapeControls(xml: string): string {
-  return xml.replace(/[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]/g, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
+  return xml.replace(
+    /[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]/g,
+    (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`,
+  );
 }
 
 function prune(n: XmlNode): XmlNode {
@@ -95,7 +98,12 @@ function pruneValue(v: XmlValue): XmlValue {
  * a classic XML bomb), is MalformedXML.
  */
 export function parseXml(text: string, code: 'MalformedXML' | 'MalformedACLError' = 'MalformedXML'): XmlNode {
-  if (/<!DOCTYPE/i.test(text) || !withinLimits(text) || !referencesValid(text) || XMLValidator.validate(text) !== true) {
+  if (
+    /<!DOCTYPE/i.test(text) ||
+    !withinLimits(text) ||
+    !referencesValid(text) ||
+    XMLValidator.validate(text) !== true
+  ) {
     throw new S3Error(code);
   }
   return parser.parse(text) as XmlNode;
@@ -218,7 +226,13 @@ export function child(node: XmlValue, name: string): XmlValue | undefined {
   return Array.isArray(v) ? undefined : v;
 }
 
-export function errorXml(code: string, message: string, resource: string, requestId: string, details: Record<string, string>): string {
+export function errorXml(
+  code: string,
+  message: string,
+  resource: string,
+  requestId: string,
+  details: Record<string, string>,
+): string {
   const body: XmlNode = { Code: code, Message: message, ...details, Resource: resource, RequestId: requestId };
   return toXml('Error', body, null);
 }

@@ -10,7 +10,10 @@ export interface Logger {
 }
 
 /** One JSON line per event on stderr, so stdout stays free for what the CLI prints for humans. */
-export function createLogger(level: LogLevel, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export function createLogger(
+  level: LogLevel,
+  sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Logger {
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[lvl] < min) return;

@@ -1,5 +1,11 @@
 /** The storage module's public interface: everything outside src/storage imports from here. */
-export { Storage, type StorageOptions, type PutObjectInput, type CopyObjectInput, type CreateAddonInput } from './service/storage.js';
+export {
+  Storage,
+  type StorageOptions,
+  type PutObjectInput,
+  type CopyObjectInput,
+  type CreateAddonInput,
+} from './service/storage.js';
 export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from './errors.js';
 export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent, Tag } from './types.js';
 export type { ListPage, ListQuery } from './service/listing.js';
@@ -15,7 +21,20 @@ export * from './website/index.js';
 export * from './checksum/index.js';
 export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';
 export {
-  MAX_PART_NUMBER, MIN_PART_SIZE, checksumTypeOf, type MultipartUploads, type ChecksumType, type UploadInfo, type PartInfo,
-  type CreateUploadInput, type UploadPartInput, type CopyPartInput, type CompletePart, type CompleteInput, type CompleteResult,
-  type PartsPage, type UploadListPage, type UploadListQuery,
+  MAX_PART_NUMBER,
+  MIN_PART_SIZE,
+  checksumTypeOf,
+  type MultipartUploads,
+  type ChecksumType,
+  type UploadInfo,
+  type PartInfo,
+  type CreateUploadInput,
+  type UploadPartInput,
+  type CopyPartInput,
+  type CompletePart,
+  type CompleteInput,
+  type CompleteResult,
+  type PartsPage,
+  type UploadListPage,
+  type UploadListQuery,
 } from './service/multipart.js';

@@ -22,7 +22,10 @@ export interface TestCellar {
 /** A real server on an ephemeral port over a fresh data directory, in this process. */
 export async function startTestCellar(overrides: Partial<Config> = {}): Promise<TestCellar> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cellar-test-'));
-  const config = loadConfig({}, { dataDir, httpPort: 0, host: '127.0.0.1', domain: 'localhost', logLevel: 'silent', ...overrides });
+  const config = loadConfig(
+    {},
+    { dataDir, httpPort: 0, host: '127.0.0.1', domain: 'localhost', logLevel: 'silent', ...overrides },
+  );
   const cellar = await startCellar(config, createLogger('silent'));
   const owner = cellar.firstAddon!.addon;
   const endpoint = `http://127.0.0.1:${cellar.port}`;

@@ -11,17 +11,23 @@ export interface FormFile {
 }
 
 /** A multipart/form-data body: the fields in order, then the file part named `file`. */
-export function multipartBody(fields: Field[], file: FormFile | null, fileField = 'file'): { body: Buffer; contentType: string } {
+export function multipartBody(
+  fields: Field[],
+  file: FormFile | null,
+  fileField = 'file',
+): { body: Buffer; contentType: string } {
   const boundary = `----CellarForm${randomBytes(8).toString('hex')}`;
   const parts: Buffer[] = [];
   for (const [name, value] of fields) {
     parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
   }
   if (file) {
-    parts.push(Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${fileField}"; filename="${file.filename}"\r\n` +
-      `Content-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`,
-    ));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${fileField}"; filename="${file.filename}"\r\n` +
+          `Content-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+      ),
+    );
     parts.push(Buffer.from(file.content));
     parts.push(Buffer.from('\r\n'));
   }
@@ -34,7 +40,10 @@ export function base64Json(doc: unknown): string {
 }
 
 function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 export interface PolicyOptions {
@@ -50,7 +59,12 @@ export interface PolicyOptions {
  * The fields of a SigV4-signed form: `fields`, then the credential fields and the policy, whose
  * conditions are `conditions` plus those on the SigV4 fields, as boto3 and the AWS example add them.
  */
-export function signedV4Fields(addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>, conditions: unknown[], fields: Field[], o: PolicyOptions = {}): Field[] {
+export function signedV4Fields(
+  addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>,
+  conditions: unknown[],
+  fields: Field[],
+  o: PolicyOptions = {},
+): Field[] {
   const now = o.now ?? new Date();
   const date = amzDate(now);
   const region = o.region ?? 'us-east-1';
@@ -58,7 +72,12 @@ export function signedV4Fields(addon: Pick<Addon, 'accessKeyId' | 'secretAccessK
   const expiration = o.expiration ?? new Date(now.getTime() + 3600_000);
   const policy = base64Json({
     expiration: expiration.toISOString(),
-    conditions: [...conditions, { 'x-amz-credential': credential }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-date': date }],
+    conditions: [
+      ...conditions,
+      { 'x-amz-credential': credential },
+      { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' },
+      { 'x-amz-date': date },
+    ],
   });
   return [
     ...fields,
@@ -71,9 +90,19 @@ export function signedV4Fields(addon: Pick<Addon, 'accessKeyId' | 'secretAccessK
 }
 
 /** The fields of a SigV2-signed form (HTTPPOSTForms.html). */
-export function signedV2Fields(addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>, conditions: unknown[], fields: Field[], o: PolicyOptions = {}): Field[] {
+export function signedV2Fields(
+  addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>,
+  conditions: unknown[],
+  fields: Field[],
+  o: PolicyOptions = {},
+): Field[] {
   const now = o.now ?? new Date();
   const expiration = o.expiration ?? new Date(now.getTime() + 3600_000);
   const policy = base64Json({ expiration: expiration.toISOString(), conditions });
-  return [...fields, ['AWSAccessKeyId', addon.accessKeyId], ['policy', policy], ['signature', postPolicySignatureV2(o.secret ?? addon.secretAccessKey, policy)]];
+  return [
+    ...fields,
+    ['AWSAccessKeyId', addon.accessKeyId],
+    ['policy', policy],
+    ['signature', postPolicySignatureV2(o.secret ?? addon.secretAccessKey, policy)],
+  ];
 }

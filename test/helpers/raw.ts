@@ -15,7 +15,14 @@ export interface RawResponse {
 }
 
 export type RawAuth =
-  | { type: 'v4'; addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>; now?: Date; region?: string; unsignedPayload?: boolean; payloadHash?: string }
+  | {
+      type: 'v4';
+      addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>;
+      now?: Date;
+      region?: string;
+      unsignedPayload?: boolean;
+      payloadHash?: string;
+    }
   | { type: 'v2'; addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>; now?: Date; vhostBucket?: string };
 
 export interface RawRequest {
@@ -46,12 +53,18 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
   const url = new URL(r.path, endpoint);
   // new URL() resolves dot segments and re-encodes: sign the path exactly as it goes on the wire, as SDKs do.
   const q = r.path.indexOf('?');
-  const signed = { host: url.host, pathname: q >= 0 ? r.path.slice(0, q) : r.path, search: q >= 0 ? r.path.slice(q) : '' } as URL;
+  const signed = {
+    host: url.host,
+    pathname: q >= 0 ? r.path.slice(0, q) : r.path,
+    search: q >= 0 ? r.path.slice(q) : '',
+  } as URL;
   let headers: Record<string, string> = { ...r.headers };
   if (body.length > 0 || method === 'PUT' || method === 'POST') headers['content-length'] ??= String(body.length);
   if (r.auth?.type === 'v4') {
     headers = signV4({
-      method, url: signed, headers,
+      method,
+      url: signed,
+      headers,
       payloadHash: r.auth.payloadHash ?? (r.auth.unsignedPayload ? UNSIGNED_PAYLOAD : sha256Hex(body)),
       accessKeyId: r.auth.addon.accessKeyId,
       secretKey: r.auth.addon.secretAccessKey,
@@ -60,7 +73,9 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
     });
   } else if (r.auth?.type === 'v2') {
     headers = signV2({
-      method, url: signed, headers,
+      method,
+      url: signed,
+      headers,
       accessKeyId: r.auth.addon.accessKeyId,
       secretKey: r.auth.addon.secretAccessKey,
       now: r.auth.now ?? new Date(),
@@ -69,15 +84,18 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
   }
   r.afterSign?.(headers);
   return new Promise<RawResponse>((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path: r.wirePath ?? r.path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const b = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
-      });
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method, path: r.wirePath ?? r.path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const b = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -88,10 +106,20 @@ export async function raw(endpoint: string, r: RawRequest): Promise<RawResponse>
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html#RESTAuthenticationQueryStringAuth).
  * `path` is the encoded path as it will be sent.
  */
-export function presignV2(endpoint: string, method: string, path: string, addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>, expiresEpoch: number): string {
+export function presignV2(
+  endpoint: string,
+  method: string,
+  path: string,
+  addon: Pick<Addon, 'accessKeyId' | 'secretAccessKey'>,
+  expiresEpoch: number,
+): string {
   const toSign = `${method}\n\n\n${expiresEpoch}\n${path}`;
   const signature = createHmac('sha1', addon.secretAccessKey).update(toSign, 'utf8').digest('base64');
-  const q = new URLSearchParams({ AWSAccessKeyId: addon.accessKeyId, Expires: String(expiresEpoch), Signature: signature });
+  const q = new URLSearchParams({
+    AWSAccessKeyId: addon.accessKeyId,
+    Expires: String(expiresEpoch),
+    Signature: signature,
+  });
   return `${endpoint}${path}?${q.toString()}`;
 }
 
@@ -115,5 +143,9 @@ export function assertS3Error(res: RawResponse, status: number, code: string, me
 }
 
 export function assertNoStackTrace(text: string): void {
-  assert.doesNotMatch(text, /\bat .+\(.*:\d+:\d+\)|node:internal|\/src\/|\.ts:\d+|\.js:\d+/, `stack trace leaked: ${text}`);
+  assert.doesNotMatch(
+    text,
+    /\bat .+\(.*:\d+:\d+\)|node:internal|\/src\/|\.ts:\d+|\.js:\d+/,
+    `stack trace leaked: ${text}`,
+  );
 }

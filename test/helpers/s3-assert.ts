@@ -6,7 +6,11 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
  * Runs `fn`, expects an S3 error with this status and name (the <Code>; HEAD answers have no body,
  * so the SDK names a 404 NotFound and any other status Unknown: pass null to check the status only).
  */
-export async function rejects(fn: () => Promise<unknown>, name: string | null, status: number): Promise<S3ServiceException> {
+export async function rejects(
+  fn: () => Promise<unknown>,
+  name: string | null,
+  status: number,
+): Promise<S3ServiceException> {
   let caught: S3ServiceException | undefined;
   await assert.rejects(fn, (e: unknown) => {
     assert.ok(e instanceof S3ServiceException, `expected an S3 error, got ${String(e)}`);

@@ -39,13 +39,22 @@ function flipHex(s: string): string {
 }
 
 /** The aws-chunked framing of `data`, chunk signatures chained from `seed` in the signed modes. */
-export function frame(r: StreamingRequest, signing: { key: Buffer; amzDate: string; scope: string; seed: string } | null): Buffer {
+export function frame(
+  r: StreamingRequest,
+  signing: { key: Buffer; amzDate: string; scope: string; seed: string } | null,
+): Buffer {
   let previous = signing?.seed ?? '';
   let index = 0;
   const sign = (piece: Buffer): string => {
     if (!signing) return '';
     const chunkSha256Hex = createHash('sha256').update(piece).digest('hex');
-    previous = chunkSignature({ signingKey: signing.key, amzDate: signing.amzDate, scope: signing.scope, previousSignature: previous, chunkSha256Hex });
+    previous = chunkSignature({
+      signingKey: signing.key,
+      amzDate: signing.amzDate,
+      scope: signing.scope,
+      previousSignature: previous,
+      chunkSha256Hex,
+    });
     return `;chunk-signature=${index++ === r.tamperChunk ? flipHex(previous) : previous}`;
   };
   const out: Buffer[] = [];
@@ -58,7 +67,13 @@ export function frame(r: StreamingRequest, signing: { key: Buffer; amzDate: stri
     const [name, value] = r.trailer;
     out.push(Buffer.from(`${name}:${value}\r\n`));
     if (signing && r.mode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER') {
-      const sig = trailerSignature({ signingKey: signing.key, amzDate: signing.amzDate, scope: signing.scope, previousSignature: previous, trailerText: `${name}:${value}\n` });
+      const sig = trailerSignature({
+        signingKey: signing.key,
+        amzDate: signing.amzDate,
+        scope: signing.scope,
+        previousSignature: previous,
+        trailerText: `${name}:${value}\n`,
+      });
       out.push(Buffer.from(`x-amz-trailer-signature:${sig}\r\n`));
     }
   }
@@ -72,7 +87,11 @@ export async function sendStreaming(r: StreamingRequest): Promise<StreamingRespo
   const now = new Date();
   const url = new URL(r.path, r.endpoint);
   const q = r.path.indexOf('?');
-  const signedUrl = { host: url.host, pathname: q >= 0 ? r.path.slice(0, q) : r.path, search: q >= 0 ? r.path.slice(q) : '' } as URL;
+  const signedUrl = {
+    host: url.host,
+    pathname: q >= 0 ? r.path.slice(0, q) : r.path,
+    search: q >= 0 ? r.path.slice(q) : '',
+  } as URL;
   const toSign: Record<string, string> = {
     'content-encoding': 'aws-chunked',
     'x-amz-decoded-content-length': String(r.declaredLength ?? r.data.length),
@@ -80,25 +99,42 @@ export async function sendStreaming(r: StreamingRequest): Promise<StreamingRespo
   };
   if (r.trailer) toSign['x-amz-trailer'] = r.trailer[0];
   const headers = signV4({
-    method: 'PUT', url: signedUrl, headers: toSign, payloadHash: r.mode,
-    accessKeyId: r.addon.accessKeyId, secretKey: r.addon.secretAccessKey, region, now,
+    method: 'PUT',
+    url: signedUrl,
+    headers: toSign,
+    payloadHash: r.mode,
+    accessKeyId: r.addon.accessKeyId,
+    secretKey: r.addon.secretAccessKey,
+    region,
+    now,
   });
   const amzDate = headers['x-amz-date']!;
   const date = amzDate.slice(0, 8);
   const seed = /Signature=([0-9a-f]{64})/.exec(headers['authorization']!)![1]!;
-  const signing = r.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'
-    ? null
-    : { key: deriveSigningKey(r.addon.secretAccessKey, date, region, 's3'), amzDate, scope: `${date}/${region}/s3/aws4_request`, seed };
+  const signing =
+    r.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'
+      ? null
+      : {
+          key: deriveSigningKey(r.addon.secretAccessKey, date, region, 's3'),
+          amzDate,
+          scope: `${date}/${region}/s3/aws4_request`,
+          seed,
+        };
   let wire = frame(r, signing);
   if (r.truncateTo !== undefined) wire = wire.subarray(0, r.truncateTo);
   headers['content-length'] = String(wire.length);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method: 'PUT', path: r.path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method: 'PUT', path: r.path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(wire);
   });

@@ -51,7 +51,10 @@ async function reachability(url: string): Promise<string> {
 export class AcmeIssuer implements Issuer {
   private client: Promise<Client> | undefined;
 
-  private constructor(private readonly acme: AcmeModule, private readonly opts: AcmeIssuerOptions) {}
+  private constructor(
+    private readonly acme: AcmeModule,
+    private readonly opts: AcmeIssuerOptions,
+  ) {}
 
   /** Loads acme-client only when issuance is configured: it is a large dependency tree. */
   static async create(opts: AcmeIssuerOptions): Promise<AcmeIssuer> {
@@ -68,11 +71,18 @@ export class AcmeIssuer implements Issuer {
     this.client ??= (async () => {
       const { acme, opts } = this;
       const accountKey = await opts.accountKey(async () => (await acme.crypto.createPrivateEcdsaKey()).toString());
-      const client = new acme.Client({ directoryUrl: opts.directoryUrl, accountKey, backoffMin: opts.backoffMinMs, backoffMax: Math.max(opts.backoffMinMs * 8, 2000) });
+      const client = new acme.Client({
+        directoryUrl: opts.directoryUrl,
+        accountKey,
+        backoffMin: opts.backoffMinMs,
+        backoffMax: Math.max(opts.backoffMinMs * 8, 2000),
+      });
       await client.createAccount({ termsOfServiceAgreed: true, contact: opts.email ? [`mailto:${opts.email}`] : [] });
       return client;
     })();
-    this.client.catch(() => { this.client = undefined; });
+    this.client.catch(() => {
+      this.client = undefined;
+    });
     return this.client;
   }
 
@@ -83,7 +93,10 @@ export class AcmeIssuer implements Issuer {
       // Re-register on the next attempt: a CA that lost the account (a test CA restarted, an
       // account deactivated) would otherwise fail every order until Cellar restarts.
       this.client = undefined;
-      if (isOpaqueNetworkError(e)) throw new Error(`cannot talk to the ACME server ${this.opts.directoryUrl}: ${await reachability(this.opts.directoryUrl)}`);
+      if (isOpaqueNetworkError(e))
+        throw new Error(
+          `cannot talk to the ACME server ${this.opts.directoryUrl}: ${await reachability(this.opts.directoryUrl)}`,
+        );
       throw e;
     }
   }
@@ -122,7 +135,9 @@ export class AcmeIssuer implements Issuer {
   private async problem(client: Client, order: Order, authz: Authorization, e: unknown): Promise<string> {
     try {
       const again = (await client.getAuthorizations(order)).find((a) => a.url === authz.url);
-      const err = again?.challenges.find((c) => c.type === 'http-01')?.error as { type?: string; detail?: string } | undefined;
+      const err = again?.challenges.find((c) => c.type === 'http-01')?.error as
+        | { type?: string; detail?: string }
+        | undefined;
       if (err?.detail) return `${err.detail}${err.type ? ` (${err.type})` : ''}`;
     } catch {
       // Fall back to the message below.

@@ -54,7 +54,14 @@ function gate(requireProof = false, dns = fakeDns()): DomainGate {
 }
 
 test('the gate, step by step', { timeout: 30_000 }, async () => {
-  const cases: { name: string; proof?: boolean; allowed: boolean; failAt?: GateStepName; match?: RegExp; dnsAsked: boolean }[] = [
+  const cases: {
+    name: string;
+    proof?: boolean;
+    allowed: boolean;
+    failAt?: GateStepName;
+    match?: RegExp;
+    dnsAsked: boolean;
+  }[] = [
     { name: 'www.site.test', allowed: true, dnsAsked: true },
     { name: 'WWW.Site.Test.', allowed: true, dnsAsked: true },
     { name: 'alias.site.test', allowed: true, match: /CNAME cellar.test/, dnsAsked: true },
@@ -67,13 +74,26 @@ test('the gate, step by step', { timeout: 30_000 }, async () => {
     { name: 'nobucket.test', allowed: false, failAt: 'bucket', dnsAsked: false },
     { name: 'private.test', allowed: false, failAt: 'website', dnsAsked: false },
     { name: 'nobucket.cellar.test', allowed: false, failAt: 'bucket', dnsAsked: false },
-    { name: 'elsewhere.test', allowed: false, failAt: 'dns', match: /CNAME cdn.other.test is not a service domain.*10\.9\.9\.9 not among/, dnsAsked: true },
+    {
+      name: 'elsewhere.test',
+      allowed: false,
+      failAt: 'dns',
+      match: /CNAME cdn.other.test is not a service domain.*10\.9\.9\.9 not among/,
+      dnsAsked: true,
+    },
     { name: 'mixed.test', allowed: false, failAt: 'dns', match: /10\.9\.9\.9/, dnsAsked: true },
     { name: 'bare.test', allowed: false, failAt: 'dns', match: /no A\/AAAA records/, dnsAsked: true },
     { name: 'flaky.test', allowed: false, failAt: 'dns', match: /ETIMEOUT/, dnsAsked: true },
     { name: 'www.site.test', proof: true, allowed: true, dnsAsked: true },
     { name: 'alias.site.test', proof: true, allowed: false, failAt: 'proof', match: /do not hold/, dnsAsked: true },
-    { name: 'v6.test', proof: true, allowed: false, failAt: 'proof', match: /no TXT record at _cellar-challenge.v6.test/, dnsAsked: true },
+    {
+      name: 'v6.test',
+      proof: true,
+      allowed: false,
+      failAt: 'proof',
+      match: /no TXT record at _cellar-challenge.v6.test/,
+      dnsAsked: true,
+    },
     { name: 'docs.v2.cellar.test', proof: true, allowed: true, dnsAsked: false },
   ];
   for (const c of cases) {
@@ -87,12 +107,32 @@ test('the gate, step by step', { timeout: 30_000 }, async () => {
   }
 });
 
-test('exhaustive mode (the CLI) still reports DNS and proof after an earlier failure', { timeout: 30_000 }, async () => {
+test('exhaustive mode (the CLI) still reports DNS and proof after an earlier failure', {
+  timeout: 30_000,
+}, async () => {
   const d = await gate(true).check('private.test', { exhaustive: true });
   assert.equal(d.allowed, false);
-  assert.deepEqual(d.steps.map((s) => [s.step, s.ok]), [['name', true], ['bucket', true], ['website', false], ['dns', true], ['proof', false]]);
+  assert.deepEqual(
+    d.steps.map((s) => [s.step, s.ok]),
+    [
+      ['name', true],
+      ['bucket', true],
+      ['website', false],
+      ['dns', true],
+      ['proof', false],
+    ],
+  );
   const short = await gate(true).check('private.test');
-  assert.deepEqual(short.steps.map((s) => [s.step, s.ok]), [['name', true], ['bucket', true], ['website', false], ['dns', null], ['proof', null]]);
+  assert.deepEqual(
+    short.steps.map((s) => [s.step, s.ok]),
+    [
+      ['name', true],
+      ['bucket', true],
+      ['website', false],
+      ['dns', null],
+      ['proof', null],
+    ],
+  );
 });
 
 test('checkSite never asks DNS', { timeout: 30_000 }, () => {

@@ -68,7 +68,8 @@ function certificateNameProblem(name: string): string | null {
   if (isIP(name) !== 0) return 'an IP address (HTTP-01 certificates are for DNS names)';
   const labels = name.split('.');
   if (labels.length < 2) return 'a single label; certificates need a domain name';
-  if (!labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return 'not a valid DNS name (letters, digits and hyphens per label)';
+  if (!labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)))
+    return 'not a valid DNS name (letters, digits and hyphens per label)';
   if (/^\d+$/.test(labels[labels.length - 1]!)) return 'a numeric top-level label';
   return null;
 }
@@ -114,12 +115,30 @@ export class DomainGate {
       const good = cnames.find((c) => this.pointsAtService(c));
       if (good) return { step: 'dns', ok: true, detail: `CNAME ${normalizeName(good)}, a service domain` };
       const addrs = (await dns.addresses(name)).map(canonicalIp);
-      const cnameNote = cnames.length > 0 ? `CNAME ${cnames.map(normalizeName).join(', ')} is not a service domain (${this.domains.join(', ')}); ` : '';
-      if (addrs.length === 0) return { step: 'dns', ok: false, detail: `${cnameNote}no CNAME to ${this.domains[0] ?? 'the service domain'} and no A/AAAA records` };
+      const cnameNote =
+        cnames.length > 0
+          ? `CNAME ${cnames.map(normalizeName).join(', ')} is not a service domain (${this.domains.join(', ')}); `
+          : '';
+      if (addrs.length === 0)
+        return {
+          step: 'dns',
+          ok: false,
+          detail: `${cnameNote}no CNAME to ${this.domains[0] ?? 'the service domain'} and no A/AAAA records`,
+        };
       const elsewhere = addrs.filter((a) => !this.service.has(a));
-      if (this.service.size === 0) return { step: 'dns', ok: false, detail: `${cnameNote}A/AAAA ${addrs.join(', ')}, and no service addresses are configured (CELLAR_SERVICE_ADDRESSES): point a CNAME at ${this.domains[0] ?? 'the service domain'}` };
+      if (this.service.size === 0)
+        return {
+          step: 'dns',
+          ok: false,
+          detail: `${cnameNote}A/AAAA ${addrs.join(', ')}, and no service addresses are configured (CELLAR_SERVICE_ADDRESSES): point a CNAME at ${this.domains[0] ?? 'the service domain'}`,
+        };
       // Every address must be ours: the CA may validate through any of them.
-      if (elsewhere.length > 0) return { step: 'dns', ok: false, detail: `${cnameNote}A/AAAA ${elsewhere.join(', ')} not among the service addresses (${[...this.service].join(', ')})` };
+      if (elsewhere.length > 0)
+        return {
+          step: 'dns',
+          ok: false,
+          detail: `${cnameNote}A/AAAA ${elsewhere.join(', ')} not among the service addresses (${[...this.service].join(', ')})`,
+        };
       return { step: 'dns', ok: true, detail: `A/AAAA ${addrs.join(', ')}, all service addresses` };
     } catch (e) {
       return { step: 'dns', ok: false, detail: dnsErrorText(e) };
@@ -130,10 +149,15 @@ export class DomainGate {
     const record = `${PROOF_LABEL}.${name}`;
     try {
       const values = await this.opts.dns.txt(record);
-      if (values.includes(this.opts.proofToken(name))) return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
+      if (values.includes(this.opts.proofToken(name)))
+        return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
       const hint = `(get it with \`cellar domain token ${name}\`)`;
       if (values.length === 0) return { step: 'proof', ok: false, detail: `no TXT record at ${record} ${hint}` };
-      return { step: 'proof', ok: false, detail: `the TXT records at ${record} do not hold this domain's token ${hint}` };
+      return {
+        step: 'proof',
+        ok: false,
+        detail: `the TXT records at ${record} do not hold this domain's token ${hint}`,
+      };
     } catch (e) {
       return { step: 'proof', ok: false, detail: `${record}: ${dnsErrorText(e)}` };
     }
@@ -150,15 +174,31 @@ export class DomainGate {
     const problem = certificateNameProblem(name);
     const target = problem === null ? resolveHost(name, this.opts.hosts) : { kind: 'invalid' as const };
     if (problem !== null || target.kind !== 'bucket') {
-      const why = problem ?? (target.kind === 'service' ? 'the service host itself: install its certificate in the store' : 'not a host name');
+      const why =
+        problem ??
+        (target.kind === 'service'
+          ? 'the service host itself: install its certificate in the store'
+          : 'not a host name');
       steps.push({ step: 'name', ok: false, detail: why });
       return { steps, custom: false };
     }
-    const via = target.via === 'subdomain' ? `bucket ${target.bucket} under a service domain` : `custom domain for bucket ${target.bucket}`;
+    const via =
+      target.via === 'subdomain'
+        ? `bucket ${target.bucket} under a service domain`
+        : `custom domain for bucket ${target.bucket}`;
     steps.push({ step: 'name', ok: true, detail: via });
     const site = this.opts.sites.site(target.bucket);
-    steps.push({ step: 'bucket', ok: site.exists, detail: site.exists ? `bucket ${target.bucket} exists` : `no bucket named ${target.bucket}` });
-    if (site.exists || exhaustive) steps.push({ step: 'website', ok: site.exists ? site.servesWebsite : null, detail: site.exists ? site.detail : 'no bucket' });
+    steps.push({
+      step: 'bucket',
+      ok: site.exists,
+      detail: site.exists ? `bucket ${target.bucket} exists` : `no bucket named ${target.bucket}`,
+    });
+    if (site.exists || exhaustive)
+      steps.push({
+        step: 'website',
+        ok: site.exists ? site.servesWebsite : null,
+        detail: site.exists ? site.detail : 'no bucket',
+      });
     return { steps, custom: target.via === 'custom' };
   }
 
@@ -175,13 +215,21 @@ export class DomainGate {
       steps.push({ step: 'dns', ok: null, detail: 'not needed under a service domain' });
     } else if (custom) {
       steps.push(!failed() || exhaustive ? await this.dnsStep(name) : { step: 'dns', ok: null, detail: 'not checked' });
-      if (this.opts.requireProof) steps.push(!failed() || exhaustive ? await this.proofStep(name) : { step: 'proof', ok: null, detail: 'not checked' });
+      if (this.opts.requireProof)
+        steps.push(
+          !failed() || exhaustive ? await this.proofStep(name) : { step: 'proof', ok: null, detail: 'not checked' },
+        );
     }
     return this.finish(name, steps);
   }
 
   private finish(name: string, steps: GateStep[]): GateDecision {
     const bad = steps.find((s) => s.ok === false);
-    return { name, allowed: bad === undefined, reason: bad ? `${bad.step}: ${bad.detail}` : 'all checks passed', steps };
+    return {
+      name,
+      allowed: bad === undefined,
+      reason: bad ? `${bad.step}: ${bad.detail}` : 'all checks passed',
+      steps,
+    };
   }
 }

@@ -18,10 +18,16 @@ before(async () => {
 });
 after(() => new Promise<void>((r) => server.close(() => r())));
 
-test('challenge responder: serves the key authorization on every read, 404 for unknown tokens, ignores other paths', { timeout: 30_000 }, async () => {
+test('challenge responder: serves the key authorization on every read, 404 for unknown tokens, ignores other paths', {
+  timeout: 30_000,
+}, async () => {
   tokens.set('tok_EN-1', 'tok_EN-1.thumbprint');
   // The CA validates from several vantage points at once; a read must not consume the token.
-  const reads = await Promise.all([1, 2, 3].map(() => fetch(`${base}/.well-known/acme-challenge/tok_EN-1`, { headers: { host: 'www.site.test:5002' } })));
+  const reads = await Promise.all(
+    [1, 2, 3].map(() =>
+      fetch(`${base}/.well-known/acme-challenge/tok_EN-1`, { headers: { host: 'www.site.test:5002' } }),
+    ),
+  );
   for (const r of reads) {
     assert.equal(r.status, 200);
     assert.equal(await r.text(), 'tok_EN-1.thumbprint');
@@ -44,25 +50,58 @@ test('challenge responder: serves the key authorization on every read, 404 for u
   assert.equal((await fetch(`${base}/.well-known/acme-challenge/tok_EN-1`)).status, 404);
 });
 
-interface Captured { status?: number; headers: Record<string, unknown>; ended: boolean }
+interface Captured {
+  status?: number;
+  headers: Record<string, unknown>;
+  ended: boolean;
+}
 
-function fake(method: string, host: string, url = '/page?q=1'): { req: IncomingMessage; res: ServerResponse; out: Captured } {
+function fake(
+  method: string,
+  host: string,
+  url = '/page?q=1',
+): { req: IncomingMessage; res: ServerResponse; out: Captured } {
   const out: Captured = { headers: {}, ended: false };
   const res = {
-    setHeader: (k: string, v: unknown) => { out.headers[k] = v; },
-    writeHead: (s: number, h: Record<string, unknown>) => { out.status = s; Object.assign(out.headers, h); },
-    end: () => { out.ended = true; },
+    setHeader: (k: string, v: unknown) => {
+      out.headers[k] = v;
+    },
+    writeHead: (s: number, h: Record<string, unknown>) => {
+      out.status = s;
+      Object.assign(out.headers, h);
+    },
+    end: () => {
+      out.ended = true;
+    },
   } as unknown as ServerResponse;
   return { req: { method, url, headers: { host } } as IncomingMessage, res, out };
 }
 
-test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has a certificate', { timeout: 30_000 }, () => {
+test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has a certificate', {
+  timeout: 30_000,
+}, () => {
   const policy = (over: Partial<HttpsPolicy> = {}): HttpsPolicy => ({
-    redirect: true, hstsMaxAge: 0, httpsPort: () => 8443, hasCertificate: (h) => h === 'www.site.test', ...over,
+    redirect: true,
+    hstsMaxAge: 0,
+    httpsPort: () => 8443,
+    hasCertificate: (h) => h === 'www.site.test',
+    ...over,
   });
-  const cases: { what: string; method?: string; host?: string; secure?: boolean; p?: Partial<HttpsPolicy>; location: string | null }[] = [
+  const cases: {
+    what: string;
+    method?: string;
+    host?: string;
+    secure?: boolean;
+    p?: Partial<HttpsPolicy>;
+    location: string | null;
+  }[] = [
     { what: 'GET with a certificate', location: 'https://www.site.test:8443/page?q=1' },
-    { what: 'HEAD, host with port and trailing dot', method: 'HEAD', host: 'WWW.site.test.:8080', location: 'https://www.site.test:8443/page?q=1' },
+    {
+      what: 'HEAD, host with port and trailing dot',
+      method: 'HEAD',
+      host: 'WWW.site.test.:8080',
+      location: 'https://www.site.test:8443/page?q=1',
+    },
     { what: 'port 443 is left out', p: { httpsPort: () => 443 }, location: 'https://www.site.test/page?q=1' },
     { what: 'no certificate yet', host: 'other.test', location: null },
     { what: 'redirect switched off', p: { redirect: false }, location: null },
@@ -80,7 +119,12 @@ test('websiteHttps: 308 to HTTPS only over HTTP, for GET/HEAD, once the host has
 });
 
 test('websiteHttps: HSTS is opt-in and only sent over HTTPS', { timeout: 30_000 }, () => {
-  const policy: HttpsPolicy = { redirect: true, hstsMaxAge: 31536000, httpsPort: () => 443, hasCertificate: () => true };
+  const policy: HttpsPolicy = {
+    redirect: true,
+    hstsMaxAge: 31536000,
+    httpsPort: () => 443,
+    hasCertificate: () => true,
+  };
   const secure = fake('GET', 'www.site.test');
   assert.equal(websiteHttps(secure.req, secure.res, true, policy), false);
   assert.equal(secure.out.headers['strict-transport-security'], 'max-age=31536000');

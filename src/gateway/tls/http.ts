@@ -37,7 +37,11 @@ export function answerAcmeChallenge(req: IncomingMessage, res: ServerResponse, t
   const keyAuthorization = tokens.get(token);
   const status = keyAuthorization === undefined ? 404 : 200;
   const body = keyAuthorization ?? 'No such ACME challenge.\n';
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
 }

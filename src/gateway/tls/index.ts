@@ -98,37 +98,59 @@ export class TlsService {
   }
 
   /** Loads the store (never contacting the CA) and prepares issuance when a directory is configured. */
-  static async create(s: TlsSettings, deps: { sites: SiteLookup; logger: Logger; now?: () => number }): Promise<TlsService> {
+  static async create(
+    s: TlsSettings,
+    deps: { sites: SiteLookup; logger: Logger; now?: () => number },
+  ): Promise<TlsService> {
     const store = new CertStore(certsDirOf(s));
     const loaded = store.load();
     for (const p of loaded.problems) deps.logger.warn('certificate not loaded', { problem: p });
     const registry = new CertRegistry();
     for (const c of loaded.certs) registry.add(c);
     const tokens = new ChallengeTokens();
-    const issuer = s.acmeDirectory === '' ? null : await AcmeIssuer.create({
-      directoryUrl: s.acmeDirectory,
-      email: s.acmeEmail,
-      accountKey: (create) => store.accountKey(create),
-      tokens,
-      backoffMinMs: s.acmeBackoffMinMs,
-      httpRetries: s.acmeHttpRetries,
-      logger: deps.logger,
+    const issuer =
+      s.acmeDirectory === ''
+        ? null
+        : await AcmeIssuer.create({
+            directoryUrl: s.acmeDirectory,
+            email: s.acmeEmail,
+            accountKey: (create) => store.accountKey(create),
+            tokens,
+            backoffMinMs: s.acmeBackoffMinMs,
+            httpRetries: s.acmeHttpRetries,
+            logger: deps.logger,
+          });
+    const manager = new CertificateManager(
+      {
+        store,
+        registry,
+        issuer,
+        logger: deps.logger,
+        now: deps.now,
+        gate: createGate(s, deps.sites),
+        retryBaseMs: s.retryBaseSeconds * 1000,
+        ordersPerMinute: s.ordersPerMinute,
+        renewWindowMs: s.renewWindowSeconds * 1000,
+        renewCheckMs: Math.max(1, s.renewCheckSeconds) * 1000,
+        issuedMeta: { directory: s.acmeDirectory },
+      },
+      loaded.statuses,
+    );
+    deps.logger.info('certificate store loaded', {
+      dir: store.root,
+      certificates: loaded.certs.length,
+      onDemand: issuer !== null,
     });
-    const manager = new CertificateManager({
-      store, registry, issuer, logger: deps.logger, now: deps.now,
-      gate: createGate(s, deps.sites),
-      retryBaseMs: s.retryBaseSeconds * 1000,
-      ordersPerMinute: s.ordersPerMinute,
-      renewWindowMs: s.renewWindowSeconds * 1000,
-      renewCheckMs: Math.max(1, s.renewCheckSeconds) * 1000,
-      issuedMeta: { directory: s.acmeDirectory },
-    }, loaded.statuses);
-    deps.logger.info('certificate store loaded', { dir: store.root, certificates: loaded.certs.length, onDemand: issuer !== null });
     return new TlsService(s, store, manager, tokens, deps.logger);
   }
 
   /** Starts the HTTPS listener on the shared request handler; resolves with the bound port. */
-  async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string, configure?: (server: https.Server) => void): Promise<number> {
+  async listen(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    port: number,
+    host: string,
+    configure?: (server: https.Server) => void,
+  ): Promise<number> {
     const server = https.createServer({ SNICallback: this.manager.sniCallback, ...SERVER_LIMITS }, handler);
     configure?.(server);
     // The same S3-shaped 400 as on HTTP for requests Node cannot parse.

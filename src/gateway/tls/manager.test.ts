@@ -29,18 +29,30 @@ class FakeIssuer implements Issuer {
   }
 }
 
-const decision = (name: string, allowed: boolean): GateDecision => ({ name, allowed, reason: allowed ? 'ok' : 'website: private', steps: [] });
+const decision = (name: string, allowed: boolean): GateDecision => ({
+  name,
+  allowed,
+  reason: allowed ? 'ok' : 'website: private',
+  steps: [],
+});
 
-function setup(over: Partial<ManagerOptions> & { allow?: (n: string) => boolean; siteOk?: (n: string) => boolean } = {}) {
+function setup(
+  over: Partial<ManagerOptions> & { allow?: (n: string) => boolean; siteOk?: (n: string) => boolean } = {},
+) {
   const store = new CertStore(path.join(root, `m${dirs++}`));
   const registry = new CertRegistry();
   const issuer = over.issuer === undefined ? new FakeIssuer() : over.issuer;
   const clock = { t: Date.now() };
   const gateCalls: string[] = [];
   const manager = new CertificateManager({
-    store, registry, issuer,
+    store,
+    registry,
+    issuer,
     gate: {
-      check: async (n) => { gateCalls.push(n); return decision(n, (over.allow ?? (() => true))(n)); },
+      check: async (n) => {
+        gateCalls.push(n);
+        return decision(n, (over.allow ?? (() => true))(n));
+      },
       checkSite: (n) => decision(n, (over.siteOk ?? (() => true))(n)),
     },
     logger: createLogger('silent'),
@@ -66,10 +78,13 @@ test('renewalDue: a third of the lifetime by default, else the configured window
     [10 * day, 85 * day, true],
     [10 * day, 70 * day, false],
   ];
-  for (const [now, window, due] of cases) assert.equal(renewalDue(c, now, window), due, `now=${now / day}d window=${window / day}d`);
+  for (const [now, window, due] of cases)
+    assert.equal(renewalDue(c, now, window), due, `now=${now / day}d window=${window / day}d`);
 });
 
-test('on-demand: concurrent handshakes share one gate check and one issuance; later ones hit the cache', { timeout: 30_000 }, async () => {
+test('on-demand: concurrent handshakes share one gate check and one issuance; later ones hit the cache', {
+  timeout: 30_000,
+}, async () => {
   const { manager, registry, store, issuer, gateCalls } = setup();
   const ctxs = await Promise.all(Array.from({ length: 5 }, () => sni(manager, 'New.Site.test.')));
   assert.deepEqual(issuer.calls, ['new.site.test']);
@@ -78,7 +93,10 @@ test('on-demand: concurrent handshakes share one gate check and one issuance; la
   for (const c of ctxs) assert.equal(c, served);
   assert.equal(await sni(manager, 'new.site.test'), served);
   assert.equal(issuer.calls.length, 1);
-  assert.deepEqual(store.load().certs.map((c) => c.dir), ['new.site.test']);
+  assert.deepEqual(
+    store.load().certs.map((c) => c.dir),
+    ['new.site.test'],
+  );
   assert.equal(manager.hasCertificate('new.site.test'), true);
   assert.equal(manager.hasCertificate('other.test'), false);
 });
@@ -87,7 +105,10 @@ test('refusals never reach the issuer: gate says no, or issuance is off', { time
   const refused = setup({ allow: () => false });
   const ctx = await sni(refused.manager, 'private.test');
   assert.deepEqual(refused.issuer.calls, []);
-  await assert.rejects(refused.manager.obtain('private.test'), (e: Error) => e instanceof IssuanceRefused && /website: private/.test(e.message));
+  await assert.rejects(
+    refused.manager.obtain('private.test'),
+    (e: Error) => e instanceof IssuanceRefused && /website: private/.test(e.message),
+  );
   // The same refusal context every time: a context without a certificate.
   assert.equal(await sni(refused.manager, 'other.test'), ctx);
 
@@ -103,9 +124,15 @@ test('a failed issuance is recorded and backs off exponentially; success clears 
   const first = manager.status('broken.test')!;
   assert.equal(first.failures, 1);
   assert.equal(first.nextAttemptAt.getTime() - first.lastErrorAt.getTime(), 1000);
-  assert.deepEqual(store.load().statuses.map((s) => [s.name, s.failures, s.lastError]), [['broken.test', 1, issuer.fail]]);
+  assert.deepEqual(
+    store.load().statuses.map((s) => [s.name, s.failures, s.lastError]),
+    [['broken.test', 1, issuer.fail]],
+  );
 
-  await assert.rejects(manager.obtain('broken.test'), (e: Error) => e instanceof IssuanceRefused && /backing off/.test(e.message));
+  await assert.rejects(
+    manager.obtain('broken.test'),
+    (e: Error) => e instanceof IssuanceRefused && /backing off/.test(e.message),
+  );
   assert.equal(issuer.calls.length, 1);
 
   clock.t += 1001;
@@ -126,7 +153,10 @@ test('the global rate limit refuses new orders until tokens refill', { timeout: 
   const { manager, issuer, clock } = setup({ ordersPerMinute: 2 });
   await manager.obtain('a.test');
   await manager.obtain('b.test');
-  await assert.rejects(manager.obtain('c.test'), (e: Error) => e instanceof IssuanceRefused && /rate limit/.test(e.message));
+  await assert.rejects(
+    manager.obtain('c.test'),
+    (e: Error) => e instanceof IssuanceRefused && /rate limit/.test(e.message),
+  );
   assert.deepEqual(issuer.calls, ['a.test', 'b.test']);
   clock.t += 30_000;
   await manager.obtain('c.test');
@@ -161,16 +191,22 @@ test('renewal: due managed certificates are replaced live; others are left alone
   assert.deepEqual(operator.issuer.calls, []);
 });
 
-test('over a real TLS socket: known names complete the handshake, refused ones get a handshake_failure alert', { timeout: 30_000 }, async () => {
+test('over a real TLS socket: known names complete the handshake, refused ones get a handshake_failure alert', {
+  timeout: 30_000,
+}, async () => {
   const { manager } = setup({ allow: (n) => n === 'ok.test' });
   const server = https.createServer({ SNICallback: manager.sniCallback }, (_req, res) => res.end('hi'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const connect = (servername: string): Promise<{ san?: string; error?: string }> => new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
-    s.once('secureConnect', () => { resolve({ san: s.getPeerCertificate().subjectaltname }); s.end(); });
-    s.once('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code }));
-  });
+  const connect = (servername: string): Promise<{ san?: string; error?: string }> =>
+    new Promise((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+      s.once('secureConnect', () => {
+        resolve({ san: s.getPeerCertificate().subjectaltname });
+        s.end();
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code }));
+    });
   try {
     assert.deepEqual(await connect('ok.test'), { san: 'DNS:ok.test' });
     assert.deepEqual(await connect('nope.test'), { error: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' });

@@ -59,7 +59,10 @@ export function renewalDue(cert: StoredCert, now: number, windowMs: number): boo
 class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly perMinute: number, now: number) {
+  constructor(
+    private readonly perMinute: number,
+    now: number,
+  ) {
     this.tokens = perMinute;
     this.last = now;
   }
@@ -82,7 +85,10 @@ export class CertificateManager {
   private firstTick: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
 
-  constructor(private readonly opts: ManagerOptions, statuses: NameStatus[] = []) {
+  constructor(
+    private readonly opts: ManagerOptions,
+    statuses: NameStatus[] = [],
+  ) {
     this.now = opts.now ?? Date.now;
     this.rate = new TokenBucket(Math.max(1, opts.ordersPerMinute), this.now());
     for (const st of statuses) this.statuses.set(st.name, st);
@@ -144,18 +150,22 @@ export class CertificateManager {
   private async attempt(name: string): Promise<StoredCert> {
     const existing = this.opts.registry.lookup(name, this.now());
     if (existing) return existing.cert;
-    if (this.opts.issuer === null) throw new IssuanceRefused('on-demand issuance is off (no ACME directory configured)');
+    if (this.opts.issuer === null)
+      throw new IssuanceRefused('on-demand issuance is off (no ACME directory configured)');
     this.checkBackoff(name);
     const decision = await this.opts.gate.check(name);
     if (!decision.allowed) throw new IssuanceRefused(`gate refused ${name}: ${decision.reason}`);
-    if (!this.rate.take(this.now())) throw new IssuanceRefused(`issuance rate limit reached (${this.opts.ordersPerMinute} orders per minute)`);
+    if (!this.rate.take(this.now()))
+      throw new IssuanceRefused(`issuance rate limit reached (${this.opts.ordersPerMinute} orders per minute)`);
     return this.issue(name, 'on-demand');
   }
 
   private checkBackoff(name: string): void {
     const st = this.statuses.get(name);
     if (st && st.nextAttemptAt.getTime() > this.now()) {
-      throw new IssuanceRefused(`${name} is backing off after ${st.failures} failure(s) until ${st.nextAttemptAt.toISOString()}: ${st.lastError}`);
+      throw new IssuanceRefused(
+        `${name} is backing off after ${st.failures} failure(s) until ${st.nextAttemptAt.toISOString()}: ${st.lastError}`,
+      );
     }
   }
 
@@ -165,22 +175,45 @@ export class CertificateManager {
     try {
       const pair = await issuer.issue(name);
       const ms = this.now() - started;
-      const cert = this.opts.store.saveIssued(name, pair.keyPem, pair.certPem, { ...this.opts.issuedMeta, issuedAt: new Date(this.now()).toISOString(), reason, issuanceMs: ms });
+      const cert = this.opts.store.saveIssued(name, pair.keyPem, pair.certPem, {
+        ...this.opts.issuedMeta,
+        issuedAt: new Date(this.now()).toISOString(),
+        reason,
+        issuanceMs: ms,
+      });
       this.opts.registry.add(cert);
       if (this.statuses.delete(name)) this.opts.store.clearStatus(name);
-      this.opts.logger.info('certificate issued', { name, reason, ms, notAfter: cert.notAfter.toISOString(), issuer: cert.issuer });
+      this.opts.logger.info('certificate issued', {
+        name,
+        reason,
+        ms,
+        notAfter: cert.notAfter.toISOString(),
+        issuer: cert.issuer,
+      });
       return cert;
     } catch (e) {
       const failures = (this.statuses.get(name)?.failures ?? 0) + 1;
       const delay = Math.min(this.opts.retryMaxMs ?? DAY_MS, this.opts.retryBaseMs * 2 ** Math.min(failures - 1, 30));
-      const st: NameStatus = { name, failures, lastError: (e as Error).message, lastErrorAt: new Date(this.now()), nextAttemptAt: new Date(this.now() + delay) };
+      const st: NameStatus = {
+        name,
+        failures,
+        lastError: (e as Error).message,
+        lastErrorAt: new Date(this.now()),
+        nextAttemptAt: new Date(this.now() + delay),
+      };
       this.statuses.set(name, st);
       try {
         this.opts.store.writeStatus(st);
       } catch (we) {
         this.opts.logger.error('cannot record issuance failure', { name, error: (we as Error).message });
       }
-      this.opts.logger.warn('certificate issuance failed', { name, reason, failures, retryInMs: delay, error: st.lastError });
+      this.opts.logger.warn('certificate issuance failed', {
+        name,
+        reason,
+        failures,
+        retryInMs: delay,
+        error: st.lastError,
+      });
       throw e;
     }
   }
@@ -215,7 +248,9 @@ export class CertificateManager {
     const tick = (): void => {
       this.renewing ??= this.renewDue()
         .catch((e: unknown) => this.opts.logger.error('renewal pass failed', { error: String(e) }))
-        .finally(() => { this.renewing = undefined; });
+        .finally(() => {
+          this.renewing = undefined;
+        });
     };
     this.timer = setInterval(tick, this.opts.renewCheckMs);
     this.timer.unref();

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadProofSecret, proofToken } from './proof.js';
 
-test('proofToken: stable per domain and secret, normalized, different across domains and installs', { timeout: 30_000 }, () => {
+test('proofToken: stable per domain and secret, normalized, different across domains and installs', {
+  timeout: 30_000,
+}, () => {
   const a = Buffer.alloc(32, 1);
   const b = Buffer.alloc(32, 2);
   const t = proofToken(a, 'www.site.test');

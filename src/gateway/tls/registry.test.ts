@@ -7,7 +7,18 @@ const NOW = Date.parse('2030-01-01T00:00:00Z');
 const DAY = 86_400_000;
 
 function cert(dir: string, names: string[], notAfter = NOW + 30 * DAY): StoredCert {
-  return { dir, names, certPem: '', keyPem: '', issuer: 'test', notBefore: new Date(NOW - DAY), notAfter: new Date(notAfter), serial: dir, fingerprint: dir, managed: true };
+  return {
+    dir,
+    names,
+    certPem: '',
+    keyPem: '',
+    issuer: 'test',
+    notBefore: new Date(NOW - DAY),
+    notAfter: new Date(notAfter),
+    serial: dir,
+    fingerprint: dir,
+    managed: true,
+  };
 }
 
 test('wildcardOf: one label up, never for a bare domain', { timeout: 30_000 }, () => {
@@ -35,7 +46,9 @@ test('lookup: exact, else a wildcard one label deep, else nothing', { timeout: 3
   for (const [name, dir] of cases) assert.equal(r.lookup(name, NOW)?.cert.dir, dir, name);
 });
 
-test('lookup: an expired exact certificate falls back to the wildcard; expired ones are not served', { timeout: 30_000 }, () => {
+test('lookup: an expired exact certificate falls back to the wildcard; expired ones are not served', {
+  timeout: 30_000,
+}, () => {
   const r = new CertRegistry();
   r.add(cert('old', ['a.cellar.test'], NOW - DAY));
   assert.equal(r.lookup('a.cellar.test', NOW), undefined);
@@ -44,7 +57,9 @@ test('lookup: an expired exact certificate falls back to the wildcard; expired o
   assert.equal(r.lookup('a.cellar.test', NOW)?.cert.dir, 'wild');
 });
 
-test('add: the later expiry wins across directories; the same directory always replaces (renewal)', { timeout: 30_000 }, () => {
+test('add: the later expiry wins across directories; the same directory always replaces (renewal)', {
+  timeout: 30_000,
+}, () => {
   const r = new CertRegistry();
   r.add(cert('operator', ['x.test'], NOW + 90 * DAY));
   r.add(cert('x.test', ['x.test'], NOW + 30 * DAY));
@@ -53,5 +68,8 @@ test('add: the later expiry wins across directories; the same directory always r
   r.add(renewed);
   assert.equal(r.lookup('x.test', NOW)?.cert.fingerprint, 'new');
   // The shadowed certificate is not served, so not listed (nor renewed).
-  assert.deepEqual(r.all().map((c) => c.fingerprint), ['new']);
+  assert.deepEqual(
+    r.all().map((c) => c.fingerprint),
+    ['new'],
+  );
 });

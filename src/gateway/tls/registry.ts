@@ -34,7 +34,8 @@ export class CertRegistry {
     const entry = new CertEntry(cert);
     for (const name of cert.names) {
       const cur = this.byName.get(name);
-      if (cur === undefined || cur.cert.dir === cert.dir || cur.cert.notAfter.getTime() <= cert.notAfter.getTime()) this.byName.set(name, entry);
+      if (cur === undefined || cur.cert.dir === cert.dir || cur.cert.notAfter.getTime() <= cert.notAfter.getTime())
+        this.byName.set(name, entry);
     }
   }
 

@@ -20,7 +20,11 @@ export interface CertRow {
   nextAttemptAt: string | null;
 }
 
-export function certificateRows(store: CertStore, now: number, renewWindowMs: number): { rows: CertRow[]; problems: string[] } {
+export function certificateRows(
+  store: CertStore,
+  now: number,
+  renewWindowMs: number,
+): { rows: CertRow[]; problems: string[] } {
   const loaded = store.load({ repair: false });
   const statuses = new Map(loaded.statuses.map((s) => [s.name, s]));
   const rows: CertRow[] = [];
@@ -37,12 +41,27 @@ export function certificateRows(store: CertStore, now: number, renewWindowMs: nu
   };
   for (const c of loaded.certs) {
     const expired = c.notAfter.getTime() <= now;
-    const status: CertState = expired ? 'expired' : c.managed && renewalDue(c, now, renewWindowMs) ? 'renewal due' : 'valid';
-    rows.push(withStatus({ name: c.dir, names: c.names, issuer: c.issuer, notAfter: c.notAfter.toISOString(), status, managed: c.managed }));
+    const status: CertState = expired
+      ? 'expired'
+      : c.managed && renewalDue(c, now, renewWindowMs)
+        ? 'renewal due'
+        : 'valid';
+    rows.push(
+      withStatus({
+        name: c.dir,
+        names: c.names,
+        issuer: c.issuer,
+        notAfter: c.notAfter.toISOString(),
+        status,
+        managed: c.managed,
+      }),
+    );
   }
   // Names whose first issuance failed have a status but no certificate yet.
   for (const st of [...statuses.values()]) {
-    rows.push(withStatus({ name: st.name, names: [st.name], issuer: null, notAfter: null, status: 'failing', managed: true }));
+    rows.push(
+      withStatus({ name: st.name, names: [st.name], issuer: null, notAfter: null, status: 'failing', managed: true }),
+    );
   }
   rows.sort((a, b) => a.name.localeCompare(b.name));
   return { rows, problems: loaded.problems };
@@ -50,19 +69,26 @@ export function certificateRows(store: CertStore, now: number, renewWindowMs: nu
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
 export function formatCertTable(rows: CertRow[]): string {
   if (rows.length === 0) return 'no certificates\n';
-  return table(['NAME', 'ISSUER', 'NOT-AFTER', 'STATUS', 'LAST ERROR'], rows.map((r) => [
-    r.managed ? r.name : `${r.names.join(',')} (operator)`,
-    r.issuer ?? '-',
-    r.notAfter ?? '-',
-    r.status,
-    r.lastError === null ? '-' : `${r.lastError} [${r.failures} failure(s), next attempt ${r.nextAttemptAt}]`,
-  ]));
+  return table(
+    ['NAME', 'ISSUER', 'NOT-AFTER', 'STATUS', 'LAST ERROR'],
+    rows.map((r) => [
+      r.managed ? r.name : `${r.names.join(',')} (operator)`,
+      r.issuer ?? '-',
+      r.notAfter ?? '-',
+      r.status,
+      r.lastError === null ? '-' : `${r.lastError} [${r.failures} failure(s), next attempt ${r.nextAttemptAt}]`,
+    ]),
+  );
 }
 
 export interface DomainReport {
@@ -76,13 +102,22 @@ export interface DomainReport {
 export function formatDomainReport(r: DomainReport): string {
   const mark = (ok: boolean | null): string => (ok === null ? '-' : ok ? 'ok' : 'FAIL');
   const out = [`domain check ${r.decision.name}`];
-  out.push(table(['STEP', 'RESULT', 'DETAIL'], r.decision.steps.map((s) => [s.step, mark(s.ok), s.detail])).trimEnd());
+  out.push(
+    table(
+      ['STEP', 'RESULT', 'DETAIL'],
+      r.decision.steps.map((s) => [s.step, mark(s.ok), s.detail]),
+    ).trimEnd(),
+  );
   const c = r.certificate;
   out.push(`certificate: ${c ? `${c.names.join(', ')} from ${c.issuer}, valid until ${c.notAfter}` : 'none'}`);
-  if (r.backoff) out.push(`last issuance failed (${r.backoff.failures} failure(s)), next attempt after ${r.backoff.nextAttemptAt}: ${r.backoff.lastError}`);
+  if (r.backoff)
+    out.push(
+      `last issuance failed (${r.backoff.failures} failure(s)), next attempt after ${r.backoff.nextAttemptAt}: ${r.backoff.lastError}`,
+    );
   if (c) out.push('result: served with the certificate above (the gate is not consulted while it is valid)');
   else if (!r.onDemand) out.push('result: on-demand issuance is off (set CELLAR_ACME_DIRECTORY and CELLAR_HTTPS_PORT)');
-  else if (r.decision.allowed) out.push(`result: allowed; the first HTTPS request for ${r.decision.name} obtains a certificate`);
+  else if (r.decision.allowed)
+    out.push(`result: allowed; the first HTTPS request for ${r.decision.name} obtains a certificate`);
   else out.push(`result: refused (${r.decision.reason}); no order is sent to the CA`);
   return out.join('\n') + '\n';
 }

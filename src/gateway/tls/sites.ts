@@ -8,7 +8,14 @@
  * website would refuse gets no certificate. A public-read bucket ACL alone lets anyone list
  * the bucket, not read its objects.
  */
-import { DEFAULT_INDEX_SUFFIX, anonymousRead, storedPolicy, type Acl, type BucketInfo, type RequestContext } from '#storage';
+import {
+  DEFAULT_INDEX_SUFFIX,
+  anonymousRead,
+  storedPolicy,
+  type Acl,
+  type BucketInfo,
+  type RequestContext,
+} from '#storage';
 import type { SiteInfo, SiteLookup } from './gate.js';
 
 /** The visitor the certificate is for: arriving over the HTTPS being issued, from a link or typed URL. */
@@ -29,28 +36,56 @@ export function indexKeyOf(b: BucketInfo): string {
  * The gate's verdict on a bucket, given its index object (null when missing; only looked at
  * without a website configuration) and the visitor's request context.
  */
-export function describeSite(b: BucketInfo | null, index: { acl: Acl | null } | null, context: RequestContext): SiteInfo {
+export function describeSite(
+  b: BucketInfo | null,
+  index: { acl: Acl | null } | null,
+  context: RequestContext,
+): SiteInfo {
   if (b === null) return { exists: false, servesWebsite: false, detail: 'no such bucket' };
   if (b.website !== null) return { exists: true, servesWebsite: true, detail: 'website configuration set' };
   const key = indexKeyOf(b);
   const policy = storedPolicy(b);
-  const d = anonymousRead({ bucket: b.name, bucketOwnerId: b.ownerId, bucketAcl: b.acl, policy, key, object: index, context });
+  const d = anonymousRead({
+    bucket: b.name,
+    bucketOwnerId: b.ownerId,
+    bucketAcl: b.acl,
+    policy,
+    key,
+    object: index,
+    context,
+  });
   const site = (detail: string): SiteInfo => ({ exists: true, servesWebsite: true, detail });
   const not = (detail: string): SiteInfo => ({ exists: true, servesWebsite: false, detail });
   if (index !== null && d.allowed) {
-    return site(d.reason === 'acl' ? `the ACL of ${key} grants READ to AllUsers (public-read)` : `bucket policy lets anyone read ${key}`);
+    return site(
+      d.reason === 'acl'
+        ? `the ACL of ${key} grants READ to AllUsers (public-read)`
+        : `bucket policy lets anyone read ${key}`,
+    );
   }
   if (d.reason === 'unreadable-policy') return not(`the stored bucket policy no longer parses, so nothing is public`);
   if (d.reason === 'policy-deny') return not(`bucket policy denies anonymous reads of ${key}`);
   if (index === null) {
-    return not(d.allowed ? `no ${key} yet (the bucket policy lets anyone read it once uploaded), and no website configuration` : `private: no ${key} and no website configuration`);
+    return not(
+      d.allowed
+        ? `no ${key} yet (the bucket policy lets anyone read it once uploaded), and no website configuration`
+        : `private: no ${key} and no website configuration`,
+    );
   }
-  const byPolicy = policy === null ? 'no bucket policy' : 'the bucket policy does not grant it to a visitor over HTTPS without a Referer';
+  const byPolicy =
+    policy === null
+      ? 'no bucket policy'
+      : 'the bucket policy does not grant it to a visitor over HTTPS without a Referer';
   const listing = d.mayList ? '; anyone may list the bucket, which does not open its objects' : '';
-  return not(`private: no website configuration, and anonymous visitors may not read ${key} (no public-read ACL on it, ${byPolicy})${listing}`);
+  return not(
+    `private: no website configuration, and anonymous visitors may not read ${key} (no public-read ACL on it, ${byPolicy})${listing}`,
+  );
 }
 
-export function storageSites(storage: { bucket(name: string): BucketInfo | null; headObject(bucket: string, key: string): { acl: Acl | null } | null }): SiteLookup {
+export function storageSites(storage: {
+  bucket(name: string): BucketInfo | null;
+  headObject(bucket: string, key: string): { acl: Acl | null } | null;
+}): SiteLookup {
   return {
     site(name) {
       const b = storage.bucket(name);

@@ -30,13 +30,18 @@ test('saveIssued then load: names, issuer, dates, managed, key mode 0600', { tim
   assert.equal(loaded.fingerprint, saved.fingerprint);
   assert.ok(loaded.notAfter.getTime() > Date.now() + 29 * 86_400_000);
   assert.equal(statSync(path.join(store.root, 'www.site.test', 'key.pem')).mode & 0o777, 0o600);
-  assert.equal(JSON.parse(readFileSync(path.join(store.root, 'www.site.test', 'meta.json'), 'utf8')).directory, 'https://ca.test/dir');
+  assert.equal(
+    JSON.parse(readFileSync(path.join(store.root, 'www.site.test', 'meta.json'), 'utf8')).directory,
+    'https://ca.test/dir',
+  );
   // A renewal replaces the pair in place.
   store.saveIssued('www.site.test', B.keyPem, B.certPem, {});
   assert.notEqual(store.load().certs[0]!.fingerprint, saved.fingerprint);
 });
 
-test('operator certificates: any directory, names from the certificate, not managed; junk is reported, not fatal', { timeout: 30_000 }, () => {
+test('operator certificates: any directory, names from the certificate, not managed; junk is reported, not fatal', {
+  timeout: 30_000,
+}, () => {
   const store = freshStore();
   mkdirSync(path.join(store.root, 'wildcard'), { recursive: true });
   writeFileSync(path.join(store.root, 'wildcard', 'cert.pem'), WILD.certPem);
@@ -55,8 +60,16 @@ test('operator certificates: any directory, names from the certificate, not mana
 
 test('a swap cut short by a crash is rolled back or completed, never mixed', { timeout: 30_000 }, () => {
   const cases = [
-    { what: 'both .new files present: nothing swapped yet, keep the old pair', files: ['key.pem.new', 'cert.pem.new'], keyNew: false },
-    { what: 'only cert.pem.new: the key was swapped, finish with the certificate', files: ['cert.pem.new'], keyNew: true },
+    {
+      what: 'both .new files present: nothing swapped yet, keep the old pair',
+      files: ['key.pem.new', 'cert.pem.new'],
+      keyNew: false,
+    },
+    {
+      what: 'only cert.pem.new: the key was swapped, finish with the certificate',
+      files: ['cert.pem.new'],
+      keyNew: true,
+    },
   ];
   for (const c of cases) {
     const store = freshStore();
@@ -66,7 +79,10 @@ test('a swap cut short by a crash is rolled back or completed, never mixed', { t
     for (const f of c.files) writeFileSync(path.join(dir, f), f.startsWith('key') ? B.keyPem : B.certPem);
     // A reader (the CLI) leaves the repair to the server, whose write may still be in progress.
     store.load({ repair: false });
-    assert.ok(c.files.every((f) => existsSync(path.join(dir, f))), c.what);
+    assert.ok(
+      c.files.every((f) => existsSync(path.join(dir, f))),
+      c.what,
+    );
     const { certs, problems } = store.load();
     assert.deepEqual(problems, [], c.what);
     assert.equal(certs[0]!.fingerprint === old.fingerprint, !c.keyNew, c.what);
@@ -74,9 +90,17 @@ test('a swap cut short by a crash is rolled back or completed, never mixed', { t
   }
 });
 
-test('statuses: written, loaded with dates, cleared; a failing name without a certificate is listed', { timeout: 30_000 }, () => {
+test('statuses: written, loaded with dates, cleared; a failing name without a certificate is listed', {
+  timeout: 30_000,
+}, () => {
   const store = freshStore();
-  const st = { name: 'broken.test', failures: 2, lastError: 'connection refused', lastErrorAt: new Date('2030-01-01T00:00:00Z'), nextAttemptAt: new Date('2030-01-01T00:02:00Z') };
+  const st = {
+    name: 'broken.test',
+    failures: 2,
+    lastError: 'connection refused',
+    lastErrorAt: new Date('2030-01-01T00:00:00Z'),
+    nextAttemptAt: new Date('2030-01-01T00:02:00Z'),
+  };
   store.writeStatus(st);
   assert.deepEqual(store.load().statuses, [st]);
   assert.deepEqual(store.load().certs, []);
@@ -86,7 +110,8 @@ test('statuses: written, loaded with dates, cleared; a failing name without a ce
 
 test('names that could escape the store are refused', { timeout: 30_000 }, () => {
   const store = freshStore();
-  for (const bad of ['../x', '_acme', '.hidden', 'a/b']) assert.throws(() => store.clearStatus(bad), /not a certificate name/, bad);
+  for (const bad of ['../x', '_acme', '.hidden', 'a/b'])
+    assert.throws(() => store.clearStatus(bad), /not a certificate name/, bad);
 });
 
 test('the account key is created once and kept 0600', { timeout: 30_000 }, async () => {

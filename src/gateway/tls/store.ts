@@ -12,7 +12,19 @@
  * Nothing here talks to a CA, so start-up works with the CA down.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 
 export interface StoredCert {
@@ -61,10 +73,17 @@ export function parseCertificate(dir: string, certPem: string, keyPem: string, m
   if (!blocks) throw new Error('cert.pem holds no PEM certificate');
   const leaf = new X509Certificate(blocks[0]!);
   if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) throw new Error('key.pem does not match the certificate');
-  const sans = (leaf.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase());
+  const sans = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4).toLowerCase());
   const names = sans.length > 0 ? sans : [commonName(leaf.subject).toLowerCase()];
   return {
-    dir, names, certPem, keyPem, managed,
+    dir,
+    names,
+    certPem,
+    keyPem,
+    managed,
     issuer: commonName(leaf.issuer),
     notBefore: new Date(leaf.validFrom),
     notAfter: new Date(leaf.validTo),
@@ -122,7 +141,13 @@ function readJson(file: string): unknown {
 function parseStatus(name: string, raw: unknown): NameStatus | null {
   const r = raw as Partial<Record<keyof NameStatus, unknown>>;
   if (typeof r.failures !== 'number' || typeof r.lastError !== 'string') return null;
-  return { name, failures: r.failures, lastError: r.lastError, lastErrorAt: new Date(String(r.lastErrorAt)), nextAttemptAt: new Date(String(r.nextAttemptAt)) };
+  return {
+    name,
+    failures: r.failures,
+    lastError: r.lastError,
+    lastErrorAt: new Date(String(r.lastErrorAt)),
+    nextAttemptAt: new Date(String(r.nextAttemptAt)),
+  };
 }
 
 export class CertStore {
@@ -177,7 +202,14 @@ export class CertStore {
         const certFile = path.join(dir, 'cert.pem');
         if (!existsSync(certFile)) continue;
         const managed = existsSync(path.join(dir, 'meta.json'));
-        out.certs.push(parseCertificate(entry, readFileSync(certFile, 'utf8'), readFileSync(path.join(dir, 'key.pem'), 'utf8'), managed));
+        out.certs.push(
+          parseCertificate(
+            entry,
+            readFileSync(certFile, 'utf8'),
+            readFileSync(path.join(dir, 'key.pem'), 'utf8'),
+            managed,
+          ),
+        );
       } catch (e) {
         out.problems.push(`${dir}: ${(e as Error).message}`);
       }
@@ -209,9 +241,19 @@ export class CertStore {
     assertSafeName(st.name);
     const dir = path.join(this.root, st.name);
     this.ensureDir(dir);
-    writeAtomic(path.join(dir, 'status.json'), JSON.stringify({
-      failures: st.failures, lastError: st.lastError, lastErrorAt: st.lastErrorAt.toISOString(), nextAttemptAt: st.nextAttemptAt.toISOString(),
-    }, null, 2) + '\n');
+    writeAtomic(
+      path.join(dir, 'status.json'),
+      JSON.stringify(
+        {
+          failures: st.failures,
+          lastError: st.lastError,
+          lastErrorAt: st.lastErrorAt.toISOString(),
+          nextAttemptAt: st.nextAttemptAt.toISOString(),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   }
 
   clearStatus(name: string): void {

@@ -36,16 +36,32 @@ const HEADERS = (n: number) => ({ 'x-amz-decoded-content-length': String(n), 'x-
 test('HoldLastByte releases the last byte only when verification passes', { timeout: 30_000 }, async () => {
   const ok = await drain(Readable.from([Buffer.from('abc'), Buffer.from('de')]).pipe(new HoldLastByte()));
   assert.equal(ok.bytes.toString(), 'abcde');
-  const held = new HoldLastByte(() => { throw new Error('bad'); });
-  const failed = await drain(Readable.from([Buffer.from('abc'), Buffer.from('de')]).pipe(held).on('error', () => undefined));
+  const held = new HoldLastByte(() => {
+    throw new Error('bad');
+  });
+  const failed = await drain(
+    Readable.from([Buffer.from('abc'), Buffer.from('de')])
+      .pipe(held)
+      .on('error', () => undefined),
+  );
   assert.equal(failed.bytes.toString(), 'abcd');
 });
 
-test('an aws-chunked body is decoded; a wrong trailer checksum fails before its last byte is released', { timeout: 30_000 }, async () => {
+test('an aws-chunked body is decoded; a wrong trailer checksum fails before its last byte is released', {
+  timeout: 30_000,
+}, async () => {
   const data = Buffer.from('x'.repeat(10_000) + 'END');
-  for (const [trailer, wantError] of [[crc32(data), null], [crc32(Buffer.from('other')), 'BadDigest']] as const) {
+  for (const [trailer, wantError] of [
+    [crc32(data), null],
+    [crc32(Buffer.from('other')), 'BadDigest'],
+  ] as const) {
     const wire = chunked(data, 4096, trailer);
-    const body = forwardBody(Readable.from([wire.subarray(0, 5000), wire.subarray(5000)]), HEADERS(data.length), 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null);
+    const body = forwardBody(
+      Readable.from([wire.subarray(0, 5000), wire.subarray(5000)]),
+      HEADERS(data.length),
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      null,
+    );
     const out = drain(body.stream);
     body.start();
     const { bytes, error } = await out;
@@ -59,9 +75,14 @@ test('an aws-chunked body is decoded; a wrong trailer checksum fails before its 
   }
 });
 
-test('a checksum sent as a header is verified the same way; bad framing headers are refused up front', { timeout: 30_000 }, async () => {
+test('a checksum sent as a header is verified the same way; bad framing headers are refused up front', {
+  timeout: 30_000,
+}, async () => {
   const data = Buffer.from('hello header checksum');
-  for (const [value, ok] of [[crc32(data), true], [crc32(Buffer.from('nope')), false]] as const) {
+  for (const [value, ok] of [
+    [crc32(data), true],
+    [crc32(Buffer.from('nope')), false],
+  ] as const) {
     const body = forwardBody(Readable.from([data]), { 'x-amz-checksum-crc32': value }, null, null);
     const out = drain(body.stream);
     body.start();
@@ -69,16 +90,32 @@ test('a checksum sent as a header is verified the same way; bad framing headers 
     assert.equal(error === null, ok);
     assert.equal(bytes.length, ok ? data.length : data.length - 1);
   }
-  assert.throws(() => forwardBody(Readable.from([]), {}, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null), (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest');
-  assert.throws(() => forwardBody(Readable.from([]), HEADERS(1), 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', null), (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest');
-  assert.throws(() => forwardBody(Readable.from([]), { 'x-amz-checksum-crc32': 'not base64!' }, null, null), (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest');
+  assert.throws(
+    () => forwardBody(Readable.from([]), {}, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null),
+    (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest',
+  );
+  assert.throws(
+    () => forwardBody(Readable.from([]), HEADERS(1), 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', null),
+    (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest',
+  );
+  assert.throws(
+    () => forwardBody(Readable.from([]), { 'x-amz-checksum-crc32': 'not base64!' }, null, null),
+    (e: unknown) => isStorageError(e) && e.code === 'InvalidRequest',
+  );
 });
 
 test('a plain body passes through untouched and only flows after start()', { timeout: 30_000 }, async () => {
   const src = Readable.from([Buffer.from('plain')]);
   const body = forwardBody(src, {}, null, null);
   let seen = 0;
-  body.stream.pipe(new Writable({ write(c: Buffer, _e, cb) { seen += c.length; cb(); } }));
+  body.stream.pipe(
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        seen += c.length;
+        cb();
+      },
+    }),
+  );
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(seen, 0);
   body.start();

@@ -5,8 +5,15 @@
  * fails it never reaches RGW complete (Content-Length not met), so RGW stores nothing.
  */
 import {
-  AwsChunkedDecoder, StorageError, checksumHeaderName, checksumMismatchError, createChecksummer, isValidChecksumValue,
-  CHECKSUM_ALGORITHMS, type StreamingMode, type VerifiedAuth,
+  AwsChunkedDecoder,
+  StorageError,
+  checksumHeaderName,
+  checksumMismatchError,
+  createChecksummer,
+  isValidChecksumValue,
+  CHECKSUM_ALGORITHMS,
+  type StreamingMode,
+  type VerifiedAuth,
 } from '#storage';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -15,7 +22,10 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
 export class HoldLastByte extends Transform {
   private held: Buffer | null = null;
 
-  constructor(private readonly verify: () => void = () => undefined, private readonly observe?: (chunk: Buffer) => void) {
+  constructor(
+    private readonly verify: () => void = () => undefined,
+    private readonly observe?: (chunk: Buffer) => void,
+  ) {
     super();
   }
 
@@ -55,10 +65,15 @@ function first(v: string | string[] | undefined): string | undefined {
 function headerChecksum(headers: IncomingHttpHeaders): { verify(): void; observe(c: Buffer): void } | null {
   const found = CHECKSUM_ALGORITHMS.filter((alg) => headers[checksumHeaderName(alg)] !== undefined);
   if (found.length === 0) return null;
-  if (found.length > 1) throw new StorageError('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (found.length > 1)
+    throw new StorageError(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    );
   const alg = found[0]!;
   const expected = first(headers[checksumHeaderName(alg)])!;
-  if (!isValidChecksumValue(alg, expected)) throw new StorageError('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
+  if (!isValidChecksumValue(alg, expected))
+    throw new StorageError('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
   const sum = createChecksummer(alg);
   return {
     observe: (c) => sum.update(c),
@@ -73,18 +88,29 @@ function headerChecksum(headers: IncomingHttpHeaders): { verify(): void; observe
  * while streaming (bad chunk signature, checksum mismatch, truncated framing) surface as an
  * 'error' event on `stream`.
  */
-export function forwardBody(source: Readable, headers: IncomingHttpHeaders, streaming: StreamingMode | null, verified: VerifiedAuth | null): ForwardBody {
+export function forwardBody(
+  source: Readable,
+  headers: IncomingHttpHeaders,
+  streaming: StreamingMode | null,
+  verified: VerifiedAuth | null,
+): ForwardBody {
   if (streaming !== null) {
     const decoded = first(headers['x-amz-decoded-content-length']);
-    if (decoded === undefined) throw new StorageError('InvalidRequest', 'You must provide the x-amz-decoded-content-length header.');
-    if (!/^\d+$/.test(decoded)) throw new StorageError('InvalidArgument', 'x-amz-decoded-content-length is not a number');
+    if (decoded === undefined)
+      throw new StorageError('InvalidRequest', 'You must provide the x-amz-decoded-content-length header.');
+    if (!/^\d+$/.test(decoded))
+      throw new StorageError('InvalidArgument', 'x-amz-decoded-content-length is not a number');
     const signed = streaming !== 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
-    if (signed && !verified?.v4) throw new StorageError('InvalidRequest', 'Streaming signed payloads need SigV4 header authentication.');
+    if (signed && !verified?.v4)
+      throw new StorageError('InvalidRequest', 'Streaming signed payloads need SigV4 header authentication.');
     const decoder = new AwsChunkedDecoder({
       mode: streaming,
       decodedContentLength: Number(decoded),
       signing: signed ? verified!.v4 : undefined,
-      declaredTrailers: (first(headers['x-amz-trailer']) ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+      declaredTrailers: (first(headers['x-amz-trailer']) ?? '')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
     });
     // The decoder verifies the trailer before it ends; holding the last byte until then keeps a
     // failed body from completing upstream.

@@ -9,7 +9,14 @@
  * decoded body no longer matches the client's signature. Re-signing also sends every request
  * path-style to RGW, so RGW needs no `rgw_dns_name` for the gateway's service domains.
  */
-import { awsEncodedPath, signV4Raw, streamingMode, UNSIGNED_PAYLOAD, type AuthInfo, type StreamingMode } from '#storage';
+import {
+  awsEncodedPath,
+  signV4Raw,
+  streamingMode,
+  UNSIGNED_PAYLOAD,
+  type AuthInfo,
+  type StreamingMode,
+} from '#storage';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface ClientRequestShape {
@@ -31,11 +38,24 @@ export interface ForwardPlan {
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1) and those the forwarded request gets anew. */
 const DROP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'host',
-  'authorization', 'x-amz-date', 'x-amz-content-sha256',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'host',
+  'authorization',
+  'x-amz-date',
+  'x-amz-content-sha256',
   // The gateway is the edge: what a client claims about its address must not reach RGW's
   // aws:SourceIp (the proxy adds the real X-Forwarded-* values).
-  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-host',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-host',
 ]);
 
 /**
@@ -45,7 +65,14 @@ const DROP = new Set([
 const CHECKSUM_HEADER = /^x-amz-(checksum-[a-z0-9]+|sdk-checksum-algorithm|trailer)$/;
 
 /** Query parameters that carry a presigned request's signature (SigV4 and SigV2). */
-const V4_QUERY_AUTH = new Set(['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature']);
+const V4_QUERY_AUTH = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+]);
 const V2_QUERY_AUTH = new Set(['AWSAccessKeyId', 'Signature', 'Expires']);
 
 function paramName(part: string): string {
@@ -62,11 +89,18 @@ function paramName(part: string): string {
 export function queryWithoutAuth(rawQuery: string, queryAuth: 'v4' | 'v2' | null): string {
   const drop = queryAuth === 'v4' ? V4_QUERY_AUTH : queryAuth === 'v2' ? V2_QUERY_AUTH : null;
   if (drop === null || rawQuery === '') return rawQuery;
-  return rawQuery.split('&').filter((p) => p !== '' && !drop.has(paramName(p))).join('&');
+  return rawQuery
+    .split('&')
+    .filter((p) => p !== '' && !drop.has(paramName(p)))
+    .join('&');
 }
 
 function withoutAwsChunked(contentEncoding: string): string {
-  return contentEncoding.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked').join(', ');
+  return contentEncoding
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked')
+    .join(', ');
 }
 
 export interface Signer {
@@ -89,19 +123,33 @@ export interface ReplacementBody {
   md5Base64?: string;
 }
 
-export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Signer | null, upstreamHost: string, replacement: ReplacementBody | null = null): ForwardPlan {
+export function planForward(
+  req: ClientRequestShape,
+  auth: AuthInfo,
+  signer: Signer | null,
+  upstreamHost: string,
+  replacement: ReplacementBody | null = null,
+): ForwardPlan {
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
   const clientStreaming = streamingMode(first(req.headers['x-amz-content-sha256']));
   // A replacement body is already decoded.
   const streaming = replacement === null ? clientStreaming : null;
-  const rawPath = req.vhostBucket === null ? req.rawPath : `/${req.vhostBucket}${req.rawPath === '' ? '/' : req.rawPath}`;
+  const rawPath =
+    req.vhostBucket === null ? req.rawPath : `/${req.vhostBucket}${req.rawPath === '' ? '/' : req.rawPath}`;
   const path = awsEncodedPath(rawPath);
-  const query = queryWithoutAuth(req.rawQuery, auth.type !== 'anonymous' && auth.location === 'query' ? auth.type : null);
+  const query = queryWithoutAuth(
+    req.rawQuery,
+    auth.type !== 'anonymous' && auth.location === 'query' ? auth.type : null,
+  );
 
   const passed: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || DROP.has(name)) continue;
-    if ((clientStreaming !== null || replacement !== null) && (name === 'x-amz-decoded-content-length' || name === 'content-length' || name === 'transfer-encoding')) continue;
+    if (
+      (clientStreaming !== null || replacement !== null) &&
+      (name === 'x-amz-decoded-content-length' || name === 'content-length' || name === 'transfer-encoding')
+    )
+      continue;
     if (replacement !== null && name === 'content-md5') continue;
     if (CHECKSUM_HEADER.test(name)) continue;
     // SigV2 clients sign Date; SigV4 carries its own x-amz-date.
@@ -119,7 +167,8 @@ export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Sig
     else passed['content-encoding'] = enc;
   }
 
-  if (signer === null) return { path: query === '' ? path : `${path}?${query}`, headers: { ...passed, host: upstreamHost }, streaming };
+  if (signer === null)
+    return { path: query === '' ? path : `${path}?${query}`, headers: { ...passed, host: upstreamHost }, streaming };
 
   // Sign the x-amz-* headers (their meaning is what a signature protects) and Content-MD5; the
   // rest travels unsigned, as the SDKs themselves leave most headers unsigned.
@@ -132,10 +181,22 @@ export function planForward(req: ClientRequestShape, auth: AuthInfo, signer: Sig
   const clientHash = auth.type === 'v4' ? auth.payloadHash : '';
   // A body hash the client signed stays: RGW checks the body against it. Decoded aws-chunked
   // bodies were verified here (chunk signatures, trailer checksum).
-  const payloadHash = replacement !== null ? replacement.sha256Hex : streaming === null && /^[0-9a-f]{64}$/.test(clientHash) ? clientHash : UNSIGNED_PAYLOAD;
+  const payloadHash =
+    replacement !== null
+      ? replacement.sha256Hex
+      : streaming === null && /^[0-9a-f]{64}$/.test(clientHash)
+        ? clientHash
+        : UNSIGNED_PAYLOAD;
   const signed = signV4Raw({
-    method: req.method, rawPath: path, rawQuery: query, headers: toSign, payloadHash,
-    accessKeyId: signer.accessKeyId, secretKey: signer.secretKey, region: signer.region, now: signer.now,
+    method: req.method,
+    rawPath: path,
+    rawQuery: query,
+    headers: toSign,
+    payloadHash,
+    accessKeyId: signer.accessKeyId,
+    secretKey: signer.secretKey,
+    region: signer.region,
+    now: signer.now,
   });
   return { path: query === '' ? path : `${path}?${query}`, headers: { ...unsigned, ...signed }, streaming };
 }

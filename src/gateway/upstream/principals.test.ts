@@ -4,8 +4,14 @@ import { policyOperation, principalsFromRgw, principalsToRgw } from './principal
 
 test('add-on principals are translated both ways; everything else is left as written', { timeout: 30_000 }, () => {
   const cases: [string, string][] = [
-    ['{"Principal": {"AWS": "arn:aws:iam::cellar_abc123"}}', '{"Principal": {"AWS": "arn:aws:iam:::user/cellar_abc123"}}'],
-    ['{"Principal":{"AWS":["arn:aws:iam::cellar_a","arn:aws:iam::cellar_b"]}}', '{"Principal":{"AWS":["arn:aws:iam:::user/cellar_a","arn:aws:iam:::user/cellar_b"]}}'],
+    [
+      '{"Principal": {"AWS": "arn:aws:iam::cellar_abc123"}}',
+      '{"Principal": {"AWS": "arn:aws:iam:::user/cellar_abc123"}}',
+    ],
+    [
+      '{"Principal":{"AWS":["arn:aws:iam::cellar_a","arn:aws:iam::cellar_b"]}}',
+      '{"Principal":{"AWS":["arn:aws:iam:::user/cellar_a","arn:aws:iam:::user/cellar_b"]}}',
+    ],
     ['{"Principal": "*"}', '{"Principal": "*"}'],
     // Not an add-on id, or not the whole value: untouched.
     ['{"AWS": "arn:aws:iam::123456789012:root"}', '{"AWS": "arn:aws:iam::123456789012:root"}'],

@@ -10,7 +10,16 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { StorageError, isStorageError, parseAuth, streamingMode, verifyAuth, type AuthInfo, type AuthRequest, type VerifiedAuth } from '#storage';
+import {
+  StorageError,
+  isStorageError,
+  parseAuth,
+  streamingMode,
+  verifyAuth,
+  type AuthInfo,
+  type AuthRequest,
+  type VerifiedAuth,
+} from '#storage';
 import type { Logger } from '../../shared/logger.js';
 import type { RenderS3Error, S3Backend } from '../backend.js';
 import { forwardBody, type ForwardBody } from './body.js';
@@ -97,17 +106,29 @@ async function readPolicy(req: IncomingMessage, info: AuthInfo, verified: Verifi
   await done;
   const bytes = Buffer.concat(chunks);
   const md5 = first(req.headers['content-md5']);
-  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5.trim()) throw new StorageError('BadDigest');
+  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5.trim())
+    throw new StorageError('BadDigest');
   const signed = info.type === 'v4' && mode === null ? info.payloadHash : '';
-  if (/^[0-9a-f]{64}$/.test(signed) && createHash('sha256').update(bytes).digest('hex') !== signed) throw new StorageError('XAmzContentSHA256Mismatch');
+  if (/^[0-9a-f]{64}$/.test(signed) && createHash('sha256').update(bytes).digest('hex') !== signed)
+    throw new StorageError('XAmzContentSHA256Mismatch');
   return bytes;
 }
 
 export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
   const target = new URL(o.url);
   const now = o.now ?? (() => new Date());
-  const agent = new (target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' });
-  const admin = new RgwAdmin({ url: o.url, accessKey: o.accessKey, secretKey: o.secretKey, timeoutMs: o.timeoutMs, agent });
+  const agent = new (target.protocol === 'https:' ? https.Agent : http.Agent)({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    scheduling: 'lifo',
+  });
+  const admin = new RgwAdmin({
+    url: o.url,
+    accessKey: o.accessKey,
+    secretKey: o.secretKey,
+    timeoutMs: o.timeoutMs,
+    agent,
+  });
   const secrets = new SecretCache(
     {
       secretOf: async (accessKey) => {
@@ -195,14 +216,22 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     });
   };
 
-  const sendError = (req: IncomingMessage, res: ServerResponse, e: StorageError | 'ServiceUnavailable', closeConnection: boolean): void => {
+  const sendError = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    e: StorageError | 'ServiceUnavailable',
+    closeConnection: boolean,
+  ): void => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const resource = (req.url ?? '/').split('?')[0]!;
     const { status, body } = o.renderError(e, resource, requestId());
-    const headers: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/xml',
+      'content-length': Buffer.byteLength(body),
+    };
     if (closeConnection) headers.connection = 'close';
     res.writeHead(status, headers);
     res.end(body);
@@ -233,7 +262,11 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     sendError(req, res, new StorageError('InternalError'), true);
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse, t: { vhostBucket: string | null; secure: boolean }): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: { vhostBucket: string | null; secure: boolean },
+  ): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -244,10 +277,20 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     let signer: Signer | null = null;
     if (info.type !== 'anonymous') {
       const known = await secrets.get(info.accessKeyId);
-      if (known === null) throw new StorageError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: info.accessKeyId });
+      if (known === null)
+        throw new StorageError(
+          'InvalidAccessKeyId',
+          'The AWS Access Key Id you provided does not exist in our records.',
+          { AWSAccessKeyId: info.accessKeyId },
+        );
       const at = now();
       verified = verifyAuth(ar, info, known.secret, { now: at, vhostBucket: t.vhostBucket });
-      signer = { accessKeyId: info.accessKeyId, secretKey: known.secret, region: info.type === 'v4' ? info.region : o.region, now: at };
+      signer = {
+        accessKeyId: info.accessKeyId,
+        secretKey: known.secret,
+        region: info.type === 'v4' ? info.region : o.region,
+        now: at,
+      };
     }
     const shape = { method: ar.method, rawPath, rawQuery, headers: req.headers, vhostBucket: t.vhostBucket };
     const policyOp = policyOperation(ar.method, rawQuery);
@@ -259,26 +302,65 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
       clientExpects = false;
       const original = await readPolicy(req, info, verified);
       const bytes = Buffer.from(principalsToRgw(original.toString('utf8')));
-      const md5 = req.headers['content-md5'] === undefined ? undefined : createHash('md5').update(bytes).digest('base64');
-      replacement = { plan: { length: bytes.length, sha256Hex: createHash('sha256').update(bytes).digest('hex'), md5Base64: md5 }, bytes };
+      const md5 =
+        req.headers['content-md5'] === undefined ? undefined : createHash('md5').update(bytes).digest('base64');
+      replacement = {
+        plan: { length: bytes.length, sha256Hex: createHash('sha256').update(bytes).digest('hex'), md5Base64: md5 },
+        bytes,
+      };
     }
     const plan = planForward(shape, info, signer, target.host, replacement?.plan ?? null);
-    const body = replacement === null ? forwardBody(req, req.headers, plan.streaming, verified) : fixedBody(replacement.bytes);
+    const body =
+      replacement === null ? forwardBody(req, req.headers, plan.streaming, verified) : fixedBody(replacement.bytes);
     const length = Number(plan.headers['content-length'] ?? 0);
-    const expectContinue = clientExpects || length >= EXPECT_FROM || (plan.headers['transfer-encoding'] !== undefined && plan.streaming === null);
-    const p: Pending = { path: plan.path, startBody: body.start, expectContinue, clientExpects, proxyReq: null, clientConnection: req.headers.connection, answered: false, responded: false, body: body.stream, rewritePolicy: policyOp === 'get' };
+    const expectContinue =
+      clientExpects ||
+      length >= EXPECT_FROM ||
+      (plan.headers['transfer-encoding'] !== undefined && plan.streaming === null);
+    const p: Pending = {
+      path: plan.path,
+      startBody: body.start,
+      expectContinue,
+      clientExpects,
+      proxyReq: null,
+      clientConnection: req.headers.connection,
+      answered: false,
+      responded: false,
+      body: body.stream,
+      rewritePolicy: policyOp === 'get',
+    };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
     const clientHost = req.headers.host;
     // http-proxy builds the upstream request from req.headers.
-    req.headers = { ...plan.headers, ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }) } as IncomingMessage['headers'];
-    proxy.web(req, res, { target: o.url, agent, buffer: body.stream, xfwd: true, proxyTimeout: o.timeoutMs, selfHandleResponse: p.rewritePolicy }, (err) => {
-      if (p.answered) return;
-      if (p.responded) return fail(req, res, err, p);
-      // The client went away: nothing to answer.
-      if (req.socket.destroyed) return p.proxyReq?.destroy();
-      fail(req, res, new UpstreamUnavailableError(`${o.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`), p);
-    });
+    req.headers = {
+      ...plan.headers,
+      ...(clientHost === undefined ? {} : { 'x-forwarded-host': clientHost }),
+    } as IncomingMessage['headers'];
+    proxy.web(
+      req,
+      res,
+      {
+        target: o.url,
+        agent,
+        buffer: body.stream,
+        xfwd: true,
+        proxyTimeout: o.timeoutMs,
+        selfHandleResponse: p.rewritePolicy,
+      },
+      (err) => {
+        if (p.answered) return;
+        if (p.responded) return fail(req, res, err, p);
+        // The client went away: nothing to answer.
+        if (req.socket.destroyed) return p.proxyReq?.destroy();
+        fail(
+          req,
+          res,
+          new UpstreamUnavailableError(`${o.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+          p,
+        );
+      },
+    );
   }
 
   return {

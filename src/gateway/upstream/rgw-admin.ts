@@ -35,7 +35,10 @@ export class UpstreamUnavailableError extends Error {
 
 /** RGW refused an admin request for a reason the caller should report (e.g. a key already in use). */
 export class RgwAdminError extends Error {
-  constructor(readonly status: number, readonly code: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+  ) {
     super(`RGW admin API: ${status} ${code}`);
     this.name = 'RgwAdminError';
   }
@@ -53,7 +56,8 @@ function encode(s: string): string {
 
 function parseUser(v: unknown): RgwUser {
   const o = v as { user_id?: unknown; display_name?: unknown; email?: unknown; suspended?: unknown; keys?: unknown };
-  if (typeof o?.user_id !== 'string' || !Array.isArray(o.keys)) throw new UpstreamUnavailableError('RGW admin API answered an unexpected user document');
+  if (typeof o?.user_id !== 'string' || !Array.isArray(o.keys))
+    throw new UpstreamUnavailableError('RGW admin API answered an unexpected user document');
   return {
     uid: o.user_id,
     displayName: typeof o.display_name === 'string' ? o.display_name : '',
@@ -83,7 +87,8 @@ export class RgwAdmin {
   async userByAccessKey(accessKey: string): Promise<RgwUser | null> {
     const a = await this.call('GET', '/admin/user', { 'access-key': accessKey });
     // RGW 16.2 answers an unknown access key with 403 AccessDenied (an unknown uid gets 404 NoSuchUser).
-    if (a.status === 404 || (a.status === 403 && (a.body as { Code?: string } | null)?.Code === 'AccessDenied')) return null;
+    if (a.status === 404 || (a.status === 403 && (a.body as { Code?: string } | null)?.Code === 'AccessDenied'))
+      return null;
     return parseUser(this.expectOk(a));
   }
 
@@ -93,8 +98,19 @@ export class RgwAdmin {
     return parseUser(this.expectOk(a));
   }
 
-  async createUser(u: { uid: string; displayName: string; email: string; accessKey: string; secretKey: string }): Promise<RgwUser> {
-    const q: Record<string, string> = { uid: u.uid, 'display-name': u.displayName, 'access-key': u.accessKey, 'secret-key': u.secretKey };
+  async createUser(u: {
+    uid: string;
+    displayName: string;
+    email: string;
+    accessKey: string;
+    secretKey: string;
+  }): Promise<RgwUser> {
+    const q: Record<string, string> = {
+      uid: u.uid,
+      'display-name': u.displayName,
+      'access-key': u.accessKey,
+      'secret-key': u.secretKey,
+    };
     if (u.email !== '') q.email = u.email;
     return parseUser(this.expectOk(await this.call('PUT', '/admin/user', q)));
   }
@@ -110,7 +126,8 @@ export class RgwAdmin {
   /** Every user id (the metadata API; needs the `metadata=read` cap). */
   async userIds(): Promise<string[]> {
     const body = this.expectOk(await this.call('GET', '/admin/metadata/user', {}));
-    if (!Array.isArray(body) || body.some((x) => typeof x !== 'string')) throw new UpstreamUnavailableError('RGW admin API answered an unexpected user list');
+    if (!Array.isArray(body) || body.some((x) => typeof x !== 'string'))
+      throw new UpstreamUnavailableError('RGW admin API answered an unexpected user list');
     return body as string[];
   }
 
@@ -121,38 +138,54 @@ export class RgwAdmin {
   }
 
   private call(method: string, path: string, params: Record<string, string>): Promise<Answer> {
-    const query = Object.entries({ ...params, format: 'json' }).map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
+    const query = Object.entries({ ...params, format: 'json' })
+      .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+      .join('&');
     const url = new URL(`${path}?${query}`, this.base);
     const headers = signV4({
-      method, url, headers: {}, payloadHash: UNSIGNED_PAYLOAD, accessKeyId: this.o.accessKey, secretKey: this.o.secretKey,
+      method,
+      url,
+      headers: {},
+      payloadHash: UNSIGNED_PAYLOAD,
+      accessKeyId: this.o.accessKey,
+      secretKey: this.o.secretKey,
       // RGW accepts any region in the credential scope; us-east-1 is what the SDKs default to.
-      region: 'us-east-1', now: new Date(),
+      region: 'us-east-1',
+      now: new Date(),
     });
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method, headers: { ...headers, 'content-length': '0' }, agent: this.agent, timeout: this.o.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          // A user list of a large cluster is big, but not this big.
-          if (size > 64 * 1024 * 1024) req.destroy(new UpstreamUnavailableError('RGW admin answer too large'));
-          else chunks.push(c);
-        });
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = null;
-          try {
-            body = text === '' ? null : JSON.parse(text);
-          } catch {
-            body = null;
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-        res.on('error', (e) => reject(new UpstreamUnavailableError(e.message)));
-      });
-      req.on('timeout', () => req.destroy(new UpstreamUnavailableError(`RGW admin API did not answer within ${this.o.timeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof UpstreamUnavailableError ? e : new UpstreamUnavailableError(e.message)));
+      const req = transport.request(
+        url,
+        { method, headers: { ...headers, 'content-length': '0' }, agent: this.agent, timeout: this.o.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            // A user list of a large cluster is big, but not this big.
+            if (size > 64 * 1024 * 1024) req.destroy(new UpstreamUnavailableError('RGW admin answer too large'));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown = null;
+            try {
+              body = text === '' ? null : JSON.parse(text);
+            } catch {
+              body = null;
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+          res.on('error', (e) => reject(new UpstreamUnavailableError(e.message)));
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new UpstreamUnavailableError(`RGW admin API did not answer within ${this.o.timeoutMs} ms`)),
+      );
+      req.on('error', (e) =>
+        reject(e instanceof UpstreamUnavailableError ? e : new UpstreamUnavailableError(e.message)),
+      );
       req.end();
     });
   }

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SecretCache } from './secrets.js';
 
-test('one upstream look-up per key while cached; misses remembered briefly; failures not cached', { timeout: 30_000 }, async () => {
+test('one upstream look-up per key while cached; misses remembered briefly; failures not cached', {
+  timeout: 30_000,
+}, async () => {
   const calls: string[] = [];
   let fail = false;
   const cache = new SecretCache(

@@ -25,7 +25,10 @@ export class SecretCache {
   private readonly cache: LRUCache<string, KnownSecret | 'none'>;
   private readonly pending = new Map<string, Promise<KnownSecret | null>>();
 
-  constructor(private readonly source: SecretSource, private readonly o: SecretCacheOptions) {
+  constructor(
+    private readonly source: SecretSource,
+    private readonly o: SecretCacheOptions,
+  ) {
     this.cache = new LRUCache({ max: o.maxEntries, ttl: o.ttlMs });
   }
 

@@ -4,12 +4,16 @@ import type { WebsiteHandler } from '../website/handler.js';
 import type { Resolved } from '../website/resolve.js';
 
 const PAGE = Buffer.from(
-  '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>501 Not Implemented</title></head>'
-  + '<body><h1>501 Not Implemented</h1><p>Websites are not served in upstream mode yet.</p></body></html>\n',
+  '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>501 Not Implemented</title></head>' +
+    '<body><h1>501 Not Implemented</h1><p>Websites are not served in upstream mode yet.</p></body></html>\n',
 );
 
 function notYet(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(501, { 'content-type': 'text/html; charset=utf-8', 'content-length': PAGE.length, 'cache-control': 'no-store' });
+  res.writeHead(501, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': PAGE.length,
+    'cache-control': 'no-store',
+  });
   res.end(PAGE);
 }
 
@@ -18,5 +22,10 @@ function notYet(_req: IncomingMessage, res: ServerResponse): void {
  * get an honest 501 page instead of an S3 error document or a wrong 404.
  */
 export function pendingWebsiteHandler(): WebsiteHandler {
-  return { serve: notYet, preflight: notYet, cache: new WebsiteCache<Resolved>({ maxBytes: 0, maxEntryBytes: 0 }), close() {} };
+  return {
+    serve: notYet,
+    preflight: notYet,
+    cache: new WebsiteCache<Resolved>({ maxBytes: 0, maxEntryBytes: 0 }),
+    close() {},
+  };
 }

@@ -6,11 +6,27 @@ import { objectEntry } from './entity.js';
 import type { WebsiteBucket } from './source.js';
 
 const bucket = (name: string): WebsiteBucket => ({
-  name, website: null, cors: null, contextFree: true, fingerprint: '', mayRead: () => true,
+  name,
+  website: null,
+  cors: null,
+  contextFree: true,
+  fingerprint: '',
+  mayRead: () => true,
 });
-const entry = (key: string, etag = 'e1') => objectEntry('b', {
-  key, size: 4, etag, lastModified: new Date(0), acl: null, headers: {}, open: async () => Readable.from([Buffer.from('abcd')]),
-}, { html: '', other: '' });
+const entry = (key: string, etag = 'e1') =>
+  objectEntry(
+    'b',
+    {
+      key,
+      size: 4,
+      etag,
+      lastModified: new Date(0),
+      acl: null,
+      headers: {},
+      open: async () => Readable.from([Buffer.from('abcd')]),
+    },
+    { html: '', other: '' },
+  );
 
 function setup() {
   const cache = new WebsiteCache<string>({ maxBytes: 10_000, maxEntryBytes: 1000 });
@@ -18,7 +34,9 @@ function setup() {
   return { cache, slot };
 }
 
-test('an object event drops that key, the paths that looked at it and its bodies, nothing else', { timeout: 30_000 }, () => {
+test('an object event drops that key, the paths that looked at it and its bodies, nothing else', {
+  timeout: 30_000,
+}, () => {
   const { cache, slot } = setup();
   const seq = cache.seq('b');
   const a = entry('a.html');
@@ -79,7 +97,9 @@ test('an entry computed while the bucket changed is not kept', { timeout: 30_000
   assert.equal(cache.getKey(slot, 'x')?.obj.etag, 'new');
 });
 
-test('a slot read while its bucket changed is not cached; a replaced slot takes no entries', { timeout: 30_000 }, () => {
+test('a slot read while its bucket changed is not cached; a replaced slot takes no entries', {
+  timeout: 30_000,
+}, () => {
   const cache = new WebsiteCache<string>({ maxBytes: 1000, maxEntryBytes: 100 });
   const seq = cache.seq('b');
   cache.onChange({ type: 'bucket', bucket: 'b', what: 'website' });

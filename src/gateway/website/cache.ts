@@ -68,13 +68,14 @@ export class WebsiteCache<P> {
       max: limits.maxMetaEntries ?? 50_000,
       dispose: (m, k) => this.unlink(m, k),
     });
-    this.bodies = this.maxEntryBytes > 0
-      ? new LRUCache<string, Buffer>({
-        maxSize: limits.maxBytes,
-        maxEntrySize: this.maxEntryBytes + BODY_OVERHEAD,
-        sizeCalculation: (b) => b.length + BODY_OVERHEAD,
-      })
-      : null;
+    this.bodies =
+      this.maxEntryBytes > 0
+        ? new LRUCache<string, Buffer>({
+            maxSize: limits.maxBytes,
+            maxEntrySize: this.maxEntryBytes + BODY_OVERHEAD,
+            sizeCalculation: (b) => b.length + BODY_OVERHEAD,
+          })
+        : null;
   }
 
   /** The change counter of a bucket: read it before a lookup, pass it to the matching set. */

@@ -24,7 +24,9 @@ const types: Array<[string, boolean]> = [
   ['text', false],
 ];
 for (const [type, expected] of types) {
-  test(`isCompressibleType(${type}) = ${expected}`, { timeout: 30_000 }, () => assert.equal(isCompressibleType(type), expected));
+  test(`isCompressibleType(${type}) = ${expected}`, { timeout: 30_000 }, () =>
+    assert.equal(isCompressibleType(type), expected),
+  );
 }
 
 const accepts: Array<[string | undefined, { br: boolean; gzip: boolean }]> = [
@@ -60,7 +62,10 @@ test('compressBuffer round-trips with both codings and shrinks text', { timeout:
 
 test('compressStream produces a decodable stream', { timeout: 30_000 }, async () => {
   const text = Buffer.from('a'.repeat(100_000));
-  for (const [coding, decode] of [['br', brotliDecompressSync], ['gzip', gunzipSync]] as const) {
+  for (const [coding, decode] of [
+    ['br', brotliDecompressSync],
+    ['gzip', gunzipSync],
+  ] as const) {
     const z = compressStream(coding);
     const chunks: Buffer[] = [];
     z.on('data', (c: Buffer) => chunks.push(c));

@@ -8,7 +8,8 @@ export type Coding = 'br' | 'gzip';
 /** Below this, the encoding overhead eats the saving (nginx's gzip_min_length is similar). */
 export const MIN_COMPRESS_BYTES = 1024;
 
-const COMPRESSIBLE = /^(?:text\/[\w.+-]+|image\/svg\+xml|image\/(?:x-icon|vnd\.microsoft\.icon|bmp)|font\/(?:ttf|otf|collection)|application\/(?:javascript|x-javascript|ecmascript|json|xml|wasm|manifest\+json|vnd\.ms-fontobject|x-font-ttf|x-font-otf|xhtml\+xml|[\w.+-]*\+(?:json|xml)))(?:\s*;|$)/i;
+const COMPRESSIBLE =
+  /^(?:text\/[\w.+-]+|image\/svg\+xml|image\/(?:x-icon|vnd\.microsoft\.icon|bmp)|font\/(?:ttf|otf|collection)|application\/(?:javascript|x-javascript|ecmascript|json|xml|wasm|manifest\+json|vnd\.ms-fontobject|x-font-ttf|x-font-otf|xhtml\+xml|[\w.+-]*\+(?:json|xml)))(?:\s*;|$)/i;
 
 export function isCompressibleType(contentType: string): boolean {
   return COMPRESSIBLE.test(contentType);

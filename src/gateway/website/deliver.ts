@@ -20,7 +20,13 @@ function writeHead(res: ServerResponse, status: number, headers: readonly string
   res.writeHead(status, list as OutgoingHttpHeader[]);
 }
 
-export function sendPage(req: IncomingMessage, res: ServerResponse, page: Page, extra: Extra, more: string[] = []): void {
+export function sendPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  page: Page,
+  extra: Extra,
+  more: string[] = [],
+): void {
   writeHead(res, page.status, more.length === 0 ? page.headers : page.headers.concat(more), extra);
   res.end(req.method === 'HEAD' ? undefined : page.body);
 }
@@ -39,7 +45,13 @@ export class Deliverer {
 
   constructor(private readonly cache: WebsiteCache<Resolved>) {}
 
-  deliver(req: IncomingMessage, res: ServerResponse, r: Resolved, rawQuery: string, extra: Extra): Promise<void> | void {
+  deliver(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Resolved,
+    rawQuery: string,
+    extra: Extra,
+  ): Promise<void> | void {
     switch (r.kind) {
       case 'object':
         return this.entity(req, res, r.rep, extra);
@@ -74,10 +86,19 @@ export class Deliverer {
     const v = this.pick(req, rep);
     const h = req.headers;
     if (rep.conditional) {
-      if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined
-        || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
+      if (
+        h['if-none-match'] !== undefined ||
+        h['if-modified-since'] !== undefined ||
+        h['if-match'] !== undefined ||
+        h['if-unmodified-since'] !== undefined
+      ) {
         const c = evaluateConditions(
-          { ifMatch: h['if-match'], ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'], ifUnmodifiedSince: h['if-unmodified-since'] },
+          {
+            ifMatch: h['if-match'],
+            ifNoneMatch: h['if-none-match'],
+            ifModifiedSince: h['if-modified-since'],
+            ifUnmodifiedSince: h['if-unmodified-since'],
+          },
           { etag: v.etag, lastModified: v.source.obj.lastModified },
           true,
         );
@@ -107,7 +128,13 @@ export class Deliverer {
     return this.uncached(req, res, rep.status, v, extra);
   }
 
-  private async uncached(req: IncomingMessage, res: ServerResponse, status: number, v: Variant, extra: Extra): Promise<void> {
+  private async uncached(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    v: Variant,
+    extra: Extra,
+  ): Promise<void> {
     const size = v.source.obj.size;
     if (size <= this.cache.maxEntryBytes) {
       const body = await this.load(v);
@@ -128,12 +155,24 @@ export class Deliverer {
     else await pipeline(source, res);
   }
 
-  private async ranged(req: IncomingMessage, res: ServerResponse, v: Variant, header: string, extra: Extra): Promise<void> {
+  private async ranged(
+    req: IncomingMessage,
+    res: ServerResponse,
+    v: Variant,
+    header: string,
+    extra: Extra,
+  ): Promise<void> {
     const size = v.source.obj.size;
     const r = parseRange(header, size);
-    if (r.type === 'unsatisfiable') return sendPage(req, res, builtinPage(416), extra, ['Content-Range', `bytes */${size}`]);
+    if (r.type === 'unsatisfiable')
+      return sendPage(req, res, builtinPage(416), extra, ['Content-Range', `bytes */${size}`]);
     if (r.type === 'full') return this.whole(req, res, v, extra);
-    const headers = v.head.concat('Content-Range', `bytes ${r.start}-${r.end}/${size}`, 'Content-Length', String(r.end - r.start + 1));
+    const headers = v.head.concat(
+      'Content-Range',
+      `bytes ${r.start}-${r.end}/${size}`,
+      'Content-Length',
+      String(r.end - r.start + 1),
+    );
     const cached = this.cache.getBody(v.bodyKey);
     if (req.method === 'HEAD' || cached !== undefined) {
       writeHead(res, 206, headers, extra);

@@ -24,7 +24,15 @@ for (const [name, key, stored, expected] of types) {
 }
 
 function obj(key: string, size: number, headers: Record<string, string>): WebsiteObject {
-  return { key, size, etag: `e-${key}`, lastModified: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), acl: null, headers, open: async () => Readable.from([]) };
+  return {
+    key,
+    size,
+    etag: `e-${key}`,
+    lastModified: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
+    acl: null,
+    headers,
+    open: async () => Readable.from([]),
+  };
 }
 
 const DEFAULTS = { html: 'public, max-age=0, must-revalidate', other: 'public, max-age=60' };
@@ -36,19 +44,37 @@ function headerMap(list: readonly string[]): Map<string, string> {
 }
 
 test('objectEntry: defaults for Cache-Control by type, stored values win', { timeout: 30_000 }, () => {
-  assert.equal(objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html' }), DEFAULTS).cacheControl, DEFAULTS.html);
-  assert.equal(objectEntry('b', obj('a.png', 10, { 'content-type': 'image/png' }), DEFAULTS).cacheControl, DEFAULTS.other);
-  assert.equal(objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html', 'cache-control': 'no-cache' }), DEFAULTS).cacheControl, 'no-cache');
+  assert.equal(
+    objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html' }), DEFAULTS).cacheControl,
+    DEFAULTS.html,
+  );
+  assert.equal(
+    objectEntry('b', obj('a.png', 10, { 'content-type': 'image/png' }), DEFAULTS).cacheControl,
+    DEFAULTS.other,
+  );
+  assert.equal(
+    objectEntry('b', obj('a.html', 10, { 'content-type': 'text/html', 'cache-control': 'no-cache' }), DEFAULTS)
+      .cacheControl,
+    'no-cache',
+  );
 });
 
-test('objectEntry: compressible only for text-like types over 1 KiB and not already encoded', { timeout: 30_000 }, () => {
+test('objectEntry: compressible only for text-like types over 1 KiB and not already encoded', {
+  timeout: 30_000,
+}, () => {
   assert.equal(objectEntry('b', obj('a.css', 2000, { 'content-type': 'text/css' }), DEFAULTS).compressible, true);
   assert.equal(objectEntry('b', obj('a.css', 500, { 'content-type': 'text/css' }), DEFAULTS).compressible, false);
   assert.equal(objectEntry('b', obj('a.png', 5000, { 'content-type': 'image/png' }), DEFAULTS).compressible, false);
-  assert.equal(objectEntry('b', obj('a.css', 5000, { 'content-type': 'text/css', 'content-encoding': 'gzip' }), DEFAULTS).compressible, false);
+  assert.equal(
+    objectEntry('b', obj('a.css', 5000, { 'content-type': 'text/css', 'content-encoding': 'gzip' }), DEFAULTS)
+      .compressible,
+    false,
+  );
 });
 
-test('representation: a compressible 200 page has three renderings with distinct validators', { timeout: 30_000 }, () => {
+test('representation: a compressible 200 page has three renderings with distinct validators', {
+  timeout: 30_000,
+}, () => {
   const e = objectEntry('b', obj('a.css', 2000, { 'content-type': 'text/css', 'content-language': 'fr' }), DEFAULTS);
   const rep = representation(e, 200, { br: null, gzip: null });
   const id = headerMap(rep.identity.full!);
@@ -69,7 +95,9 @@ test('representation: a compressible 200 page has three renderings with distinct
   assert.equal(headerMap(rep.identity.notModified).get('vary'), 'Accept-Encoding');
 });
 
-test('representation: a sidecar brings its own bytes, length and ETag, with the original type', { timeout: 30_000 }, () => {
+test('representation: a sidecar brings its own bytes, length and ETag, with the original type', {
+  timeout: 30_000,
+}, () => {
   const e = objectEntry('b', obj('app.js', 500, { 'content-type': 'text/javascript' }), DEFAULTS);
   const side = objectEntry('b', obj('app.js.br', 120, { 'content-type': 'binary/octet-stream' }), DEFAULTS);
   const rep = representation(e, 200, { br: side, gzip: null });
@@ -82,7 +110,9 @@ test('representation: a sidecar brings its own bytes, length and ETag, with the 
   assert.equal(headerMap(rep.identity.full!).get('vary'), 'Accept-Encoding');
 });
 
-test('representation: an error document carries no validators and no Vary when not compressible', { timeout: 30_000 }, () => {
+test('representation: an error document carries no validators and no Vary when not compressible', {
+  timeout: 30_000,
+}, () => {
   const e = objectEntry('b', obj('404.html', 300, { 'content-type': 'text/html' }), DEFAULTS);
   const rep = representation(e, 404, { br: null, gzip: null });
   const h = headerMap(rep.identity.full!);

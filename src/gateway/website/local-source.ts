@@ -25,7 +25,15 @@ export function websiteBucketOf(b: BucketInfo): WebsiteBucket {
     fingerprint: JSON.stringify([b.ownerId, b.acl, b.policy, b.cors, b.website]),
     mayRead(key, object, ctx) {
       // The same decision as the S3 API's anonymous GetObject and the certificate gate.
-      const d = anonymousRead({ bucket: b.name, bucketOwnerId: b.ownerId, bucketAcl: b.acl, policy, key, object, context: ctx });
+      const d = anonymousRead({
+        bucket: b.name,
+        bucketOwnerId: b.ownerId,
+        bucketAcl: b.acl,
+        policy,
+        key,
+        object,
+        context: ctx,
+      });
       return object === null ? d.websiteNotFound : d.allowed;
     },
   };

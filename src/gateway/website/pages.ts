@@ -24,18 +24,23 @@ export interface Page {
 
 function render(status: number): Page {
   const [title, message] = TEXT[status] ?? TEXT[500]!;
-  const html = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${title}</title></head>`
-    + `<body><h1>${status} ${title}</h1><p>${message}</p></body></html>\n`;
+  const html =
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${title}</title></head>` +
+    `<body><h1>${status} ${title}</h1><p>${message}</p></body></html>\n`;
   const body = Buffer.from(html);
   return {
     status,
     body,
     headers: [
-      'Content-Type', 'text/html; charset=utf-8',
-      'Content-Length', String(body.length),
+      'Content-Type',
+      'text/html; charset=utf-8',
+      'Content-Length',
+      String(body.length),
       // An error may be fixed by the next upload: never let a cache keep it.
-      'Cache-Control', 'no-store',
-      'X-Content-Type-Options', 'nosniff',
+      'Cache-Control',
+      'no-store',
+      'X-Content-Type-Options',
+      'nosniff',
     ],
   };
 }

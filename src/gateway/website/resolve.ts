@@ -33,7 +33,10 @@ const DEFAULT_NOT_FOUND_PAGE = '404.html';
 class Resolver {
   readonly keys: string[] = [];
 
-  constructor(private readonly r: ResolveRequest, private readonly lookup: Lookup) {}
+  constructor(
+    private readonly r: ResolveRequest,
+    private readonly lookup: Lookup,
+  ) {}
 
   private async look(key: string): Promise<ObjectEntry | null> {
     this.keys.push(key);
@@ -58,7 +61,8 @@ class Resolver {
     const req = { protocol: this.r.protocol, host: this.r.host };
     if (slot.rules.length > 0) {
       const pre = applyRoutingRules(slot.rules, key, null, req);
-      if (pre.type === 'redirect') return { kind: 'redirect', status: pre.status, location: pre.location, keepQuery: false };
+      if (pre.type === 'redirect')
+        return { kind: 'redirect', status: pre.status, location: pre.location, keepQuery: false };
     }
     const cands = candidateKeys(key, slot.indexSuffix);
     for (const k of cands.tryKeys) {
@@ -94,7 +98,8 @@ class Resolver {
     const { slot } = this.r;
     if (slot.rules.length > 0) {
       const post = applyRoutingRules(slot.rules, key, status, { protocol: this.r.protocol, host: this.r.host });
-      if (post.type === 'redirect') return { kind: 'redirect', status: post.status, location: post.location, keepQuery: false };
+      if (post.type === 'redirect')
+        return { kind: 'redirect', status: post.status, location: post.location, keepQuery: false };
       if (post.type === 'serve') {
         const e = await this.readable(post.key);
         if (e !== null && post.status === 200) return this.found(post.key, e);

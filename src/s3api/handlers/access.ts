@@ -1,4 +1,14 @@
-import { aclFromGrantHeaders, cannedAcl, evaluatePolicy, parsePolicy, policyAddonIds, type Acl, type BucketInfo, type ObjectInfo, type Owner } from '#storage';
+import {
+  aclFromGrantHeaders,
+  cannedAcl,
+  evaluatePolicy,
+  parsePolicy,
+  policyAddonIds,
+  type Acl,
+  type BucketInfo,
+  type ObjectInfo,
+  type Owner,
+} from '#storage';
 import { aclFromXml, aclToXml, type GranteeResolver } from '../acl-xml.js';
 import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
@@ -30,7 +40,10 @@ async function aclFromRequest(ctx: S3Context, owner: Owner, bucketOwner: Owner):
   const fromHeaders = aclFromHeaders(ctx, owner, bucketOwner);
   if (fromHeaders && body.length > 0) throw new S3Error('UnexpectedContent', 'This request does not support content');
   if (fromHeaders) return fromHeaders;
-  if (body.length === 0) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
+  if (body.length === 0)
+    throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', {
+      MissingHeaderName: 'x-amz-acl',
+    });
   return aclFromXml(body.toString('utf8'), owner, resolver(ctx));
 }
 
@@ -53,7 +66,11 @@ function resolveEmails(ctx: S3Context, acl: Acl): Acl {
     owner: acl.owner,
     grants: acl.grants.map((g) => {
       if (g.grantee.type !== 'AmazonCustomerByEmail') {
-        if (g.grantee.type === 'CanonicalUser' && !r.exists(g.grantee.id)) throw new S3Error('InvalidArgument', 'Invalid id', { ArgumentName: 'CanonicalUser/ID', ArgumentValue: g.grantee.id });
+        if (g.grantee.type === 'CanonicalUser' && !r.exists(g.grantee.id))
+          throw new S3Error('InvalidArgument', 'Invalid id', {
+            ArgumentName: 'CanonicalUser/ID',
+            ArgumentValue: g.grantee.id,
+          });
         return g;
       }
       const o = r.byEmail(g.grantee.email);
@@ -75,7 +92,8 @@ export async function putBucketAcl(ctx: S3Context, bucket: BucketInfo): Promise<
 
 function objectOrThrow(ctx: S3Context, bucket: BucketInfo, key: string): ObjectInfo {
   const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+  if (v !== null && v !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
   return ctx.deps.storage.requireObject(bucket.name, key);
 }
 
@@ -108,10 +126,12 @@ export function getBucketPolicy(ctx: S3Context, bucket: BucketInfo): void {
 /** Validated, every named add-on must exist, and the document is kept as sent. */
 export async function putBucketPolicy(ctx: S3Context, bucket: BucketInfo): Promise<void> {
   const body = (await readSmallBody(ctx, 64 * 1024)).toString('utf8');
-  if (body.trim() === '') throw new S3Error('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'');
+  if (body.trim() === '')
+    throw new S3Error('MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'");
   const doc = parsePolicy(body, bucket.name);
   for (const id of policyAddonIds(doc)) {
-    if (!ctx.deps.storage.addon(id)) throw new S3Error('MalformedPolicy', 'Invalid principal in policy', { Detail: id });
+    if (!ctx.deps.storage.addon(id))
+      throw new S3Error('MalformedPolicy', 'Invalid principal in policy', { Detail: id });
   }
   ctx.deps.storage.setBucketPolicy(bucket.name, body);
   sendEmpty(ctx, 204);
@@ -131,8 +151,23 @@ export function getBucketPolicyStatus(ctx: S3Context, bucket: BucketInfo): void 
   const doc = parsePolicy(bucket.policy, bucket.name);
   const anon = { type: 'anonymous' } as const;
   const isPublic =
-    evaluatePolicy(doc, { principal: anon, action: 's3:GetObject', resource: `arn:aws:s3:::${bucket.name}/any`, context: {} }) === 'allow' ||
-    evaluatePolicy(doc, { principal: anon, action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket.name}`, context: {} }) === 'allow' ||
-    evaluatePolicy(doc, { principal: anon, action: 's3:PutObject', resource: `arn:aws:s3:::${bucket.name}/any`, context: {} }) === 'allow';
+    evaluatePolicy(doc, {
+      principal: anon,
+      action: 's3:GetObject',
+      resource: `arn:aws:s3:::${bucket.name}/any`,
+      context: {},
+    }) === 'allow' ||
+    evaluatePolicy(doc, {
+      principal: anon,
+      action: 's3:ListBucket',
+      resource: `arn:aws:s3:::${bucket.name}`,
+      context: {},
+    }) === 'allow' ||
+    evaluatePolicy(doc, {
+      principal: anon,
+      action: 's3:PutObject',
+      resource: `arn:aws:s3:::${bucket.name}/any`,
+      context: {},
+    }) === 'allow';
   sendXml(ctx, 'PolicyStatus', { IsPublic: isPublic });
 }

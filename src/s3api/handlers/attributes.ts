@@ -17,13 +17,23 @@ const MAX_PARTS = 1000;
 
 /** x-amz-object-attributes: a comma-separated list of attribute names, matched as AWS spells them. */
 export function requestedAttributes(raw: string | undefined): Set<Attribute> {
-  const names = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (names.length === 0) {
-    throw new S3Error('InvalidRequest', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
+    throw new S3Error(
+      'InvalidRequest',
+      'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty',
+    );
   }
   const out = new Set<Attribute>();
   for (const n of names) {
-    if (!(ATTRIBUTES as readonly string[]).includes(n)) throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', { ArgumentName: 'x-amz-object-attributes', ArgumentValue: n });
+    if (!(ATTRIBUTES as readonly string[]).includes(n))
+      throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', {
+        ArgumentName: 'x-amz-object-attributes',
+        ArgumentValue: n,
+      });
     out.add(n as Attribute);
   }
   return out;
@@ -33,7 +43,10 @@ function intHeader(ctx: S3Context, name: string, fallback: number): number {
   const raw = header(ctx, name);
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d{1,10}$/.test(raw.trim()) || Number(raw) > 2 ** 31 - 1) {
-    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: raw });
+    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: raw,
+    });
   }
   return Number(raw);
 }
@@ -66,7 +79,11 @@ function objectParts(ctx: S3Context, obj: ObjectInfo, count: number): XmlNode {
 
 export function getObjectAttributes(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
   const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v });
+  if (v !== null && v !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: 'versionId',
+      ArgumentValue: v,
+    });
   const key = r.key;
   const obj = ctx.deps.storage.headObject(bucket.name, key);
   // The pipeline checked s3:GetObjectAttributes; AWS asks for s3:GetObject as well.

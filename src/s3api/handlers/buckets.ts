@@ -11,7 +11,9 @@ export function listBuckets(ctx: S3Context): void {
   const buckets = ctx.deps.storage.bucketsOf(addon.id);
   sendXml(ctx, 'ListAllMyBucketsResult', {
     Owner: { ID: addon.id, DisplayName: addon.name },
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt), BucketRegion: b.region })) },
+    Buckets: {
+      Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt), BucketRegion: b.region })),
+    },
   });
 }
 

@@ -1,4 +1,11 @@
-import { corsResponseHeaders, matchCorsRule, parseCorsRequestHeaders, validateCorsRules, type BucketInfo, type CorsRule } from '#storage';
+import {
+  corsResponseHeaders,
+  matchCorsRule,
+  parseCorsRequestHeaders,
+  validateCorsRules,
+  type BucketInfo,
+  type CorsRule,
+} from '#storage';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
@@ -7,7 +14,9 @@ import { sendEmpty, sendXml } from '../respond.js';
 import { child, children, parseXml, text, type XmlValue } from '../xml.js';
 
 function strings(node: XmlValue, name: string): string[] {
-  return children(node, name).map((v) => (typeof v === 'object' && v !== null ? String((v as Record<string, unknown>)['#text'] ?? '') : String(v)));
+  return children(node, name).map((v) =>
+    typeof v === 'object' && v !== null ? String((v as Record<string, unknown>)['#text'] ?? '') : String(v),
+  );
 }
 
 export function corsFromXml(body: string): CorsRule[] {
@@ -62,7 +71,10 @@ export function applyCorsHeaders(req: IncomingMessage, res: ServerResponse, buck
   const method = req.method === 'HEAD' ? 'HEAD' : (req.method ?? 'GET');
   const rule = matchCorsRule(bucket.cors, origin, method, []);
   if (!rule) return;
-  for (const [k, v] of Object.entries(corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method }))) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(
+    corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method }),
+  ))
+    res.setHeader(k, v);
 }
 
 /**

@@ -30,7 +30,8 @@ export async function deleteObjects(ctx: S3Context, bucket: BucketInfo): Promise
       if (!quiet) deleted.push({ Key: key, VersionId: versionId });
     } catch (e) {
       const err = toS3Error(e);
-      if (err.code === 'InternalError') ctx.deps.logger.error('delete failed', { bucket: bucket.name, key, error: String(e) });
+      if (err.code === 'InternalError')
+        ctx.deps.logger.error('delete failed', { bucket: bucket.name, key, error: String(e) });
       errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message });
     }
   }

@@ -9,7 +9,11 @@ const MAX_KEYS = 1000;
 function maxKeys(ctx: S3Context, param = 'max-keys'): number {
   const raw = ctx.query.get(param);
   if (raw === null) return MAX_KEYS;
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: param, ArgumentValue: raw });
+  if (!/^\d+$/.test(raw))
+    throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', {
+      ArgumentName: param,
+      ArgumentValue: raw,
+    });
   return Math.min(Number(raw), MAX_KEYS);
 }
 
@@ -20,7 +24,11 @@ function maxKeys(ctx: S3Context, param = 'max-keys'): number {
 function encoder(ctx: S3Context): (s: string) => string {
   const enc = ctx.query.get('encoding-type');
   if (enc === null) return (s) => s;
-  if (enc !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: enc });
+  if (enc !== 'url')
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
+      ArgumentName: 'encoding-type',
+      ArgumentValue: enc,
+    });
   return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
 }
 
@@ -29,7 +37,12 @@ function owner(ctx: S3Context, o: ObjectInfo): XmlNode {
   return { ID: o.ownerId, DisplayName: addon?.name ?? o.ownerId };
 }
 
-function contents(ctx: S3Context, page: ListPage<ObjectInfo>, enc: (s: string) => string, withOwner: boolean): XmlNode[] {
+function contents(
+  ctx: S3Context,
+  page: ListPage<ObjectInfo>,
+  enc: (s: string) => string,
+  withOwner: boolean,
+): XmlNode[] {
   return page.contents.map((o) => ({
     Key: enc(o.key),
     LastModified: isoDate(o.lastModified),
@@ -73,7 +86,10 @@ function encodeToken(s: string): string {
 
 function decodeToken(t: string): string {
   const s = Buffer.from(t, 'base64url').toString('utf8');
-  if (t === '' || encodeToken(s) !== t) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  if (t === '' || encodeToken(s) !== t)
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', {
+      ArgumentName: 'continuation-token',
+    });
   return s;
 }
 
@@ -113,10 +129,15 @@ export function listObjectVersions(ctx: S3Context, bucket: BucketInfo): void {
   const keyMarker = ctx.query.get('key-marker') ?? '';
   const versionMarker = ctx.query.get('version-id-marker');
   if (versionMarker !== null && versionMarker !== '' && versionMarker !== 'null') {
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker });
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: 'version-id-marker',
+      ArgumentValue: versionMarker,
+    });
   }
   if (versionMarker !== null && versionMarker !== '' && keyMarker === '') {
-    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { ArgumentName: 'version-id-marker' });
+    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', {
+      ArgumentName: 'version-id-marker',
+    });
   }
   const max = maxKeys(ctx);
   const page = ctx.deps.storage.listObjects(bucket.name, { prefix, delimiter, after: keyMarker, maxKeys: max });

@@ -3,8 +3,17 @@
  * decode the request, one storage call, encode the answer.
  */
 import {
-  CHECKSUM_ALGORITHMS, checksumHeaderName, checksumTypeOf, isCrcAlgorithm, parseChecksumAlgorithm,
-  type BucketInfo, type ByteRange, type ChecksumAlgorithm, type ChecksumType, type CompletePart, type UploadInfo,
+  CHECKSUM_ALGORITHMS,
+  checksumHeaderName,
+  checksumTypeOf,
+  isCrcAlgorithm,
+  parseChecksumAlgorithm,
+  type BucketInfo,
+  type ByteRange,
+  type ChecksumAlgorithm,
+  type ChecksumType,
+  type CompletePart,
+  type UploadInfo,
 } from '#storage';
 import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
@@ -38,7 +47,11 @@ function checksumResponseHeaders(checksum: Record<string, string> | null): Recor
 function intParam(ctx: S3Context, name: string, fallback: number): number {
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return fallback;
-  if (!/^\d{1,10}$/.test(raw)) throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: raw });
+  if (!/^\d{1,10}$/.test(raw))
+    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: raw,
+    });
   return Number(raw);
 }
 
@@ -46,7 +59,11 @@ function intParam(ctx: S3Context, name: string, fallback: number): number {
 function encoder(ctx: S3Context): (s: string) => string {
   const enc = ctx.query.get('encoding-type');
   if (enc === null) return (s) => s;
-  if (enc !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: enc });
+  if (enc !== 'url')
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
+      ArgumentName: 'encoding-type',
+      ArgumentValue: enc,
+    });
   return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
 }
 
@@ -66,16 +83,24 @@ function checksumSettings(ctx: S3Context): { algorithm: ChecksumAlgorithm | null
   let type: ChecksumType | null = null;
   if (rawType !== undefined) {
     const t = rawType.toUpperCase();
-    if (t !== 'COMPOSITE' && t !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+    if (t !== 'COMPOSITE' && t !== 'FULL_OBJECT')
+      throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
     type = t;
   }
   if (algorithm === null) {
-    if (type !== null) throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    if (type !== null)
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+      );
     return { algorithm, type };
   }
   type ??= algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
   if ((type === 'FULL_OBJECT' && !isCrcAlgorithm(algorithm)) || (type === 'COMPOSITE' && algorithm === 'CRC64NVME')) {
-    throw new S3Error('InvalidRequest', `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
+    throw new S3Error(
+      'InvalidRequest',
+      `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
   }
   return { algorithm, type };
 }
@@ -93,7 +118,10 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: Obj
     tags: tagsOfWrite(ctx, bucket, r.key),
   });
   const doc = toXml('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: upload.key, UploadId: upload.id });
-  const h: Record<string, string | number> = { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(doc) };
+  const h: Record<string, string | number> = {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(doc),
+  };
   if (algorithm) {
     h['x-amz-checksum-algorithm'] = algorithm;
     h['x-amz-checksum-type'] = type!;
@@ -106,7 +134,10 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: Obj
 export async function uploadPart(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
   const body = objectBody(ctx);
   const part = await ctx.deps.storage.multipart.uploadPart({
-    bucket: bucket.name, key: r.key, uploadId: r.uploadId, partNumber: r.partNumber,
+    bucket: bucket.name,
+    key: r.key,
+    uploadId: r.uploadId,
+    partNumber: r.partNumber,
     body: body.stream,
     expectedMd5Base64: body.expectedMd5Base64,
     expectedSha256Hex: body.expectedSha256Hex,
@@ -122,14 +153,22 @@ function copySourceRange(ctx: S3Context, size: number): ByteRange | null {
   if (raw === undefined) return null;
   const m = /^bytes=(\d+)-(\d+)$/.exec(raw.trim());
   if (!m) {
-    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', {
-      ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw,
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      {
+        ArgumentName: 'x-amz-copy-source-range',
+        ArgumentValue: raw,
+      },
+    );
   }
   const start = Number(m[1]);
   const end = Number(m[2]);
   if (start > end || end >= size) {
-    throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw });
+    throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, {
+      ArgumentName: 'x-amz-copy-source-range',
+      ArgumentValue: raw,
+    });
   }
   return { start, end };
 }
@@ -138,8 +177,19 @@ function copySourceRange(ctx: S3Context, size: number): ByteRange | null {
 export async function uploadPartCopy(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
   const source = copySourceObject(ctx);
   const range = copySourceRange(ctx, source.size);
-  const part = await ctx.deps.storage.multipart.copyPart({ bucket: bucket.name, key: r.key, uploadId: r.uploadId, partNumber: r.partNumber, source, range });
-  sendXml(ctx, 'CopyPartResult', { ETag: quoteEtag(part.etag), LastModified: isoDate(part.lastModified), ...checksumElements(part.checksum) });
+  const part = await ctx.deps.storage.multipart.copyPart({
+    bucket: bucket.name,
+    key: r.key,
+    uploadId: r.uploadId,
+    partNumber: r.partNumber,
+    source,
+    range,
+  });
+  sendXml(ctx, 'CopyPartResult', {
+    ETag: quoteEtag(part.etag),
+    LastModified: isoDate(part.lastModified),
+    ...checksumElements(part.checksum),
+  });
 }
 
 function parseCompleteBody(body: Buffer): CompletePart[] {
@@ -149,7 +199,8 @@ function parseCompleteBody(body: Buffer): CompletePart[] {
   return parts.map((p) => {
     const number = text(p, 'PartNumber');
     const etag = text(p, 'ETag');
-    if (number === undefined || !/^\d{1,10}$/.test(number.trim()) || etag === undefined) throw new S3Error('MalformedXML');
+    if (number === undefined || !/^\d{1,10}$/.test(number.trim()) || etag === undefined)
+      throw new S3Error('MalformedXML');
     const checksum: Record<string, string> = {};
     for (const alg of CHECKSUM_ALGORITHMS) {
       const v = text(p, `Checksum${alg}`);
@@ -165,16 +216,31 @@ function asserted(ctx: S3Context): { algorithm: ChecksumAlgorithm; value: string
     const value = header(ctx, checksumHeaderName(algorithm));
     return value === undefined ? [] : [{ algorithm, value }];
   });
-  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (sent.length > 1)
+    throw new S3Error(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    );
   return sent[0];
 }
 
 export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: UploadRoute): Promise<void> {
-  const parts = parseCompleteBody(await readSmallBody(ctx, Math.max(MAX_COMPLETE_BODY, ctx.deps.config.maxXmlBodySize), { checksumHeadersDescribeBody: false }));
+  const parts = parseCompleteBody(
+    await readSmallBody(ctx, Math.max(MAX_COMPLETE_BODY, ctx.deps.config.maxXmlBodySize), {
+      checksumHeadersDescribeBody: false,
+    }),
+  );
   const size = header(ctx, 'x-amz-mp-object-size');
-  if (size !== undefined && !/^\d+$/.test(size)) throw new S3Error('InvalidArgument', 'Invalid x-amz-mp-object-size', { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: size });
+  if (size !== undefined && !/^\d+$/.test(size))
+    throw new S3Error('InvalidArgument', 'Invalid x-amz-mp-object-size', {
+      ArgumentName: 'x-amz-mp-object-size',
+      ArgumentValue: size,
+    });
   const { object } = await ctx.deps.storage.multipart.complete({
-    bucket: bucket.name, key: r.key, uploadId: r.uploadId, parts,
+    bucket: bucket.name,
+    key: r.key,
+    uploadId: r.uploadId,
+    parts,
     checksumType: header(ctx, 'x-amz-checksum-type')?.toUpperCase(),
     checksum: asserted(ctx),
     objectSize: size === undefined ? undefined : Number(size),
@@ -220,7 +286,11 @@ export function listParts(ctx: S3Context, bucket: BucketInfo, r: UploadRoute): v
     MaxParts: max,
     IsTruncated: page.isTruncated,
     Part: page.parts.map((p) => ({
-      PartNumber: p.partNumber, LastModified: isoDate(p.lastModified), ETag: quoteEtag(p.etag), Size: p.size, ...checksumElements(p.checksum),
+      PartNumber: p.partNumber,
+      LastModified: isoDate(p.lastModified),
+      ETag: quoteEtag(p.etag),
+      Size: p.size,
+      ...checksumElements(p.checksum),
     })),
     ...uploadFields(ctx, u),
     ChecksumAlgorithm: u.checksumAlgorithm ?? undefined,
@@ -236,7 +306,13 @@ export function listMultipartUploads(ctx: S3Context, bucket: BucketInfo): void {
   const keyMarker = ctx.query.get('key-marker') ?? '';
   const uploadIdMarker = ctx.query.get('upload-id-marker') ?? '';
   const max = Math.min(intParam(ctx, 'max-uploads', MAX_LIST), MAX_LIST);
-  const page = ctx.deps.storage.multipart.listUploads(bucket.name, { prefix, delimiter, keyMarker, uploadIdMarker, maxUploads: max });
+  const page = ctx.deps.storage.multipart.listUploads(bucket.name, {
+    prefix,
+    delimiter,
+    keyMarker,
+    uploadIdMarker,
+    maxUploads: max,
+  });
   sendXml(ctx, 'ListMultipartUploadsResult', {
     Bucket: bucket.name,
     KeyMarker: enc(keyMarker),

@@ -17,7 +17,9 @@ import { writePrecondition } from '../write-conditions.js';
 /** The ACL a new object gets from x-amz-acl or x-amz-grant-* headers; null means the default (private). */
 export function requestedAcl(ctx: S3Context, bucket: BucketInfo): Acl | null {
   const addon = ctx.addon;
-  const owner = addon ? { id: addon.id, displayName: addon.name } : { id: bucket.ownerId, displayName: bucket.acl.owner.displayName };
+  const owner = addon
+    ? { id: addon.id, displayName: addon.name }
+    : { id: bucket.ownerId, displayName: bucket.acl.owner.displayName };
   return aclFromHeaders(ctx, owner, bucket.acl.owner);
 }
 
@@ -28,7 +30,11 @@ function ownerIdOf(ctx: S3Context, bucket: BucketInfo): string {
 /** Only `null` names a version on unversioned buckets. */
 function checkVersionId(ctx: S3Context): void {
   const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v });
+  if (v !== null && v !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: 'versionId',
+      ArgumentValue: v,
+    });
 }
 
 export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
@@ -69,18 +75,31 @@ function requireReadable(ctx: S3Context, bucket: BucketInfo, key: string, obj: O
  * GetObject and HeadObject. `object` is the row authorization looked up and judged (null when the
  * key is missing): it is the one served, never a second read.
  */
-export async function getObject(ctx: S3Context, bucket: BucketInfo, r: ReadRoute, object: ObjectInfo | null): Promise<void> {
+export async function getObject(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  r: ReadRoute,
+  object: ObjectInfo | null,
+): Promise<void> {
   checkVersionId(ctx);
   const obj = requireReadable(ctx, bucket, r.key, object);
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
   const cond = evaluateConditions(
-    { ifMatch: header(ctx, 'if-match'), ifNoneMatch: header(ctx, 'if-none-match'), ifModifiedSince: header(ctx, 'if-modified-since'), ifUnmodifiedSince: header(ctx, 'if-unmodified-since') },
+    {
+      ifMatch: header(ctx, 'if-match'),
+      ifNoneMatch: header(ctx, 'if-none-match'),
+      ifModifiedSince: header(ctx, 'if-modified-since'),
+      ifUnmodifiedSince: header(ctx, 'if-unmodified-since'),
+    },
     { etag: quoteEtag(obj.etag), lastModified: obj.lastModified },
     true,
   );
-  if (cond === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { Condition: header(ctx, 'if-match') !== undefined ? 'If-Match' : 'If-Unmodified-Since' });
+  if (cond === 'precondition-failed')
+    throw new S3Error('PreconditionFailed', undefined, {
+      Condition: header(ctx, 'if-match') !== undefined ? 'If-Match' : 'If-Unmodified-Since',
+    });
   if (cond === 'not-modified') {
     const notModified: OutgoingHttpHeaders = { etag: h.etag, 'last-modified': h['last-modified'] };
     if (h['cache-control']) notModified['cache-control'] = h['cache-control'];
@@ -94,7 +113,10 @@ export async function getObject(ctx: S3Context, bucket: BucketInfo, r: ReadRoute
   if (part?.partsCount) h['x-amz-mp-parts-count'] = part.partsCount;
   const range = part ? part.range : parseRange(header(ctx, 'range'), obj.size);
   if (range.type === 'unsatisfiable') {
-    throw new S3Error('InvalidRange', undefined, { RangeRequested: header(ctx, 'range') ?? '', ActualObjectSize: String(obj.size) });
+    throw new S3Error('InvalidRange', undefined, {
+      RangeRequested: header(ctx, 'range') ?? '',
+      ActualObjectSize: String(obj.size),
+    });
   }
   let status = 200;
   let byteRange: { start: number; end: number } | null = null;
@@ -138,14 +160,19 @@ export function parseCopySource(raw: string): { bucket: string; key: string; ver
   }
   const p = decoded.startsWith('/') ? decoded.slice(1) : decoded;
   const slash = p.indexOf('/');
-  if (slash <= 0 || slash === p.length - 1) throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw });
+  if (slash <= 0 || slash === p.length - 1)
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+      ArgumentName: 'x-amz-copy-source',
+      ArgumentValue: raw,
+    });
   return { bucket: p.slice(0, slash), key: p.slice(slash + 1), versionId };
 }
 
 /** Reads the copy source after checking s3:GetObject on it and the x-amz-copy-source-if-* conditions. */
 export function copySourceObject(ctx: S3Context): ObjectInfo {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source')!);
-  if (src.versionId !== null && src.versionId !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+  if (src.versionId !== null && src.versionId !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
   const storage = ctx.deps.storage;
   const srcBucket = storage.requireBucket(src.bucket);
   const obj = storage.headObject(src.bucket, src.key);
@@ -169,12 +196,25 @@ export function copySourceObject(ctx: S3Context): ObjectInfo {
 export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const source = copySourceObject(ctx);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+  if (directive !== 'COPY' && directive !== 'REPLACE')
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
+      ArgumentName: 'x-amz-metadata-directive',
+      ArgumentValue: directive,
+    });
   const key = r.key;
   const redirectChanged = header(ctx, 'x-amz-website-redirect-location') !== undefined;
   const classChanged = header(ctx, 'x-amz-storage-class') !== undefined;
-  if (source.bucket === bucket.name && source.key === key && directive === 'COPY' && !redirectChanged && !classChanged) {
-    throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+  if (
+    source.bucket === bucket.name &&
+    source.key === key &&
+    directive === 'COPY' &&
+    !redirectChanged &&
+    !classChanged
+  ) {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
   }
   let headers: Record<string, string>;
   if (directive === 'REPLACE') {
@@ -193,6 +233,15 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     }
   }
   const tags = tagsOfCopy(ctx, bucket, key, source);
-  const obj = await ctx.deps.storage.copyObject({ source, bucket: bucket.name, key, ownerId: ownerIdOf(ctx, bucket), headers, acl: requestedAcl(ctx, bucket), precondition: writePrecondition(ctx), tags });
+  const obj = await ctx.deps.storage.copyObject({
+    source,
+    bucket: bucket.name,
+    key,
+    ownerId: ownerIdOf(ctx, bucket),
+    headers,
+    acl: requestedAcl(ctx, bucket),
+    precondition: writePrecondition(ctx),
+    tags,
+  });
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

@@ -6,9 +6,26 @@
  * Authorization header, if sent, grants nothing here: the body it would sign is never checked.
  */
 import {
-  authorize, checkPostPolicy, checksumHeaderName, CHECKSUM_ALGORITHMS, checksumMismatchError, createChecksummer, isValidChecksumValue,
-  missingFormField, parseChecksumAlgorithm, parsePolicy, parsePostAuth, parsePostPolicy, POST_EXEMPT_FIELDS, verifyPostSignature,
-  type Acl, type Addon, type BucketInfo, type ChecksumAlgorithm, type ContentLengthRange, type Principal,
+  authorize,
+  checkPostPolicy,
+  checksumHeaderName,
+  CHECKSUM_ALGORITHMS,
+  checksumMismatchError,
+  createChecksummer,
+  isValidChecksumValue,
+  missingFormField,
+  parseChecksumAlgorithm,
+  parsePolicy,
+  parsePostAuth,
+  parsePostPolicy,
+  POST_EXEMPT_FIELDS,
+  verifyPostSignature,
+  type Acl,
+  type Addon,
+  type BucketInfo,
+  type ChecksumAlgorithm,
+  type ContentLengthRange,
+  type Principal,
 } from '#storage';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -28,7 +45,14 @@ import { aclFromHeaders } from './access.js';
 const LIMITS = { preData: 64 * 1024, textFile: 1024 * 1024 };
 
 /** Form fields that are object headers on PutObject, stored as such. */
-const HEADER_FIELDS = ['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+const HEADER_FIELDS = [
+  'cache-control',
+  'content-type',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+];
 
 interface Upload {
   key: string;
@@ -43,7 +67,9 @@ interface Upload {
 
 export async function postObject(ctx: S3Context, bucket: BucketInfo): Promise<void> {
   if (!/^multipart\/form-data\s*(;|$)/i.test(header(ctx, 'content-type') ?? '')) {
-    throw new S3Error('PreconditionFailed', undefined, { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' });
+    throw new S3Error('PreconditionFailed', undefined, {
+      Condition: 'Bucket POST must be of the enclosure-type multipart/form-data',
+    });
   }
   const form = await readPostForm(ctx.req, LIMITS);
   try {
@@ -60,7 +86,11 @@ export async function postObject(ctx: S3Context, bucket: BucketInfo): Promise<vo
 /** Every check of the form, in AWS's order: the fields it needs, the signature, the policy, the permission. */
 function prepare(ctx: S3Context, bucket: BucketInfo, form: PostForm): Upload {
   const fields = form.fields;
-  if (form.file === null) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' });
+  if (form.file === null)
+    throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.', {
+      ArgumentName: 'file',
+      ArgumentValue: '0',
+    });
   const rawKey = fields.get('key');
   if (rawKey === undefined) throw missingFormField('key');
   const key = rawKey.replaceAll('${filename}', form.file.filename);
@@ -73,7 +103,12 @@ function prepare(ctx: S3Context, bucket: BucketInfo, form: PostForm): Upload {
     verifyPostSignature(auth, addon.secretAccessKey);
     // Conditions on the key see it after ${filename} is replaced (RESTObjectPOST.html, "key").
     const named = new Map(fields).set('key', key);
-    range = checkPostPolicy(parsePostPolicy(auth.policy), { fields: named, bucket: bucket.name, exempt: new Set(POST_EXEMPT_FIELDS[auth.type]), now: ctx.deps.now() });
+    range = checkPostPolicy(parsePostPolicy(auth.policy), {
+      fields: named,
+      bucket: bucket.name,
+      exempt: new Set(POST_EXEMPT_FIELDS[auth.type]),
+      now: ctx.deps.now(),
+    });
   }
   const principal: Principal = addon ? { type: 'addon', id: addon.id } : { type: 'anonymous' };
   const view = headerView(fields);
@@ -108,7 +143,8 @@ function prepare(ctx: S3Context, bucket: BucketInfo, form: PostForm): Upload {
 function headerView(fields: ReadonlyMap<string, string>): IncomingHttpHeaders {
   const h: IncomingHttpHeaders = {};
   for (const [name, value] of fields) {
-    if (HEADER_FIELDS.includes(name) || name.startsWith('x-amz-meta-') || name.startsWith('x-amz-grant-')) h[name] = value;
+    if (HEADER_FIELDS.includes(name) || name.startsWith('x-amz-meta-') || name.startsWith('x-amz-grant-'))
+      h[name] = value;
     if (name === 'x-amz-storage-class' || name === 'x-amz-website-redirect-location') h[name] = value;
   }
   const acl = fields.get('acl');
@@ -118,7 +154,8 @@ function headerView(fields: ReadonlyMap<string, string>): IncomingHttpHeaders {
 
 /** Fields asking for what PutObject refuses as a header are refused here too (request-headers.ts). */
 function refuseUnsupported(fields: ReadonlyMap<string, string>, bucket: BucketInfo): void {
-  if (fields.has('tagging')) throw new S3Error('NotImplemented', 'Object tagging is not implemented', { Header: 'tagging' });
+  if (fields.has('tagging'))
+    throw new S3Error('NotImplemented', 'Object tagging is not implemented', { Header: 'tagging' });
   for (const [name, value] of fields) {
     if (!name.startsWith('x-amz-')) continue;
     const t = treatmentOf('PutObject', name);
@@ -140,14 +177,23 @@ function checksumFields(fields: ReadonlyMap<string, string>): Upload['checksums'
   for (const alg of CHECKSUM_ALGORITHMS) {
     const expected = fields.get(checksumHeaderName(alg));
     if (expected === undefined) continue;
-    if (!isValidChecksumValue(alg, expected)) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
+    if (!isValidChecksumValue(alg, expected))
+      throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
     out.push({ alg, expected });
   }
-  if (out.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (out.length > 1)
+    throw new S3Error(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    );
   const named = fields.get('x-amz-checksum-algorithm');
   if (named !== undefined) {
     const alg = parseChecksumAlgorithm(named);
-    if (out.length === 1 && out[0]!.alg !== alg) throw new S3Error('InvalidRequest', `Value for x-amz-checksum-algorithm does not match the ${checksumHeaderName(out[0]!.alg)} field.`);
+    if (out.length === 1 && out[0]!.alg !== alg)
+      throw new S3Error(
+        'InvalidRequest',
+        `Value for x-amz-checksum-algorithm does not match the ${checksumHeaderName(out[0]!.alg)} field.`,
+      );
     if (out.length === 0) out.push({ alg, expected: null });
   }
   return out;
@@ -183,7 +229,10 @@ async function store(ctx: S3Context, bucket: BucketInfo, u: Upload, file: Readab
     observers: sums.map((s) => (c: Buffer) => s.sum.update(c)),
     verify: () => {
       if (body.size < u.range.min) {
-        throw new S3Error('EntityTooSmall', undefined, { ProposedSize: String(body.size), MinSizeAllowed: String(u.range.min) });
+        throw new S3Error('EntityTooSmall', undefined, {
+          ProposedSize: String(body.size),
+          MinSizeAllowed: String(u.range.min),
+        });
       }
       const stored: Record<string, string> = {};
       for (const s of sums) {
@@ -211,12 +260,24 @@ function redirectTarget(v: string | undefined): URL | null {
  * success_action_redirect wins (303 with bucket, key and etag in the query), then
  * success_action_status: 200 or 201 (with the PostResponse document), else 204.
  */
-function respond(ctx: S3Context, bucket: BucketInfo, fields: ReadonlyMap<string, string>, key: string, etag: string, checksum: Record<string, string>): void {
+function respond(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  fields: ReadonlyMap<string, string>,
+  key: string,
+  etag: string,
+  checksum: Record<string, string>,
+): void {
   const headers: Record<string, string> = { etag };
   for (const [alg, value] of Object.entries(checksum)) headers[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   const redirect = redirectTarget(fields.get('success_action_redirect') ?? fields.get('redirect'));
   if (redirect) {
-    for (const [name, value] of [['bucket', bucket.name], ['key', key], ['etag', etag]] as const) redirect.searchParams.append(name, value);
+    for (const [name, value] of [
+      ['bucket', bucket.name],
+      ['key', key],
+      ['etag', etag],
+    ] as const)
+      redirect.searchParams.append(name, value);
     sendEmpty(ctx, 303, { ...headers, location: redirect.href });
     return;
   }

@@ -16,7 +16,11 @@ import { parseTaggingHeader, parseTaggingXml, taggingDirective, taggingXml } fro
 /** Only `null` names a version on unversioned buckets. */
 function checkVersionId(ctx: S3Context): void {
   const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null') throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v });
+  if (v !== null && v !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: 'versionId',
+      ArgumentValue: v,
+    });
 }
 
 /** The object the request names, or NoSuchKey / AccessDenied for a missing key as GetObject answers. */
@@ -72,7 +76,8 @@ export function deleteObjectTagging(ctx: S3Context, bucket: BucketInfo, r: Objec
 }
 
 export function getBucketTagging(ctx: S3Context, bucket: BucketInfo): void {
-  if (!bucket.tags || bucket.tags.length === 0) throw new S3Error('NoSuchTagSet', undefined, { BucketName: bucket.name });
+  if (!bucket.tags || bucket.tags.length === 0)
+    throw new S3Error('NoSuchTagSet', undefined, { BucketName: bucket.name });
   sendXml(ctx, 'Tagging', taggingXml(bucket.tags));
 }
 
@@ -99,7 +104,8 @@ export function tagsOfWrite(ctx: S3Context, bucket: BucketInfo, key: string): Ta
   const raw = ctx.req.headers['x-amz-tagging'];
   if (typeof raw !== 'string') return [];
   const tags = parseTaggingHeader(raw);
-  if (tags.length > 0) checkAccess(ctx, bucket, 's3:PutObjectTagging', key, ctx.deps.storage.headObject(bucket.name, key));
+  if (tags.length > 0)
+    checkAccess(ctx, bucket, 's3:PutObjectTagging', key, ctx.deps.storage.headObject(bucket.name, key));
   return tags;
 }
 

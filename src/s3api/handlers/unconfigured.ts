@@ -9,16 +9,27 @@ import type { OperationName } from '../router.js';
  */
 export function getUnconfigured(ctx: S3Context, op: OperationName): void {
   switch (op) {
-    case 'GetBucketLifecycleConfiguration': throw new S3Error('NoSuchLifecycleConfiguration');
-    case 'GetBucketEncryption': throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
-    case 'GetObjectLockConfiguration': throw new S3Error('ObjectLockConfigurationNotFoundError');
-    case 'GetBucketReplication': throw new S3Error('ReplicationConfigurationNotFoundError');
-    case 'GetBucketOwnershipControls': throw new S3Error('OwnershipControlsNotFoundError');
-    case 'GetPublicAccessBlock': throw new S3Error('NoSuchPublicAccessBlockConfiguration');
-    case 'GetBucketRequestPayment': return sendXml(ctx, 'RequestPaymentConfiguration', { Payer: 'BucketOwner' });
-    case 'GetBucketLogging': return sendXml(ctx, 'BucketLoggingStatus', {});
-    case 'GetBucketNotificationConfiguration': return sendXml(ctx, 'NotificationConfiguration', {});
-    case 'GetBucketAccelerateConfiguration': return sendXml(ctx, 'AccelerateConfiguration', {});
-    default: throw new S3Error('NotImplemented');
+    case 'GetBucketLifecycleConfiguration':
+      throw new S3Error('NoSuchLifecycleConfiguration');
+    case 'GetBucketEncryption':
+      throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
+    case 'GetObjectLockConfiguration':
+      throw new S3Error('ObjectLockConfigurationNotFoundError');
+    case 'GetBucketReplication':
+      throw new S3Error('ReplicationConfigurationNotFoundError');
+    case 'GetBucketOwnershipControls':
+      throw new S3Error('OwnershipControlsNotFoundError');
+    case 'GetPublicAccessBlock':
+      throw new S3Error('NoSuchPublicAccessBlockConfiguration');
+    case 'GetBucketRequestPayment':
+      return sendXml(ctx, 'RequestPaymentConfiguration', { Payer: 'BucketOwner' });
+    case 'GetBucketLogging':
+      return sendXml(ctx, 'BucketLoggingStatus', {});
+    case 'GetBucketNotificationConfiguration':
+      return sendXml(ctx, 'NotificationConfiguration', {});
+    case 'GetBucketAccelerateConfiguration':
+      return sendXml(ctx, 'AccelerateConfiguration', {});
+    default:
+      throw new S3Error('NotImplemented');
   }
 }

@@ -79,7 +79,8 @@ export function websiteFromXml(body: string): WebsiteConfig {
   const error = section(doc, 'ErrorDocument');
   if (error !== undefined) cfg.errorDocument = { key: required(error, 'Key') };
   const all = section(doc, 'RedirectAllRequestsTo');
-  if (all !== undefined) cfg.redirectAllRequestsTo = prune({ hostName: required(all, 'HostName'), protocol: protocolOf(all) });
+  if (all !== undefined)
+    cfg.redirectAllRequestsTo = prune({ hostName: required(all, 'HostName'), protocol: protocolOf(all) });
   const rules = section(doc, 'RoutingRules');
   if (rules !== undefined) cfg.routingRules = children(rules, 'RoutingRule').map(ruleFromXml);
   return validateWebsiteConfig(cfg);
@@ -88,17 +89,23 @@ export function websiteFromXml(body: string): WebsiteConfig {
 export function websiteToXml(cfg: WebsiteConfig): XmlNode {
   const out: XmlNode = {};
   if (cfg.redirectAllRequestsTo) {
-    out.RedirectAllRequestsTo = { HostName: cfg.redirectAllRequestsTo.hostName, Protocol: cfg.redirectAllRequestsTo.protocol };
+    out.RedirectAllRequestsTo = {
+      HostName: cfg.redirectAllRequestsTo.hostName,
+      Protocol: cfg.redirectAllRequestsTo.protocol,
+    };
   }
   if (cfg.indexDocument) out.IndexDocument = { Suffix: cfg.indexDocument.suffix };
   if (cfg.errorDocument) out.ErrorDocument = { Key: cfg.errorDocument.key };
   if (cfg.routingRules) {
     out.RoutingRules = {
       RoutingRule: cfg.routingRules.map((r) => ({
-        Condition: r.condition === undefined ? undefined : {
-          KeyPrefixEquals: r.condition.keyPrefixEquals,
-          HttpErrorCodeReturnedEquals: r.condition.httpErrorCodeReturnedEquals,
-        },
+        Condition:
+          r.condition === undefined
+            ? undefined
+            : {
+                KeyPrefixEquals: r.condition.keyPrefixEquals,
+                HttpErrorCodeReturnedEquals: r.condition.httpErrorCodeReturnedEquals,
+              },
         Redirect: {
           Protocol: r.redirect.protocol,
           HostName: r.redirect.hostName,

@@ -70,7 +70,9 @@ test('canonical query string: decoded, AWS-encoded, sorted by name then value', 
   for (const [raw, exclude, expected] of cases) assert.equal(canonicalQueryString(raw, exclude), expected, raw);
 });
 
-test('canonical header values: trimmed, whitespace runs collapsed, repeated headers joined by commas', { timeout: 30_000 }, () => {
+test('canonical header values: trimmed, whitespace runs collapsed, repeated headers joined by commas', {
+  timeout: 30_000,
+}, () => {
   const cases: [string[] | undefined, string][] = [
     [undefined, ''],
     [['  a   b  '], 'a b'],

@@ -115,7 +115,10 @@ export function canonicalPathCandidates(rawPath: string): string[] {
   return reencoded === raw ? [raw] : [reencoded, raw];
 }
 
-export function headerValues(headers: Record<string, string | string[] | undefined>, name: string): string[] | undefined {
+export function headerValues(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string[] | undefined {
   const v = headers[name];
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v : [v];
@@ -162,7 +165,10 @@ export function signaturesEqual(expected: string, provided: string): boolean {
 
 /** 20130524T000000Z */
 export function toAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Parses YYYYMMDDTHHMMSSZ strictly (calendar-valid), or returns null. */

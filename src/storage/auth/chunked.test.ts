@@ -28,7 +28,12 @@ const AWS_WIRE = Buffer.concat([
   AWS_DATA.subarray(65536),
   Buffer.from('\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n'),
 ]);
-const awsOptions = (): ChunkedDecoderOptions => ({ mode: SIGNED, decodedContentLength: 66560, signing: SIGNING, declaredTrailers: [] });
+const awsOptions = (): ChunkedDecoderOptions => ({
+  mode: SIGNED,
+  decodedContentLength: 66560,
+  signing: SIGNING,
+  declaredTrailers: [],
+});
 
 interface Wire {
   mode: StreamingMode;
@@ -121,16 +126,29 @@ const digestOf = (alg: ChecksumAlgorithm, data: Buffer): string => {
 
 test('streamingMode recognises the three supported modes and refuses SigV4a ones', { timeout: 30_000 }, () => {
   for (const m of MODES) assert.equal(streamingMode(m), m);
-  for (const v of [undefined, 'UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD', 'streaming-aws4-hmac-sha256-payload', createHash('sha256').digest('hex')]) {
+  for (const v of [
+    undefined,
+    'UNSIGNED-PAYLOAD',
+    'STREAMING-UNSIGNED-PAYLOAD',
+    'streaming-aws4-hmac-sha256-payload',
+    createHash('sha256').digest('hex'),
+  ]) {
     assert.equal(streamingMode(v), null, String(v));
   }
   for (const v of ['STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD', 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER']) {
-    assert.throws(() => streamingMode(v), (e: unknown) => isStorageError(e) && e.code === 'NotImplemented');
+    assert.throws(
+      () => streamingMode(v),
+      (e: unknown) => isStorageError(e) && e.code === 'NotImplemented',
+    );
   }
 });
 
 test('AWS published example decodes, whole, byte by byte and in random pieces', { timeout: 30_000 }, async () => {
-  assert.deepEqual(encode({ mode: SIGNED, data: AWS_DATA, chunkSize: 65536 }), AWS_WIRE, 'test encoder reproduces the AWS example');
+  assert.deepEqual(
+    encode({ mode: SIGNED, data: AWS_DATA, chunkSize: 65536 }),
+    AWS_WIRE,
+    'test encoder reproduces the AWS example',
+  );
   for (const split of ['whole', 'bytes', 'random'] as const) {
     const { data, trailers } = await decode(AWS_WIRE, awsOptions(), split);
     assert.ok(data.equals(AWS_DATA), split);
@@ -138,7 +156,9 @@ test('AWS published example decodes, whole, byte by byte and in random pieces', 
   }
 });
 
-test('AWS example with a tampered byte, signature, seed or key fails with SignatureDoesNotMatch', { timeout: 30_000 }, async () => {
+test('AWS example with a tampered byte, signature, seed or key fails with SignatureDoesNotMatch', {
+  timeout: 30_000,
+}, async () => {
   const sigAt = (n: number) => {
     let at = -1;
     for (let i = 0; i <= n; i++) at = AWS_WIRE.indexOf('chunk-signature=', at + 1);
@@ -155,17 +175,32 @@ test('AWS example with a tampered byte, signature, seed or key fails with Signat
     ['signature of chunk 1', tamper(sigAt(0) + 5), awsOptions()],
     ['signature of chunk 2', tamper(sigAt(1)), awsOptions()],
     ['signature of the final chunk', tamper(sigAt(2) + 63), awsOptions()],
-    ['seed signature', AWS_WIRE, { ...awsOptions(), signing: { ...SIGNING, seedSignature: flipHex(SIGNING.seedSignature) } }],
-    ['signing key', AWS_WIRE, { ...awsOptions(), signing: { ...SIGNING, signingKey: deriveSigningKey('other', '20130524', 'us-east-1', 's3') } }],
+    [
+      'seed signature',
+      AWS_WIRE,
+      { ...awsOptions(), signing: { ...SIGNING, seedSignature: flipHex(SIGNING.seedSignature) } },
+    ],
+    [
+      'signing key',
+      AWS_WIRE,
+      {
+        ...awsOptions(),
+        signing: { ...SIGNING, signingKey: deriveSigningKey('other', '20130524', 'us-east-1', 's3') },
+      },
+    ],
   ];
   for (const [name, wire, o] of cases) {
     for (const split of ['whole', 'random'] as const) {
-      await assertFails(decode(wire, o, split), 'SignatureDoesNotMatch').catch((e) => assert.fail(`${name} (${split}): ${e}`));
+      await assertFails(decode(wire, o, split), 'SignatureDoesNotMatch').catch((e) =>
+        assert.fail(`${name} (${split}): ${e}`),
+      );
     }
   }
 });
 
-test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDigest', { timeout: 30_000 }, async () => {
+test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDigest', {
+  timeout: 30_000,
+}, async () => {
   const data = randomBytes(30000);
   for (const mode of [UNSIGNED_TRAILER, SIGNED_TRAILER]) {
     for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
@@ -176,9 +211,17 @@ test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDi
       assert.deepEqual(result.trailers, { [name]: digestOf(alg, data) });
 
       const wrong: Wire = { ...good, trailers: [[name, digestOf(alg, Buffer.from('other'))]] };
-      await assertFails(decode(encode(wrong), options(wrong)), 'BadDigest', `The ${alg} you specified did not match the calculated checksum.`);
+      await assertFails(
+        decode(encode(wrong), options(wrong)),
+        'BadDigest',
+        `The ${alg} you specified did not match the calculated checksum.`,
+      );
       const invalid: Wire = { ...good, trailers: [[name, 'bm90IGJhc2U2NA']] };
-      await assertFails(decode(encode(invalid), options(invalid)), 'InvalidRequest', `Value for ${name} trailing header is invalid.`);
+      await assertFails(
+        decode(encode(invalid), options(invalid)),
+        'InvalidRequest',
+        `Value for ${name} trailing header is invalid.`,
+      );
       await assertFails(decode(encode({ ...good, trailers: [] }), options(good)), 'MalformedTrailerError');
     }
   }
@@ -187,27 +230,81 @@ test('unsigned and signed trailers: each checksum verifies, a wrong one is BadDi
 test('trailer section errors', { timeout: 30_000 }, async () => {
   const data = randomBytes(10000);
   const crc = digestOf('CRC32', data);
-  const w = (mode: StreamingMode, trailers: [string, string][], trailerSig?: Wire['trailerSig']): Wire => ({ mode, data, chunkSize: 4000, trailers, trailerSig });
+  const w = (mode: StreamingMode, trailers: [string, string][], trailerSig?: Wire['trailerSig']): Wire => ({
+    mode,
+    data,
+    chunkSize: 4000,
+    trailers,
+    trailerSig,
+  });
   const declaredCrc32 = { declaredTrailers: ['x-amz-checksum-crc32'] };
   const cases: [string, Wire, Partial<ChunkedDecoderOptions>, StorageErrorCode][] = [
-    ['undeclared trailer', w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32', crc]]), { declaredTrailers: [] }, 'MalformedTrailerError'],
-    ['other trailer than declared', w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32c', digestOf('CRC32C', data)]]), declaredCrc32, 'MalformedTrailerError'],
-    ['duplicate trailer', w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32', crc], ['x-amz-checksum-crc32', crc]]), declaredCrc32, 'MalformedTrailerError'],
-    ['trailer line without colon', w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32' + crc, '']]), declaredCrc32, 'MalformedTrailerError'],
-    ['trailer in a mode without trailers', w(SIGNED, [['x-amz-checksum-crc32', crc]]), { declaredTrailers: [] }, 'MalformedTrailerError'],
+    [
+      'undeclared trailer',
+      w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32', crc]]),
+      { declaredTrailers: [] },
+      'MalformedTrailerError',
+    ],
+    [
+      'other trailer than declared',
+      w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32c', digestOf('CRC32C', data)]]),
+      declaredCrc32,
+      'MalformedTrailerError',
+    ],
+    [
+      'duplicate trailer',
+      w(UNSIGNED_TRAILER, [
+        ['x-amz-checksum-crc32', crc],
+        ['x-amz-checksum-crc32', crc],
+      ]),
+      declaredCrc32,
+      'MalformedTrailerError',
+    ],
+    [
+      'trailer line without colon',
+      w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32' + crc, '']]),
+      declaredCrc32,
+      'MalformedTrailerError',
+    ],
+    [
+      'trailer in a mode without trailers',
+      w(SIGNED, [['x-amz-checksum-crc32', crc]]),
+      { declaredTrailers: [] },
+      'MalformedTrailerError',
+    ],
     ['declared trailer in a mode without trailers', w(SIGNED, []), declaredCrc32, 'MalformedTrailerError'],
-    ['trailer signature in unsigned mode', w(UNSIGNED_TRAILER, [['x-amz-checksum-crc32', crc], ['x-amz-trailer-signature', '0'.repeat(64)]]), declaredCrc32, 'MalformedTrailerError'],
+    [
+      'trailer signature in unsigned mode',
+      w(UNSIGNED_TRAILER, [
+        ['x-amz-checksum-crc32', crc],
+        ['x-amz-trailer-signature', '0'.repeat(64)],
+      ]),
+      declaredCrc32,
+      'MalformedTrailerError',
+    ],
     ['bad trailer signature', w(SIGNED_TRAILER, [['x-amz-checksum-crc32', crc]], 'bad'), {}, 'SignatureDoesNotMatch'],
-    ['missing trailer signature', w(SIGNED_TRAILER, [['x-amz-checksum-crc32', crc]], 'none'), {}, 'MalformedTrailerError'],
+    [
+      'missing trailer signature',
+      w(SIGNED_TRAILER, [['x-amz-checksum-crc32', crc]], 'none'),
+      {},
+      'MalformedTrailerError',
+    ],
   ];
   for (const [name, wire, extra, code] of cases) {
     await assertFails(decode(encode(wire), options(wire, extra)), code).catch((e) => assert.fail(`${name}: ${e}`));
   }
 });
 
-test('signed trailer: a changed trailer value is caught by the trailer signature; the signature must come last', { timeout: 30_000 }, async () => {
+test('signed trailer: a changed trailer value is caught by the trailer signature; the signature must come last', {
+  timeout: 30_000,
+}, async () => {
   const data = randomBytes(9000);
-  const good: Wire = { mode: SIGNED_TRAILER, data, chunkSize: 8192, trailers: [['x-amz-checksum-crc64nvme', digestOf('CRC64NVME', data)]] };
+  const good: Wire = {
+    mode: SIGNED_TRAILER,
+    data,
+    chunkSize: 8192,
+    trailers: [['x-amz-checksum-crc64nvme', digestOf('CRC64NVME', data)]],
+  };
   const wire = encode(good).toString('latin1');
   const forged = wire.replace(digestOf('CRC64NVME', data), digestOf('CRC64NVME', Buffer.from('x')));
   assert.notEqual(forged, wire);
@@ -229,7 +326,9 @@ test('every proper prefix of a body fails with IncompleteBody (never hangs)', { 
     const w: Wire = { mode, data, chunkSize: 20, trailers };
     const wire = encode(w);
     for (let cut = 0; cut < wire.length; cut++) {
-      await assertFails(decode(wire.subarray(0, cut), options(w)), 'IncompleteBody').catch((e) => assert.fail(`${mode} cut=${cut}: ${e}`));
+      await assertFails(decode(wire.subarray(0, cut), options(w)), 'IncompleteBody').catch((e) =>
+        assert.fail(`${mode} cut=${cut}: ${e}`),
+      );
     }
     assert.ok((await decode(wire, options(w), 'bytes')).data.equals(data));
   }
@@ -255,19 +354,47 @@ test('malformed framing and length errors', { timeout: 30_000 }, async () => {
     ['size one too big', replaceSize('41'), options(unsigned), 'IncompleteBody'],
     ['size one too small', replaceSize('3f'), options(unsigned), 'IncompleteBody'],
     ['LF line endings', bin(u.replaceAll('\r\n', '\n')), options(unsigned), 'IncompleteBody'],
-    ['chunk signature in unsigned mode', bin(u.replace(/^40\r\n/, `40;chunk-signature=${'0'.repeat(64)}\r\n`)), options(unsigned), 'IncompleteBody'],
-    ['no chunk signature in signed mode', bin(s.replace(/^40;chunk-signature=[0-9a-f]{64}\r\n/, '40\r\n')), options(signed), 'IncompleteBody'],
-    ['short chunk signature', bin(s.replace(/^(40;chunk-signature=[0-9a-f]{63})[0-9a-f]/, '$1')), options(signed), 'SignatureDoesNotMatch'],
+    [
+      'chunk signature in unsigned mode',
+      bin(u.replace(/^40\r\n/, `40;chunk-signature=${'0'.repeat(64)}\r\n`)),
+      options(unsigned),
+      'IncompleteBody',
+    ],
+    [
+      'no chunk signature in signed mode',
+      bin(s.replace(/^40;chunk-signature=[0-9a-f]{64}\r\n/, '40\r\n')),
+      options(signed),
+      'IncompleteBody',
+    ],
+    [
+      'short chunk signature',
+      bin(s.replace(/^(40;chunk-signature=[0-9a-f]{63})[0-9a-f]/, '$1')),
+      options(signed),
+      'SignatureDoesNotMatch',
+    ],
     ['endless header line', bin('4'.repeat(5000)), options(unsigned), 'IncompleteBody'],
-    ['decoded length above the data', encode(unsigned), options(unsigned, { decodedContentLength: 101 }), 'IncompleteBody'],
-    ['decoded length below the data', encode(unsigned), options(unsigned, { decodedContentLength: 99 }), 'IncompleteBody'],
+    [
+      'decoded length above the data',
+      encode(unsigned),
+      options(unsigned, { decodedContentLength: 101 }),
+      'IncompleteBody',
+    ],
+    [
+      'decoded length below the data',
+      encode(unsigned),
+      options(unsigned, { decodedContentLength: 99 }),
+      'IncompleteBody',
+    ],
     ['decoded length 0 with data', encode(signed), options(signed, { decodedContentLength: 0 }), 'IncompleteBody'],
     ['chunk above maxChunkSize', encode(unsigned), options(unsigned, { maxChunkSize: 63 }), 'InvalidArgument'],
   ];
   for (const [name, wire, o, code] of cases) {
     await assertFails(decode(wire, o), code).catch((e) => assert.fail(`${name}: ${e}`));
   }
-  assert.ok((await decode(encode(unsigned), options(unsigned, { maxChunkSize: 64 }))).data.equals(data), 'a chunk of exactly maxChunkSize passes');
+  assert.ok(
+    (await decode(encode(unsigned), options(unsigned, { maxChunkSize: 64 }))).data.equals(data),
+    'a chunk of exactly maxChunkSize passes',
+  );
 });
 
 test('constructor rejects bad options', { timeout: 30_000 }, () => {
@@ -283,13 +410,19 @@ test('constructor rejects bad options', { timeout: 30_000 }, () => {
     [{ mode: SIGNED_TRAILER }, 'InternalError'],
   ];
   for (const [extra, code] of cases) {
-    assert.throws(() => new AwsChunkedDecoder({ ...base, ...extra }), (e: unknown) => isStorageError(e) && e.code === code, JSON.stringify(extra));
+    assert.throws(
+      () => new AwsChunkedDecoder({ ...base, ...extra }),
+      (e: unknown) => isStorageError(e) && e.code === code,
+      JSON.stringify(extra),
+    );
   }
 });
 
 test('empty objects in every mode', { timeout: 30_000 }, async () => {
   for (const mode of MODES) {
-    for (const trailers of mode === SIGNED ? [[]] : [[], [['x-amz-checksum-crc32', 'AAAAAA==']]] as [string, string][][]) {
+    for (const trailers of mode === SIGNED
+      ? [[]]
+      : ([[], [['x-amz-checksum-crc32', 'AAAAAA==']]] as [string, string][][])) {
       const w: Wire = { mode, data: Buffer.alloc(0), chunkSize: 1, trailers };
       const { data, trailers: got } = await decode(encode(w), options(w), 'bytes');
       assert.equal(data.length, 0);
@@ -310,7 +443,9 @@ test('random bodies, chunk sizes and network splits round-trip in every mode', {
   }
 });
 
-test('back-pressure: a slow consumer bounds what is read ahead, and output is only data', { timeout: 30_000 }, async () => {
+test('back-pressure: a slow consumer bounds what is read ahead, and output is only data', {
+  timeout: 30_000,
+}, async () => {
   const data = randomBytes(8 * 1024 * 1024);
   const w: Wire = { mode: SIGNED, data, chunkSize: 65536 };
   const wire = encode(w);

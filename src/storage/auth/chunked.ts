@@ -185,7 +185,8 @@ export class AwsChunkedDecoder extends Transform {
           break;
         }
         case 'data-crlf':
-          if (buf[pos] !== (this.crlfSeen === 0 ? 0x0d : 0x0a)) throw framingError('Chunk data is not followed by CRLF.');
+          if (buf[pos] !== (this.crlfSeen === 0 ? 0x0d : 0x0a))
+            throw framingError('Chunk data is not followed by CRLF.');
           pos++;
           if (++this.crlfSeen === 2) this.phase = 'header';
           break;
@@ -216,12 +217,17 @@ export class AwsChunkedDecoder extends Transform {
 
   private onChunkHeader(line: string): void {
     // DEVIATION: AWS rejects non-final chunks under 8 KiB (InvalidChunkSizeError); we accept them.
-    const m = this.signing ? /^([0-9a-fA-F]{1,16});chunk-signature=(.*)$/.exec(line) : /^([0-9a-fA-F]{1,16})$/.exec(line);
+    const m = this.signing
+      ? /^([0-9a-fA-F]{1,16});chunk-signature=(.*)$/.exec(line)
+      : /^([0-9a-fA-F]{1,16})$/.exec(line);
     if (!m) throw framingError('Malformed chunk header.');
     const size = parseInt(m[1]!, 16);
     // DEVIATION: a defensive cap on one chunk; AWS documents no limit.
     if (size > this.maxChunkSize) {
-      throw new StorageError('InvalidArgument', `Chunk size ${size} exceeds the maximum of ${this.maxChunkSize} bytes.`);
+      throw new StorageError(
+        'InvalidArgument',
+        `Chunk size ${size} exceeds the maximum of ${this.maxChunkSize} bytes.`,
+      );
     }
     if (this.decoded + size > this.decodedLength) throw framingError(LENGTH_MISMATCH);
     this.chunkSig = m[2] ?? '';
@@ -240,7 +246,13 @@ export class AwsChunkedDecoder extends Transform {
   private verifyChunk(chunkSha256Hex: string): void {
     if (!this.signing) return;
     const { signingKey, amzDate, scope } = this.signing;
-    const expected = chunkSignature({ signingKey, amzDate, scope, previousSignature: this.previousSignature, chunkSha256Hex });
+    const expected = chunkSignature({
+      signingKey,
+      amzDate,
+      scope,
+      previousSignature: this.previousSignature,
+      chunkSha256Hex,
+    });
     if (!signaturesMatch(expected, this.chunkSig)) throw signatureError();
     this.previousSignature = expected;
   }
@@ -296,11 +308,15 @@ export class AwsChunkedDecoder extends Transform {
 /** S3 allows one trailer, a flexible checksum; its absence means no checksum to verify. */
 function checksumFromTrailers(declared: string[]): TrailerChecksum | undefined {
   if (declared.length > 1) {
-    throw new StorageError('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+    throw new StorageError(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    );
   }
   const header = declared[0];
   if (header === undefined) return undefined;
   const alg = checksumAlgorithmOfHeader(header);
-  if (!alg) throw new StorageError('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+  if (!alg)
+    throw new StorageError('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
   return { header, alg, summer: createChecksummer(alg) };
 }

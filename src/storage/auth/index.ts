@@ -8,8 +8,23 @@ export { EMPTY_SHA256, UNSIGNED_PAYLOAD, MAX_PRESIGN_EXPIRES_SECONDS } from './t
 export { parseAuth } from './parse.js';
 export { deriveSigningKey, chunkSignature, trailerSignature } from './sigv4.js';
 export { signV4, signV4Raw, awsEncodedPath, presignV4, signV2 } from './sign.js';
-export { parsePostPolicy, checkPostPolicy, type PostPolicy, type PostCondition, type PostFormCheck, type ContentLengthRange } from './post-policy.js';
-export { parsePostAuth, verifyPostSignature, postPolicySignatureV4, postPolicySignatureV2, missingFormField, POST_EXEMPT_FIELDS, type PostAuth } from './post-signature.js';
+export {
+  parsePostPolicy,
+  checkPostPolicy,
+  type PostPolicy,
+  type PostCondition,
+  type PostFormCheck,
+  type ContentLengthRange,
+} from './post-policy.js';
+export {
+  parsePostAuth,
+  verifyPostSignature,
+  postPolicySignatureV4,
+  postPolicySignatureV2,
+  missingFormField,
+  POST_EXEMPT_FIELDS,
+  type PostAuth,
+} from './post-signature.js';
 
 /**
  * Checks the signature `parseAuth` found against the caller's secret for that access key.

@@ -41,10 +41,16 @@ export function parseAuth(req: AuthRequest): AuthInfo {
   const v4Query = query.has('X-Amz-Algorithm') || query.has('X-Amz-Credential') || query.has('X-Amz-Signature');
   const v2Query = query.has('AWSAccessKeyId') || query.has('Signature');
   if (authorization !== undefined && (v4Query || v2Query)) {
-    throw new StorageError('InvalidArgument', ONLY_ONE, { ArgumentName: 'Authorization', ArgumentValue: authorization });
+    throw new StorageError('InvalidArgument', ONLY_ONE, {
+      ArgumentName: 'Authorization',
+      ArgumentValue: authorization,
+    });
   }
   if (v4Query && v2Query) {
-    throw new StorageError('InvalidArgument', ONLY_ONE, { ArgumentName: 'X-Amz-Algorithm', ArgumentValue: query.get('X-Amz-Algorithm') ?? '' });
+    throw new StorageError('InvalidArgument', ONLY_ONE, {
+      ArgumentName: 'X-Amz-Algorithm',
+      ArgumentValue: query.get('X-Amz-Algorithm') ?? '',
+    });
   }
   if (authorization !== undefined) return parseAuthorizationHeader(authorization, req.headers);
   if (v4Query) return parseV4Query(query);
@@ -125,7 +131,9 @@ function parseV4Query(query: Map<string, string>): V4AuthInfo {
     );
   }
   if (amzDateText.slice(0, 8) !== scope.date) {
-    throw queryError(`Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDateText.slice(0, 8)}".`);
+    throw queryError(
+      `Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDateText.slice(0, 8)}".`,
+    );
   }
   return {
     type: 'v4',
@@ -143,10 +151,14 @@ function parseV4Query(query: Map<string, string>): V4AuthInfo {
 function parseV2Header(rest: string, authorization: string): V2AuthInfo {
   const colon = rest.indexOf(':');
   if (colon <= 0 || colon === rest.length - 1) {
-    throw new StorageError('InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', {
-      ArgumentName: 'Authorization',
-      ArgumentValue: authorization,
-    });
+    throw new StorageError(
+      'InvalidArgument',
+      'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature',
+      {
+        ArgumentName: 'Authorization',
+        ArgumentValue: authorization,
+      },
+    );
   }
   return { type: 'v2', location: 'header', accessKeyId: rest.slice(0, colon), signature: rest.slice(colon + 1).trim() };
 }

@@ -2,9 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StorageError } from '../errors.js';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-policy.js';
-import { parsePostAuth, postPolicySignatureV2, postPolicySignatureV4, POST_EXEMPT_FIELDS, verifyPostSignature } from './post-signature.js';
+import {
+  parsePostAuth,
+  postPolicySignatureV2,
+  postPolicySignatureV4,
+  POST_EXEMPT_FIELDS,
+  verifyPostSignature,
+} from './post-signature.js';
 
-const b64 = (doc: unknown): string => Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc)).toString('base64');
+const b64 = (doc: unknown): string =>
+  Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc)).toString('base64');
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-post-example.html */
 const AWS_EXAMPLE = {
@@ -39,12 +46,18 @@ function code(fn: () => unknown): string {
 
 describe('POST policy signatures', { timeout: 5_000 }, () => {
   test('SigV4: the signature of the AWS documentation example', { timeout: 30_000 }, () => {
-    assert.equal(postPolicySignatureV4(AWS_EXAMPLE.secret, '20151229', 'us-east-1', AWS_EXAMPLE.policy), AWS_EXAMPLE.signature);
+    assert.equal(
+      postPolicySignatureV4(AWS_EXAMPLE.secret, '20151229', 'us-east-1', AWS_EXAMPLE.policy),
+      AWS_EXAMPLE.signature,
+    );
   });
 
   test('SigV2: base64 HMAC-SHA1 of the base64 policy (HTTPPOSTForms.html)', { timeout: 30_000 }, () => {
     // HMAC-SHA1("key", "The quick brown fox jumps over the lazy dog"), RFC 2104 test usage in Wikipedia's HMAC article.
-    assert.equal(postPolicySignatureV2('key', 'The quick brown fox jumps over the lazy dog'), Buffer.from('de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9', 'hex').toString('base64'));
+    assert.equal(
+      postPolicySignatureV2('key', 'The quick brown fox jumps over the lazy dog'),
+      Buffer.from('de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9', 'hex').toString('base64'),
+    );
   });
 
   const v4Fields = (over: Record<string, string | undefined> = {}): Map<string, string> => {
@@ -64,16 +77,48 @@ describe('POST policy signatures', { timeout: 5_000 }, () => {
 
   const cases: Array<[string, Map<string, string>, string]> = [
     ['the AWS example verifies', v4Fields(), 'ok'],
-    ['an upper-case hex signature verifies', v4Fields({ 'x-amz-signature': AWS_EXAMPLE.signature.toUpperCase() }), 'ok'],
-    ['another policy does not', v4Fields({ policy: b64({ expiration: '2015-12-30T12:00:00.000Z', conditions: [] }) }), 'SignatureDoesNotMatch'],
-    ['another region does not', v4Fields({ 'x-amz-credential': 'AKIAIOSFODNN7EXAMPLE/20151229/eu-west-1/s3/aws4_request' }), 'SignatureDoesNotMatch'],
-    ['x-amz-date of another day than the credential', v4Fields({ 'x-amz-date': '20151230T000000Z' }), 'InvalidArgument'],
-    ['a credential for another service', v4Fields({ 'x-amz-credential': 'AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/iam/aws4_request' }), 'InvalidArgument'],
+    [
+      'an upper-case hex signature verifies',
+      v4Fields({ 'x-amz-signature': AWS_EXAMPLE.signature.toUpperCase() }),
+      'ok',
+    ],
+    [
+      'another policy does not',
+      v4Fields({ policy: b64({ expiration: '2015-12-30T12:00:00.000Z', conditions: [] }) }),
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'another region does not',
+      v4Fields({ 'x-amz-credential': 'AKIAIOSFODNN7EXAMPLE/20151229/eu-west-1/s3/aws4_request' }),
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'x-amz-date of another day than the credential',
+      v4Fields({ 'x-amz-date': '20151230T000000Z' }),
+      'InvalidArgument',
+    ],
+    [
+      'a credential for another service',
+      v4Fields({ 'x-amz-credential': 'AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/iam/aws4_request' }),
+      'InvalidArgument',
+    ],
     ['a credential without scope', v4Fields({ 'x-amz-credential': 'AKIAIOSFODNN7EXAMPLE' }), 'InvalidArgument'],
     ['an unknown algorithm', v4Fields({ 'x-amz-algorithm': 'AWS4-ECDSA-P256-SHA256' }), 'InvalidArgument'],
-    ['no policy', v4Fields({ policy: undefined }), "InvalidArgument: Bucket POST must contain a field named 'policy'.  If it is specified, please check the order of the fields."],
-    ['no x-amz-date', v4Fields({ 'x-amz-date': undefined }), "InvalidArgument: Bucket POST must contain a field named 'x-amz-date'.  If it is specified, please check the order of the fields."],
-    ['no signature', v4Fields({ 'x-amz-signature': undefined }), "InvalidArgument: Bucket POST must contain a field named 'x-amz-signature'.  If it is specified, please check the order of the fields."],
+    [
+      'no policy',
+      v4Fields({ policy: undefined }),
+      "InvalidArgument: Bucket POST must contain a field named 'policy'.  If it is specified, please check the order of the fields.",
+    ],
+    [
+      'no x-amz-date',
+      v4Fields({ 'x-amz-date': undefined }),
+      "InvalidArgument: Bucket POST must contain a field named 'x-amz-date'.  If it is specified, please check the order of the fields.",
+    ],
+    [
+      'no signature',
+      v4Fields({ 'x-amz-signature': undefined }),
+      "InvalidArgument: Bucket POST must contain a field named 'x-amz-signature'.  If it is specified, please check the order of the fields.",
+    ],
   ];
   for (const [name, fields, want] of cases) {
     test(`SigV4 form: ${name}`, { timeout: 30_000 }, () => {
@@ -88,17 +133,45 @@ describe('POST policy signatures', { timeout: 5_000 }, () => {
 
   test('SigV2 forms: AWSAccessKeyId, signature and policy', { timeout: 30_000 }, () => {
     const policy = b64({ expiration: '2030-01-01T00:00:00Z', conditions: [] });
-    const fields = new Map([['awsaccesskeyid', 'AK'], ['policy', policy], ['signature', postPolicySignatureV2('secret', policy)]]);
+    const fields = new Map([
+      ['awsaccesskeyid', 'AK'],
+      ['policy', policy],
+      ['signature', postPolicySignatureV2('secret', policy)],
+    ]);
     const auth = parsePostAuth(fields);
-    assert.deepEqual(auth, { type: 'v2', accessKeyId: 'AK', signature: postPolicySignatureV2('secret', policy), policy });
-    assert.equal(code(() => verifyPostSignature(auth as Exclude<typeof auth, { type: 'anonymous' }>, 'secret')), 'ok');
-    assert.match(code(() => verifyPostSignature(auth as Exclude<typeof auth, { type: 'anonymous' }>, 'other')), /^SignatureDoesNotMatch/);
-    assert.match(code(() => parsePostAuth(new Map([['awsaccesskeyid', 'AK'], ['signature', 'x']]))), /field named 'policy'/);
+    assert.deepEqual(auth, {
+      type: 'v2',
+      accessKeyId: 'AK',
+      signature: postPolicySignatureV2('secret', policy),
+      policy,
+    });
+    assert.equal(
+      code(() => verifyPostSignature(auth as Exclude<typeof auth, { type: 'anonymous' }>, 'secret')),
+      'ok',
+    );
+    assert.match(
+      code(() => verifyPostSignature(auth as Exclude<typeof auth, { type: 'anonymous' }>, 'other')),
+      /^SignatureDoesNotMatch/,
+    );
+    assert.match(
+      code(() =>
+        parsePostAuth(
+          new Map([
+            ['awsaccesskeyid', 'AK'],
+            ['signature', 'x'],
+          ]),
+        ),
+      ),
+      /field named 'policy'/,
+    );
   });
 
   test('no signature fields: anonymous, unless a policy is there', { timeout: 30_000 }, () => {
     assert.deepEqual(parsePostAuth(new Map([['key', 'k']])), { type: 'anonymous' });
-    assert.match(code(() => parsePostAuth(new Map([['policy', 'e30=']]))), /field named 'AWSAccessKeyId'/);
+    assert.match(
+      code(() => parsePostAuth(new Map([['policy', 'e30=']]))),
+      /field named 'AWSAccessKeyId'/,
+    );
   });
 });
 
@@ -109,15 +182,51 @@ describe('POST policy documents', { timeout: 5_000 }, () => {
     ['not JSON', b64('{"expiration": '), 'InvalidPolicyDocument: Invalid Policy: Invalid JSON.'],
     ['a JSON list', b64([]), 'InvalidPolicyDocument: Invalid Policy: Invalid JSON.'],
     ['no expiration', b64({ conditions: [] }), 'InvalidPolicyDocument: Invalid Policy: Policy missing expiration.'],
-    ['a date-only expiration', b64({ expiration: '2030-01-01', conditions: [] }), "InvalidPolicyDocument: Invalid Policy: Invalid 'expiration' value: '2030-01-01'"],
-    ['no conditions', b64({ expiration: '2030-01-01T00:00:00Z' }), 'InvalidPolicyDocument: Invalid Policy: Policy missing conditions.'],
-    ['an unknown operator', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['ends-with', '$key', 'x']] }), 'InvalidPolicyDocument'],
-    ['a field without $', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['eq', 'key', 'x']] }), 'InvalidPolicyDocument'],
-    ['starts-with on the bucket', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['starts-with', '$bucket', 'x']] }), 'InvalidPolicyDocument'],
-    ['starts-with on x-amz-credential', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['starts-with', '$x-amz-credential', '']] }), 'InvalidPolicyDocument'],
-    ['a range with min above max', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', 10, 1]] }), 'InvalidPolicyDocument'],
-    ['a negative range', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', -1, 1]] }), 'InvalidPolicyDocument'],
-    ['a condition that is a string', b64({ expiration: '2030-01-01T00:00:00Z', conditions: ['acl'] }), 'InvalidPolicyDocument'],
+    [
+      'a date-only expiration',
+      b64({ expiration: '2030-01-01', conditions: [] }),
+      "InvalidPolicyDocument: Invalid Policy: Invalid 'expiration' value: '2030-01-01'",
+    ],
+    [
+      'no conditions',
+      b64({ expiration: '2030-01-01T00:00:00Z' }),
+      'InvalidPolicyDocument: Invalid Policy: Policy missing conditions.',
+    ],
+    [
+      'an unknown operator',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['ends-with', '$key', 'x']] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'a field without $',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['eq', 'key', 'x']] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'starts-with on the bucket',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['starts-with', '$bucket', 'x']] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'starts-with on x-amz-credential',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['starts-with', '$x-amz-credential', '']] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'a range with min above max',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', 10, 1]] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'a negative range',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', -1, 1]] }),
+      'InvalidPolicyDocument',
+    ],
+    [
+      'a condition that is a string',
+      b64({ expiration: '2030-01-01T00:00:00Z', conditions: ['acl'] }),
+      'InvalidPolicyDocument',
+    ],
     // The doc's escapes beyond JSON: \$ and \xhh.
     ['AWS escapes', b64('{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$key", "a\\$b\\x41"]]}'), 'ok'],
   ];
@@ -129,36 +238,119 @@ describe('POST policy documents', { timeout: 5_000 }, () => {
   }
 
   test('AWS escapes decode to the characters they name', { timeout: 30_000 }, () => {
-    const p = parsePostPolicy(b64('{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$Key", "a\\$b\\x41\\\\$"]]}'));
+    const p = parsePostPolicy(
+      b64('{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "$Key", "a\\$b\\x41\\\\$"]]}'),
+    );
     assert.deepEqual(p.conditions, [{ type: 'eq', field: 'key', value: 'a$bA\\$' }]);
   });
 });
 
 describe('checking a form against its policy', { timeout: 5_000 }, () => {
   const NOW = new Date('2030-01-01T00:00:00Z');
-  const policy = (conditions: unknown[], expiration = '2030-01-02T00:00:00.000Z'): PostPolicy => parsePostPolicy(b64({ expiration, conditions }));
+  const policy = (conditions: unknown[], expiration = '2030-01-02T00:00:00.000Z'): PostPolicy =>
+    parsePostPolicy(b64({ expiration, conditions }));
   const check = (p: PostPolicy, fields: Record<string, string>, now = NOW): string =>
-    code(() => checkPostPolicy(p, { fields: new Map(Object.entries(fields)), bucket: 'photos', exempt: new Set(POST_EXEMPT_FIELDS.v4), now }));
+    code(() =>
+      checkPostPolicy(p, {
+        fields: new Map(Object.entries(fields)),
+        bucket: 'photos',
+        exempt: new Set(POST_EXEMPT_FIELDS.v4),
+        now,
+      }),
+    );
 
   const cases: Array<[string, unknown[], Record<string, string>, string]> = [
     ['exact match, object form', [{ acl: 'public-read' }, { key: 'a' }], { acl: 'public-read', key: 'a' }, 'ok'],
-    ['exact match fails', [{ acl: 'public-read' }, { key: 'a' }], { acl: 'private', key: 'a' }, 'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "public-read"]'],
+    [
+      'exact match fails',
+      [{ acl: 'public-read' }, { key: 'a' }],
+      { acl: 'private', key: 'a' },
+      'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "public-read"]',
+    ],
     ['eq, list form', [['eq', '$key', 'a']], { key: 'a' }, 'ok'],
-    ['eq is case-sensitive in the value', [['eq', '$key', 'a']], { key: 'A' }, 'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$key", "a"]'],
-    ['field names are not case-sensitive', [['eq', '$Content-Type', 'image/png'], { key: 'a' }], { 'content-type': 'image/png', key: 'a' }, 'ok'],
+    [
+      'eq is case-sensitive in the value',
+      [['eq', '$key', 'a']],
+      { key: 'A' },
+      'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$key", "a"]',
+    ],
+    [
+      'field names are not case-sensitive',
+      [['eq', '$Content-Type', 'image/png'], { key: 'a' }],
+      { 'content-type': 'image/png', key: 'a' },
+      'ok',
+    ],
     ['starts-with', [['starts-with', '$key', 'user/eric/']], { key: 'user/eric/x.png' }, 'ok'],
-    ['starts-with fails', [['starts-with', '$key', 'user/eric/']], { key: 'user/bob/x.png' }, 'AccessDenied: Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/eric/"]'],
-    ['starts-with "" matches anything', [['starts-with', '$key', ''], ['starts-with', '$x-amz-meta-tag', '']], { key: 'anything', 'x-amz-meta-tag': '' }, 'ok'],
-    ['a condition on a missing field sees ""', [{ key: 'a' }, { acl: 'public-read' }], { key: 'a' }, 'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "public-read"]'],
-    ['Content-Type lists: every entry must match', [['starts-with', '$Content-Type', 'image/'], { key: 'a' }], { 'content-type': 'image/png, image/jpeg', key: 'a' }, 'ok'],
-    ['Content-Type lists: one entry off fails', [['starts-with', '$Content-Type', 'image/'], { key: 'a' }], { 'content-type': 'image/png, text/html', key: 'a' }, 'AccessDenied'],
+    [
+      'starts-with fails',
+      [['starts-with', '$key', 'user/eric/']],
+      { key: 'user/bob/x.png' },
+      'AccessDenied: Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/eric/"]',
+    ],
+    [
+      'starts-with "" matches anything',
+      [
+        ['starts-with', '$key', ''],
+        ['starts-with', '$x-amz-meta-tag', ''],
+      ],
+      { key: 'anything', 'x-amz-meta-tag': '' },
+      'ok',
+    ],
+    [
+      'a condition on a missing field sees ""',
+      [{ key: 'a' }, { acl: 'public-read' }],
+      { key: 'a' },
+      'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "public-read"]',
+    ],
+    [
+      'Content-Type lists: every entry must match',
+      [['starts-with', '$Content-Type', 'image/'], { key: 'a' }],
+      { 'content-type': 'image/png, image/jpeg', key: 'a' },
+      'ok',
+    ],
+    [
+      'Content-Type lists: one entry off fails',
+      [['starts-with', '$Content-Type', 'image/'], { key: 'a' }],
+      { 'content-type': 'image/png, text/html', key: 'a' },
+      'AccessDenied',
+    ],
     ['the bucket condition matches the bucket posted to', [{ bucket: 'photos' }, { key: 'a' }], { key: 'a' }, 'ok'],
-    ['another bucket fails', [{ bucket: 'other' }, { key: 'a' }], { key: 'a' }, 'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "other"]'],
-    ['a field without condition is extra', [{ key: 'a' }], { key: 'a', 'x-amz-meta-foo': 'bar', 'content-type': 'text/plain' }, 'AccessDenied: Invalid according to Policy: Extra input fields: x-amz-meta-foo, content-type'],
-    ['x-ignore- fields, file, policy and the signature need none', [{ key: 'a' }], { key: 'a', 'x-ignore-flash': '1', file: '', policy: 'p', 'x-amz-signature': 's' }, 'ok'],
-    ['SigV4 fields other than the signature need one', [{ key: 'a' }], { key: 'a', 'x-amz-date': '20300101T000000Z' }, 'AccessDenied: Invalid according to Policy: Extra input fields: x-amz-date'],
-    ['success_action_status exact', [{ key: 'a' }, { success_action_status: '201' }], { key: 'a', success_action_status: '201' }, 'ok'],
-    ['a number value matches its text', [{ key: 'a' }, { success_action_status: 201 }], { key: 'a', success_action_status: '201' }, 'ok'],
+    [
+      'another bucket fails',
+      [{ bucket: 'other' }, { key: 'a' }],
+      { key: 'a' },
+      'AccessDenied: Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "other"]',
+    ],
+    [
+      'a field without condition is extra',
+      [{ key: 'a' }],
+      { key: 'a', 'x-amz-meta-foo': 'bar', 'content-type': 'text/plain' },
+      'AccessDenied: Invalid according to Policy: Extra input fields: x-amz-meta-foo, content-type',
+    ],
+    [
+      'x-ignore- fields, file, policy and the signature need none',
+      [{ key: 'a' }],
+      { key: 'a', 'x-ignore-flash': '1', file: '', policy: 'p', 'x-amz-signature': 's' },
+      'ok',
+    ],
+    [
+      'SigV4 fields other than the signature need one',
+      [{ key: 'a' }],
+      { key: 'a', 'x-amz-date': '20300101T000000Z' },
+      'AccessDenied: Invalid according to Policy: Extra input fields: x-amz-date',
+    ],
+    [
+      'success_action_status exact',
+      [{ key: 'a' }, { success_action_status: '201' }],
+      { key: 'a', success_action_status: '201' },
+      'ok',
+    ],
+    [
+      'a number value matches its text',
+      [{ key: 'a' }, { success_action_status: 201 }],
+      { key: 'a', success_action_status: '201' },
+      'ok',
+    ],
   ];
   for (const [name, conditions, fields, want] of cases) {
     test(name, { timeout: 30_000 }, () => {
@@ -168,20 +360,44 @@ describe('checking a form against its policy', { timeout: 5_000 }, () => {
   }
 
   test('an expired policy is refused before its conditions are looked at', { timeout: 30_000 }, () => {
-    assert.equal(check(policy([{ acl: 'x' }], '2029-12-31T23:59:59Z'), {}), 'AccessDenied: Invalid according to Policy: Policy expired.');
+    assert.equal(
+      check(policy([{ acl: 'x' }], '2029-12-31T23:59:59Z'), {}),
+      'AccessDenied: Invalid according to Policy: Policy expired.',
+    );
     assert.equal(check(policy([], '2030-01-01T00:00:00Z'), {}), 'ok', 'valid up to the expiration instant');
   });
 
   test('content-length-range conditions give the allowed sizes, intersected', { timeout: 30_000 }, () => {
     const p = policy([['content-length-range', 10, 100], ['content-length-range', '20', '1000'], { key: 'a' }]);
-    assert.deepEqual(checkPostPolicy(p, { fields: new Map([['key', 'a']]), bucket: 'b', exempt: new Set(), now: NOW }), { min: 20, max: 100 });
-    assert.deepEqual(checkPostPolicy(policy([]), { fields: new Map(), bucket: 'b', exempt: new Set(), now: NOW }), { min: 0, max: Infinity });
+    assert.deepEqual(
+      checkPostPolicy(p, { fields: new Map([['key', 'a']]), bucket: 'b', exempt: new Set(), now: NOW }),
+      { min: 20, max: 100 },
+    );
+    assert.deepEqual(checkPostPolicy(policy([]), { fields: new Map(), bucket: 'b', exempt: new Set(), now: NOW }), {
+      min: 0,
+      max: Infinity,
+    });
   });
 
   test('the whole AWS example form passes its policy on the day it was made', { timeout: 30_000 }, () => {
     const p = parsePostPolicy(AWS_EXAMPLE.policy);
-    const range = checkPostPolicy(p, { fields: AWS_EXAMPLE.fields, bucket: 'sigv4examplebucket', exempt: new Set(POST_EXEMPT_FIELDS.v4), now: new Date('2015-12-29T10:00:00Z') });
+    const range = checkPostPolicy(p, {
+      fields: AWS_EXAMPLE.fields,
+      bucket: 'sigv4examplebucket',
+      exempt: new Set(POST_EXEMPT_FIELDS.v4),
+      now: new Date('2015-12-29T10:00:00Z'),
+    });
     assert.deepEqual(range, { min: 0, max: Infinity });
-    assert.match(code(() => checkPostPolicy(p, { fields: AWS_EXAMPLE.fields, bucket: 'sigv4examplebucket', exempt: new Set(POST_EXEMPT_FIELDS.v4), now: new Date('2015-12-30T12:00:01Z') })), /Policy expired/);
+    assert.match(
+      code(() =>
+        checkPostPolicy(p, {
+          fields: AWS_EXAMPLE.fields,
+          bucket: 'sigv4examplebucket',
+          exempt: new Set(POST_EXEMPT_FIELDS.v4),
+          now: new Date('2015-12-30T12:00:01Z'),
+        }),
+      ),
+      /Policy expired/,
+    );
   });
 });

@@ -45,7 +45,11 @@ function toJson(text: string): string {
  * the bucket, the status, and every x-amz-* field but user metadata.
  */
 function exactOnly(field: string): boolean {
-  return field === 'bucket' || field === 'success_action_status' || (field.startsWith('x-amz-') && !field.startsWith('x-amz-meta-'));
+  return (
+    field === 'bucket' ||
+    field === 'success_action_status' ||
+    (field.startsWith('x-amz-') && !field.startsWith('x-amz-meta-'))
+  );
 }
 
 function conditionValue(v: unknown, shown: string): string {
@@ -56,7 +60,8 @@ function conditionValue(v: unknown, shown: string): string {
 
 function lengthBound(v: unknown, shown: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalid(`Invalid content-length-range: ${shown}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw invalid(`Invalid content-length-range: ${shown}`);
   return n;
 }
 
@@ -78,13 +83,18 @@ function parseCondition(c: unknown): PostCondition[] {
     }
     if ((op !== 'eq' && op !== 'starts-with') || c.length !== 3) throw invalid(`Invalid Condition: ${shown}`);
     const field = fieldName(c[1], shown);
-    if (op === 'starts-with' && exactOnly(field)) throw invalid(`Invalid Condition: the field ${field} supports exact matching only: ${shown}`);
+    if (op === 'starts-with' && exactOnly(field))
+      throw invalid(`Invalid Condition: the field ${field} supports exact matching only: ${shown}`);
     return [{ type: op, field, value: conditionValue(c[2], shown) }];
   }
   if (c !== null && typeof c === 'object') {
     const entries = Object.entries(c);
     if (entries.length === 0) throw invalid(`Invalid Condition: ${shown}`);
-    return entries.map(([name, value]) => ({ type: 'eq' as const, field: name.toLowerCase(), value: conditionValue(value, shown) }));
+    return entries.map(([name, value]) => ({
+      type: 'eq' as const,
+      field: name.toLowerCase(),
+      value: conditionValue(value, shown),
+    }));
   }
   throw invalid(`Invalid Condition: ${shown}`);
 }
@@ -119,7 +129,8 @@ function holds(c: Exclude<PostCondition, { type: 'content-length-range' }>, actu
   if (c.type === 'eq') return actual === c.value;
   // "Content-Types values for a starts-with condition that include commas are interpreted as
   // lists. Each value in the list must meet the condition for the whole condition to pass."
-  if (c.field === 'content-type' && actual.includes(',')) return actual.split(',').every((v) => v.trim().startsWith(c.value));
+  if (c.field === 'content-type' && actual.includes(','))
+    return actual.split(',').every((v) => v.trim().startsWith(c.value));
   return actual.startsWith(c.value);
 }
 
@@ -157,7 +168,9 @@ export function checkPostPolicy(policy: PostPolicy, form: PostFormCheck): Conten
     const actual = c.field === 'bucket' ? form.bucket : (form.fields.get(c.field) ?? '');
     if (!holds(c, actual)) throw policyDenied(`Policy Condition failed: ${describe(c)}`);
   }
-  const extra = [...form.fields.keys()].filter((name) => !covered.has(name) && !form.exempt.has(name) && !name.startsWith('x-ignore-'));
+  const extra = [...form.fields.keys()].filter(
+    (name) => !covered.has(name) && !form.exempt.has(name) && !name.startsWith('x-ignore-'),
+  );
   if (extra.length > 0) throw policyDenied(`Extra input fields: ${extra.join(', ')}`);
   return range;
 }

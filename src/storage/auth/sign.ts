@@ -72,7 +72,10 @@ export function signV4Raw(a: {
     payloadHash: a.payloadHash,
   });
   const scope = credentialScope(date, a.region, service);
-  const signature = signatureHex(deriveSigningKey(a.secretKey, date, a.region, service), stringToSign(amzDate, scope, canonical));
+  const signature = signatureHex(
+    deriveSigningKey(a.secretKey, date, a.region, service),
+    stringToSign(amzDate, scope, canonical),
+  );
   headers['authorization'] =
     `${V4_ALGORITHM} Credential=${a.accessKeyId}/${scope},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
   return headers;
@@ -110,7 +113,10 @@ export function presignV4(a: {
     signedHeaders: ['host'],
     payloadHash: UNSIGNED_PAYLOAD,
   });
-  const signature = signatureHex(deriveSigningKey(a.secretKey, date, a.region, 's3'), stringToSign(amzDate, scope, canonical));
+  const signature = signatureHex(
+    deriveSigningKey(a.secretKey, date, a.region, 's3'),
+    stringToSign(amzDate, scope, canonical),
+  );
   const out = new URL(a.url.href);
   out.search = `?${query}&X-Amz-Signature=${signature}`;
   return out;

@@ -4,10 +4,23 @@
  */
 import { createHmac } from 'node:crypto';
 import { StorageError } from '../errors.js';
-import { canonicalPathCandidates, firstHeader, headerText, parseHttpDate, parseQuery, signaturesEqual } from './canonical.js';
+import {
+  canonicalPathCandidates,
+  firstHeader,
+  headerText,
+  parseHttpDate,
+  parseQuery,
+  signaturesEqual,
+} from './canonical.js';
 import { MISSING_DATE } from './parse.js';
 import { SIGNATURE_MISMATCH } from './sigv4.js';
-import { DEFAULT_MAX_SKEW_MS, type AuthRequest, type V2AuthInfo, type VerifiedAuth, type VerifyOptions } from './types.js';
+import {
+  DEFAULT_MAX_SKEW_MS,
+  type AuthRequest,
+  type V2AuthInfo,
+  type VerifiedAuth,
+  type VerifyOptions,
+} from './types.js';
 
 /**
  * Query parameters that belong to the CanonicalizedResource. The doc's list plus the ones
@@ -15,12 +28,41 @@ import { DEFAULT_MAX_SKEW_MS, type AuthRequest, type V2AuthInfo, type VerifiedAu
  * sign V2 are built on it or on s3cmd, which signs the same set.
  */
 const SUB_RESOURCES = new Set([
-  'accelerate', 'acl', 'analytics', 'cors', 'defaultObjectAcl', 'delete', 'inventory', 'lifecycle', 'location',
-  'logging', 'metrics', 'notification', 'object-lock', 'partNumber', 'policy', 'replication', 'requestPayment',
-  'restore', 'select', 'select-type', 'storageClass', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId',
-  'versioning', 'versions', 'website',
-  'response-cache-control', 'response-content-disposition', 'response-content-encoding',
-  'response-content-language', 'response-content-type', 'response-expires',
+  'accelerate',
+  'acl',
+  'analytics',
+  'cors',
+  'defaultObjectAcl',
+  'delete',
+  'inventory',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'partNumber',
+  'policy',
+  'replication',
+  'requestPayment',
+  'restore',
+  'select',
+  'select-type',
+  'storageClass',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
 ]);
 
 /** x-amz-* headers, lower-cased and sorted, duplicates joined by ',' with no space, one per line. */
@@ -31,7 +73,11 @@ export function canonicalAmzHeadersV2(headers: AuthRequest['headers']): string {
   let out = '';
   for (const name of names) {
     const raw = headers[name]!;
-    const values = (Array.isArray(raw) ? raw : [raw]).map((v) => headerText(v).replace(/\s*\r?\n\s*/g, ' ').trim());
+    const values = (Array.isArray(raw) ? raw : [raw]).map((v) =>
+      headerText(v)
+        .replace(/\s*\r?\n\s*/g, ' ')
+        .trim(),
+    );
     out += `${name.toLowerCase()}:${values.join(',')}\n`;
   }
   return out;
@@ -56,8 +102,14 @@ export function canonicalResourceV2(path: string, rawQuery: string, vhostBucket:
  * Method, Content-MD5, Content-Type, then Date (empty when x-amz-date is sent, which then signs
  * as an amz header) or, for query auth, Expires; then amz headers and resource.
  */
-export function stringToSignV2(a: { method: string; headers: AuthRequest['headers']; resource: string; expires?: string }): string {
-  const date = a.expires ?? (firstHeader(a.headers, 'x-amz-date') !== undefined ? '' : firstHeader(a.headers, 'date') ?? '');
+export function stringToSignV2(a: {
+  method: string;
+  headers: AuthRequest['headers'];
+  resource: string;
+  expires?: string;
+}): string {
+  const date =
+    a.expires ?? (firstHeader(a.headers, 'x-amz-date') !== undefined ? '' : (firstHeader(a.headers, 'date') ?? ''));
   return [
     a.method,
     firstHeader(a.headers, 'content-md5') ?? '',
@@ -76,7 +128,12 @@ export function verifyV2(req: AuthRequest, info: V2AuthInfo, secretKey: string, 
   const expires = info.location === 'query' ? String(info.expiresEpoch) : undefined;
   let firstToSign: string | undefined;
   for (const resource of v2ResourceCandidates(req.rawPath, req.rawQuery, opts.vhostBucket)) {
-    const toSign = stringToSignV2({ method: req.method, headers: req.headers, resource, ...(expires === undefined ? {} : { expires }) });
+    const toSign = stringToSignV2({
+      method: req.method,
+      headers: req.headers,
+      resource,
+      ...(expires === undefined ? {} : { expires }),
+    });
     if (signaturesEqual(signatureV2(secretKey, toSign), info.signature)) return { accessKeyId: info.accessKeyId };
     firstToSign ??= toSign;
   }
@@ -127,10 +184,14 @@ function checkV2Time(req: AuthRequest, info: V2AuthInfo, opts: VerifyOptions): v
   if (date === null) throw new StorageError('AccessDenied', MISSING_DATE);
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   if (Math.abs(now - date.getTime()) > maxSkewMs) {
-    throw new StorageError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
-      RequestTime: dateText ?? '',
-      ServerTime: opts.now.toISOString(),
-      MaxAllowedSkewMilliseconds: String(maxSkewMs),
-    });
+    throw new StorageError(
+      'RequestTimeTooSkewed',
+      'The difference between the request time and the current time is too large.',
+      {
+        RequestTime: dateText ?? '',
+        ServerTime: opts.now.toISOString(),
+        MaxAllowedSkewMilliseconds: String(maxSkewMs),
+      },
+    );
   }
 }

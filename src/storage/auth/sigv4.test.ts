@@ -77,7 +77,7 @@ const DOC_EXAMPLES: DocExample[] = [
     payloadHash: EMPTY_SHA256,
     authorization:
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
-    tamper: { range: 'bytes=0-8' }
+    tamper: { range: 'bytes=0-8' },
   },
   {
     name: 'PUT Object',
@@ -87,7 +87,7 @@ const DOC_EXAMPLES: DocExample[] = [
     payloadHash: sha256('Welcome to Amazon S3.'),
     authorization:
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class,Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd',
-    tamper: { 'x-amz-storage-class': 'STANDARD' }
+    tamper: { 'x-amz-storage-class': 'STANDARD' },
   },
   {
     name: 'GET Bucket Lifecycle',
@@ -97,7 +97,7 @@ const DOC_EXAMPLES: DocExample[] = [
     payloadHash: EMPTY_SHA256,
     authorization:
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543',
-    tamper: { host: 'examplebucket.s3.amazonaws.co' }
+    tamper: { host: 'examplebucket.s3.amazonaws.co' },
   },
   {
     name: 'GET Bucket (List Objects) with max-keys and prefix',
@@ -107,22 +107,33 @@ const DOC_EXAMPLES: DocExample[] = [
     payloadHash: EMPTY_SHA256,
     authorization:
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7',
-    tamper: { 'x-amz-date': '20130524T000001Z' }
+    tamper: { 'x-amz-date': '20130524T000001Z' },
   },
 ];
 
 for (const ex of DOC_EXAMPLES) {
   test(`AWS example "${ex.name}": signV4 reproduces the published Authorization header`, { timeout: 30_000 }, () => {
-    const headers = signV4({ method: ex.method, url: new URL(ex.url), headers: ex.headers, payloadHash: ex.payloadHash, ...CRED });
+    const headers = signV4({
+      method: ex.method,
+      url: new URL(ex.url),
+      headers: ex.headers,
+      payloadHash: ex.payloadHash,
+      ...CRED,
+    });
     assert.equal(headers['authorization'], ex.authorization);
     assert.equal(headers['x-amz-date'], '20130524T000000Z');
     assert.equal(headers['x-amz-content-sha256'], ex.payloadHash);
     assert.equal(headers['host'], 'examplebucket.s3.amazonaws.com');
   });
 
-  test(`AWS example "${ex.name}": verifyAuth accepts the published signature, rejects a changed one`, { timeout: 30_000 }, () => {
+  test(`AWS example "${ex.name}": verifyAuth accepts the published signature, rejects a changed one`, {
+    timeout: 30_000,
+  }, () => {
     const url = new URL(ex.url);
-    const headers = { ...signV4({ method: ex.method, url, headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }), authorization: ex.authorization };
+    const headers = {
+      ...signV4({ method: ex.method, url, headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }),
+      authorization: ex.authorization,
+    };
     const ok = verify(wire(ex.method, url, headers));
     const signature = ex.authorization.slice(-64);
     assert.equal(ok.accessKeyId, AKID);
@@ -131,26 +142,42 @@ for (const ex of DOC_EXAMPLES) {
     assert.deepEqual(ok.v4?.signingKey, deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'));
 
     const flipped = { ...headers, authorization: flipLastChar(ex.authorization) };
-    rejects(() => verify(wire(ex.method, url, flipped)), 'SignatureDoesNotMatch', /does not match the signature you provided/);
+    rejects(
+      () => verify(wire(ex.method, url, flipped)),
+      'SignatureDoesNotMatch',
+      /does not match the signature you provided/,
+    );
     rejects(() => verify(wire(ex.method, url, { ...headers, ...ex.tamper })), 'SignatureDoesNotMatch');
     rejects(() => verify(wire(ex.method === 'GET' ? 'HEAD' : 'POST', url, headers)), 'SignatureDoesNotMatch');
   });
 }
 
-test('the PUT example verifies whether the key travels as test$file.text or test%24file.text', { timeout: 30_000 }, () => {
+test('the PUT example verifies whether the key travels as test$file.text or test%24file.text', {
+  timeout: 30_000,
+}, () => {
   const ex = DOC_EXAMPLES[1]!;
-  const headers = { ...signV4({ method: 'PUT', url: new URL(ex.url), headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }) };
+  const headers = {
+    ...signV4({ method: 'PUT', url: new URL(ex.url), headers: ex.headers, payloadHash: ex.payloadHash, ...CRED }),
+  };
   for (const rawPath of ['/test$file.text', '/test%24file.text', '/test%24file%2Etext']) {
     assert.equal(verify({ method: 'PUT', rawPath, rawQuery: '', headers }).accessKeyId, AKID, rawPath);
   }
-  rejects(() => verify({ method: 'PUT', rawPath: '/test%25file.text', rawQuery: '', headers }), 'SignatureDoesNotMatch');
+  rejects(
+    () => verify({ method: 'PUT', rawPath: '/test%25file.text', rawQuery: '', headers }),
+    'SignatureDoesNotMatch',
+  );
 });
 
-test('a wrong secret is SignatureDoesNotMatch, with the canonical request and string to sign for debugging', { timeout: 30_000 }, () => {
+test('a wrong secret is SignatureDoesNotMatch, with the canonical request and string to sign for debugging', {
+  timeout: 30_000,
+}, () => {
   const ex = DOC_EXAMPLES[0]!;
   const url = new URL(ex.url);
   const headers = signV4({ method: 'GET', url, headers: ex.headers, payloadHash: ex.payloadHash, ...CRED });
-  const err = rejects(() => verify(wire('GET', url, headers), { secret: SECRET.replace('K7', 'K8') }), 'SignatureDoesNotMatch');
+  const err = rejects(
+    () => verify(wire('GET', url, headers), { secret: SECRET.replace('K7', 'K8') }),
+    'SignatureDoesNotMatch',
+  );
   assert.equal(err.details['AWSAccessKeyId'], AKID);
   assert.equal(
     err.details['CanonicalRequest'],
@@ -214,7 +241,9 @@ test('presigned URL: any change to the signed parts is refused', { timeout: 30_0
 test('presignV4 keeps existing query parameters and its URL verifies', { timeout: 30_000 }, () => {
   const url = presignV4({
     method: 'GET',
-    url: new URL('http://127.0.0.1:9000/bucket/a%20b+c.txt?response-content-disposition=attachment%3B%20filename%3D%22x.txt%22'),
+    url: new URL(
+      'http://127.0.0.1:9000/bucket/a%20b+c.txt?response-content-disposition=attachment%3B%20filename%3D%22x.txt%22',
+    ),
     ...CRED,
     region: 'eu-west-3',
     expiresSeconds: 604800,
@@ -255,7 +284,11 @@ test('AWS chunked upload example: seed signature verified, then each chunk signa
     previousSignature = chunkSignature({ ...seed, previousSignature, chunkSha256Hex });
     assert.equal(previousSignature, expected, `chunk of ${size} bytes`);
   }
-  const altered = chunkSignature({ ...seed, previousSignature: seed.seedSignature, chunkSha256Hex: sha256(Buffer.alloc(65536, 'b')) });
+  const altered = chunkSignature({
+    ...seed,
+    previousSignature: seed.seedSignature,
+    chunkSha256Hex: sha256(Buffer.alloc(65536, 'b')),
+  });
   assert.notEqual(altered, chunks[0]![1]);
 });
 
@@ -264,8 +297,14 @@ test('trailer signature follows the final chunk (vector from aws-crt ChunkSigner
   const base = { signingKey, amzDate: '20130524T000000Z', scope: '20130524/us-east-1/s3/aws4_request' };
   const previousSignature = 'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9';
   const trailerText = 'first:1st\nsecond:2nd\nthird:3rd\n';
-  assert.equal(trailerSignature({ ...base, previousSignature, trailerText }), 'df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c');
-  assert.notEqual(trailerSignature({ ...base, previousSignature, trailerText: 'first:1st\nsecond:2nd\nthird:3rf\n' }), 'df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c');
+  assert.equal(
+    trailerSignature({ ...base, previousSignature, trailerText }),
+    'df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c',
+  );
+  assert.notEqual(
+    trailerSignature({ ...base, previousSignature, trailerText: 'first:1st\nsecond:2nd\nthird:3rf\n' }),
+    'df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c',
+  );
 });
 
 test('header auth: clock skew beyond the allowance is RequestTimeTooSkewed', { timeout: 30_000 }, () => {
@@ -283,7 +322,11 @@ test('header auth: clock skew beyond the allowance is RequestTimeTooSkewed', { t
     const run = (): unknown => verify(req, { now: new Date(now), ...(maxSkewMs === undefined ? {} : { maxSkewMs }) });
     if (ok) assert.equal((run() as VerifiedAuth).accessKeyId, AKID, now);
     else {
-      const err = rejects(run, 'RequestTimeTooSkewed', /difference between the request time and the current time is too large/);
+      const err = rejects(
+        run,
+        'RequestTimeTooSkewed',
+        /difference between the request time and the current time is too large/,
+      );
       assert.equal(err.details['RequestTime'], '20130524T000000Z');
     }
   }
@@ -293,12 +336,23 @@ test('header auth with Date instead of x-amz-date signs the ISO form of Date', {
   const url = new URL(`${HOST}/photo.jpg`);
   const signed = signV4({ method: 'GET', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
   const scope = credentialScope('20130524', 'us-east-1', 's3');
-  const headers = { host: signed['host']!, date: 'Fri, 24 May 2013 00:00:00 GMT', 'x-amz-content-sha256': EMPTY_SHA256 };
+  const headers = {
+    host: signed['host']!,
+    date: 'Fri, 24 May 2013 00:00:00 GMT',
+    'x-amz-content-sha256': EMPTY_SHA256,
+  };
   const canonical = canonicalRequest({
-    method: 'GET', canonicalUri: '/photo.jpg', canonicalQuery: '', headers,
-    signedHeaders: ['date', 'host', 'x-amz-content-sha256'], payloadHash: EMPTY_SHA256,
+    method: 'GET',
+    canonicalUri: '/photo.jpg',
+    canonicalQuery: '',
+    headers,
+    signedHeaders: ['date', 'host', 'x-amz-content-sha256'],
+    payloadHash: EMPTY_SHA256,
   });
-  const sig = signatureHex(deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'), stringToSign('20130524T000000Z', scope, canonical));
+  const sig = signatureHex(
+    deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'),
+    stringToSign('20130524T000000Z', scope, canonical),
+  );
   const authorization = `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=date;host;x-amz-content-sha256, Signature=${sig}`;
   assert.equal(verify(wire('GET', url, { ...headers, authorization })).v4?.amzDate, '20130524T000000Z');
 });
@@ -306,15 +360,27 @@ test('header auth with Date instead of x-amz-date signs the ISO form of Date', {
 test('x-amz-* headers and Host must be signed', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/test.txt`);
   const signed = signV4({ method: 'PUT', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
-  const err = rejects(() => verify(wire('PUT', url, { ...signed, 'x-amz-acl': 'public-read' })), 'AccessDenied', /headers present in the request which were not signed/);
+  const err = rejects(
+    () => verify(wire('PUT', url, { ...signed, 'x-amz-acl': 'public-read' })),
+    'AccessDenied',
+    /headers present in the request which were not signed/,
+  );
   assert.equal(err.details['HeadersNotSigned'], 'x-amz-acl');
   const noHost = signed['authorization']!.replace('SignedHeaders=host;', 'SignedHeaders=');
   rejects(() => verify(wire('PUT', url, { ...signed, authorization: noHost })), 'AccessDenied', /not signed/);
 });
 
-test('header values are trimmed, inner spaces collapsed and repeated headers joined by commas', { timeout: 30_000 }, () => {
+test('header values are trimmed, inner spaces collapsed and repeated headers joined by commas', {
+  timeout: 30_000,
+}, () => {
   const url = new URL(`${HOST}/k`);
-  const signed = signV4({ method: 'PUT', url, headers: { 'x-amz-meta-a': 'one two', 'x-amz-meta-b': 'x,y' }, payloadHash: EMPTY_SHA256, ...CRED });
+  const signed = signV4({
+    method: 'PUT',
+    url,
+    headers: { 'x-amz-meta-a': 'one two', 'x-amz-meta-b': 'x,y' },
+    payloadHash: EMPTY_SHA256,
+    ...CRED,
+  });
   const sent = { ...signed, 'x-amz-meta-a': '   one    two  ', 'x-amz-meta-b': [' x ', 'y'] };
   assert.equal(verify(wire('PUT', url, sent)).accessKeyId, AKID);
   rejects(() => verify(wire('PUT', url, { ...signed, 'x-amz-meta-b': 'x, y' })), 'SignatureDoesNotMatch');
@@ -338,14 +404,26 @@ function signWithCanonicalUri(rawPath: string, canonicalUri: string): AuthReques
   const headers = { host: 'localhost:9000', 'x-amz-date': '20130524T000000Z', 'x-amz-content-sha256': EMPTY_SHA256 };
   const signedHeaders = ['host', 'x-amz-content-sha256', 'x-amz-date'];
   const scope = credentialScope('20130524', 'us-east-1', 's3');
-  const canonical = canonicalRequest({ method: 'GET', canonicalUri, canonicalQuery: '', headers, signedHeaders, payloadHash: EMPTY_SHA256 });
-  const sig = signatureHex(deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'), stringToSign('20130524T000000Z', scope, canonical));
+  const canonical = canonicalRequest({
+    method: 'GET',
+    canonicalUri,
+    canonicalQuery: '',
+    headers,
+    signedHeaders,
+    payloadHash: EMPTY_SHA256,
+  });
+  const sig = signatureHex(
+    deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'),
+    stringToSign('20130524T000000Z', scope, canonical),
+  );
   const authorization = `AWS4-HMAC-SHA256 Credential=${AKID}/${scope},SignedHeaders=${signedHeaders.join(';')},Signature=${sig}`;
   return { method: 'GET', rawPath, rawQuery: '', headers: { ...headers, authorization } };
 }
 
 for (const [key, lightlyEncoded] of AWKWARD_KEYS) {
-  test(`key ${JSON.stringify(key)}: accepted with the AWS-encoded or the raw canonical path`, { timeout: 30_000 }, () => {
+  test(`key ${JSON.stringify(key)}: accepted with the AWS-encoded or the raw canonical path`, {
+    timeout: 30_000,
+  }, () => {
     const awsPath = '/bucket/' + awsUriEncode(key, true);
     const wirePath = '/bucket/' + lightlyEncoded;
     // SDK style: AWS encoding signed, whatever escaping on the wire.
@@ -354,11 +432,16 @@ for (const [key, lightlyEncoded] of AWKWARD_KEYS) {
     // Naive client style: the wire path itself signed.
     assert.equal(verify(signWithCanonicalUri(wirePath, wirePath)).accessKeyId, AKID);
     rejects(() => verify(signWithCanonicalUri('/bucket/other', awsPath)), 'SignatureDoesNotMatch');
-    rejects(() => verify(signWithCanonicalUri(wirePath, '/bucket/' + awsUriEncode(key + 'x', true))), 'SignatureDoesNotMatch');
+    rejects(
+      () => verify(signWithCanonicalUri(wirePath, '/bucket/' + awsUriEncode(key + 'x', true))),
+      'SignatureDoesNotMatch',
+    );
   });
 }
 
-test('query parameters: decoded then re-encoded, so %20 and + and unusual escapes all verify', { timeout: 30_000 }, () => {
+test('query parameters: decoded then re-encoded, so %20 and + and unusual escapes all verify', {
+  timeout: 30_000,
+}, () => {
   const url = new URL(`${HOST}/?list-type=2&prefix=a%20b%2Bc%2F%C3%A9&delimiter=%2F`);
   const headers = signV4({ method: 'GET', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });
   const rawQueries = [
@@ -369,6 +452,10 @@ test('query parameters: decoded then re-encoded, so %20 and + and unusual escape
   for (const rawQuery of rawQueries) {
     assert.equal(verify({ method: 'GET', rawPath: '/', rawQuery, headers }).accessKeyId, AKID, rawQuery);
   }
-  rejects(() => verify({ method: 'GET', rawPath: '/', rawQuery: 'list-type=2&prefix=a%2Bb%2Bc%2F%C3%A9&delimiter=%2F', headers }), 'SignatureDoesNotMatch');
+  rejects(
+    () =>
+      verify({ method: 'GET', rawPath: '/', rawQuery: 'list-type=2&prefix=a%2Bb%2Bc%2F%C3%A9&delimiter=%2F', headers }),
+    'SignatureDoesNotMatch',
+  );
   assert.equal(canonicalQueryString('b=2&a=x+y&a=%2B&c=&d'), 'a=%2B&a=x%20y&b=2&c=&d=');
 });

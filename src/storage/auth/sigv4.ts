@@ -49,8 +49,11 @@ export interface CanonicalRequestParts {
 
 export function canonicalRequest(p: CanonicalRequestParts): string {
   let canonicalHeaders = '';
-  for (const name of p.signedHeaders) canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name))}\n`;
-  return [p.method, p.canonicalUri, p.canonicalQuery, canonicalHeaders, p.signedHeaders.join(';'), p.payloadHash].join('\n');
+  for (const name of p.signedHeaders)
+    canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name))}\n`;
+  return [p.method, p.canonicalUri, p.canonicalQuery, canonicalHeaders, p.signedHeaders.join(';'), p.payloadHash].join(
+    '\n',
+  );
 }
 
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
@@ -105,7 +108,10 @@ export function verifyV4(req: AuthRequest, info: V4AuthInfo, secretKey: string, 
     const toSign = stringToSign(info.amzDate, scope, canonical);
     const expected = signatureHex(signingKey, toSign);
     if (signaturesEqual(expected, provided)) {
-      return { accessKeyId: info.accessKeyId, v4: { signingKey, seedSignature: expected, amzDate: info.amzDate, scope } };
+      return {
+        accessKeyId: info.accessKeyId,
+        v4: { signingKey, seedSignature: expected, amzDate: info.amzDate, scope },
+      };
     }
     first ??= { canonical, toSign };
   }
@@ -120,16 +126,21 @@ export function verifyV4(req: AuthRequest, info: V4AuthInfo, secretKey: string, 
 
 function checkV4Time(info: V4AuthInfo, opts: VerifyOptions): void {
   const requestTime = parseAmzDate(info.amzDate);
-  if (requestTime === null) throw new StorageError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (requestTime === null)
+    throw new StorageError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const now = opts.now.getTime();
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   if (info.location === 'header') {
     if (Math.abs(now - requestTime.getTime()) > maxSkewMs) {
-      throw new StorageError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
-        RequestTime: info.amzDate,
-        ServerTime: opts.now.toISOString(),
-        MaxAllowedSkewMilliseconds: String(maxSkewMs),
-      });
+      throw new StorageError(
+        'RequestTimeTooSkewed',
+        'The difference between the request time and the current time is too large.',
+        {
+          RequestTime: info.amzDate,
+          ServerTime: opts.now.toISOString(),
+          MaxAllowedSkewMilliseconds: String(maxSkewMs),
+        },
+      );
     }
     return;
   }

@@ -10,10 +10,7 @@ export interface AuthRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export type AuthInfo =
-  | { type: 'anonymous' }
-  | V4AuthInfo
-  | V2AuthInfo;
+export type AuthInfo = { type: 'anonymous' } | V4AuthInfo | V2AuthInfo;
 
 export interface V4AuthInfo {
   type: 'v4';

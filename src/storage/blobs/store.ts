@@ -45,7 +45,9 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
     await Promise.all(
-      Array.from({ length: 256 }, (_, i) => mkdir(path.join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true })),
+      Array.from({ length: 256 }, (_, i) =>
+        mkdir(path.join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true }),
+      ),
     );
   }
 
@@ -76,14 +78,19 @@ export class BlobStore {
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         size += chunk.length;
-        if (size > maxSize) return cb(new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size'));
+        if (size > maxSize)
+          return cb(new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size'));
         for (const o of observers) o(chunk);
         cb(null, chunk);
       },
     });
     try {
       // flush: fsync before close, so the bytes are on disk before the rename publishes them.
-      await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 }));
+      await pipeline(
+        source,
+        meter,
+        createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 }),
+      );
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       this.unsettled.delete(id);

@@ -5,7 +5,13 @@ import { AwsCrc32 } from '@aws-crypto/crc32';
 import { AwsCrc32c } from '@aws-crypto/crc32c';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { isStorageError } from '../errors.js';
-import { CHECKSUM_ALGORITHMS, createChecksummer, tableCrc32, type ChecksumAlgorithm, type CrcAlgorithm } from './algorithms.js';
+import {
+  CHECKSUM_ALGORITHMS,
+  createChecksummer,
+  tableCrc32,
+  type ChecksumAlgorithm,
+  type CrcAlgorithm,
+} from './algorithms.js';
 import {
   checksumAlgorithmOfHeader,
   checksumHeaderName,
@@ -42,7 +48,11 @@ const VECTORS: [ChecksumAlgorithm, string, string][] = [
   ['CRC32C', 'e3069283', '4waSgw=='],
   ['CRC64NVME', 'ae8b14860a799888', 'rosUhgp5mIg='],
   ['SHA1', 'f7c3bc1d808e04732adf679965ccc34ca7ae3441', '98O8HYCOBHMq32eZZczDTKeuNEE='],
-  ['SHA256', '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225', 'FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU='],
+  [
+    'SHA256',
+    '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225',
+    'FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=',
+  ],
 ];
 
 test('check values of "123456789", raw and in the base64 form S3 uses', { timeout: 30_000 }, () => {
@@ -76,7 +86,9 @@ test('digest does not depend on how the input is split, and does not end the che
   }
 });
 
-test('CRCs agree with the AWS SDK implementations (@aws-crypto/crc32, crc32c, @aws-sdk/crc64-nvme)', { timeout: 30_000 }, async () => {
+test('CRCs agree with the AWS SDK implementations (@aws-crypto/crc32, crc32c, @aws-sdk/crc64-nvme)', {
+  timeout: 30_000,
+}, async () => {
   const refs: Record<CrcAlgorithm, () => { update(d: Uint8Array): void; digest(): Promise<Uint8Array> }> = {
     CRC32: () => new AwsCrc32(),
     CRC32C: () => new AwsCrc32c(),
@@ -97,21 +109,38 @@ test('the table CRC-32 (fallback for Node < 20.15) equals zlib and the check val
   assert.equal(tableCrc32('CRC32', 0, CHECK), 0xcbf43926);
   assert.equal(tableCrc32('CRC32C', 0, CHECK), 0xe3069283);
   const incremental = tableCrc32('CRC32', tableCrc32('CRC32', 0, data.subarray(0, 11)), data.subarray(11));
-  assert.equal(Buffer.from([incremental >>> 24, incremental >>> 16, incremental >>> 8, incremental].map((b) => b & 0xff)).toString('base64'), digest('CRC32', data));
+  assert.equal(
+    Buffer.from([incremental >>> 24, incremental >>> 16, incremental >>> 8, incremental].map((b) => b & 0xff)).toString(
+      'base64',
+    ),
+    digest('CRC32', data),
+  );
 });
 
-test('parseChecksumAlgorithm is case-insensitive and rejects unknown names with the AWS message', { timeout: 30_000 }, () => {
+test('parseChecksumAlgorithm is case-insensitive and rejects unknown names with the AWS message', {
+  timeout: 30_000,
+}, () => {
   const ok: [string, ChecksumAlgorithm][] = [
-    ['crc32', 'CRC32'], ['CRC32C', 'CRC32C'], ['Crc64Nvme', 'CRC64NVME'], ['sha1', 'SHA1'], ['SHA256', 'SHA256'],
+    ['crc32', 'CRC32'],
+    ['CRC32C', 'CRC32C'],
+    ['Crc64Nvme', 'CRC64NVME'],
+    ['sha1', 'SHA1'],
+    ['SHA256', 'SHA256'],
   ];
   for (const [input, alg] of ok) assert.equal(parseChecksumAlgorithm(input), alg);
   for (const bad of ['MD5', 'crc', 'sha-256', '', ' crc32']) {
-    assert.throws(() => parseChecksumAlgorithm(bad), (e: unknown) => {
-      assert.ok(isStorageError(e));
-      assert.equal(e.code, 'InvalidRequest');
-      assert.equal(e.message, 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
-      return true;
-    });
+    assert.throws(
+      () => parseChecksumAlgorithm(bad),
+      (e: unknown) => {
+        assert.ok(isStorageError(e));
+        assert.equal(e.code, 'InvalidRequest');
+        assert.equal(
+          e.message,
+          'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+        );
+        return true;
+      },
+    );
   }
 });
 
@@ -120,7 +149,13 @@ test('header names map both ways', { timeout: 30_000 }, () => {
     assert.equal(checksumHeaderName(alg), `x-amz-checksum-${alg.toLowerCase()}`);
     assert.equal(checksumAlgorithmOfHeader(checksumHeaderName(alg)), alg);
   }
-  for (const name of ['x-amz-checksum-md5', 'x-amz-checksum-', 'x-amz-checksum-type', 'content-md5', 'X-AMZ-CHECKSUM-CRC32']) {
+  for (const name of [
+    'x-amz-checksum-md5',
+    'x-amz-checksum-',
+    'x-amz-checksum-type',
+    'content-md5',
+    'X-AMZ-CHECKSUM-CRC32',
+  ]) {
     assert.equal(checksumAlgorithmOfHeader(name), null, name);
   }
 });
@@ -142,7 +177,8 @@ test('isValidChecksumValue wants canonical padded base64 of the digest size', { 
     ['SHA256', 'FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsi*=', false],
     ['SHA256', '98O8HYCOBHMq32eZZczDTKeuNEE=', false],
   ];
-  for (const [alg, value, valid] of cases) assert.equal(isValidChecksumValue(alg, value), valid, `${alg} ${JSON.stringify(value)}`);
+  for (const [alg, value, valid] of cases)
+    assert.equal(isValidChecksumValue(alg, value), valid, `${alg} ${JSON.stringify(value)}`);
 });
 
 test('checksumMismatchError is AWS BadDigest wording', { timeout: 30_000 }, () => {
@@ -156,7 +192,11 @@ test('combineFullObjectCrc equals the CRC of the concatenation for random splits
   for (const alg of CRCS) {
     const whole = digest(alg, data);
     for (let round = 0; round < 20; round++) {
-      const cuts = [0, ...Array.from({ length: Math.floor(Math.random() * 6) }, () => Math.floor(Math.random() * data.length)), data.length].sort((a, b) => a - b);
+      const cuts = [
+        0,
+        ...Array.from({ length: Math.floor(Math.random() * 6) }, () => Math.floor(Math.random() * data.length)),
+        data.length,
+      ].sort((a, b) => a - b);
       const parts = cuts.slice(1).map((end, i) => {
         const slice = data.subarray(cuts[i]!, end); // may be empty
         return { digestBase64: digest(alg, slice), length: slice.length };
@@ -171,7 +211,10 @@ test('combineFullObjectCrc equals the CRC of the concatenation for random splits
 test('combineFullObjectCrc is associative for lengths beyond 32 bits', { timeout: 30_000 }, () => {
   const lengths = [1, 5 * 2 ** 30 + 7, 3 * 2 ** 32];
   for (const alg of CRCS) {
-    const [pa, pb, pc] = lengths.map((length, i) => ({ digestBase64: digest(alg, Buffer.from('abc'[i]!)), length })) as [
+    const [pa, pb, pc] = lengths.map((length, i) => ({
+      digestBase64: digest(alg, Buffer.from('abc'[i]!)),
+      length,
+    })) as [
       { digestBase64: string; length: number },
       { digestBase64: string; length: number },
       { digestBase64: string; length: number },
@@ -184,8 +227,15 @@ test('combineFullObjectCrc is associative for lengths beyond 32 bits', { timeout
 });
 
 test('combineFullObjectCrc rejects bad part digests and lengths', { timeout: 30_000 }, () => {
-  for (const parts of [[{ digestBase64: 'nope', length: 1 }], [{ digestBase64: 'y/Q5Jg==', length: -1 }], [{ digestBase64: 'y/Q5Jg==', length: 1.5 }]]) {
-    assert.throws(() => combineFullObjectCrc('CRC32', parts), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
+  for (const parts of [
+    [{ digestBase64: 'nope', length: 1 }],
+    [{ digestBase64: 'y/Q5Jg==', length: -1 }],
+    [{ digestBase64: 'y/Q5Jg==', length: 1.5 }],
+  ]) {
+    assert.throws(
+      () => combineFullObjectCrc('CRC32', parts),
+      (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument',
+    );
   }
 });
 
@@ -200,6 +250,15 @@ test('compositeChecksum hashes the concatenated raw part digests and appends -N'
   }
   // Independent of our hashers for SHA-256:
   const sha = parts.map((p) => createHash('sha256').update(p).digest());
-  assert.equal(compositeChecksum('SHA256', sha.map((d) => d.toString('base64'))), createHash('sha256').update(Buffer.concat(sha)).digest('base64') + '-3');
-  assert.throws(() => compositeChecksum('SHA1', ['y/Q5Jg==']), (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument');
+  assert.equal(
+    compositeChecksum(
+      'SHA256',
+      sha.map((d) => d.toString('base64')),
+    ),
+    createHash('sha256').update(Buffer.concat(sha)).digest('base64') + '-3',
+  );
+  assert.throws(
+    () => compositeChecksum('SHA1', ['y/Q5Jg==']),
+    (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument',
+  );
 });

@@ -65,7 +65,10 @@ function tables32(poly: number): Tables32 {
 }
 
 // Built once at load (8 KiB each, well under a millisecond): a constant, not a lazy cache.
-const TABLES32: Readonly<Record<'CRC32' | 'CRC32C', Tables32>> = { CRC32: tables32(POLY32.CRC32), CRC32C: tables32(POLY32.CRC32C) };
+const TABLES32: Readonly<Record<'CRC32' | 'CRC32C', Tables32>> = {
+  CRC32: tables32(POLY32.CRC32),
+  CRC32C: tables32(POLY32.CRC32C),
+};
 
 /** Table-driven CRC-32 step with the contract of zlib.crc32(data, value): finished CRC in and out. */
 export function tableCrc32(alg: 'CRC32' | 'CRC32C', crc: number, d: Uint8Array): number {
@@ -76,8 +79,15 @@ export function tableCrc32(alg: 'CRC32' | 'CRC32C', crc: number, d: Uint8Array):
   let i = 0;
   for (; i < end; i += 8) {
     c ^= d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24);
-    c = t7[c & 0xff]! ^ t6[(c >>> 8) & 0xff]! ^ t5[(c >>> 16) & 0xff]! ^ t4[c >>> 24]! ^
-      t3[d[i + 4]!]! ^ t2[d[i + 5]!]! ^ t1[d[i + 6]!]! ^ t0[d[i + 7]!]!;
+    c =
+      t7[c & 0xff]! ^
+      t6[(c >>> 8) & 0xff]! ^
+      t5[(c >>> 16) & 0xff]! ^
+      t4[c >>> 24]! ^
+      t3[d[i + 4]!]! ^
+      t2[d[i + 5]!]! ^
+      t1[d[i + 6]!]! ^
+      t0[d[i + 7]!]!;
   }
   for (; i < n; i++) c = (c >>> 8) ^ t0[(c ^ d[i]!) & 0xff]!;
   return ~c >>> 0;
@@ -94,7 +104,10 @@ function crc32Of(alg: 'CRC32' | 'CRC32C'): (crc: number, d: Uint8Array) => numbe
 
 // --- CRC-64/NVME, slicing-by-8 on two 32-bit halves (no BigInt in the hot loop) ------------
 
-interface Tables64 { hi: Uint32Array[]; lo: Uint32Array[] }
+interface Tables64 {
+  hi: Uint32Array[];
+  lo: Uint32Array[];
+}
 
 function tables64(): Tables64 {
   const hi = Array.from({ length: 8 }, () => new Uint32Array(256));
@@ -144,8 +157,14 @@ class Crc64Nvme implements Checksummer {
     for (; i < end; i += 8) {
       const a = lo ^ (d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24));
       const b = hi ^ (d[i + 4]! | (d[i + 5]! << 8) | (d[i + 6]! << 16) | (d[i + 7]! << 24));
-      const a0 = a & 0xff, a1 = (a >>> 8) & 0xff, a2 = (a >>> 16) & 0xff, a3 = a >>> 24;
-      const b0 = b & 0xff, b1 = (b >>> 8) & 0xff, b2 = (b >>> 16) & 0xff, b3 = b >>> 24;
+      const a0 = a & 0xff,
+        a1 = (a >>> 8) & 0xff,
+        a2 = (a >>> 16) & 0xff,
+        a3 = a >>> 24;
+      const b0 = b & 0xff,
+        b1 = (b >>> 8) & 0xff,
+        b2 = (b >>> 16) & 0xff,
+        b3 = b >>> 24;
       hi = h7[a0]! ^ h6[a1]! ^ h5[a2]! ^ h4[a3]! ^ h3[b0]! ^ h2[b1]! ^ h1[b2]! ^ h0[b3]!;
       lo = l7[a0]! ^ l6[a1]! ^ l5[a2]! ^ l4[a3]! ^ l3[b0]! ^ l2[b1]! ^ l1[b2]! ^ l0[b3]!;
     }

@@ -84,7 +84,10 @@ export function compositeChecksum(alg: ChecksumAlgorithm, partDigestsBase64: str
  */
 export function combineFullObjectCrc(alg: CrcAlgorithm, parts: { digestBase64: string; length: number }[]): string {
   if (!isCrcAlgorithm(alg)) {
-    throw new StorageError('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${String(alg)} checksum algorithm.`);
+    throw new StorageError(
+      'InvalidRequest',
+      `The FULL_OBJECT checksum type cannot be used with the ${String(alg)} checksum algorithm.`,
+    );
   }
   const values = parts.map(({ digestBase64, length }) => {
     if (!Number.isSafeInteger(length) || length < 0) {

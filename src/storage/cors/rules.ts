@@ -100,7 +100,10 @@ function wildcardMatch(pattern: string, value: string): boolean {
 export function parseCorsRequestHeaders(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   const joined = Array.isArray(value) ? value.join(',') : value;
-  return joined.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  return joined
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
 }
 
 /**

@@ -43,19 +43,54 @@ export interface CompletedUpload {
   completed: Date;
 }
 
-interface UploadRow { id: string; bucket: string; key: string; owner_id: string; initiated: number; headers: string; acl: string | null; checksum_algorithm: string | null; checksum_type: string | null; tags: string | null }
-interface PartRow { upload_id: string; part_number: number; blob_id: string; size: number; etag: string; checksum: string | null; last_modified: number }
-interface CompletedRow { id: string; bucket: string; key: string; first_blob: string; completed: number }
+interface UploadRow {
+  id: string;
+  bucket: string;
+  key: string;
+  owner_id: string;
+  initiated: number;
+  headers: string;
+  acl: string | null;
+  checksum_algorithm: string | null;
+  checksum_type: string | null;
+  tags: string | null;
+}
+interface PartRow {
+  upload_id: string;
+  part_number: number;
+  blob_id: string;
+  size: number;
+  etag: string;
+  checksum: string | null;
+  last_modified: number;
+}
+interface CompletedRow {
+  id: string;
+  bucket: string;
+  key: string;
+  first_blob: string;
+  completed: number;
+}
 
 const toUpload = (r: UploadRow): UploadInfo => ({
-  id: r.id, bucket: r.bucket, key: r.key, ownerId: r.owner_id, initiated: new Date(r.initiated),
-  headers: JSON.parse(r.headers) as Record<string, string>, acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
-  checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm | null, checksumType: r.checksum_type as ChecksumType | null,
+  id: r.id,
+  bucket: r.bucket,
+  key: r.key,
+  ownerId: r.owner_id,
+  initiated: new Date(r.initiated),
+  headers: JSON.parse(r.headers) as Record<string, string>,
+  acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
+  checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm | null,
+  checksumType: r.checksum_type as ChecksumType | null,
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
 });
 const toPart = (r: PartRow): PartInfo => ({
-  partNumber: r.part_number, blobId: r.blob_id, size: r.size, etag: r.etag,
-  checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null, lastModified: new Date(r.last_modified),
+  partNumber: r.part_number,
+  blobId: r.blob_id,
+  size: r.size,
+  etag: r.etag,
+  checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null,
+  lastModified: new Date(r.last_modified),
 });
 
 /** The SQL of multipart uploads; it shares the connection (and so the transactions) of MetaRepo. */
@@ -89,7 +124,9 @@ export class MultipartRepo {
         'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
       ),
       deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
-      insertCompleted: db.prepare('INSERT OR REPLACE INTO completed_uploads (id, bucket, key, first_blob, completed) VALUES (?, ?, ?, ?, ?)'),
+      insertCompleted: db.prepare(
+        'INSERT OR REPLACE INTO completed_uploads (id, bucket, key, first_blob, completed) VALUES (?, ?, ?, ?, ?)',
+      ),
       completed: db.prepare<[string], CompletedRow>('SELECT * FROM completed_uploads WHERE id = ?'),
       deleteCompletedBefore: db.prepare('DELETE FROM completed_uploads WHERE completed < ?'),
       deleteCompletedIn: db.prepare('DELETE FROM completed_uploads WHERE bucket = ?'),
@@ -98,8 +135,15 @@ export class MultipartRepo {
 
   insertUpload(u: UploadInfo): void {
     this.s.insertUpload.run({
-      id: u.id, bucket: u.bucket, key: u.key, owner_id: u.ownerId, initiated: u.initiated.getTime(), headers: JSON.stringify(u.headers),
-      acl: u.acl ? JSON.stringify(u.acl) : null, checksum_algorithm: u.checksumAlgorithm, checksum_type: u.checksumType,
+      id: u.id,
+      bucket: u.bucket,
+      key: u.key,
+      owner_id: u.ownerId,
+      initiated: u.initiated.getTime(),
+      headers: JSON.stringify(u.headers),
+      acl: u.acl ? JSON.stringify(u.acl) : null,
+      checksum_algorithm: u.checksumAlgorithm,
+      checksum_type: u.checksumType,
       tags: tagsColumn(u.tags),
     });
   }
@@ -117,14 +161,24 @@ export class MultipartRepo {
     return this.s.uploadsIn.all(bucket).map((r) => r.id);
   }
   /** Uploads after the (key, initiated, id) cursor with key >= `fromKey`, in listing order. */
-  listUploads(bucket: string, after: { key: string; initiated: number; id: string }, fromKey: string, limit: number): UploadInfo[] {
+  listUploads(
+    bucket: string,
+    after: { key: string; initiated: number; id: string },
+    fromKey: string,
+    limit: number,
+  ): UploadInfo[] {
     return this.s.listUploads.all(bucket, after.key, after.initiated, after.id, fromKey, limit).map(toUpload);
   }
 
   upsertPart(uploadId: string, p: PartInfo): void {
     this.s.upsertPart.run({
-      upload_id: uploadId, part_number: p.partNumber, blob_id: p.blobId, size: p.size, etag: p.etag,
-      checksum: p.checksum ? JSON.stringify(p.checksum) : null, last_modified: p.lastModified.getTime(),
+      upload_id: uploadId,
+      part_number: p.partNumber,
+      blob_id: p.blobId,
+      size: p.size,
+      etag: p.etag,
+      checksum: p.checksum ? JSON.stringify(p.checksum) : null,
+      last_modified: p.lastModified.getTime(),
     });
   }
   part(uploadId: string, partNumber: number): PartInfo | null {
@@ -146,7 +200,9 @@ export class MultipartRepo {
   }
   completed(id: string): CompletedUpload | null {
     const r = this.s.completed.get(id);
-    return r ? { id: r.id, bucket: r.bucket, key: r.key, firstBlob: r.first_blob, completed: new Date(r.completed) } : null;
+    return r
+      ? { id: r.id, bucket: r.bucket, key: r.key, firstBlob: r.first_blob, completed: new Date(r.completed) }
+      : null;
   }
   deleteCompletedBefore(ms: number): void {
     this.s.deleteCompletedBefore.run(ms);

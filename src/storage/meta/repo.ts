@@ -2,25 +2,75 @@ import type { Db } from './db.js';
 import type { Acl } from '../policy/index.js';
 import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag } from '../types.js';
 
-interface AddonRow { id: string; name: string; email: string; access_key: string; secret_key: string; created_at: number }
-interface BucketRow { name: string; owner_id: string; region: string; created_at: number; acl: string; policy: string | null; cors: string | null; website: string | null; tags: string | null }
-interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; owner_id: string; headers: string; acl: string | null; checksum: string | null; blobs: string; tags: string | null }
+interface AddonRow {
+  id: string;
+  name: string;
+  email: string;
+  access_key: string;
+  secret_key: string;
+  created_at: number;
+}
+interface BucketRow {
+  name: string;
+  owner_id: string;
+  region: string;
+  created_at: number;
+  acl: string;
+  policy: string | null;
+  cors: string | null;
+  website: string | null;
+  tags: string | null;
+}
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  last_modified: number;
+  owner_id: string;
+  headers: string;
+  acl: string | null;
+  checksum: string | null;
+  blobs: string;
+  tags: string | null;
+}
 
-const toAddon = (r: AddonRow): Addon => ({ id: r.id, name: r.name, email: r.email, accessKeyId: r.access_key, secretAccessKey: r.secret_key, createdAt: new Date(r.created_at) });
+const toAddon = (r: AddonRow): Addon => ({
+  id: r.id,
+  name: r.name,
+  email: r.email,
+  accessKeyId: r.access_key,
+  secretAccessKey: r.secret_key,
+  createdAt: new Date(r.created_at),
+});
 const toBucket = (r: BucketRow): BucketInfo => ({
-  name: r.name, ownerId: r.owner_id, region: r.region, createdAt: new Date(r.created_at), acl: JSON.parse(r.acl) as Acl,
-  policy: r.policy, cors: r.cors ? JSON.parse(r.cors) : null, website: r.website ? JSON.parse(r.website) : null,
+  name: r.name,
+  ownerId: r.owner_id,
+  region: r.region,
+  createdAt: new Date(r.created_at),
+  acl: JSON.parse(r.acl) as Acl,
+  policy: r.policy,
+  cors: r.cors ? JSON.parse(r.cors) : null,
+  website: r.website ? JSON.parse(r.website) : null,
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : null,
 });
 const toObject = (r: ObjectRow): ObjectInfo => ({
-  bucket: r.bucket, key: r.key, size: r.size, etag: r.etag, lastModified: new Date(r.last_modified), ownerId: r.owner_id,
-  headers: JSON.parse(r.headers) as Record<string, string>, acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
-  checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null, blobs: JSON.parse(r.blobs) as BlobRef[],
+  bucket: r.bucket,
+  key: r.key,
+  size: r.size,
+  etag: r.etag,
+  lastModified: new Date(r.last_modified),
+  ownerId: r.owner_id,
+  headers: JSON.parse(r.headers) as Record<string, string>,
+  acl: r.acl ? (JSON.parse(r.acl) as Acl) : null,
+  checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null,
+  blobs: JSON.parse(r.blobs) as BlobRef[],
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
 });
 
 /** A tag set as stored: empty sets are NULL, so "no tags" has one spelling. */
-export const tagsColumn = (tags: readonly Tag[] | null | undefined): string | null => (tags && tags.length > 0 ? JSON.stringify(tags) : null);
+export const tagsColumn = (tags: readonly Tag[] | null | undefined): string | null =>
+  tags && tags.length > 0 ? JSON.stringify(tags) : null;
 
 /** All SQL lives here; statements are prepared once. */
 export class MetaRepo {
@@ -28,7 +78,9 @@ export class MetaRepo {
 
   constructor(readonly db: Db) {
     this.s = {
-      insertAddon: db.prepare('INSERT INTO addons (id, name, email, access_key, secret_key, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertAddon: db.prepare(
+        'INSERT INTO addons (id, name, email, access_key, secret_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       addonById: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE id = ?'),
       addonByKey: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE access_key = ?'),
       addonByEmail: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE email = ? COLLATE NOCASE'),
@@ -128,9 +180,17 @@ export class MetaRepo {
   }
   upsertObject(o: ObjectInfo): void {
     this.s.upsertObject.run({
-      bucket: o.bucket, key: o.key, size: o.size, etag: o.etag, last_modified: o.lastModified.getTime(), owner_id: o.ownerId,
-      headers: JSON.stringify(o.headers), acl: o.acl ? JSON.stringify(o.acl) : null, checksum: o.checksum ? JSON.stringify(o.checksum) : null,
-      blobs: JSON.stringify(o.blobs), tags: tagsColumn(o.tags),
+      bucket: o.bucket,
+      key: o.key,
+      size: o.size,
+      etag: o.etag,
+      last_modified: o.lastModified.getTime(),
+      owner_id: o.ownerId,
+      headers: JSON.stringify(o.headers),
+      acl: o.acl ? JSON.stringify(o.acl) : null,
+      checksum: o.checksum ? JSON.stringify(o.checksum) : null,
+      blobs: JSON.stringify(o.blobs),
+      tags: tagsColumn(o.tags),
     });
   }
   deleteObject(bucket: string, key: string): void {

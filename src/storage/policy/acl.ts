@@ -6,9 +6,18 @@ export type Grantee =
   | { type: 'CanonicalUser'; id: string; displayName?: string }
   | { type: 'Group'; uri: string }
   | { type: 'AmazonCustomerByEmail'; email: string };
-export interface Grant { grantee: Grantee; permission: Permission; }
-export interface Owner { id: string; displayName: string; }
-export interface Acl { owner: Owner; grants: Grant[]; }
+export interface Grant {
+  grantee: Grantee;
+  permission: Permission;
+}
+export interface Owner {
+  id: string;
+  displayName: string;
+}
+export interface Acl {
+  owner: Owner;
+  grants: Grant[];
+}
 
 export const ALL_USERS_URI = 'http://acs.amazonaws.com/groups/global/AllUsers';
 export const AUTHENTICATED_USERS_URI = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -16,8 +25,14 @@ export const LOG_DELIVERY_URI = 'http://acs.amazonaws.com/groups/s3/LogDelivery'
 const GROUP_URIS = new Set([ALL_USERS_URI, AUTHENTICATED_USERS_URI, LOG_DELIVERY_URI]);
 
 export const CANNED_ACLS = [
-  'private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read',
-  'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write',
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+  'log-delivery-write',
 ] as const;
 export type CannedAcl = (typeof CANNED_ACLS)[number];
 
@@ -59,7 +74,10 @@ export function cannedAcl(name: string, owner: Owner, bucketOwner: Owner): Acl {
       grants.push(group(LOG_DELIVERY_URI, 'WRITE'), group(LOG_DELIVERY_URI, 'READ_ACP'));
       break;
     default:
-      throw new StorageError('InvalidArgument', `Invalid canned ACL: ${name}`, { ArgumentName: 'x-amz-acl', ArgumentValue: name });
+      throw new StorageError('InvalidArgument', `Invalid canned ACL: ${name}`, {
+        ArgumentName: 'x-amz-acl',
+        ArgumentValue: name,
+      });
   }
   return { owner, grants };
 }
@@ -125,7 +143,9 @@ function parseGrantee(item: string, headerName: string, headerValue: string): Gr
 const sameGrantee = (a: Grantee, b: Grantee): boolean =>
   (a.type === 'CanonicalUser' && b.type === 'CanonicalUser' && a.id === b.id) ||
   (a.type === 'Group' && b.type === 'Group' && a.uri === b.uri) ||
-  (a.type === 'AmazonCustomerByEmail' && b.type === 'AmazonCustomerByEmail' && a.email.toLowerCase() === b.email.toLowerCase());
+  (a.type === 'AmazonCustomerByEmail' &&
+    b.type === 'AmazonCustomerByEmail' &&
+    a.email.toLowerCase() === b.email.toLowerCase());
 
 /**
  * The ACL given by `x-amz-grant-*` headers (`id="..."`, `uri="..."`, `emailAddress="..."`,
@@ -141,7 +161,8 @@ export function aclFromGrantHeaders(headers: Headers, owner: Owner): Acl | null 
     seen = true;
     for (const item of splitList(value)) {
       const grantee = parseGrantee(item, name, value);
-      if (!grants.some((g) => g.permission === permission && sameGrantee(g.grantee, grantee))) grants.push({ grantee, permission });
+      if (!grants.some((g) => g.permission === permission && sameGrantee(g.grantee, grantee)))
+        grants.push({ grantee, permission });
     }
   }
   if (!seen) return null;

@@ -32,9 +32,15 @@ test('ACL permission needed by each action', { timeout: 30_000 }, () => {
 
 test('resource kinds of catalogued actions', { timeout: 30_000 }, () => {
   const rows: Array<[string, ReturnType<typeof actionResourceKind>]> = [
-    ['s3:GetObject', 'object'], ['s3:PutObject', 'object'], ['s3:ListMultipartUploadParts', 'object'],
-    ['s3:ListBucket', 'bucket'], ['s3:PutBucketPolicy', 'bucket'], ['s3:DeleteBucketWebsite', 'bucket'],
-    ['s3:ListAllMyBuckets', 'none'], ['s3:getbucketcors', 'bucket'], ['s3:Unknown', undefined],
+    ['s3:GetObject', 'object'],
+    ['s3:PutObject', 'object'],
+    ['s3:ListMultipartUploadParts', 'object'],
+    ['s3:ListBucket', 'bucket'],
+    ['s3:PutBucketPolicy', 'bucket'],
+    ['s3:DeleteBucketWebsite', 'bucket'],
+    ['s3:ListAllMyBuckets', 'none'],
+    ['s3:getbucketcors', 'bucket'],
+    ['s3:Unknown', undefined],
   ];
   for (const [action, want] of rows) assert.equal(actionResourceKind(action), want, action);
   assert.equal(new Set(S3_ACTIONS.map((a) => a.toLowerCase())).size, S3_ACTIONS.length, 'catalogue has no duplicates');

@@ -9,35 +9,102 @@
 export type ResourceKind = 'bucket' | 'object' | 'none';
 
 const BUCKET_ACTIONS = [
-  'CreateBucket', 'DeleteBucket', 'ListBucket', 'ListBucketVersions', 'ListBucketMultipartUploads',
-  'GetBucketAcl', 'PutBucketAcl', 'GetBucketCORS', 'PutBucketCORS', 'GetBucketVersioning',
-  'PutBucketVersioning', 'GetBucketRequestPayment', 'PutBucketRequestPayment', 'GetBucketLocation',
-  'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus',
-  'GetBucketNotification', 'PutBucketNotification', 'GetBucketLogging', 'PutBucketLogging',
-  'GetBucketTagging', 'PutBucketTagging', 'GetBucketWebsite', 'PutBucketWebsite', 'DeleteBucketWebsite',
-  'GetLifecycleConfiguration', 'PutLifecycleConfiguration', 'GetReplicationConfiguration',
-  'PutReplicationConfiguration', 'GetEncryptionConfiguration', 'PutEncryptionConfiguration',
-  'GetAccelerateConfiguration', 'PutAccelerateConfiguration', 'GetBucketObjectLockConfiguration',
-  'PutBucketObjectLockConfiguration', 'GetBucketPublicAccessBlock', 'PutBucketPublicAccessBlock',
-  'GetBucketOwnershipControls', 'PutBucketOwnershipControls', 'DeleteBucketOwnershipControls',
-  'GetAnalyticsConfiguration', 'PutAnalyticsConfiguration', 'GetInventoryConfiguration',
-  'PutInventoryConfiguration', 'GetMetricsConfiguration', 'PutMetricsConfiguration',
-  'GetIntelligentTieringConfiguration', 'PutIntelligentTieringConfiguration',
+  'CreateBucket',
+  'DeleteBucket',
+  'ListBucket',
+  'ListBucketVersions',
+  'ListBucketMultipartUploads',
+  'GetBucketAcl',
+  'PutBucketAcl',
+  'GetBucketCORS',
+  'PutBucketCORS',
+  'GetBucketVersioning',
+  'PutBucketVersioning',
+  'GetBucketRequestPayment',
+  'PutBucketRequestPayment',
+  'GetBucketLocation',
+  'GetBucketPolicy',
+  'PutBucketPolicy',
+  'DeleteBucketPolicy',
+  'GetBucketPolicyStatus',
+  'GetBucketNotification',
+  'PutBucketNotification',
+  'GetBucketLogging',
+  'PutBucketLogging',
+  'GetBucketTagging',
+  'PutBucketTagging',
+  'GetBucketWebsite',
+  'PutBucketWebsite',
+  'DeleteBucketWebsite',
+  'GetLifecycleConfiguration',
+  'PutLifecycleConfiguration',
+  'GetReplicationConfiguration',
+  'PutReplicationConfiguration',
+  'GetEncryptionConfiguration',
+  'PutEncryptionConfiguration',
+  'GetAccelerateConfiguration',
+  'PutAccelerateConfiguration',
+  'GetBucketObjectLockConfiguration',
+  'PutBucketObjectLockConfiguration',
+  'GetBucketPublicAccessBlock',
+  'PutBucketPublicAccessBlock',
+  'GetBucketOwnershipControls',
+  'PutBucketOwnershipControls',
+  'DeleteBucketOwnershipControls',
+  'GetAnalyticsConfiguration',
+  'PutAnalyticsConfiguration',
+  'GetInventoryConfiguration',
+  'PutInventoryConfiguration',
+  'GetMetricsConfiguration',
+  'PutMetricsConfiguration',
+  'GetIntelligentTieringConfiguration',
+  'PutIntelligentTieringConfiguration',
 ];
 
 const OBJECT_ACTIONS = [
-  'AbortMultipartUpload', 'BypassGovernanceRetention', 'DeleteObject', 'DeleteObjectTagging',
-  'DeleteObjectVersion', 'DeleteObjectVersionTagging', 'GetObject', 'GetObjectAcl', 'GetObjectAttributes',
-  'GetObjectLegalHold', 'GetObjectRetention', 'GetObjectTagging', 'GetObjectTorrent', 'GetObjectVersion',
-  'GetObjectVersionAcl', 'GetObjectVersionAttributes', 'GetObjectVersionForReplication',
-  'GetObjectVersionTagging', 'GetObjectVersionTorrent', 'InitiateReplication', 'ListMultipartUploadParts',
-  'ObjectOwnerOverrideToBucketOwner', 'PutObject', 'PutObjectAcl', 'PutObjectLegalHold',
-  'PutObjectRetention', 'PutObjectTagging', 'PutObjectVersionAcl', 'PutObjectVersionTagging',
-  'ReplicateDelete', 'ReplicateObject', 'ReplicateTags', 'RestoreObject',
+  'AbortMultipartUpload',
+  'BypassGovernanceRetention',
+  'DeleteObject',
+  'DeleteObjectTagging',
+  'DeleteObjectVersion',
+  'DeleteObjectVersionTagging',
+  'GetObject',
+  'GetObjectAcl',
+  'GetObjectAttributes',
+  'GetObjectLegalHold',
+  'GetObjectRetention',
+  'GetObjectTagging',
+  'GetObjectTorrent',
+  'GetObjectVersion',
+  'GetObjectVersionAcl',
+  'GetObjectVersionAttributes',
+  'GetObjectVersionForReplication',
+  'GetObjectVersionTagging',
+  'GetObjectVersionTorrent',
+  'InitiateReplication',
+  'ListMultipartUploadParts',
+  'ObjectOwnerOverrideToBucketOwner',
+  'PutObject',
+  'PutObjectAcl',
+  'PutObjectLegalHold',
+  'PutObjectRetention',
+  'PutObjectTagging',
+  'PutObjectVersionAcl',
+  'PutObjectVersionTagging',
+  'ReplicateDelete',
+  'ReplicateObject',
+  'ReplicateTags',
+  'RestoreObject',
 ];
 
 /** Account-level actions: no bucket or object ARN can name them, so a bucket policy never grants them. */
-const ACCOUNT_ACTIONS = ['ListAllMyBuckets', 'GetAccountPublicAccessBlock', 'PutAccountPublicAccessBlock', 'ListAccessPoints', 'ListJobs'];
+const ACCOUNT_ACTIONS = [
+  'ListAllMyBuckets',
+  'GetAccountPublicAccessBlock',
+  'PutAccountPublicAccessBlock',
+  'ListAccessPoints',
+  'ListJobs',
+];
 
 const KINDS = new Map<string, ResourceKind>([
   ...BUCKET_ACTIONS.map((a): [string, ResourceKind] => [`s3:${a.toLowerCase()}`, 'bucket']),
@@ -46,7 +113,9 @@ const KINDS = new Map<string, ResourceKind>([
 ]);
 
 /** Canonical spellings of every catalogued action, e.g. `s3:GetObject`. */
-export const S3_ACTIONS: readonly string[] = [...BUCKET_ACTIONS, ...OBJECT_ACTIONS, ...ACCOUNT_ACTIONS].map((a) => `s3:${a}`);
+export const S3_ACTIONS: readonly string[] = [...BUCKET_ACTIONS, ...OBJECT_ACTIONS, ...ACCOUNT_ACTIONS].map(
+  (a) => `s3:${a}`,
+);
 
 /** The resource kind of a catalogued action (case-insensitive), undefined when not catalogued. */
 export function actionResourceKind(action: string): ResourceKind | undefined {
@@ -54,7 +123,10 @@ export function actionResourceKind(action: string): ResourceKind | undefined {
 }
 
 export type Permission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL';
-export interface AclRequirement { target: 'bucket' | 'object'; permission: Permission; }
+export interface AclRequirement {
+  target: 'bucket' | 'object';
+  permission: Permission;
+}
 
 const ACL_TABLE: Array<[AclRequirement['target'], Permission, string[]]> = [
   ['object', 'READ', ['GetObject', 'GetObjectVersion', 'GetObjectTorrent', 'GetObjectVersionTorrent']],
@@ -69,7 +141,8 @@ const ACL_TABLE: Array<[AclRequirement['target'], Permission, string[]]> = [
 
 const ACL_BY_ACTION = new Map<string, AclRequirement>(
   ACL_TABLE.flatMap(([target, permission, actions]) =>
-    actions.map((a): [string, AclRequirement] => [`s3:${a.toLowerCase()}`, { target, permission }])),
+    actions.map((a): [string, AclRequirement] => [`s3:${a.toLowerCase()}`, { target, permission }]),
+  ),
 );
 
 /**

@@ -62,11 +62,23 @@ export interface AnonymousRead {
   websiteNotFound: boolean;
 }
 
-const NOTHING: AnonymousRead = { allowed: false, reason: 'unreadable-policy', mayList: false, notFound: false, websiteNotFound: false };
+const NOTHING: AnonymousRead = {
+  allowed: false,
+  reason: 'unreadable-policy',
+  mayList: false,
+  notFound: false,
+  websiteNotFound: false,
+};
 
 export function anonymousRead(i: AnonymousReadInput): AnonymousRead {
   if (i.policy === 'unreadable') return NOTHING;
-  const base = { bucketOwnerId: i.bucketOwnerId, policy: i.policy, bucketAcl: i.bucketAcl, context: i.context, principal: ANONYMOUS };
+  const base = {
+    bucketOwnerId: i.bucketOwnerId,
+    policy: i.policy,
+    bucketAcl: i.bucketAcl,
+    context: i.context,
+    principal: ANONYMOUS,
+  };
   const read = authorize({
     ...base,
     action: 's3:GetObject',
@@ -76,7 +88,12 @@ export function anonymousRead(i: AnonymousReadInput): AnonymousRead {
     // A policy may open (or close) objects by their tags, for the website as for the S3 API.
     context: { ...i.context, ...existingObjectTagContext(i.object?.tags) },
   });
-  const mayList = authorize({ ...base, action: 's3:ListBucket', resource: `arn:aws:s3:::${i.bucket}`, objectAcl: null }).allowed;
+  const mayList = authorize({
+    ...base,
+    action: 's3:ListBucket',
+    resource: `arn:aws:s3:::${i.bucket}`,
+    objectAcl: null,
+  }).allowed;
   const missing = i.object === null && read.reason !== 'policy-deny';
   return {
     allowed: read.allowed,

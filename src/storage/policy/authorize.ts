@@ -17,7 +17,10 @@ export interface AuthorizeInput {
 }
 
 export type AuthorizeReason = 'policy-deny' | 'owner' | 'policy-allow' | 'acl' | 'default-deny';
-export interface AuthorizeResult { allowed: boolean; reason: AuthorizeReason; }
+export interface AuthorizeResult {
+  allowed: boolean;
+  reason: AuthorizeReason;
+}
 
 /**
  * The S3 access decision for one request: an explicit Deny in the bucket policy wins even

@@ -91,7 +91,8 @@ export function compilePattern(pattern: string, vars: Variables, wildcards = tru
   if (vars === 'literal' || !pattern.includes('${')) {
     // The common case, without variables: one pass over the code points, no intermediate array.
     const out = codePoints(pattern);
-    if (wildcards) for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x2a ? STAR : out[i] === 0x3f ? ONE : out[i]!;
+    if (wildcards)
+      for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x2a ? STAR : out[i] === 0x3f ? ONE : out[i]!;
     return out;
   }
   const p = compile(pattern, vars, wildcards);
@@ -119,8 +120,15 @@ export function patternAllowsPrefix(p: Pattern, prefix: string): boolean {
 
 // ---- IP addresses -----------------------------------------------------------------------------
 
-interface Ip { v6: boolean; value: bigint; }
-export interface Cidr { v6: boolean; net: bigint; bits: number; }
+interface Ip {
+  v6: boolean;
+  value: bigint;
+}
+export interface Cidr {
+  v6: boolean;
+  net: bigint;
+  bits: number;
+}
 
 function parseV4(s: string): bigint | null {
   const parts = s.split('.');
@@ -212,7 +220,12 @@ export function parseNumber(s: string): number | null {
 
 type Family = 'string' | 'numeric' | 'date' | 'bool' | 'ip' | 'arn' | 'binary' | 'null';
 type Test = (policy: string, actual: string, vars: Variables) => boolean;
-interface OperatorSpec { name: string; family: Family; negated: boolean; test: Test; }
+interface OperatorSpec {
+  name: string;
+  family: Family;
+  negated: boolean;
+  test: Test;
+}
 
 const ORDER: Array<[string, boolean, (actual: number, policy: number) => boolean]> = [
   ['Equals', false, (a, p) => a === p],
@@ -247,14 +260,28 @@ const SPECS: OperatorSpec[] = [
   { name: 'StringNotEqualsIgnoreCase', family: 'string', negated: true, test: stringEqualsIgnoreCase },
   { name: 'StringLike', family: 'string', negated: false, test: stringLike },
   { name: 'StringNotLike', family: 'string', negated: true, test: stringLike },
-  ...ORDER.map(([suffix, negated, cmp]): OperatorSpec => ({
-    name: `Numeric${suffix}`, family: 'numeric', negated,
-    test: (p, a) => { const x = parseNumber(a); return x !== null && cmp(x, Number(p)); },
-  })),
-  ...ORDER.map(([suffix, negated, cmp]): OperatorSpec => ({
-    name: `Date${suffix}`, family: 'date', negated,
-    test: (p, a) => { const x = parseDate(a); return x !== null && cmp(x, parseDate(p)!); },
-  })),
+  ...ORDER.map(
+    ([suffix, negated, cmp]): OperatorSpec => ({
+      name: `Numeric${suffix}`,
+      family: 'numeric',
+      negated,
+      test: (p, a) => {
+        const x = parseNumber(a);
+        return x !== null && cmp(x, Number(p));
+      },
+    }),
+  ),
+  ...ORDER.map(
+    ([suffix, negated, cmp]): OperatorSpec => ({
+      name: `Date${suffix}`,
+      family: 'date',
+      negated,
+      test: (p, a) => {
+        const x = parseDate(a);
+        return x !== null && cmp(x, parseDate(p)!);
+      },
+    }),
+  ),
   { name: 'Bool', family: 'bool', negated: false, test: (p, a) => p.toLowerCase() === a.toLowerCase() },
   { name: 'BinaryEquals', family: 'binary', negated: false, test: (p, a) => p === a },
   { name: 'IpAddress', family: 'ip', negated: false, test: (p, a) => cidrContains(parseCidr(p)!, a) },
@@ -305,12 +332,17 @@ function parseOperator(op: string): { spec: OperatorSpec; set: SetQualifier | nu
 
 function valueProblem(family: Family, v: string): boolean {
   switch (family) {
-    case 'numeric': return parseNumber(v) === null;
-    case 'date': return parseDate(v) === null;
+    case 'numeric':
+      return parseNumber(v) === null;
+    case 'date':
+      return parseDate(v) === null;
     case 'bool':
-    case 'null': return !/^(true|false)$/i.test(v);
-    case 'ip': return parseCidr(v) === null;
-    default: return false;
+    case 'null':
+      return !/^(true|false)$/i.test(v);
+    case 'ip':
+      return parseCidr(v) === null;
+    default:
+      return false;
   }
 }
 

@@ -8,7 +8,11 @@ const BUCKET = 'photos';
 const policy = (statement: object | object[], extra: object = {}): string =>
   JSON.stringify({ Version: '2012-10-17', ...extra, Statement: statement });
 const stmt = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, ...over,
+  Effect: 'Allow',
+  Principal: '*',
+  Action: 's3:GetObject',
+  Resource: `arn:aws:s3:::${BUCKET}/*`,
+  ...over,
 });
 const without = (key: string): Record<string, unknown> => {
   const s = stmt();
@@ -21,12 +25,24 @@ const principals: Array<[string, unknown, { wildcard: boolean; addonIds: string[
   ['AWS star', { AWS: '*' }, { wildcard: true, addonIds: [] }],
   ['AWS star in a list', { AWS: ['*'] }, { wildcard: true, addonIds: [] }],
   ['Cellar ARN', { AWS: 'arn:aws:iam::cellar_ab12cd34' }, { wildcard: false, addonIds: ['cellar_ab12cd34'] }],
-  ['account root ARN', { AWS: 'arn:aws:iam::cellar_ab12cd34:root' }, { wildcard: false, addonIds: ['cellar_ab12cd34'] }],
+  [
+    'account root ARN',
+    { AWS: 'arn:aws:iam::cellar_ab12cd34:root' },
+    { wildcard: false, addonIds: ['cellar_ab12cd34'] },
+  ],
   ['bare id', { AWS: 'cellar_ab12cd34' }, { wildcard: false, addonIds: ['cellar_ab12cd34'] }],
   ['RGW user ARN', { AWS: 'arn:aws:iam:::user/cellar_ab12cd34' }, { wildcard: false, addonIds: ['cellar_ab12cd34'] }],
   ['canonical user', { CanonicalUser: 'cellar_ab12cd34' }, { wildcard: false, addonIds: ['cellar_ab12cd34'] }],
-  ['list, duplicates folded', { AWS: ['cellar_a', 'arn:aws:iam::cellar_b', 'arn:aws:iam::cellar_a:root'] }, { wildcard: false, addonIds: ['cellar_a', 'cellar_b'] }],
-  ['AWS and CanonicalUser together', { AWS: 'cellar_a', CanonicalUser: 'cellar_c' }, { wildcard: false, addonIds: ['cellar_a', 'cellar_c'] }],
+  [
+    'list, duplicates folded',
+    { AWS: ['cellar_a', 'arn:aws:iam::cellar_b', 'arn:aws:iam::cellar_a:root'] },
+    { wildcard: false, addonIds: ['cellar_a', 'cellar_b'] },
+  ],
+  [
+    'AWS and CanonicalUser together',
+    { AWS: 'cellar_a', CanonicalUser: 'cellar_c' },
+    { wildcard: false, addonIds: ['cellar_a', 'cellar_c'] },
+  ],
 ];
 
 test('principal forms', { timeout: 30_000 }, () => {
@@ -34,7 +50,10 @@ test('principal forms', { timeout: 30_000 }, () => {
     const got = parsePolicy(policy(stmt({ Principal })), BUCKET).statements[0]!.principal;
     assert.deepEqual(got, { negated: false, ...want }, name);
   }
-  const np = parsePolicy(policy(stmt({ Principal: undefined, NotPrincipal: { AWS: 'cellar_a' }, Effect: 'Deny' })), BUCKET);
+  const np = parsePolicy(
+    policy(stmt({ Principal: undefined, NotPrincipal: { AWS: 'cellar_a' }, Effect: 'Deny' })),
+    BUCKET,
+  );
   assert.deepEqual(np.statements[0]!.principal, { negated: true, wildcard: false, addonIds: ['cellar_a'] });
 });
 
@@ -44,20 +63,67 @@ test('accepted variations', { timeout: 30_000 }, () => {
     ['no Version means 2008-10-17', JSON.stringify({ Statement: [stmt()] }), (d) => d.version === '2008-10-17'],
     ['Version 2008-10-17', policy(stmt(), { Version: '2008-10-17' }), (d) => d.version === '2008-10-17'],
     ['Action "*" is s3:*', policy(stmt({ Action: '*' })), (d) => d.statements[0]!.action.patterns[0] === 's3:*'],
-    ['action names fold case', policy(stmt({ Action: 'S3:GETOBJECT' })), (d) => d.statements[0]!.action.patterns[0] === 's3:getobject'],
+    [
+      'action names fold case',
+      policy(stmt({ Action: 'S3:GETOBJECT' })),
+      (d) => d.statements[0]!.action.patterns[0] === 's3:getobject',
+    ],
     ['uncatalogued s3 action', policy(stmt({ Action: 's3:GetObjectAnnotation' })), (d) => d.statements.length === 1],
     ['Resource "*"', policy(stmt({ Resource: '*' })), (d) => d.statements[0]!.resource.patterns[0] === '*'],
-    ['bucket ARN for ListBucket', policy(stmt({ Action: 's3:ListBucket', Resource: 'arn:aws:s3:::photos' })), (d) => d.statements.length === 1],
-    ['wildcard bucket ARN', policy(stmt({ Action: 's3:*', Resource: 'arn:aws:s3:::pho*' })), (d) => d.statements.length === 1],
+    [
+      'bucket ARN for ListBucket',
+      policy(stmt({ Action: 's3:ListBucket', Resource: 'arn:aws:s3:::photos' })),
+      (d) => d.statements.length === 1,
+    ],
+    [
+      'wildcard bucket ARN',
+      policy(stmt({ Action: 's3:*', Resource: 'arn:aws:s3:::pho*' })),
+      (d) => d.statements.length === 1,
+    ],
     ['any-bucket ARN', policy(stmt({ Resource: 'arn:aws:s3:::*' })), (d) => d.statements.length === 1],
-    ['policy variable in resource', policy(stmt({ Resource: 'arn:aws:s3:::photos/${aws:username}/*' })), (d) => d.statements.length === 1],
-    ['mixed actions, one fits', policy(stmt({ Action: ['s3:GetObject', 's3:ListBucket'], Resource: ['arn:aws:s3:::photos', 'arn:aws:s3:::photos/*'] })), (d) => d.statements[0]!.action.patterns.length === 2],
-    ['s3:List* on objects (ListMultipartUploadParts fits)', policy(stmt({ Action: 's3:List*' })), (d) => d.statements.length === 1],
-    ['NotAction skips the applicability check', policy(stmt({ Action: undefined, NotAction: 's3:ListBucket' })), (d) => d.statements[0]!.action.negated],
-    ['NotResource', policy(stmt({ Resource: undefined, NotResource: 'arn:aws:s3:::photos/private/*' })), (d) => d.statements[0]!.resource.negated],
-    ['distinct Sids', policy([stmt({ Sid: 'a' }), stmt({ Sid: 'b' }), stmt()]), (d) => d.statements.map((s) => s.sid).join() === 'a,b,'],
-    ['condition values as JSON scalars', policy(stmt({ Condition: { Bool: { 'aws:SecureTransport': false }, NumericLessThan: { 's3:max-keys': 10 } } })), (d) => d.statements[0]!.conditions[0]!.values[0] === 'false' && d.statements[0]!.conditions[1]!.values[0] === '10'],
-    ['condition key lower-cased', policy(stmt({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })), (d) => d.statements[0]!.conditions[0]!.key === 'aws:sourceip'],
+    [
+      'policy variable in resource',
+      policy(stmt({ Resource: 'arn:aws:s3:::photos/${aws:username}/*' })),
+      (d) => d.statements.length === 1,
+    ],
+    [
+      'mixed actions, one fits',
+      policy(
+        stmt({ Action: ['s3:GetObject', 's3:ListBucket'], Resource: ['arn:aws:s3:::photos', 'arn:aws:s3:::photos/*'] }),
+      ),
+      (d) => d.statements[0]!.action.patterns.length === 2,
+    ],
+    [
+      's3:List* on objects (ListMultipartUploadParts fits)',
+      policy(stmt({ Action: 's3:List*' })),
+      (d) => d.statements.length === 1,
+    ],
+    [
+      'NotAction skips the applicability check',
+      policy(stmt({ Action: undefined, NotAction: 's3:ListBucket' })),
+      (d) => d.statements[0]!.action.negated,
+    ],
+    [
+      'NotResource',
+      policy(stmt({ Resource: undefined, NotResource: 'arn:aws:s3:::photos/private/*' })),
+      (d) => d.statements[0]!.resource.negated,
+    ],
+    [
+      'distinct Sids',
+      policy([stmt({ Sid: 'a' }), stmt({ Sid: 'b' }), stmt()]),
+      (d) => d.statements.map((s) => s.sid).join() === 'a,b,',
+    ],
+    [
+      'condition values as JSON scalars',
+      policy(stmt({ Condition: { Bool: { 'aws:SecureTransport': false }, NumericLessThan: { 's3:max-keys': 10 } } })),
+      (d) =>
+        d.statements[0]!.conditions[0]!.values[0] === 'false' && d.statements[0]!.conditions[1]!.values[0] === '10',
+    ],
+    [
+      'condition key lower-cased',
+      policy(stmt({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })),
+      (d) => d.statements[0]!.conditions[0]!.key === 'aws:sourceip',
+    ],
   ];
   for (const [name, json, check] of rows) assert.ok(check(parsePolicy(json, BUCKET)), name);
 });
@@ -97,24 +163,60 @@ const malformed: Array<[string, string, RegExp]> = [
   ['missing Resource', policy(without('Resource')), /Missing required field Resource/],
   ['Resource and NotResource', policy(stmt({ NotResource: '*' })), /both Resource and NotResource/],
   ['resource of another bucket', policy(stmt({ Resource: 'arn:aws:s3:::other/*' })), /Policy has invalid resource/],
-  ['resource of a prefix-sharing bucket', policy(stmt({ Resource: 'arn:aws:s3:::photos2/*' })), /Policy has invalid resource/],
+  [
+    'resource of a prefix-sharing bucket',
+    policy(stmt({ Resource: 'arn:aws:s3:::photos2/*' })),
+    /Policy has invalid resource/,
+  ],
   ['resource not an S3 ARN', policy(stmt({ Resource: 'arn:aws:iam::cellar_a' })), /Policy has invalid resource/],
   ['ListBucket on objects only', policy(stmt({ Action: 's3:ListBucket' })), /Action does not apply/],
   ['GetObject on the bucket only', policy(stmt({ Resource: 'arn:aws:s3:::photos' })), /Action does not apply/],
-  ['one of two actions does not fit', policy(stmt({ Action: ['s3:GetObject', 's3:PutBucketPolicy'] })), /Action does not apply/],
-  ['account-level action', policy(stmt({ Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::photos' })), /Action does not apply/],
+  [
+    'one of two actions does not fit',
+    policy(stmt({ Action: ['s3:GetObject', 's3:PutBucketPolicy'] })),
+    /Action does not apply/,
+  ],
+  [
+    'account-level action',
+    policy(stmt({ Action: 's3:ListAllMyBuckets', Resource: 'arn:aws:s3:::photos' })),
+    /Action does not apply/,
+  ],
   ['non-string Sid', policy(stmt({ Sid: 3 })), /Sid must be a string/],
   ['duplicate Sid', policy([stmt({ Sid: 'a' }), stmt({ Sid: 'a' })]), /must be unique/],
-  ['unknown condition operator', policy(stmt({ Condition: { StringEqualz: { 'aws:Referer': 'x' } } })), /Invalid Condition type : StringEqualz/],
-  ['unknown set qualifier', policy(stmt({ Condition: { 'ForSomeValues:StringLike': { 'aws:Referer': 'x' } } })), /Invalid Condition type/],
+  [
+    'unknown condition operator',
+    policy(stmt({ Condition: { StringEqualz: { 'aws:Referer': 'x' } } })),
+    /Invalid Condition type : StringEqualz/,
+  ],
+  [
+    'unknown set qualifier',
+    policy(stmt({ Condition: { 'ForSomeValues:StringLike': { 'aws:Referer': 'x' } } })),
+    /Invalid Condition type/,
+  ],
   ['NullIfExists', policy(stmt({ Condition: { NullIfExists: { 'aws:Referer': 'true' } } })), /Invalid Condition type/],
   ['Condition not an object', policy(stmt({ Condition: 'x' })), /Condition must be an object/],
   ['operator without keys', policy(stmt({ Condition: { StringEquals: {} } })), /Invalid Condition block/],
-  ['condition key without prefix', policy(stmt({ Condition: { StringEquals: { referer: 'x' } } })), /invalid condition key/],
-  ['condition value an object', policy(stmt({ Condition: { StringEquals: { 'aws:Referer': { a: 1 } } } })), /Invalid Condition value/],
-  ['bad CIDR', policy(stmt({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/33' } } })), /Invalid Condition value.*10\.0\.0\.0\/33/],
+  [
+    'condition key without prefix',
+    policy(stmt({ Condition: { StringEquals: { referer: 'x' } } })),
+    /invalid condition key/,
+  ],
+  [
+    'condition value an object',
+    policy(stmt({ Condition: { StringEquals: { 'aws:Referer': { a: 1 } } } })),
+    /Invalid Condition value/,
+  ],
+  [
+    'bad CIDR',
+    policy(stmt({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/33' } } })),
+    /Invalid Condition value.*10\.0\.0\.0\/33/,
+  ],
   ['bad number', policy(stmt({ Condition: { NumericLessThan: { 's3:max-keys': 'ten' } } })), /Invalid Condition value/],
-  ['bad date', policy(stmt({ Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } })), /Invalid Condition value/],
+  [
+    'bad date',
+    policy(stmt({ Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } })),
+    /Invalid Condition value/,
+  ],
   ['bad Bool', policy(stmt({ Condition: { Bool: { 'aws:SecureTransport': 'yes' } } })), /Invalid Condition value/],
   ['bad Null', policy(stmt({ Condition: { Null: { 'aws:Referer': 'maybe' } } })), /Invalid Condition value/],
 ];

@@ -1,6 +1,12 @@
 import { StorageError } from '../errors.js';
 import { actionResourceKind, S3_ACTIONS, type ResourceKind } from './actions.js';
-import { compilePattern, parseConditionBlock, patternAllowsPrefix, patternMatches, type Condition } from './conditions.js';
+import {
+  compilePattern,
+  parseConditionBlock,
+  patternAllowsPrefix,
+  patternMatches,
+  type Condition,
+} from './conditions.js';
 
 /** Who is asking: nobody (unsigned request) or an add-on, by its canonical id (`cellar_...`). */
 export type Principal = { type: 'anonymous' } | { type: 'addon'; id: string };
@@ -8,11 +14,21 @@ export type Principal = { type: 'anonymous' } | { type: 'addon'; id: string };
 export type Effect = 'Allow' | 'Deny';
 
 /** A Principal / NotPrincipal element: `*` or a list of add-on ids. */
-export interface PrincipalSet { negated: boolean; wildcard: boolean; addonIds: string[]; }
+export interface PrincipalSet {
+  negated: boolean;
+  wildcard: boolean;
+  addonIds: string[];
+}
 /** An Action / NotAction element: lower-case patterns with `*` and `?`. */
-export interface ActionSet { negated: boolean; patterns: string[]; }
+export interface ActionSet {
+  negated: boolean;
+  patterns: string[];
+}
 /** A Resource / NotResource element: case-sensitive ARN patterns (or `*`). */
-export interface ResourceSet { negated: boolean; patterns: string[]; }
+export interface ResourceSet {
+  negated: boolean;
+  patterns: string[];
+}
 
 export interface Statement {
   sid?: string;
@@ -23,7 +39,11 @@ export interface Statement {
   conditions: Condition[];
 }
 
-export interface PolicyDocument { version: string; id?: string; statements: Statement[]; }
+export interface PolicyDocument {
+  version: string;
+  id?: string;
+  statements: Statement[];
+}
 
 export const POLICY_VERSIONS = ['2012-10-17', '2008-10-17'] as const;
 /** "The maximum size of a policy is 20 KB" (S3 user guide, bucket policies). */
@@ -31,7 +51,17 @@ export const POLICY_MAX_BYTES = 20 * 1024;
 const S3_ARN_PREFIX = 'arn:aws:s3:::';
 
 const TOP_FIELDS = new Set(['Version', 'Id', 'Statement']);
-const STATEMENT_FIELDS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+const STATEMENT_FIELDS = new Set([
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+]);
 
 const malformed = (reason: string): StorageError => new StorageError('MalformedPolicy', reason);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -112,7 +142,10 @@ function parseActions(raw: unknown, negated: boolean): ActionSet {
 /** Which of the bucket itself and its objects a resource pattern can name. */
 function coverage(pattern: string, bucket: string): { bucket: boolean; object: boolean } {
   const p = compilePattern(pattern, 'wildcard')!;
-  return { bucket: patternMatches(p, S3_ARN_PREFIX + bucket), object: patternAllowsPrefix(p, `${S3_ARN_PREFIX}${bucket}/`) };
+  return {
+    bucket: patternMatches(p, S3_ARN_PREFIX + bucket),
+    object: patternAllowsPrefix(p, `${S3_ARN_PREFIX}${bucket}/`),
+  };
 }
 
 function parseResources(raw: unknown, negated: boolean, bucket: string): ResourceSet {
@@ -175,7 +208,8 @@ function parseStatement(raw: unknown, bucket: string): Statement {
  * is a MalformedPolicy with a reason close to AWS's wording.
  */
 export function parsePolicy(json: string, bucket: string): PolicyDocument {
-  if (Buffer.byteLength(json, 'utf8') > POLICY_MAX_BYTES) throw malformed('Policy exceeds the maximum allowed document size.');
+  if (Buffer.byteLength(json, 'utf8') > POLICY_MAX_BYTES)
+    throw malformed('Policy exceeds the maximum allowed document size.');
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -196,7 +230,9 @@ export function parsePolicy(json: string, bucket: string): PolicyDocument {
   const statements = list.map((s) => parseStatement(s, bucket));
   const sids = statements.flatMap((s) => (s.sid === undefined ? [] : [s.sid]));
   if (new Set(sids).size !== sids.length) throw malformed('Statement IDs (SID) in a single policy must be unique');
-  return Id === undefined ? { version: version as string, statements } : { version: version as string, id: Id, statements };
+  return Id === undefined
+    ? { version: version as string, statements }
+    : { version: version as string, id: Id, statements };
 }
 
 /**

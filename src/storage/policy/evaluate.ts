@@ -1,4 +1,10 @@
-import { compilePattern, evaluateCondition, patternMatches, type RequestContext, type Variables } from './conditions.js';
+import {
+  compilePattern,
+  evaluateCondition,
+  patternMatches,
+  type RequestContext,
+  type Variables,
+} from './conditions.js';
 import type { Principal, PolicyDocument, PrincipalSet, Statement } from './document.js';
 
 export interface PolicyRequest {
@@ -55,7 +61,10 @@ export function evaluatePolicy(doc: PolicyDocument, req: PolicyRequest): PolicyD
  * refusing a request before reading a body that names the resources (DeleteObjects).
  */
 export function policyMayAllow(doc: PolicyDocument, principal: Principal, action: string): boolean {
-  return doc.statements.some((st) => st.effect === 'Allow'
-    && principalIn(st.principal, principal) !== st.principal.negated
-    && anyMatches(st.action.patterns, action.toLowerCase(), 'literal') !== st.action.negated);
+  return doc.statements.some(
+    (st) =>
+      st.effect === 'Allow' &&
+      principalIn(st.principal, principal) !== st.principal.negated &&
+      anyMatches(st.action.patterns, action.toLowerCase(), 'literal') !== st.action.negated,
+  );
 }

@@ -6,7 +6,9 @@ import type { RequestContext } from './conditions.js';
  * key names are case-insensitive in IAM: they are stored lower-case, as the evaluator looks them up,
  * so of two tags differing only in case (which S3 allows) the later one names the condition key.
  */
-export function existingObjectTagContext(tags: ReadonlyArray<{ key: string; value: string }> | undefined): RequestContext {
+export function existingObjectTagContext(
+  tags: ReadonlyArray<{ key: string; value: string }> | undefined,
+): RequestContext {
   const c: RequestContext = {};
   for (const t of tags ?? []) c[`s3:existingobjecttag/${t.key.toLowerCase()}`] = t.value;
   return c;

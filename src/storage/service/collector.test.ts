@@ -11,18 +11,23 @@ import { Storage } from './storage.js';
 
 /** A body that arrives in pieces over several event-loop turns, so the collector runs mid-write. */
 function trickle(data: Buffer, pieces = 6): Readable {
-  return Readable.from((async function* () {
-    const step = Math.ceil(data.length / pieces);
-    for (let i = 0; i < data.length; i += step) {
-      await new Promise((r) => setTimeout(r, 5));
-      yield data.subarray(i, i + step);
-    }
-  })());
+  return Readable.from(
+    (async function* () {
+      const step = Math.ceil(data.length / pieces);
+      for (let i = 0; i < data.length; i += step) {
+        await new Promise((r) => setTimeout(r, 5));
+        yield data.subarray(i, i + step);
+      }
+    })(),
+  );
 }
 
 function files(dir: string, sub: string): number {
   const root = path.join(dir, sub);
-  return readdirSync(root, { withFileTypes: true }).reduce((n, d) => n + (d.isDirectory() ? readdirSync(path.join(root, d.name)).length : 1), 0);
+  return readdirSync(root, { withFileTypes: true }).reduce(
+    (n, d) => n + (d.isDirectory() ? readdirSync(path.join(root, d.name)).length : 1),
+    0,
+  );
 }
 
 /**
@@ -30,7 +35,9 @@ function files(dir: string, sub: string): number {
  * writes still in progress (ENOENT on rename, or an object naming a missing file). Now the
  * store's own unsettled writes are never collected, whatever the grace.
  */
-test('the collector in a tight loop with grace 0 never breaks concurrent writes, copies, parts and aborts, and leaks nothing', { timeout: 60_000 }, async () => {
+test('the collector in a tight loop with grace 0 never breaks concurrent writes, copies, parts and aborts, and leaks nothing', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-gc-unit-'));
   const s = await Storage.open({ dataDir: dir, maxObjectSize: 64 * 1024 * 1024, gcGraceMs: 0 });
   try {
@@ -52,15 +59,39 @@ test('the collector in a tight loop with grace 0 never breaks concurrent writes,
       expected.set(key, createHash('md5').update(data).digest('hex'));
     };
     const copy = async (from: string, to: string): Promise<void> => {
-      await s.copyObject({ source: s.requireObject('gc-test', from), bucket: 'gc-test', key: to, ownerId: owner, headers: {}, acl: null });
+      await s.copyObject({
+        source: s.requireObject('gc-test', from),
+        bucket: 'gc-test',
+        key: to,
+        ownerId: owner,
+        headers: {},
+        acl: null,
+      });
       expected.set(to, expected.get(from)!);
     };
     const multipart = async (key: string, abort: boolean): Promise<void> => {
-      const u = s.multipart.create({ bucket: 'gc-test', key, ownerId: owner, headers: {}, acl: null, checksumAlgorithm: null, checksumType: null });
+      const u = s.multipart.create({
+        bucket: 'gc-test',
+        key,
+        ownerId: owner,
+        headers: {},
+        acl: null,
+        checksumAlgorithm: null,
+        checksumType: null,
+      });
       const bodies = [randomBytes(MIN_PART_SIZE), randomBytes(1000)];
-      const parts = await Promise.all(bodies.map((b, i) => s.multipart.uploadPart({ bucket: 'gc-test', key, uploadId: u.id, partNumber: i + 1, body: trickle(b, 20) })));
+      const parts = await Promise.all(
+        bodies.map((b, i) =>
+          s.multipart.uploadPart({ bucket: 'gc-test', key, uploadId: u.id, partNumber: i + 1, body: trickle(b, 20) }),
+        ),
+      );
       if (abort) return s.multipart.abort('gc-test', key, u.id);
-      await s.multipart.complete({ bucket: 'gc-test', key, uploadId: u.id, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, checksum: {} })) });
+      await s.multipart.complete({
+        bucket: 'gc-test',
+        key,
+        uploadId: u.id,
+        parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, checksum: {} })),
+      });
       expected.set(key, createHash('md5').update(Buffer.concat(bodies)).digest('hex'));
     };
     for (let round = 0; round < 6; round++) {
@@ -68,7 +99,9 @@ test('the collector in a tight loop with grace 0 never breaks concurrent writes,
         ...Array.from({ length: 8 }, (_, i) => put(`put-${round}-${i}`, randomBytes(2000 + i * 3000))),
         multipart(`mpu-${round}`, false),
         multipart(`aborted-${round}`, true),
-        ...(round > 0 ? [copy(`put-${round - 1}-0`, `copy-${round}`), put(`put-${round - 1}-1`, randomBytes(500))] : []),
+        ...(round > 0
+          ? [copy(`put-${round - 1}-0`, `copy-${round}`), put(`put-${round - 1}-1`, randomBytes(500))]
+          : []),
       ]);
     }
     stop = true;

@@ -36,7 +36,10 @@ test('a failing commit rolls back alone; the others in its batch are kept', { ti
     s.gc.run(s.insert('c')),
   ];
   const settled = await Promise.allSettled(ps);
-  assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    settled.map((r) => r.status),
+    ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+  );
   assert.deepEqual(s.keys(), ['a', 'c']);
 });
 
@@ -66,5 +69,8 @@ test('a failure of the shared commit rejects every commit in the batch', { timeo
     return s.db.transaction(fn)();
   });
   const settled = await Promise.allSettled([failing.run(s.insert('x')), failing.run(s.insert('y'))]);
-  assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    settled.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
 });

@@ -7,7 +7,10 @@ function fetcherOver(keys: string[]) {
   let queries = 0;
   const fetch = (after: string, from: string, limit: number) => {
     queries++;
-    return sorted.filter((k) => k > after && k >= from).slice(0, limit).map((key) => ({ key }));
+    return sorted
+      .filter((k) => k > after && k >= from)
+      .slice(0, limit)
+      .map((key) => ({ key }));
   };
   return { fetch, queries: () => queries };
 }
@@ -28,15 +31,49 @@ function listAll(keys: string[], q: Omit<ListQuery, 'after'>) {
   throw new Error('did not terminate');
 }
 
-const keys = ['a', 'b/1', 'b/2', 'b/3/x', 'c', 'd/e/f', 'd/g', 'dx', 'e', 'photos/2024/a.jpg', 'photos/2024/b.jpg', 'photos/2025/c.jpg', 'photos/index.html'];
+const keys = [
+  'a',
+  'b/1',
+  'b/2',
+  'b/3/x',
+  'c',
+  'd/e/f',
+  'd/g',
+  'dx',
+  'e',
+  'photos/2024/a.jpg',
+  'photos/2024/b.jpg',
+  'photos/2025/c.jpg',
+  'photos/index.html',
+];
 
 const cases: { name: string; q: Omit<ListQuery, 'after'>; expected: string[] }[] = [
   { name: 'no delimiter lists every key', q: { prefix: '', delimiter: '', maxKeys: 1000 }, expected: [...keys].sort() },
-  { name: 'delimiter rolls up groups', q: { prefix: '', delimiter: '/', maxKeys: 1000 }, expected: ['a', 'b/', 'c', 'd/', 'dx', 'e', 'photos/'] },
-  { name: 'prefix + delimiter', q: { prefix: 'photos/', delimiter: '/', maxKeys: 1000 }, expected: ['photos/2024/', 'photos/2025/', 'photos/index.html'] },
-  { name: 'prefix without delimiter', q: { prefix: 'd', delimiter: '', maxKeys: 1000 }, expected: ['d/e/f', 'd/g', 'dx'] },
-  { name: 'prefix not ending at a boundary', q: { prefix: 'photos/20', delimiter: '/', maxKeys: 1000 }, expected: ['photos/2024/', 'photos/2025/'] },
-  { name: 'multi-char delimiter', q: { prefix: '', delimiter: '/2', maxKeys: 1000 }, expected: ['a', 'b/1', 'b/2', 'b/3/x', 'c', 'd/e/f', 'd/g', 'dx', 'e', 'photos/2', 'photos/index.html'] },
+  {
+    name: 'delimiter rolls up groups',
+    q: { prefix: '', delimiter: '/', maxKeys: 1000 },
+    expected: ['a', 'b/', 'c', 'd/', 'dx', 'e', 'photos/'],
+  },
+  {
+    name: 'prefix + delimiter',
+    q: { prefix: 'photos/', delimiter: '/', maxKeys: 1000 },
+    expected: ['photos/2024/', 'photos/2025/', 'photos/index.html'],
+  },
+  {
+    name: 'prefix without delimiter',
+    q: { prefix: 'd', delimiter: '', maxKeys: 1000 },
+    expected: ['d/e/f', 'd/g', 'dx'],
+  },
+  {
+    name: 'prefix not ending at a boundary',
+    q: { prefix: 'photos/20', delimiter: '/', maxKeys: 1000 },
+    expected: ['photos/2024/', 'photos/2025/'],
+  },
+  {
+    name: 'multi-char delimiter',
+    q: { prefix: '', delimiter: '/2', maxKeys: 1000 },
+    expected: ['a', 'b/1', 'b/2', 'b/3/x', 'c', 'd/e/f', 'd/g', 'dx', 'e', 'photos/2', 'photos/index.html'],
+  },
   { name: 'prefix matching nothing', q: { prefix: 'zzz', delimiter: '/', maxKeys: 1000 }, expected: [] },
 ];
 
@@ -51,7 +88,10 @@ for (const c of cases) {
 test('common prefixes count against max-keys and truncate', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(keys);
   const p = listPage(fetch, { prefix: '', delimiter: '/', after: '', maxKeys: 2 });
-  assert.deepEqual(p.contents.map((c) => c.key), ['a']);
+  assert.deepEqual(
+    p.contents.map((c) => c.key),
+    ['a'],
+  );
   assert.deepEqual(p.commonPrefixes, ['b/']);
   assert.equal(p.isTruncated, true);
   assert.equal(p.next, 'b/');
@@ -65,7 +105,10 @@ test('a page that ends exactly at the last key is not truncated', { timeout: 30_
 
 test('marker inside a group resumes inside it; marker equal to a group skips it', { timeout: 30_000 }, () => {
   const { fetch } = fetcherOver(keys);
-  assert.deepEqual(listPage(fetch, { prefix: '', delimiter: '/', after: 'b/', maxKeys: 100 }).commonPrefixes, ['d/', 'photos/']);
+  assert.deepEqual(listPage(fetch, { prefix: '', delimiter: '/', after: 'b/', maxKeys: 100 }).commonPrefixes, [
+    'd/',
+    'photos/',
+  ]);
   const inside = listPage(fetch, { prefix: '', delimiter: '/', after: 'b/1', maxKeys: 100 });
   assert.deepEqual(inside.commonPrefixes[0], 'b/');
 });
@@ -81,7 +124,10 @@ test('a big group is skipped with a bounded number of queries', { timeout: 30_00
   const f = fetcherOver(many);
   const p = listPage(f.fetch, { prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
   assert.deepEqual(p.commonPrefixes, ['big/']);
-  assert.deepEqual(p.contents.map((c) => c.key), ['z']);
+  assert.deepEqual(
+    p.contents.map((c) => c.key),
+    ['z'],
+  );
   assert.ok(f.queries() <= 3, `queries: ${f.queries()}`);
 });
 

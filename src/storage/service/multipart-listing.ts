@@ -28,7 +28,13 @@ const BATCH = 1000;
  * have several uploads, so the cursor is (key, initiated, id) rather than the key alone.
  */
 export function listUploadsPage(meta: MultipartRepo, bucket: string, q: UploadListQuery): UploadListPage {
-  const page: UploadListPage = { uploads: [], commonPrefixes: [], isTruncated: false, nextKeyMarker: '', nextUploadIdMarker: '' };
+  const page: UploadListPage = {
+    uploads: [],
+    commonPrefixes: [],
+    isTruncated: false,
+    nextKeyMarker: '',
+    nextUploadIdMarker: '',
+  };
   if (q.maxUploads <= 0) return page;
   // Without an upload-id marker (or with one that no longer exists) the listing resumes after the
   // whole key; the upload-id marker is ignored without a key marker, as on AWS.
@@ -36,13 +42,15 @@ export function listUploadsPage(meta: MultipartRepo, bucket: string, q: UploadLi
   if (q.keyMarker === '') cursor = { key: '', initiated: -1, id: '' };
   else if (q.uploadIdMarker !== '') {
     const marker = meta.upload(q.uploadIdMarker);
-    if (marker && marker.bucket === bucket && marker.key === q.keyMarker) cursor = { key: marker.key, initiated: marker.initiated.getTime(), id: marker.id };
+    if (marker && marker.bucket === bucket && marker.key === q.keyMarker)
+      cursor = { key: marker.key, initiated: marker.initiated.getTime(), id: marker.id };
   }
   let from = q.prefix;
   // A key marker that is a common prefix (a previous page's NextKeyMarker) resumes after its whole group.
   if (q.delimiter && q.keyMarker.startsWith(q.prefix) && q.keyMarker.endsWith(q.delimiter)) {
     const idx = q.keyMarker.indexOf(q.delimiter, q.prefix.length);
-    if (idx >= 0 && idx + q.delimiter.length === q.keyMarker.length) from = maxString(from, prefixSuccessor(q.keyMarker) ?? q.keyMarker);
+    if (idx >= 0 && idx + q.delimiter.length === q.keyMarker.length)
+      from = maxString(from, prefixSuccessor(q.keyMarker) ?? q.keyMarker);
   }
   let count = 0;
   for (;;) {

@@ -7,7 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteObserver } from '../blobs/store.js';
 import {
-  checksumMismatchError, combineFullObjectCrc, compositeChecksum, createChecksummer, isCrcAlgorithm, type ChecksumAlgorithm,
+  checksumMismatchError,
+  combineFullObjectCrc,
+  compositeChecksum,
+  createChecksummer,
+  isCrcAlgorithm,
+  type ChecksumAlgorithm,
 } from '../checksum/index.js';
 import { StorageError } from '../errors.js';
 import type { MetaRepo } from '../meta/repo.js';
@@ -107,7 +112,11 @@ export function checksumTypeOf(value: string): ChecksumType {
 }
 
 const noSuchUpload = (uploadId: string) =>
-  new StorageError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+  new StorageError(
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    { UploadId: uploadId },
+  );
 
 export class MultipartUploads {
   private readonly meta: MultipartRepo;
@@ -155,12 +164,17 @@ export class MultipartUploads {
       return await this.writePart(input, body, {});
     } catch (e) {
       // The source was replaced or deleted while we read it.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
       throw e;
     }
   }
 
-  private async writePart(t: PartTarget, body: Readable, v: Omit<UploadPartInput, keyof PartTarget | 'body'>): Promise<PartInfo> {
+  private async writePart(
+    t: PartTarget,
+    body: Readable,
+    v: Omit<UploadPartInput, keyof PartTarget | 'body'>,
+  ): Promise<PartInfo> {
     assertPartNumber(t.partNumber);
     const upload = this.requireUpload(t.bucket, t.key, t.uploadId);
     const md5 = createHash('md5');
@@ -180,10 +194,20 @@ export class MultipartUploads {
         throw new StorageError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
       if (sha256 && sha256.digest('hex') !== v.expectedSha256Hex) {
-        throw new StorageError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        throw new StorageError(
+          'XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
       }
       const sent = v.verify ? v.verify() : null;
-      part = { partNumber: t.partNumber, blobId: blob.id, size: blob.size, etag, checksum: partChecksum(upload, own?.digestBase64(), sent), lastModified: new Date() };
+      part = {
+        partNumber: t.partNumber,
+        blobId: blob.id,
+        size: blob.size,
+        etag,
+        checksum: partChecksum(upload, own?.digestBase64(), sent),
+        lastModified: new Date(),
+      };
       this.repo.transaction(() => {
         // Aborted, expired or completed while the bytes were streaming.
         if (!this.meta.upload(upload.id)) throw noSuchUpload(upload.id);
@@ -213,7 +237,11 @@ export class MultipartUploads {
     for (const p of input.parts) {
       assertPartNumber(p.partNumber);
       if (p.partNumber <= previous) {
-        throw new StorageError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', { UploadId: input.uploadId });
+        throw new StorageError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+          { UploadId: input.uploadId },
+        );
       }
       previous = p.partNumber;
     }
@@ -221,26 +249,42 @@ export class MultipartUploads {
     const result = this.repo.transaction((): CompleteResult => {
       this.requireBucket(input.bucket);
       const upload = this.meta.upload(input.uploadId);
-      if (!upload || upload.bucket !== input.bucket || upload.key !== input.key) return { object: this.completedBefore(input), repeated: true };
+      if (!upload || upload.bucket !== input.bucket || upload.key !== input.key)
+        return { object: this.completedBefore(input), repeated: true };
       const stored = new Map(this.meta.parts(upload.id).map((p) => [p.partNumber, p]));
       const chosen = input.parts.map((p) => checkListedPart(upload, stored.get(p.partNumber), p));
       chosen.forEach((p, i) => {
         if (i < chosen.length - 1 && p.size < MIN_PART_SIZE) {
           throw new StorageError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
-            UploadId: upload.id, PartNumber: String(p.partNumber), ETag: input.parts[i]!.etag, ProposedSize: String(p.size), MinSizeAllowed: String(MIN_PART_SIZE),
+            UploadId: upload.id,
+            PartNumber: String(p.partNumber),
+            ETag: input.parts[i]!.etag,
+            ProposedSize: String(p.size),
+            MinSizeAllowed: String(MIN_PART_SIZE),
           });
         }
       });
       const size = chosen.reduce((n, p) => n + p.size, 0);
-      if (size > MAX_MULTIPART_OBJECT_SIZE) throw new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+      if (size > MAX_MULTIPART_OBJECT_SIZE)
+        throw new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
       if (input.objectSize !== undefined && input.objectSize !== size) {
-        throw new StorageError('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${input.objectSize} does not match what was computed: ${size}`);
+        throw new StorageError(
+          'InvalidRequest',
+          `The provided 'x-amz-mp-object-size' header value ${input.objectSize} does not match what was computed: ${size}`,
+        );
       }
       const etagMd5 = createHash('md5');
       for (const p of chosen) etagMd5.update(Buffer.from(p.etag, 'hex'));
       const object: ObjectInfo = {
-        bucket: upload.bucket, key: upload.key, size, etag: `${etagMd5.digest('hex')}-${chosen.length}`, lastModified: new Date(),
-        ownerId: upload.ownerId, headers: upload.headers, acl: upload.acl, checksum: objectChecksum(upload, chosen, input),
+        bucket: upload.bucket,
+        key: upload.key,
+        size,
+        etag: `${etagMd5.digest('hex')}-${chosen.length}`,
+        lastModified: new Date(),
+        ownerId: upload.ownerId,
+        headers: upload.headers,
+        acl: upload.acl,
+        checksum: objectChecksum(upload, chosen, input),
         // Part checksums stay with the object: GetObjectAttributes lists them.
         blobs: chosen.map((p) => ({ id: p.blobId, size: p.size, ...(p.checksum ? { checksum: p.checksum } : {}) })),
         tags: upload.tags ?? [],
@@ -250,11 +294,20 @@ export class MultipartUploads {
       checkWritePrecondition(old, upload.key, input.precondition);
       this.repo.upsertObject(object);
       const kept = new Set(chosen.map((p) => p.blobId));
-      freed = [...(old?.blobs.map((b) => b.id) ?? []), ...[...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id))];
+      freed = [
+        ...(old?.blobs.map((b) => b.id) ?? []),
+        ...[...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id)),
+      ];
       for (const id of freed) this.repo.deleteBlob(id);
       this.meta.deleteParts(upload.id);
       this.meta.deleteUpload(upload.id);
-      this.meta.insertCompleted({ id: upload.id, bucket: upload.bucket, key: upload.key, firstBlob: chosen[0]!.blobId, completed: object.lastModified });
+      this.meta.insertCompleted({
+        id: upload.id,
+        bucket: upload.bucket,
+        key: upload.key,
+        firstBlob: chosen[0]!.blobId,
+        completed: object.lastModified,
+      });
       return { object, repeated: false };
     });
     if (!result.repeated) this.emit({ type: 'object', bucket: input.bucket, key: input.key });
@@ -268,7 +321,8 @@ export class MultipartUploads {
    */
   private completedBefore(input: CompleteInput): ObjectInfo {
     const done = this.meta.completed(input.uploadId);
-    const current = done && done.bucket === input.bucket && done.key === input.key ? this.repo.object(input.bucket, input.key) : null;
+    const current =
+      done && done.bucket === input.bucket && done.key === input.key ? this.repo.object(input.bucket, input.key) : null;
     if (!current || current.blobs[0]?.id !== done!.firstBlob) throw noSuchUpload(input.uploadId);
     return current;
   }
@@ -324,7 +378,8 @@ export class MultipartUploads {
   }
 
   private requireBucket(name: string): void {
-    if (!this.repo.bucket(name)) throw new StorageError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
+    if (!this.repo.bucket(name))
+      throw new StorageError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
   }
 
   private async removeBlobs(ids: string[]): Promise<void> {
@@ -335,12 +390,20 @@ export class MultipartUploads {
 
 function assertPartNumber(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER) {
-    throw new StorageError('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, { ArgumentName: 'partNumber', ArgumentValue: String(n) });
+    throw new StorageError(
+      'InvalidArgument',
+      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`,
+      { ArgumentName: 'partNumber', ArgumentValue: String(n) },
+    );
   }
 }
 
 /** The checksums stored with a part: the upload's algorithm (computed here), else what the client sent. */
-function partChecksum(upload: UploadInfo, computed: string | undefined, sent: Record<string, string> | null): Record<string, string> | null {
+function partChecksum(
+  upload: UploadInfo,
+  computed: string | undefined,
+  sent: Record<string, string> | null,
+): Record<string, string> | null {
   const alg = upload.checksumAlgorithm;
   if (!alg) {
     // DEVIATION: AWS refuses a part checksum when the upload named no algorithm ("Checksum Type
@@ -350,7 +413,10 @@ function partChecksum(upload: UploadInfo, computed: string | undefined, sent: Re
   }
   for (const [other, value] of Object.entries(sent ?? {})) {
     if (other !== alg) {
-      throw new StorageError('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${alg.toLowerCase()}, actual checksum Type: ${other.toLowerCase()}`);
+      throw new StorageError(
+        'InvalidRequest',
+        `Checksum Type mismatch occurred, expected checksum Type: ${alg.toLowerCase()}, actual checksum Type: ${other.toLowerCase()}`,
+      );
     }
     if (value !== computed) throw checksumMismatchError(alg);
   }
@@ -363,16 +429,27 @@ function checkListedPart(upload: UploadInfo, stored: PartInfo | undefined, liste
   const etag = listed.etag.trim().replace(/^"(.*)"$/, '$1');
   const details = { UploadId: upload.id, PartNumber: String(listed.partNumber), ETag: listed.etag };
   if (!stored || stored.etag !== etag) {
-    throw new StorageError('InvalidPart', "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", details);
+    throw new StorageError(
+      'InvalidPart',
+      "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+      details,
+    );
   }
   for (const [alg, value] of Object.entries(listed.checksum)) {
     if (stored.checksum?.[alg] !== value) {
-      throw new StorageError('InvalidPart', `The ${alg} checksum you specified for part ${listed.partNumber} did not match what was uploaded.`, details);
+      throw new StorageError(
+        'InvalidPart',
+        `The ${alg} checksum you specified for part ${listed.partNumber} did not match what was uploaded.`,
+        details,
+      );
     }
   }
   const alg = upload.checksumAlgorithm;
   if (alg && upload.checksumType === 'COMPOSITE' && listed.checksum[alg] === undefined) {
-    throw new StorageError('InvalidRequest', `The upload was created using a ${alg.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${listed.partNumber} in the request.`);
+    throw new StorageError(
+      'InvalidRequest',
+      `The upload was created using a ${alg.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${listed.partNumber} in the request.`,
+    );
   }
   return stored;
 }
@@ -381,22 +458,37 @@ function checkListedPart(upload: UploadInfo, stored: PartInfo | undefined, liste
 function objectChecksum(upload: UploadInfo, parts: PartInfo[], input: CompleteInput): Record<string, string> | null {
   const alg = upload.checksumAlgorithm;
   if (input.checksumType !== undefined && input.checksumType !== (upload.checksumType ?? '')) {
-    throw new StorageError('InvalidRequest', `The upload was created using the ${upload.checksumType ?? 'null'} checksum mode. The complete request must use the same checksum mode.`);
+    throw new StorageError(
+      'InvalidRequest',
+      `The upload was created using the ${upload.checksumType ?? 'null'} checksum mode. The complete request must use the same checksum mode.`,
+    );
   }
   if (!alg) {
-    if (input.checksum) throw new StorageError('InvalidRequest', `The upload was created without a checksum algorithm; a ${input.checksum.algorithm} checksum cannot be verified.`);
+    if (input.checksum)
+      throw new StorageError(
+        'InvalidRequest',
+        `The upload was created without a checksum algorithm; a ${input.checksum.algorithm} checksum cannot be verified.`,
+      );
     return null;
   }
   const digest = (p: PartInfo): string => p.checksum![alg]!;
-  const value = upload.checksumType === 'FULL_OBJECT' && isCrcAlgorithm(alg)
-    ? combineFullObjectCrc(alg, parts.map((p) => ({ digestBase64: digest(p), length: p.size })))
-    : compositeChecksum(alg, parts.map(digest));
+  const value =
+    upload.checksumType === 'FULL_OBJECT' && isCrcAlgorithm(alg)
+      ? combineFullObjectCrc(
+          alg,
+          parts.map((p) => ({ digestBase64: digest(p), length: p.size })),
+        )
+      : compositeChecksum(alg, parts.map(digest));
   if (input.checksum) {
     if (input.checksum.algorithm !== alg) {
-      throw new StorageError('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${alg.toLowerCase()}, actual checksum Type: ${input.checksum.algorithm.toLowerCase()}`);
+      throw new StorageError(
+        'InvalidRequest',
+        `Checksum Type mismatch occurred, expected checksum Type: ${alg.toLowerCase()}, actual checksum Type: ${input.checksum.algorithm.toLowerCase()}`,
+      );
     }
     // A COMPOSITE value may be sent with or without its "-<parts>" suffix.
-    if (input.checksum.value !== value && `${input.checksum.value}-${parts.length}` !== value) throw checksumMismatchError(alg);
+    if (input.checksum.value !== value && `${input.checksum.value}-${parts.length}` !== value)
+      throw checksumMismatchError(alg);
   }
   return { [alg]: value };
 }

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { bucketNameProblem, assertObjectKey } from './names.js';
 import { StorageError } from '../errors.js';
 
-const valid = ['abc', 'my-bucket', 'my.bucket.name', 'a'.repeat(63), '123', 'www.site-one.test', 'bucket1', '1.2.3', '1.2.3.4.5'];
+const valid = [
+  'abc',
+  'my-bucket',
+  'my.bucket.name',
+  'a'.repeat(63),
+  '123',
+  'www.site-one.test',
+  'bucket1',
+  '1.2.3',
+  '1.2.3.4.5',
+];
 const invalid: [string, RegExp][] = [
   ['ab', /between 3 and 63/],
   ['a'.repeat(64), /between 3 and 63/],
@@ -32,7 +42,16 @@ test('invalid bucket names are refused with a reason', { timeout: 30_000 }, () =
 test('object keys: 1024 bytes max, counted in UTF-8', { timeout: 30_000 }, () => {
   assertObjectKey('a'.repeat(1024));
   assertObjectKey('é'.repeat(512));
-  assert.throws(() => assertObjectKey('a'.repeat(1025)), (e: unknown) => e instanceof StorageError && e.code === 'KeyTooLongError');
-  assert.throws(() => assertObjectKey('é'.repeat(513)), (e: unknown) => e instanceof StorageError && e.code === 'KeyTooLongError');
-  assert.throws(() => assertObjectKey(''), (e: unknown) => e instanceof StorageError && e.code === 'InvalidArgument');
+  assert.throws(
+    () => assertObjectKey('a'.repeat(1025)),
+    (e: unknown) => e instanceof StorageError && e.code === 'KeyTooLongError',
+  );
+  assert.throws(
+    () => assertObjectKey('é'.repeat(513)),
+    (e: unknown) => e instanceof StorageError && e.code === 'KeyTooLongError',
+  );
+  assert.throws(
+    () => assertObjectKey(''),
+    (e: unknown) => e instanceof StorageError && e.code === 'InvalidArgument',
+  );
 });

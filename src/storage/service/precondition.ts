@@ -12,14 +12,22 @@ export interface WritePrecondition {
 }
 
 /** Throws PreconditionFailed (412) or, for If-Match on a missing key, NoSuchKey (404) as S3 does. */
-export function checkWritePrecondition(current: ObjectInfo | null, key: string, p: WritePrecondition | undefined): void {
+export function checkWritePrecondition(
+  current: ObjectInfo | null,
+  key: string,
+  p: WritePrecondition | undefined,
+): void {
   if (p === undefined) return;
   if (p.ifNoneMatch === '*' && current !== null) {
-    throw new StorageError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+    throw new StorageError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      Condition: 'If-None-Match',
+    });
   }
   if (p.ifMatch === undefined) return;
   if (current === null) throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: key });
   if (!p.ifMatch.some((etag) => etag === '*' || etag === current.etag)) {
-    throw new StorageError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+    throw new StorageError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      Condition: 'If-Match',
+    });
   }
 }

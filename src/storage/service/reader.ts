@@ -32,7 +32,7 @@ function readSegmentsSync(segments: Segment[], pathOf: (id: string) => string, l
   for (const seg of segments) {
     const fd = openSync(pathOf(seg.blob.id), 'r');
     try {
-      for (let pos = seg.from; pos <= seg.to;) {
+      for (let pos = seg.from; pos <= seg.to; ) {
         const n = readSync(fd, out, at, seg.to - pos + 1, pos);
         if (n === 0) throw new Error(`blob ${seg.blob.id} is shorter than its recorded size`);
         pos += n;
@@ -50,7 +50,11 @@ function readSegmentsSync(segments: Segment[], pathOf: (id: string) => string, l
  * this returns, so a delete racing with a GET cannot cut a simple object's body short (the open
  * descriptor keeps the bytes alive after unlink).
  */
-export async function openObjectStream(blobs: BlobRef[], pathOf: (id: string) => string, range: ByteRange | null): Promise<Readable> {
+export async function openObjectStream(
+  blobs: BlobRef[],
+  pathOf: (id: string) => string,
+  range: ByteRange | null,
+): Promise<Readable> {
   const total = blobs.reduce((n, b) => n + b.size, 0);
   const start = range ? range.start : 0;
   const end = range ? range.end : total - 1;
@@ -100,7 +104,9 @@ export async function openObjectStream(blobs: BlobRef[], pathOf: (id: string) =>
   const stream = Readable.from(generate(), { objectMode: false, highWaterMark: CHUNK });
   // A client that goes away before the first read must not leak the eagerly opened descriptor.
   stream.once('close', () => {
-    takeFirst()?.close().catch(() => undefined);
+    takeFirst()
+      ?.close()
+      .catch(() => undefined);
   });
   return stream;
 }

@@ -91,11 +91,18 @@ export class Storage {
   private readonly openedAt = Date.now();
   private closed = false;
 
-  private constructor(private readonly opts: StorageOptions, repo: MetaRepo, blobs: BlobStore) {
+  private constructor(
+    private readonly opts: StorageOptions,
+    repo: MetaRepo,
+    blobs: BlobStore,
+  ) {
     this.repo = repo;
     this.blobs = blobs;
     this.commits = new GroupCommit((fn) => repo.transaction(fn));
-    this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), { maxPartSize: opts.maxObjectSize, maxAgeMs: opts.multipartMaxAgeMs });
+    this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), {
+      maxPartSize: opts.maxObjectSize,
+      maxAgeMs: opts.multipartMaxAgeMs,
+    });
   }
 
   static async open(opts: StorageOptions): Promise<Storage> {
@@ -117,7 +124,11 @@ export class Storage {
   }
 
   /** The sweep started by open(), for callers that want to wait for or report it. */
-  initialCollection: Promise<{ tmp: number; blobs: number; uploads: number }> = Promise.resolve({ tmp: 0, blobs: 0, uploads: 0 });
+  initialCollection: Promise<{ tmp: number; blobs: number; uploads: number }> = Promise.resolve({
+    tmp: 0,
+    blobs: 0,
+    uploads: 0,
+  });
 
   close(): void {
     this.closed = true;
@@ -147,7 +158,8 @@ export class Storage {
       secretAccessKey: input.secretAccessKey ?? newSecretKey(),
       createdAt: new Date(),
     };
-    if (this.repo.addonByAccessKey(addon.accessKeyId)) throw new StorageError('InvalidArgument', 'access key already in use');
+    if (this.repo.addonByAccessKey(addon.accessKeyId))
+      throw new StorageError('InvalidArgument', 'access key already in use');
     this.repo.insertAddon(addon);
     return addon;
   }
@@ -171,7 +183,8 @@ export class Storage {
   /** Refused while the add-on owns buckets: its data would become unreachable. */
   deleteAddon(id: string): void {
     if (!this.repo.addonById(id)) throw new StorageError('InvalidArgument', `no add-on ${id}`);
-    if (this.repo.bucketCountOf(id) > 0) throw new StorageError('BucketNotEmpty', `add-on ${id} still owns buckets; delete them first`);
+    if (this.repo.bucketCountOf(id) > 0)
+      throw new StorageError('BucketNotEmpty', `add-on ${id} still owns buckets; delete them first`);
     this.repo.deleteAddon(id);
   }
 
@@ -183,10 +196,25 @@ export class Storage {
     return this.repo.transaction(() => {
       const existing = this.repo.bucket(name);
       if (existing) {
-        if (existing.ownerId === owner.id) throw new StorageError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: name });
-        throw new StorageError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
+        if (existing.ownerId === owner.id)
+          throw new StorageError(
+            'BucketAlreadyOwnedByYou',
+            'Your previous request to create the named bucket succeeded and you already own it.',
+            { BucketName: name },
+          );
+        throw new StorageError(
+          'BucketAlreadyExists',
+          'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+          { BucketName: name },
+        );
       }
-      const info = { name, ownerId: owner.id, region, createdAt: new Date(), acl: acl ?? cannedAcl('private', ownerRef, ownerRef) };
+      const info = {
+        name,
+        ownerId: owner.id,
+        region,
+        createdAt: new Date(),
+        acl: acl ?? cannedAcl('private', ownerRef, ownerRef),
+      };
       this.repo.insertBucket(info);
       this.emit({ type: 'bucket', bucket: name, what: 'created' });
       return this.repo.bucket(name)!;
@@ -211,7 +239,8 @@ export class Storage {
   deleteBucket(name: string): void {
     const parts = this.repo.transaction(() => {
       this.requireBucket(name);
-      if (!this.repo.bucketIsEmpty(name)) throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+      if (!this.repo.bucketIsEmpty(name))
+        throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
       this.repo.deleteBucket(name);
       return this.multipart.dropBucketUploads(name);
     });
@@ -268,10 +297,15 @@ export class Storage {
   async putObject(input: PutObjectInput): Promise<ObjectInfo> {
     assertObjectKey(input.key);
     // Fail before the body is read when the answer is already known; the commit checks again.
-    if (input.precondition) checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
+    if (input.precondition)
+      checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
     const md5 = createHash('md5');
     const sha256 = input.expectedSha256Hex ? createHash('sha256') : null;
-    const observers: ByteObserver[] = [(c) => md5.update(c), ...(sha256 ? [(c: Buffer) => sha256.update(c)] : []), ...(input.observers ?? [])];
+    const observers: ByteObserver[] = [
+      (c) => md5.update(c),
+      ...(sha256 ? [(c: Buffer) => sha256.update(c)] : []),
+      ...(input.observers ?? []),
+    ];
     const blob = await this.blobs.write(input.body, observers, this.opts.maxObjectSize);
     const md5Digest = md5.digest();
     let checksum: Record<string, string> | null = null;
@@ -280,34 +314,63 @@ export class Storage {
         throw new StorageError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
       if (sha256 && sha256.digest('hex') !== input.expectedSha256Hex) {
-        throw new StorageError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        throw new StorageError(
+          'XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
       }
       checksum = input.verify ? input.verify() : null;
     } catch (e) {
       await this.blobs.remove(blob.id);
       throw e;
     }
-    return this.commitObject({
-      bucket: input.bucket, key: input.key, size: blob.size, etag: md5Digest.toString('hex'), lastModified: new Date(),
-      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum, blobs: [blob], tags: input.tags ?? [],
-    }, input.precondition);
+    return this.commitObject(
+      {
+        bucket: input.bucket,
+        key: input.key,
+        size: blob.size,
+        etag: md5Digest.toString('hex'),
+        lastModified: new Date(),
+        ownerId: input.ownerId,
+        headers: input.headers,
+        acl: input.acl,
+        checksum,
+        blobs: [blob],
+        tags: input.tags ?? [],
+      },
+      input.precondition,
+    );
   }
 
   async copyObject(input: CopyObjectInput): Promise<ObjectInfo> {
     assertObjectKey(input.key);
-    if (input.precondition) checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
+    if (input.precondition)
+      checkWritePrecondition(this.repo.object(input.bucket, input.key), input.key, input.precondition);
     const cloned: BlobRef[] = [];
     try {
       for (const b of input.source.blobs) cloned.push({ ...b, id: await this.blobs.clone(b.id) });
     } catch (e) {
       await Promise.all(cloned.map((b) => this.blobs.remove(b.id)));
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new StorageError('NoSuchKey', 'The specified key does not exist.', { Key: input.source.key });
       throw e;
     }
-    return this.commitObject({
-      bucket: input.bucket, key: input.key, size: input.source.size, etag: input.source.etag, lastModified: new Date(),
-      ownerId: input.ownerId, headers: input.headers, acl: input.acl, checksum: input.source.checksum, blobs: cloned, tags: input.tags ?? [],
-    }, input.precondition);
+    return this.commitObject(
+      {
+        bucket: input.bucket,
+        key: input.key,
+        size: input.source.size,
+        etag: input.source.etag,
+        lastModified: new Date(),
+        ownerId: input.ownerId,
+        headers: input.headers,
+        acl: input.acl,
+        checksum: input.source.checksum,
+        blobs: cloned,
+        tags: input.tags ?? [],
+      },
+      input.precondition,
+    );
   }
 
   /**
@@ -384,7 +447,9 @@ export class Storage {
    * Aborts abandoned multipart uploads, then removes temp files and blob files no metadata names
    * that are older than `graceMs` or than this store. Stops early when the store is closed.
    */
-  async collectGarbage(graceMs: number = this.opts.gcGraceMs): Promise<{ tmp: number; blobs: number; uploads: number }> {
+  async collectGarbage(
+    graceMs: number = this.opts.gcGraceMs,
+  ): Promise<{ tmp: number; blobs: number; uploads: number }> {
     if (this.gcRunning) return { tmp: 0, blobs: 0, uploads: 0 };
     this.gcRunning = true;
     try {

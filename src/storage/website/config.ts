@@ -76,8 +76,8 @@ function statusCode(text: string): number {
 function validateCondition(c: NonNullable<RoutingRule['condition']>): void {
   if (c.keyPrefixEquals === undefined && c.httpErrorCodeReturnedEquals === undefined) {
     throw invalidRequest(
-      'Condition cannot be empty. To redirect all requests without a condition, '
-        + "the condition element shouldn't be present.",
+      'Condition cannot be empty. To redirect all requests without a condition, ' +
+        "the condition element shouldn't be present.",
     );
   }
   if (c.httpErrorCodeReturnedEquals !== undefined) {
@@ -105,15 +105,16 @@ function validateRedirect(rule: RoutingRule): void {
   if (r.httpRedirectCode === undefined) return;
   const code = statusCode(r.httpRedirectCode);
   if (WEBSITE_REDIRECT_CODES.has(code)) return;
-  const on404 = rule.condition?.httpErrorCodeReturnedEquals !== undefined
-    && statusCode(rule.condition.httpErrorCodeReturnedEquals) === 404;
+  const on404 =
+    rule.condition?.httpErrorCodeReturnedEquals !== undefined &&
+    statusCode(rule.condition.httpErrorCodeReturnedEquals) === 404;
   if (WEBSITE_SERVE_CODES.has(code) && on404) {
     // DEVIATION: Garage's 200/404 "serve this key" extension (see WEBSITE_SERVE_CODES). It
     // stays inside the bucket, so another host or protocol makes no sense.
     if (r.hostName !== undefined || r.protocol !== undefined) {
       throw invalidRequest(
-        `An HttpRedirectCode of ${code} serves another key of this bucket `
-          + 'and cannot be combined with HostName or Protocol.',
+        `An HttpRedirectCode of ${code} serves another key of this bucket ` +
+          'and cannot be combined with HostName or Protocol.',
       );
     }
     return;
@@ -155,8 +156,8 @@ export function validateWebsiteConfig(c: WebsiteConfig): WebsiteConfig {
     if (c.routingRules.length === 0) throw malformed();
     if (c.routingRules.length > MAX_ROUTING_RULES) {
       throw invalidRequest(
-        `${c.routingRules.length} routing rules provided, the number of routing rules `
-          + `in a website configuration is limited to ${MAX_ROUTING_RULES}.`,
+        `${c.routingRules.length} routing rules provided, the number of routing rules ` +
+          `in a website configuration is limited to ${MAX_ROUTING_RULES}.`,
       );
     }
     for (const rule of c.routingRules) {

@@ -141,9 +141,8 @@ export function applyRoutingRules(
   const rule = rules.find((r) => conditionMatches(r, key, httpError));
   if (rule === undefined) return { type: 'none' };
   const target = rewriteKey(rule, key);
-  const code = rule.redirect.httpRedirectCode === undefined
-    ? DEFAULT_REDIRECT_CODE
-    : Number(rule.redirect.httpRedirectCode);
+  const code =
+    rule.redirect.httpRedirectCode === undefined ? DEFAULT_REDIRECT_CODE : Number(rule.redirect.httpRedirectCode);
   if (WEBSITE_SERVE_CODES.has(code)) return { type: 'serve', key: target, status: code as 200 | 404 };
   const protocol = rule.redirect.protocol ?? req.protocol;
   const host = rule.redirect.hostName ?? req.host;
