@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
+import { multipartBody, signedV4Fields } from './helpers/post-form.js';
 import { assertS3Error, md5Base64, raw } from './helpers/raw.js';
 import { rejects } from './helpers/s3-assert.js';
 
@@ -202,7 +203,28 @@ describe('BlockPublicAcls', T, () => {
       403,
     );
     await rejects(() => s3.send(new PutBucketAclCommand({ Bucket: b, ACL: 'public-read' })), 'AccessDenied', 403);
-    assert.equal((await anonApi(b, 'a.txt')).status, 403, 'nothing was stored');
+    // A browser form upload (PostObject) signed by the owner: refused with a public ACL only.
+    const post = (acl: string) => {
+      const fields = signedV4Fields(
+        t.owner,
+        [{ bucket: b }, { key: 'posted.txt' }, { acl }],
+        [
+          ['key', 'posted.txt'],
+          ['acl', acl],
+        ],
+      );
+      const form = multipartBody(fields, { filename: 'posted.txt', content: 'posted' });
+      return raw(t.endpoint, {
+        method: 'POST',
+        path: `/${b}`,
+        body: form.body,
+        headers: { 'content-type': form.contentType },
+      });
+    };
+    assertS3Error(await post('public-read'), 403, 'AccessDenied', 'POST');
+    assert.equal(t.cellar.storage.headObject(b, 'posted.txt'), null, 'nothing was posted');
+    assert.equal((await post('private')).status, 204);
+    assert.equal(t.cellar.storage.headObject(b, 'a.txt'), null, 'nothing was stored');
     assert.equal((await anonApi(b, 'src.txt')).status, 403, 'the ACL was not changed');
     await put(b, 'private.txt', 'private');
     await put(b, 'shared.txt', 'bucket-owner-full-control');
