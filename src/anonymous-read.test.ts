@@ -10,8 +10,10 @@ import {
   cannedAcl,
   storedPolicy,
   type Acl,
+  type BucketGuards,
   type BucketInfo,
   type CannedAcl,
+  type PublicAccessBlock,
   type RequestContext,
 } from '#storage';
 import { describeSite } from './gateway/tls/sites.js';
@@ -61,9 +63,22 @@ interface Row {
   objectAcl: Acl | null;
   policy?: string;
   context?: RequestContext;
+  /** The bucket's Block Public Access / Object Ownership settings. */
+  guards?: BucketGuards;
   /** One outcome for all, or the API's and the website's where the website's DEVIATION applies. */
   expect: Outcome | { api: Outcome; website: Outcome };
 }
+
+const pab = (flags: Partial<PublicAccessBlock>): BucketGuards => ({
+  publicAccessBlock: {
+    blockPublicAcls: false,
+    ignorePublicAcls: false,
+    blockPublicPolicy: false,
+    restrictPublicBuckets: false,
+    ...flags,
+  },
+});
+const PUBLIC_POLICY = policy(stmt('Allow', 's3:GetObject', ALL));
 
 const REFERER = { StringLike: { 'aws:Referer': 'https://www.example.com/*' } };
 
@@ -220,6 +235,92 @@ const ROWS: Row[] = [
     objectAcl: acl('public-read'),
     expect: 'forbidden',
   },
+  // Block Public Access (access-control-block-public-access.html) and Object Ownership.
+  {
+    what: 'IgnorePublicAcls: a public-read object ACL grants nothing',
+    guards: pab({ ignorePublicAcls: true }),
+    objectAcl: acl('public-read'),
+    expect: 'forbidden',
+  },
+  {
+    what: 'IgnorePublicAcls: a public-read bucket ACL no longer tells of a missing key',
+    guards: pab({ ignorePublicAcls: true }),
+    bucketAcl: acl('public-read'),
+    objectAcl: null,
+    expect: 'forbidden',
+  },
+  {
+    what: 'IgnorePublicAcls leaves the public policy alone',
+    guards: pab({ ignorePublicAcls: true }),
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('private'),
+    expect: 'read',
+  },
+  {
+    what: 'RestrictPublicBuckets: the public policy grants nothing to anonymous',
+    guards: pab({ restrictPublicBuckets: true }),
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('private'),
+    expect: 'forbidden',
+  },
+  {
+    what: 'RestrictPublicBuckets leaves a public-read object ACL alone',
+    guards: pab({ restrictPublicBuckets: true }),
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('public-read'),
+    expect: 'read',
+  },
+  {
+    what: 'RestrictPublicBuckets keeps the Deny statements of a public policy',
+    guards: pab({ restrictPublicBuckets: true }),
+    policy: policy(stmt('Allow', 's3:GetObject', ALL), stmt('Deny', 's3:GetObject', `arn:aws:s3:::${BUCKET}/${KEY}`)),
+    objectAcl: acl('public-read'),
+    expect: 'forbidden',
+  },
+  {
+    what: 'BlockPublicAcls and BlockPublicPolicy only stop new grants: existing ones still work',
+    guards: pab({ blockPublicAcls: true, blockPublicPolicy: true }),
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('private'),
+    expect: 'read',
+  },
+  {
+    what: 'BlockPublicAcls alone: an existing public-read object ACL still grants',
+    guards: pab({ blockPublicAcls: true }),
+    objectAcl: acl('public-read'),
+    expect: 'read',
+  },
+  {
+    what: 'all four flags: neither the ACL nor the policy opens the object',
+    guards: pab({
+      blockPublicAcls: true,
+      ignorePublicAcls: true,
+      blockPublicPolicy: true,
+      restrictPublicBuckets: true,
+    }),
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('public-read'),
+    expect: 'forbidden',
+  },
+  {
+    what: 'BucketOwnerEnforced: ACLs are disabled, a public-read object is private',
+    guards: { ownership: 'BucketOwnerEnforced' },
+    objectAcl: acl('public-read'),
+    expect: 'forbidden',
+  },
+  {
+    what: 'BucketOwnerEnforced: the policy still grants',
+    guards: { ownership: 'BucketOwnerEnforced' },
+    policy: PUBLIC_POLICY,
+    objectAcl: acl('public-read'),
+    expect: 'read',
+  },
+  {
+    what: 'BucketOwnerPreferred leaves ACLs in force',
+    guards: { ownership: 'BucketOwnerPreferred' },
+    objectAcl: acl('public-read'),
+    expect: 'read',
+  },
 ];
 
 function bucketOf(r: Row): BucketInfo {
@@ -232,6 +333,7 @@ function bucketOf(r: Row): BucketInfo {
     policy: r.policy ?? null,
     cors: null,
     website: null,
+    ...r.guards,
   };
 }
 
@@ -256,6 +358,7 @@ describe('the anonymous read: one answer per row from storage, the S3 API, the w
         key: KEY,
         object,
         context: ctx,
+        guards: b,
       });
       const storageApi: Outcome = exists ? (d.allowed ? 'read' : 'forbidden') : d.notFound ? 'not-found' : 'forbidden';
       const storageWeb: Outcome = exists

@@ -80,6 +80,10 @@ const withMd5 = (method: string, path: string, body: string, headers: Record<str
   headers: { 'content-md5': md5Base64(body), ...headers },
 });
 
+const PAB_XML =
+  '<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>';
+const OWNERSHIP_XML =
+  '<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>';
 const TAGGING_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>';
 const WEBSITE_XML =
   '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
@@ -90,8 +94,6 @@ const UNCONFIGURED: Array<[OperationName, string, Cell]> = [
   ['GetBucketEncryption', 'encryption', 'ServerSideEncryptionConfigurationNotFoundError'],
   ['GetObjectLockConfiguration', 'object-lock', 'ObjectLockConfigurationNotFoundError'],
   ['GetBucketReplication', 'replication', 'ReplicationConfigurationNotFoundError'],
-  ['GetBucketOwnershipControls', 'ownershipControls', 'OwnershipControlsNotFoundError'],
-  ['GetPublicAccessBlock', 'publicAccessBlock', 'NoSuchPublicAccessBlockConfiguration'],
   ['GetBucketRequestPayment', 'requestPayment', 'ok'],
   ['GetBucketLogging', 'logging', 'ok'],
   ['GetBucketNotificationConfiguration', 'notification', 'ok'],
@@ -343,6 +345,37 @@ const CASES: Case[] = [
     }),
     expect: same(OWNER_ONLY),
   },
+  // Bucket guards: s3:*PublicAccessBlock and s3:*BucketOwnershipControls, which no ACL grants.
+  {
+    op: 'GetPublicAccessBlock',
+    request: get('publicAccessBlock'),
+    expect: same(['NoSuchPublicAccessBlockConfiguration', 'AD', 'AD']),
+  },
+  {
+    op: 'PutPublicAccessBlock',
+    request: (e) => withMd5('PUT', `/${e.bucket}?publicAccessBlock`, PAB_XML),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeletePublicAccessBlock',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?publicAccessBlock` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetBucketOwnershipControls',
+    request: get('ownershipControls'),
+    expect: same(['OwnershipControlsNotFoundError', 'AD', 'AD']),
+  },
+  {
+    op: 'PutBucketOwnershipControls',
+    request: (e) => withMd5('PUT', `/${e.bucket}?ownershipControls`, OWNERSHIP_XML),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteBucketOwnershipControls',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?ownershipControls` }),
+    expect: same(OWNER_ONLY),
+  },
   ...UNCONFIGURED.map(([op, sub, cell]): Case => ({ op, request: get(sub), expect: same([cell, 'AD', 'AD']) })),
 ];
 
@@ -427,6 +460,8 @@ function fingerprint(bucket: string): string {
     cors: b.cors,
     website: b.website,
     tags: b.tags,
+    publicAccessBlock: b.publicAccessBlock,
+    ownership: b.ownership,
     owner: b.ownerId,
     objects,
     uploads,
@@ -558,6 +593,10 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   GetBucketAccelerateConfiguration: (b) => ({ method: 'GET', path: `/${b}?accelerate` }),
   GetBucketOwnershipControls: (b) => ({ method: 'GET', path: `/${b}?ownershipControls` }),
   GetPublicAccessBlock: (b) => ({ method: 'GET', path: `/${b}?publicAccessBlock` }),
+  PutPublicAccessBlock: (b) => ({ method: 'PUT', path: `/${b}?publicAccessBlock`, body: PAB_XML }),
+  DeletePublicAccessBlock: (b) => ({ method: 'DELETE', path: `/${b}?publicAccessBlock` }),
+  PutBucketOwnershipControls: (b) => ({ method: 'PUT', path: `/${b}?ownershipControls`, body: OWNERSHIP_XML }),
+  DeleteBucketOwnershipControls: (b) => ({ method: 'DELETE', path: `/${b}?ownershipControls` }),
   ListMultipartUploads: (b) => ({ method: 'GET', path: `/${b}?uploads` }),
   DeleteObjects: (b) => withMd5('POST', `/${b}?delete`, '<Delete><Object><Key>x</Key></Object></Delete>'),
   PostObject: (b) => ({

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  GetBucketOwnershipControlsCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -117,13 +118,15 @@ describe('request headers asking for what we do not do are refused, never droppe
     await rejects(() => s3.send(new HeadBucketCommand({ Bucket: 'locked' })), null, 404);
   });
 
-  test('CreateBucket with ObjectOwnership: ObjectWriter works, BucketOwnerEnforced is refused', T, async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'writer-owned', ObjectOwnership: 'ObjectWriter' }));
-    await rejects(
-      () => s3.send(new CreateBucketCommand({ Bucket: 'owner-enforced', ObjectOwnership: 'BucketOwnerEnforced' })),
-      'NotImplemented',
-      501,
-    );
+  test("CreateBucket with ObjectOwnership sets the bucket's ownership controls", T, async () => {
+    for (const [Bucket, ObjectOwnership] of [
+      ['writer-owned', 'ObjectWriter'],
+      ['owner-enforced', 'BucketOwnerEnforced'],
+    ] as const) {
+      await s3.send(new CreateBucketCommand({ Bucket, ObjectOwnership }));
+      const got = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket }));
+      assert.deepEqual(got.OwnershipControls?.Rules, [{ ObjectOwnership }]);
+    }
   });
 });
 

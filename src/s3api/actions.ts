@@ -44,7 +44,11 @@ export const ACTIONS: Record<OperationName, { action: string; target: 'bucket' |
   GetBucketReplication: { action: 's3:GetReplicationConfiguration', target: 'bucket' },
   GetBucketAccelerateConfiguration: { action: 's3:GetAccelerateConfiguration', target: 'bucket' },
   GetBucketOwnershipControls: { action: 's3:GetBucketOwnershipControls', target: 'bucket' },
+  PutBucketOwnershipControls: { action: 's3:PutBucketOwnershipControls', target: 'bucket' },
+  DeleteBucketOwnershipControls: { action: 's3:PutBucketOwnershipControls', target: 'bucket' },
   GetPublicAccessBlock: { action: 's3:GetBucketPublicAccessBlock', target: 'bucket' },
+  PutPublicAccessBlock: { action: 's3:PutBucketPublicAccessBlock', target: 'bucket' },
+  DeletePublicAccessBlock: { action: 's3:PutBucketPublicAccessBlock', target: 'bucket' },
   ListMultipartUploads: { action: 's3:ListBucketMultipartUploads', target: 'bucket' },
   // Checked per key inside the handler: each deleted key is its own s3:DeleteObject.
   DeleteObjects: { action: 's3:DeleteObject', target: 'bucket' },

@@ -21,6 +21,8 @@ type EdgeCode =
   | 'ReplicationConfigurationNotFoundError'
   | 'NoSuchPublicAccessBlockConfiguration'
   | 'OwnershipControlsNotFoundError'
+  | 'AccessControlListNotSupported'
+  | 'InvalidBucketAclWithObjectOwnership'
   | 'InvalidStorageClass'
   | 'MalformedPOSTRequest'
   | 'MaxPostPreDataLengthExceededError'
@@ -37,6 +39,7 @@ export type S3ErrorCode = StorageErrorCode | EdgeCode;
 /** Status and default message for every code, as in https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html */
 const TABLE: Record<S3ErrorCode, [number, string]> = {
   AccessDenied: [403, 'Access Denied'],
+  AccessControlListNotSupported: [400, 'The bucket does not allow ACLs'],
   AuthorizationHeaderMalformed: [400, 'The authorization header is malformed.'],
   AuthorizationQueryParametersError: [400, 'Error parsing the X-Amz-Credential parameter.'],
   BadDigest: [400, 'The Content-MD5 you specified did not match what we received.'],
@@ -57,6 +60,10 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidBucketAclWithObjectOwnership: [
+    400,
+    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+  ],
   InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
   InvalidDigest: [400, 'The Content-MD5 you specified is not valid.'],
   InvalidLocationConstraint: [400, 'The specified location-constraint is not valid.'],

@@ -47,6 +47,14 @@ import {
   putObjectTagging,
 } from './handlers/tagging.js';
 import { getObjectAttributes } from './handlers/attributes.js';
+import {
+  deleteBucketOwnershipControls,
+  deletePublicAccessBlock,
+  getBucketOwnershipControls,
+  getPublicAccessBlock,
+  putBucketOwnershipControls,
+  putPublicAccessBlock,
+} from './handlers/guards.js';
 import { authenticate, authorizeRoute } from './pipeline.js';
 import { checkRequestHeaders } from './request-headers.js';
 import { route, splitPath, type Route } from './router.js';
@@ -202,13 +210,23 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'GetBucketEncryption':
     case 'GetObjectLockConfiguration':
     case 'GetBucketReplication':
-    case 'GetBucketOwnershipControls':
-    case 'GetPublicAccessBlock':
     case 'GetBucketRequestPayment':
     case 'GetBucketLogging':
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
+    case 'GetPublicAccessBlock':
+      return getPublicAccessBlock(ctx, bucket());
+    case 'PutPublicAccessBlock':
+      return putPublicAccessBlock(ctx, bucket());
+    case 'DeletePublicAccessBlock':
+      return deletePublicAccessBlock(ctx, bucket());
+    case 'GetBucketOwnershipControls':
+      return getBucketOwnershipControls(ctx, bucket());
+    case 'PutBucketOwnershipControls':
+      return putBucketOwnershipControls(ctx, bucket());
+    case 'DeleteBucketOwnershipControls':
+      return deleteBucketOwnershipControls(ctx, bucket());
     case 'PutObjectAcl':
       return putObjectAcl(ctx, bucket(), r);
     case 'GetObjectAcl':

@@ -5,6 +5,7 @@ import {
   parseAuth,
   parsePolicy,
   policyMayAllow,
+  restrictedPolicy,
   storedPolicy,
   verifyAuth,
   type AuthRequest,
@@ -107,6 +108,7 @@ function decide(
     bucketAcl: bucket.acl,
     objectAcl: object?.acl ?? null,
     context: { ...requestContext(ctx), ...existingObjectTagContext(object?.tags), ...requestTagContext(tags) },
+    guards: bucket,
   });
 }
 
@@ -153,6 +155,7 @@ export function anonymousObjectAnswer(
     key,
     object,
     context,
+    guards: bucket,
   });
   if (object !== null) return d.allowed ? 'read' : 'AccessDenied';
   return d.notFound ? 'NoSuchKey' : 'AccessDenied';
@@ -241,10 +244,12 @@ function mightBeAllowed(ctx: S3Context, bucket: BucketInfo, action: string): boo
     bucketAcl: bucket.acl,
     objectAcl: null,
     context: {},
+    guards: bucket,
   });
   return (
     withoutPolicy.allowed ||
-    (bucket.policy !== null && policyMayAllow(parsePolicy(bucket.policy, bucket.name), ctx.principal, action))
+    (bucket.policy !== null &&
+      policyMayAllow(restrictedPolicy(parsePolicy(bucket.policy, bucket.name), bucket), ctx.principal, action))
   );
 }
 

@@ -86,7 +86,7 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['CreateBucket', 'x-amz-acl', 'handled'],
   ['CreateBucket', 'x-amz-grant-write', 'handled'],
   ['CreateBucket', 'x-amz-bucket-object-lock-enabled', 'checked'],
-  ['CreateBucket', 'x-amz-object-ownership', 'checked'],
+  ['CreateBucket', 'x-amz-object-ownership', 'handled'],
   ['PutBucketAcl', 'x-amz-grant-read', 'handled'],
   ['PutObjectAcl', 'x-amz-acl', 'handled'],
 ];

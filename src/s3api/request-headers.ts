@@ -127,7 +127,7 @@ const CREATE_BUCKET_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-acl', treatment: handled },
   { name: 'x-amz-grant-*', treatment: handled },
   { name: 'x-amz-bucket-object-lock-enabled', treatment: checked },
-  { name: 'x-amz-object-ownership', treatment: checked },
+  { name: 'x-amz-object-ownership', treatment: handled },
 ];
 
 const GET_RULES: readonly HeaderRule[] = [{ name: 'x-amz-checksum-mode', treatment: handled }];
@@ -212,16 +212,6 @@ function checkHeader(ctx: S3Context, name: string, value: string, bucket: Bucket
       if (value.trim().toLowerCase() === 'true')
         throw new S3Error('NotImplemented', 'Object Lock is not implemented', { Header: name });
       return;
-    case 'x-amz-object-ownership':
-      // Every object here is owned by the add-on that wrote it, with ACLs in force: ObjectWriter.
-      if (value.trim() === 'ObjectWriter') return;
-      if (value.trim() === 'BucketOwnerPreferred' || value.trim() === 'BucketOwnerEnforced') {
-        throw new S3Error('NotImplemented', `Object ownership ${value.trim()} is not implemented`, { Header: name });
-      }
-      throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', {
-        ArgumentName: name,
-        ArgumentValue: value,
-      });
     default:
       throw new Error(`no check for ${name}`);
   }

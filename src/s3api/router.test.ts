@@ -49,11 +49,13 @@ const rows: [string, string, OperationName | string, Record<string, string>?][] 
   ['PATCH', '/b/k', 'MethodNotAllowed'],
   ['POST', '/b/k', 'MethodNotAllowed'],
   ['GET', '/b?analytics', 'NotImplemented'],
+  ['DELETE', '/b?publicAccessBlock', 'DeletePublicAccessBlock'],
+  ['PUT', '/b?publicAccessBlock', 'PutPublicAccessBlock'],
+  ['DELETE', '/b?ownershipControls', 'DeleteBucketOwnershipControls'],
+  ['PUT', '/b?ownershipControls', 'PutBucketOwnershipControls'],
   // Sub-resources without a route must never fall through to the method's plain operation:
   // these once deleted the bucket, replaced or deleted the object, or created a bucket.
   ['DELETE', '/b?replication', 'NotImplemented'],
-  ['DELETE', '/b?publicAccessBlock', 'NotImplemented'],
-  ['DELETE', '/b?ownershipControls', 'NotImplemented'],
   ['DELETE', '/b?metadataTable', 'NotImplemented'],
   ['PUT', '/b?logging', 'NotImplemented'],
   ['PUT', '/b?notification', 'NotImplemented'],

@@ -1,4 +1,4 @@
-import type { Acl } from './policy/index.js';
+import type { Acl, BucketGuards } from './policy/index.js';
 import type { CorsRule } from './cors/index.js';
 import type { WebsiteConfig } from './website/index.js';
 
@@ -13,7 +13,7 @@ export interface Addon {
   createdAt: Date;
 }
 
-export interface BucketInfo {
+export interface BucketInfo extends BucketGuards {
   name: string;
   ownerId: string;
   region: string;
@@ -67,4 +67,8 @@ export interface ObjectInfo {
 
 export type ChangeEvent =
   | { type: 'object'; bucket: string; key: string }
-  | { type: 'bucket'; bucket: string; what: 'created' | 'deleted' | 'acl' | 'policy' | 'cors' | 'website' };
+  | {
+      type: 'bucket';
+      bucket: string;
+      what: 'created' | 'deleted' | 'acl' | 'policy' | 'cors' | 'website' | 'publicAccessBlock' | 'ownership';
+    };

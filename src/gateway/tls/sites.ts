@@ -53,6 +53,7 @@ export function describeSite(
     key,
     object: index,
     context,
+    guards: b,
   });
   const site = (detail: string): SiteInfo => ({ exists: true, servesWebsite: true, detail });
   const not = (detail: string): SiteInfo => ({ exists: true, servesWebsite: false, detail });

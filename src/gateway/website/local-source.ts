@@ -22,7 +22,7 @@ export function websiteBucketOf(b: BucketInfo): WebsiteBucket {
     website: b.website,
     cors: b.cors,
     contextFree: !dependsOnRequest(policy),
-    fingerprint: JSON.stringify([b.ownerId, b.acl, b.policy, b.cors, b.website]),
+    fingerprint: JSON.stringify([b.ownerId, b.acl, b.policy, b.cors, b.website, b.publicAccessBlock, b.ownership]),
     mayRead(key, object, ctx) {
       // The same decision as the S3 API's anonymous GetObject and the certificate gate.
       const d = anonymousRead({
@@ -33,6 +33,7 @@ export function websiteBucketOf(b: BucketInfo): WebsiteBucket {
         key,
         object,
         context: ctx,
+        guards: b,
       });
       return object === null ? d.websiteNotFound : d.allowed;
     },

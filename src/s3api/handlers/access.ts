@@ -1,8 +1,8 @@
 import {
   aclFromGrantHeaders,
   cannedAcl,
-  evaluatePolicy,
   parsePolicy,
+  policyIsPublic,
   policyAddonIds,
   type Acl,
   type BucketInfo,
@@ -10,6 +10,7 @@ import {
   type Owner,
 } from '#storage';
 import { aclFromXml, aclToXml, type GranteeResolver } from '../acl-xml.js';
+import { checkRequestedAcl } from '../acl-guard.js';
 import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -86,6 +87,7 @@ export function getBucketAcl(ctx: S3Context, bucket: BucketInfo): void {
 
 export async function putBucketAcl(ctx: S3Context, bucket: BucketInfo): Promise<void> {
   const acl = await aclFromRequest(ctx, bucket.acl.owner, bucket.acl.owner);
+  checkRequestedAcl(bucket, acl);
   ctx.deps.storage.setBucketAcl(bucket.name, acl);
   sendEmpty(ctx, 200);
 }
@@ -97,8 +99,12 @@ function objectOrThrow(ctx: S3Context, bucket: BucketInfo, key: string): ObjectI
   return ctx.deps.storage.requireObject(bucket.name, key);
 }
 
-/** Objects written before any ACL was set carry none: they are private to their owner. */
+/**
+ * Objects written before any ACL was set carry none: they are private to their owner. With ACLs
+ * disabled every object is the bucket owner's, whatever it was written with.
+ */
 function objectAcl(ctx: S3Context, bucket: BucketInfo, o: ObjectInfo): Acl {
+  if (bucket.ownership === 'BucketOwnerEnforced') return cannedAcl('private', bucket.acl.owner, bucket.acl.owner);
   if (o.acl) return o.acl;
   const owner = { id: o.ownerId, displayName: ctx.deps.storage.addon(o.ownerId)?.name ?? o.ownerId };
   return cannedAcl('private', owner, bucket.acl.owner);
@@ -113,6 +119,7 @@ export async function putObjectAcl(ctx: S3Context, bucket: BucketInfo, r: Object
   const o = objectOrThrow(ctx, bucket, r.key);
   const current = objectAcl(ctx, bucket, o);
   const acl = await aclFromRequest(ctx, current.owner, bucket.acl.owner);
+  checkRequestedAcl(bucket, acl);
   ctx.deps.storage.setObjectAcl(bucket.name, o.key, acl);
   sendEmpty(ctx, 200);
 }
@@ -133,6 +140,7 @@ export async function putBucketPolicy(ctx: S3Context, bucket: BucketInfo): Promi
     if (!ctx.deps.storage.addon(id))
       throw new S3Error('MalformedPolicy', 'Invalid principal in policy', { Detail: id });
   }
+  if (bucket.publicAccessBlock?.blockPublicPolicy && policyIsPublic(doc)) throw new S3Error('AccessDenied');
   ctx.deps.storage.setBucketPolicy(bucket.name, body);
   sendEmpty(ctx, 204);
 }
@@ -142,32 +150,8 @@ export function deleteBucketPolicy(ctx: S3Context, bucket: BucketInfo): void {
   sendEmpty(ctx, 204);
 }
 
-/**
- * Public when the policy lets anyone read objects or list the bucket without conditions
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status).
- */
+/** IsPublic as Block Public Access defines a public policy (policyIsPublic). */
 export function getBucketPolicyStatus(ctx: S3Context, bucket: BucketInfo): void {
   if (!bucket.policy) throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: bucket.name });
-  const doc = parsePolicy(bucket.policy, bucket.name);
-  const anon = { type: 'anonymous' } as const;
-  const isPublic =
-    evaluatePolicy(doc, {
-      principal: anon,
-      action: 's3:GetObject',
-      resource: `arn:aws:s3:::${bucket.name}/any`,
-      context: {},
-    }) === 'allow' ||
-    evaluatePolicy(doc, {
-      principal: anon,
-      action: 's3:ListBucket',
-      resource: `arn:aws:s3:::${bucket.name}`,
-      context: {},
-    }) === 'allow' ||
-    evaluatePolicy(doc, {
-      principal: anon,
-      action: 's3:PutObject',
-      resource: `arn:aws:s3:::${bucket.name}/any`,
-      context: {},
-    }) === 'allow';
-  sendXml(ctx, 'PolicyStatus', { IsPublic: isPublic });
+  sendXml(ctx, 'PolicyStatus', { IsPublic: policyIsPublic(parsePolicy(bucket.policy, bucket.name)) });
 }

@@ -4,7 +4,9 @@ import { S3Error } from '../errors.js';
 import { readSmallBody } from '../body.js';
 import { isoDate, sendEmpty, sendXml } from '../respond.js';
 import { child, parseXml, text } from '../xml.js';
+import { bucketAclAllowsEnforced } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
+import { requestedOwnership } from './guards.js';
 
 export function listBuckets(ctx: S3Context): void {
   const addon = ctx.addon!;
@@ -36,7 +38,11 @@ export async function createBucket(ctx: S3Context, name: string): Promise<void> 
   }
   const owner = { id: addon.id, displayName: addon.name };
   const acl = aclFromHeaders(ctx, owner, owner);
-  ctx.deps.storage.createBucket(addon, name, region, acl);
+  const ownership = requestedOwnership(ctx);
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-new-bucket.html
+  if (ownership === 'BucketOwnerEnforced' && acl !== null && !bucketAclAllowsEnforced({ ownerId: addon.id, acl }))
+    throw new S3Error('InvalidBucketAclWithObjectOwnership');
+  ctx.deps.storage.createBucket(addon, name, region, acl, ownership);
   sendEmpty(ctx, 200, { location: `/${name}` });
 }
 

@@ -23,6 +23,7 @@ import { headersFromRequest } from '../object-headers.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js';
 import { writePrecondition } from '../write-conditions.js';
+import { objectOwnership } from '../acl-guard.js';
 import { copySourceObject, requestedAcl } from './objects.js';
 import type { ObjectRoute, PartRoute, UploadRoute } from '../router.js';
 import { tagsOfWrite } from './tagging.js';
@@ -236,6 +237,7 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
       ArgumentName: 'x-amz-mp-object-size',
       ArgumentValue: size,
     });
+  const upload = ctx.deps.storage.multipart.findUpload(r.uploadId);
   const { object } = await ctx.deps.storage.multipart.complete({
     bucket: bucket.name,
     key: r.key,
@@ -245,6 +247,8 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
     checksum: asserted(ctx),
     objectSize: size === undefined ? undefined : Number(size),
     precondition: writePrecondition(ctx),
+    // The initiator stays the upload's; the object's owner follows the bucket's Object Ownership.
+    ...(upload ? { owner: objectOwnership(bucket, upload.ownerId, upload.acl) } : {}),
   });
   const path = (ctx.req.url ?? '/').split('?')[0]!;
   const value = Object.values(object.checksum ?? {})[0];

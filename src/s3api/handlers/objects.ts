@@ -9,22 +9,29 @@ import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } fro
 import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
 import type { ObjectRoute, ReadRoute } from '../router.js';
+import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
 import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
 
-/** The ACL a new object gets from x-amz-acl or x-amz-grant-* headers; null means the default (private). */
+/**
+ * The ACL a new object gets from x-amz-acl or x-amz-grant-* headers (null means the default,
+ * private), refused when the bucket's guards forbid it.
+ */
 export function requestedAcl(ctx: S3Context, bucket: BucketInfo): Acl | null {
   const addon = ctx.addon;
   const owner = addon
     ? { id: addon.id, displayName: addon.name }
     : { id: bucket.ownerId, displayName: bucket.acl.owner.displayName };
-  return aclFromHeaders(ctx, owner, bucket.acl.owner);
+  const acl = aclFromHeaders(ctx, owner, bucket.acl.owner);
+  checkRequestedAcl(bucket, acl);
+  return acl;
 }
 
-function ownerIdOf(ctx: S3Context, bucket: BucketInfo): string {
-  return ctx.addon?.id ?? bucket.ownerId;
+/** Who owns the object this request writes, and the ACL it is stored with. */
+function newObjectOwnership(ctx: S3Context, bucket: BucketInfo): { ownerId: string; acl: Acl | null } {
+  return objectOwnership(bucket, ctx.addon?.id ?? bucket.ownerId, requestedAcl(ctx, bucket));
 }
 
 /** Only `null` names a version on unversioned buckets. */
@@ -39,13 +46,13 @@ function checkVersionId(ctx: S3Context): void {
 
 export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const headers = headersFromRequest(ctx.req.headers);
-  const acl = requestedAcl(ctx, bucket);
+  const { ownerId, acl } = newObjectOwnership(ctx, bucket);
   const tags = tagsOfWrite(ctx, bucket, r.key);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
     key: r.key,
-    ownerId: ownerIdOf(ctx, bucket),
+    ownerId,
     body: body.stream,
     headers,
     acl,
@@ -237,9 +244,8 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     source,
     bucket: bucket.name,
     key,
-    ownerId: ownerIdOf(ctx, bucket),
+    ...newObjectOwnership(ctx, bucket),
     headers,
-    acl: requestedAcl(ctx, bucket),
     precondition: writePrecondition(ctx),
     tags,
   });

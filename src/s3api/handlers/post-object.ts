@@ -36,6 +36,7 @@ import { objectArn, requestContext } from '../pipeline.js';
 import { readPostForm, type PostForm } from '../post-form.js';
 import { treatmentOf } from '../request-headers.js';
 import { quoteEtag, sendEmpty, sendXml } from '../respond.js';
+import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
 
 /**
@@ -121,6 +122,7 @@ function prepare(ctx: S3Context, bucket: BucketInfo, form: PostForm): Upload {
     bucketAcl: bucket.acl,
     objectAcl: null,
     context: { ...requestContext({ ...ctx, addon }), 's3:x-amz-acl': fields.get('acl') },
+    guards: bucket,
   });
   if (!decision.allowed) throw new S3Error('AccessDenied');
   refuseUnsupported(fields, bucket);
@@ -132,7 +134,7 @@ function prepare(ctx: S3Context, bucket: BucketInfo, form: PostForm): Upload {
     principal,
     addon,
     headers: headersFromRequest(view),
-    acl: aclFromHeaders(aclCtx, owner, bucket.acl.owner),
+    acl: guardedAcl(bucket, aclFromHeaders(aclCtx, owner, bucket.acl.owner)),
     range,
     md5: contentMd5(fields.get('content-md5')),
     checksums: checksumFields(fields),
@@ -221,10 +223,9 @@ async function store(ctx: S3Context, bucket: BucketInfo, u: Upload, file: Readab
   return ctx.deps.storage.putObject({
     bucket: bucket.name,
     key: u.key,
-    ownerId: u.addon?.id ?? bucket.ownerId,
+    ...objectOwnership(bucket, u.addon?.id ?? bucket.ownerId, u.acl),
     body,
     headers: u.headers,
-    acl: u.acl,
     expectedMd5Base64: u.md5,
     observers: sums.map((s) => (c: Buffer) => s.sum.update(c)),
     verify: () => {
@@ -291,4 +292,9 @@ function respond(
     return;
   }
   sendEmpty(ctx, status === '200' ? 200 : 204, { ...headers, location });
+}
+
+function guardedAcl(bucket: BucketInfo, acl: Acl | null): Acl | null {
+  checkRequestedAcl(bucket, acl);
+  return acl;
 }

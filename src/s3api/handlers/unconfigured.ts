@@ -17,10 +17,6 @@ export function getUnconfigured(ctx: S3Context, op: OperationName): void {
       throw new S3Error('ObjectLockConfigurationNotFoundError');
     case 'GetBucketReplication':
       throw new S3Error('ReplicationConfigurationNotFoundError');
-    case 'GetBucketOwnershipControls':
-      throw new S3Error('OwnershipControlsNotFoundError');
-    case 'GetPublicAccessBlock':
-      throw new S3Error('NoSuchPublicAccessBlockConfiguration');
     case 'GetBucketRequestPayment':
       return sendXml(ctx, 'RequestPaymentConfiguration', { Payer: 'BucketOwner' });
     case 'GetBucketLogging':

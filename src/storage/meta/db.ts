@@ -82,6 +82,10 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE objects ADD COLUMN tags TEXT;
    ALTER TABLE uploads ADD COLUMN tags TEXT;
    ALTER TABLE buckets ADD COLUMN tags TEXT;`,
+  // Bucket guards: the PublicAccessBlock configuration (JSON) and the ObjectOwnership setting;
+  // NULL when never set or deleted.
+  `ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
+   ALTER TABLE buckets ADD COLUMN ownership TEXT;`,
 ];
 
 export function openDb(file: string): Db {

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { Acl } from '../policy/index.js';
+import type { Acl, ObjectOwnership, PublicAccessBlock } from '../policy/index.js';
 import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag } from '../types.js';
 
 interface AddonRow {
@@ -20,6 +20,8 @@ interface BucketRow {
   cors: string | null;
   website: string | null;
   tags: string | null;
+  public_access_block: string | null;
+  ownership: string | null;
 }
 interface ObjectRow {
   bucket: string;
@@ -53,6 +55,8 @@ const toBucket = (r: BucketRow): BucketInfo => ({
   cors: r.cors ? JSON.parse(r.cors) : null,
   website: r.website ? JSON.parse(r.website) : null,
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : null,
+  publicAccessBlock: r.public_access_block ? (JSON.parse(r.public_access_block) as PublicAccessBlock) : null,
+  ownership: r.ownership as ObjectOwnership | null,
 });
 const toObject = (r: ObjectRow): ObjectInfo => ({
   bucket: r.bucket,
@@ -86,7 +90,9 @@ export class MetaRepo {
       addonByEmail: db.prepare<[string], AddonRow>('SELECT * FROM addons WHERE email = ? COLLATE NOCASE'),
       allAddons: db.prepare<[], AddonRow>('SELECT * FROM addons ORDER BY created_at, id'),
       deleteAddon: db.prepare('DELETE FROM addons WHERE id = ?'),
-      insertBucket: db.prepare('INSERT INTO buckets (name, owner_id, region, created_at, acl) VALUES (?, ?, ?, ?, ?)'),
+      insertBucket: db.prepare(
+        'INSERT INTO buckets (name, owner_id, region, created_at, acl, ownership) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_id = ? ORDER BY name'),
       bucketCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM buckets WHERE owner_id = ?'),
@@ -97,6 +103,8 @@ export class MetaRepo {
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
       setBucketWebsite: db.prepare('UPDATE buckets SET website = ? WHERE name = ?'),
       setBucketTags: db.prepare('UPDATE buckets SET tags = ? WHERE name = ?'),
+      setBucketPublicAccessBlock: db.prepare('UPDATE buckets SET public_access_block = ? WHERE name = ?'),
+      setBucketOwnership: db.prepare('UPDATE buckets SET ownership = ? WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
         `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs, tags)
@@ -142,8 +150,15 @@ export class MetaRepo {
     return this.s.bucketCount.get(ownerId)!.n;
   }
 
-  insertBucket(b: Pick<BucketInfo, 'name' | 'ownerId' | 'region' | 'createdAt' | 'acl'>): void {
-    this.s.insertBucket.run(b.name, b.ownerId, b.region, b.createdAt.getTime(), JSON.stringify(b.acl));
+  insertBucket(b: Pick<BucketInfo, 'name' | 'ownerId' | 'region' | 'createdAt' | 'acl' | 'ownership'>): void {
+    this.s.insertBucket.run(
+      b.name,
+      b.ownerId,
+      b.region,
+      b.createdAt.getTime(),
+      JSON.stringify(b.acl),
+      b.ownership ?? null,
+    );
   }
   bucket(name: string): BucketInfo | null {
     const r = this.s.bucket.get(name);
@@ -172,6 +187,12 @@ export class MetaRepo {
   }
   setBucketTags(name: string, tags: readonly Tag[] | null): void {
     this.s.setBucketTags.run(tags === null ? null : JSON.stringify(tags), name);
+  }
+  setBucketPublicAccessBlock(name: string, pab: PublicAccessBlock | null): void {
+    this.s.setBucketPublicAccessBlock.run(pab === null ? null : JSON.stringify(pab), name);
+  }
+  setBucketOwnership(name: string, ownership: ObjectOwnership | null): void {
+    this.s.setBucketOwnership.run(ownership, name);
   }
 
   object(bucket: string, key: string): ObjectInfo | null {

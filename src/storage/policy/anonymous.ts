@@ -6,6 +6,7 @@ import type { Acl } from './acl.js';
 import { authorize, type AuthorizeReason } from './authorize.js';
 import type { RequestContext } from './conditions.js';
 import { parsePolicy, type PolicyDocument } from './document.js';
+import type { BucketGuards } from './guards.js';
 import { existingObjectTagContext } from './tags.js';
 
 const ANONYMOUS = { type: 'anonymous' } as const;
@@ -35,6 +36,11 @@ export interface AnonymousReadInput {
   object: { acl: Acl | null; tags?: ReadonlyArray<{ key: string; value: string }> } | null;
   /** The request's condition keys (aws:SecureTransport, aws:Referer, aws:SourceIp, ...). */
   context: RequestContext;
+  /**
+   * The bucket's Block Public Access and Object Ownership settings (a BucketInfo will do):
+   * every reader passes them, so that a blocked grant is blocked on the website too.
+   */
+  guards: BucketGuards;
 }
 
 export interface AnonymousRead {
@@ -78,6 +84,7 @@ export function anonymousRead(i: AnonymousReadInput): AnonymousRead {
     bucketAcl: i.bucketAcl,
     context: i.context,
     principal: ANONYMOUS,
+    guards: i.guards,
   };
   const read = authorize({
     ...base,

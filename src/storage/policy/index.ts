@@ -48,3 +48,14 @@ export {
 } from './document.js';
 export { evaluatePolicy, policyMayAllow, type PolicyDecision, type PolicyRequest } from './evaluate.js';
 export { existingObjectTagContext } from './tags.js';
+export {
+  OBJECT_OWNERSHIPS,
+  aclIsPublic,
+  effectiveAcl,
+  isPublicGrant,
+  policyIsPublic,
+  restrictedPolicy,
+  type BucketGuards,
+  type ObjectOwnership,
+  type PublicAccessBlock,
+} from './guards.js';

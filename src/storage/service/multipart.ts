@@ -92,6 +92,8 @@ export interface CompleteInput {
   objectSize?: number;
   /** If-Match / If-None-Match on the key, checked in the completing transaction. */
   precondition?: WritePrecondition;
+  /** The object's owner and ACL when not the initiator's (the bucket's Object Ownership may give it to the bucket owner). */
+  owner?: { ownerId: string; acl: Acl | null };
 }
 
 export interface CompleteResult {
@@ -281,9 +283,9 @@ export class MultipartUploads {
         size,
         etag: `${etagMd5.digest('hex')}-${chosen.length}`,
         lastModified: new Date(),
-        ownerId: upload.ownerId,
+        ownerId: input.owner?.ownerId ?? upload.ownerId,
         headers: upload.headers,
-        acl: upload.acl,
+        acl: input.owner ? input.owner.acl : upload.acl,
         checksum: objectChecksum(upload, chosen, input),
         // Part checksums stay with the object: GetObjectAttributes lists them.
         blobs: chosen.map((p) => ({ id: p.blobId, size: p.size, ...(p.checksum ? { checksum: p.checksum } : {}) })),

@@ -7,7 +7,7 @@ import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
 import { MetaRepo } from '../meta/repo.js';
-import { cannedAcl, type Acl } from '../policy/index.js';
+import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
 import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo, Tag } from '../types.js';
@@ -190,7 +190,14 @@ export class Storage {
 
   // ---- buckets -------------------------------------------------------------------------
 
-  createBucket(owner: Addon, name: string, region: string, acl: Acl | null): BucketInfo {
+  /** `ownership`: CreateBucket's x-amz-object-ownership, when given. */
+  createBucket(
+    owner: Addon,
+    name: string,
+    region: string,
+    acl: Acl | null,
+    ownership: ObjectOwnership | null = null,
+  ): BucketInfo {
     assertBucketName(name);
     const ownerRef = { id: owner.id, displayName: owner.name };
     return this.repo.transaction(() => {
@@ -214,6 +221,7 @@ export class Storage {
         region,
         createdAt: new Date(),
         acl: acl ?? cannedAcl('private', ownerRef, ownerRef),
+        ownership,
       };
       this.repo.insertBucket(info);
       this.emit({ type: 'bucket', bucket: name, what: 'created' });
@@ -270,6 +278,20 @@ export class Storage {
     this.requireBucket(name);
     this.repo.setBucketWebsite(name, website);
     this.emit({ type: 'bucket', bucket: name, what: 'website' });
+  }
+
+  /** The bucket's PublicAccessBlock configuration; null deletes it. */
+  setBucketPublicAccessBlock(name: string, pab: PublicAccessBlock | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketPublicAccessBlock(name, pab);
+    this.emit({ type: 'bucket', bucket: name, what: 'publicAccessBlock' });
+  }
+
+  /** The bucket's ObjectOwnership setting; null deletes the OwnershipControls. */
+  setBucketOwnership(name: string, ownership: ObjectOwnership | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketOwnership(name, ownership);
+    this.emit({ type: 'bucket', bucket: name, what: 'ownership' });
   }
 
   /** Replaces the bucket's tag set; null removes it (nothing caches bucket tags: no event). */
