@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,23 +73,32 @@ interface Page {
 }
 
 /** A visitor's request to `<bucket>.localhost` on a gateway (the Host header names the site). */
-function visit(g: Gateway, p: string, headers: Record<string, string> = {}, bucket = BUCKET): Promise<Page> {
+function visitBytes(
+  g: Gateway,
+  p: string,
+  headers: Record<string, string> = {},
+  bucket = BUCKET,
+): Promise<Omit<Page, 'body'> & { body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.get(
       { host: '127.0.0.1', port: g.port, path: p, headers: { host: `${bucket}.localhost:${g.port}`, ...headers } },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       },
     );
     req.setTimeout(20_000, () => req.destroy(new Error(`no answer for ${p}`)));
     req.on('error', reject);
   });
+}
+
+async function visit(g: Gateway, p: string, headers: Record<string, string> = {}, bucket = BUCKET): Promise<Page> {
+  const r = await visitBytes(g, p, headers, bucket);
+  return { ...r, body: r.body.toString('utf8') };
 }
 
 function sdk(endpoint: string): S3Client {
@@ -193,6 +203,17 @@ test('a site synced with s3cmd through A and made public is served by B', { time
   const js = await visit(b, '/app.js', { 'accept-encoding': 'gzip' });
   assert.equal(js.status, 200);
   assert.equal(js.headers['content-encoding'], 'gzip');
+
+  // Over the cache's entry limit (1 MiB): streamed from RGW, whole and by range.
+  const big = randomBytes(3 * 1024 * 1024);
+  writeFileSync(path.join(work, 'big.bin'), big);
+  await s3cmd(a, ['put', path.join(work, 'big.bin'), `s3://${BUCKET}/big.bin`]);
+  const whole = await visitBytes(b, '/big.bin');
+  assert.equal(whole.status, 200);
+  assert.ok(whole.body.equals(big), 'the streamed body');
+  const slice = await visitBytes(b, '/big.bin', { range: 'bytes=2000000-2000099' });
+  assert.equal(slice.status, 206);
+  assert.ok(slice.body.equals(big.subarray(2_000_000, 2_000_100)), 'the streamed range');
 
   // Website configuration and CORS, set through A, read by B with the system user.
   await s3cmd(a, ['ws-create', '--ws-index=index.html', '--ws-error=about.html', `s3://${BUCKET}`]);
