@@ -92,6 +92,8 @@ function staleError(key: string): NodeJS.ErrnoException {
   return e;
 }
 
+const MAX_WAIT_MS = 5000;
+
 const NO_GRANTS: Acl = { owner: { id: '', displayName: '' }, grants: [] };
 
 const KEPT_HEADERS = [
@@ -108,6 +110,10 @@ export function createUpstreamWebsiteSource(o: UpstreamWebsiteOptions): WebsiteS
   const base = new URL(o.url);
   const transport = base.protocol === 'https:' ? https : http;
   const agent = o.agent ?? new transport.Agent({ keepAlive: true, keepAliveMsecs: 1000 });
+  // A visitor waiting on a stalled RGW gets a cached page or a 503 within this, even when the
+  // S3 side is configured to wait longer (large uploads): a HEAD or the first byte of a page
+  // that takes longer is an outage to a visitor.
+  const timeout = Math.min(o.timeoutMs, MAX_WAIT_MS);
   /**
    * What RGW answered the anonymous visitor for a missing key: 404 (true) or 403 (false). Kept
    * apart from the object entries because a missing key has no object to carry it.
@@ -146,7 +152,7 @@ export function createUpstreamWebsiteSource(o: UpstreamWebsiteOptions): WebsiteS
           path: query === '' ? path : `${path}?${query}`,
           headers: all,
           agent,
-          timeout: o.timeoutMs,
+          timeout,
         },
         (res) => {
           const status = res.statusCode ?? 0;
@@ -172,7 +178,7 @@ export function createUpstreamWebsiteSource(o: UpstreamWebsiteOptions): WebsiteS
           res.on('error', (e) => reject(new SourceUnavailableError(e.message)));
         },
       );
-      req.on('timeout', () => req.destroy(new SourceUnavailableError(`RGW did not answer within ${o.timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new SourceUnavailableError(`RGW did not answer within ${timeout} ms`)));
       req.on('error', (e) =>
         reject(e instanceof SourceUnavailableError ? e : new SourceUnavailableError(`RGW: ${e.message}`)),
       );

@@ -80,6 +80,8 @@ function corsExtra(req: IncomingMessage, slot: BucketSlot): Extra {
   return Object.entries(corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method })).flat();
 }
 
+class PausedError extends SourceUnavailableError {}
+
 /** How long a failed source is left alone (see downUntil). */
 const DOWN_PAUSE_MS = 1000;
 
@@ -104,11 +106,12 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   let downUntil = 0;
   const unavailable = (e: unknown): boolean => {
     if (!(e instanceof SourceUnavailableError)) return false;
-    downUntil = Date.now() + DOWN_PAUSE_MS;
+    // Only a real failure starts a pause; the pause's own refusals must not extend it.
+    if (!(e instanceof PausedError)) downUntil = Date.now() + DOWN_PAUSE_MS;
     return true;
   };
   const checkUp = (): void => {
-    if (Date.now() < downUntil) throw new SourceUnavailableError('the source failed a moment ago');
+    if (Date.now() < downUntil) throw new PausedError('the source failed a moment ago');
   };
 
   async function loadSlot(name: string): Promise<BucketSlot> {
