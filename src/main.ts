@@ -15,7 +15,9 @@ import { S3Error, toS3Error } from './s3api/errors.js';
 import { errorXml } from './s3api/xml.js';
 import type { RenderS3Error } from './gateway/backend.js';
 import { createUpstreamBackend } from './gateway/upstream/proxy.js';
-import { pendingWebsiteHandler } from './gateway/upstream/website-pending.js';
+import { createUpstreamWebsiteSource } from './gateway/upstream/website-source.js';
+import { websiteFromXml } from './s3api/handlers/website.js';
+import { corsFromXml } from './s3api/handlers/cors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
 
@@ -213,7 +215,21 @@ export async function startUpstreamGateway(
   });
   if (config.httpsPort !== null)
     logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
-  const website = pendingWebsiteHandler();
+  const website = createWebsiteHandler({
+    source: createUpstreamWebsiteSource({
+      url: config.upstreamUrl,
+      accessKey: config.upstreamAccessKey,
+      secretKey: config.upstreamSecretKey,
+      timeoutMs: config.upstreamTimeoutMs,
+      websiteFromXml,
+      corsFromXml,
+    }),
+    cache: { maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes },
+    cacheControl: { html: config.websiteCacheControlHtml, other: config.websiteCacheControl },
+    logger,
+    bucketRecheckMs: config.upstreamRevalidateMs,
+    revalidate: { everyMs: config.upstreamRevalidateMs, staleIfErrorMs: config.upstreamStaleIfErrorSeconds * 1000 },
+  });
   const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
   const server = createHttpServer(handler);
   // The same limits as embedded mode. Expect: 100-continue reaches the handler unanswered: the
@@ -225,6 +241,7 @@ export async function startUpstreamGateway(
     port = await listen(server, config.httpPort, config.host);
   } catch (e) {
     backend.close();
+    website.close();
     throw e;
   }
   const endpoint = publicEndpoint(config, port);
@@ -243,6 +260,7 @@ export async function startUpstreamGateway(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       backend.close();
+      website.close();
     },
   };
 }

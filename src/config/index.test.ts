@@ -58,18 +58,29 @@ const bad: [Record<string, string>, RegExp][] = [
   ],
   [{ CELLAR_UPSTREAM_TIMEOUT_MS: '0' }, /CELLAR_UPSTREAM_TIMEOUT_MS: must be at least 1/],
   [{ CELLAR_UPSTREAM_TIMEOUT_MS: '2s' }, /CELLAR_UPSTREAM_TIMEOUT_MS/],
+  [{ CELLAR_UPSTREAM_REVALIDATE_MS: '-1' }, /CELLAR_UPSTREAM_REVALIDATE_MS: not a non-negative integer/],
+  [
+    { CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS: '-5' },
+    /CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS: not a non-negative integer/,
+  ],
 ];
 
 test('upstream mode: off by default, on with a URL and the system keys', { timeout: 30_000 }, () => {
   const off = loadConfig({});
   assert.equal(off.upstreamUrl, '');
   assert.equal(off.upstreamTimeoutMs, 30000);
+  assert.equal(off.upstreamRevalidateMs, 500);
+  assert.equal(off.upstreamStaleIfErrorSeconds, 300);
   const on = loadConfig({
     CELLAR_UPSTREAM_URL: 'http://10.0.0.5:7480',
     CELLAR_UPSTREAM_ACCESS_KEY: 'SYSKEY',
     CELLAR_UPSTREAM_SECRET_KEY: 'syssecret',
     CELLAR_UPSTREAM_TIMEOUT_MS: '2500',
+    CELLAR_UPSTREAM_REVALIDATE_MS: '0',
+    CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS: '60',
   });
+  assert.equal(on.upstreamRevalidateMs, 0);
+  assert.equal(on.upstreamStaleIfErrorSeconds, 60);
   assert.equal(on.upstreamUrl, 'http://10.0.0.5:7480');
   assert.equal(on.upstreamAccessKey, 'SYSKEY');
   assert.equal(on.upstreamSecretKey, 'syssecret');

@@ -79,6 +79,10 @@ export interface Config {
   upstreamSecretKey: string;
   /** How long the upstream may stay silent (connecting or mid-request) before the client gets 503. */
   upstreamTimeoutMs: number;
+  /** Age after which a cached website entry is checked again with RGW (a conditional request) before use. */
+  upstreamRevalidateMs: number;
+  /** How long past its revalidation time a cached page is still served while RGW is unreachable. */
+  upstreamStaleIfErrorSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -151,6 +155,8 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
   { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
   { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
+  { key: 'upstreamRevalidateMs', env: 'CELLAR_UPSTREAM_REVALIDATE_MS', kind: 'int' },
+  { key: 'upstreamStaleIfErrorSeconds', env: 'CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
 ];
 

@@ -139,3 +139,30 @@ test('evicted paths leave no dependency behind', { timeout: 30_000 }, () => {
   assert.equal(slot.dependents.size, 2);
   assert.equal(slot.members.size, 2);
 });
+
+test('entries remember when the source last confirmed them; a path can be dropped alone', { timeout: 30_000 }, () => {
+  const { cache, slot } = setup();
+  const seq = cache.seq('b');
+  cache.setKey(slot, 'a.html', entry('a.html'), seq, 1000);
+  cache.setKey(slot, 'gone.html', null, seq, 1500);
+  assert.equal(cache.getKeyChecked(slot, 'a.html')?.checkedAt, 1000);
+  assert.deepEqual(cache.getKeyChecked(slot, 'gone.html'), { ...cache.getKeyChecked(slot, 'gone.html'), entry: null });
+  cache.touchKey(slot, 'a.html', 2000);
+  assert.equal(cache.getKeyChecked(slot, 'a.html')?.checkedAt, 2000);
+  // Touching a key that is not cached caches nothing.
+  cache.touchKey(slot, 'other.html', 2000);
+  assert.equal(cache.getKeyChecked(slot, 'other.html'), undefined);
+
+  const pa = pathKeyOf(slot, false, 'h', '/a');
+  cache.setPath(slot, pa, 'answer-a', ['a', 'a.html'], seq, 1000);
+  assert.deepEqual(
+    { value: cache.getPathChecked(pa)?.value, checkedAt: cache.getPathChecked(pa)?.checkedAt },
+    { value: 'answer-a', checkedAt: 1000 },
+  );
+  cache.dropPath(pa);
+  assert.equal(cache.getPath(pa), undefined);
+  assert.ok(cache.getKey(slot, 'a.html'), 'the keys it looked at stay');
+  // Once dropped, the path can be cached again with a newer check time.
+  cache.setPath(slot, pa, 'answer-a2', ['a', 'a.html'], seq, 3000);
+  assert.equal(cache.getPathChecked(pa)?.checkedAt, 3000);
+});

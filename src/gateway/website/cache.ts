@@ -42,9 +42,10 @@ export interface BucketSlot {
   readonly dependents: Map<string, Set<string>>;
 }
 
+/** `checkedAt`: when the entry was last known to match the source (revalidating sources). */
 type Meta<P> =
-  | { type: 'key'; slot: BucketSlot; entry: ObjectEntry | null }
-  | { type: 'path'; slot: BucketSlot; keys: readonly string[]; value: P };
+  | { type: 'key'; slot: BucketSlot; entry: ObjectEntry | null; checkedAt: number }
+  | { type: 'path'; slot: BucketSlot; keys: readonly string[]; value: P; checkedAt: number };
 
 /** Rough fixed cost of a cached body besides its bytes (key, node, bookkeeping). */
 const BODY_OVERHEAD = 128;
@@ -112,22 +113,50 @@ export class WebsiteCache<P> {
   }
 
   getKey(slot: BucketSlot, key: string): ObjectEntry | null | undefined {
-    const m = this.meta.get(`${slot.gen}\0k\0${key}`);
-    return m === undefined || m.type !== 'key' ? undefined : m.entry;
+    return this.getKeyChecked(slot, key)?.entry;
   }
 
-  setKey(slot: BucketSlot, key: string, entry: ObjectEntry | null, seq: number): void {
-    this.put(slot, `${slot.gen}\0k\0${key}`, { type: 'key', slot, entry }, seq);
+  getKeyChecked(slot: BucketSlot, key: string): { entry: ObjectEntry | null; checkedAt: number } | undefined {
+    const m = this.meta.get(`${slot.gen}\0k\0${key}`);
+    return m === undefined || m.type !== 'key' ? undefined : m;
+  }
+
+  /** Records that the source confirmed a cached key entry at `now`. */
+  touchKey(slot: BucketSlot, key: string, now: number): void {
+    const m = this.meta.peek(`${slot.gen}\0k\0${key}`);
+    if (m?.type === 'key') m.checkedAt = now;
+  }
+
+  /** `checkedAt`: when the source was asked (a read started before it may predate a write). */
+  setKey(slot: BucketSlot, key: string, entry: ObjectEntry | null, seq: number, checkedAt = Date.now()): void {
+    this.put(slot, `${slot.gen}\0k\0${key}`, { type: 'key', slot, entry, checkedAt }, seq);
   }
 
   /** `pathKey` must start with the slot's generation (see pathKeyOf). */
   getPath(pathKey: string): P | undefined {
-    const m = this.meta.get(pathKey);
-    return m === undefined || m.type !== 'path' ? undefined : m.value;
+    return this.getPathChecked(pathKey)?.value;
   }
 
-  setPath(slot: BucketSlot, pathKey: string, value: P, keys: readonly string[], seq: number): void {
-    if (!this.put(slot, pathKey, { type: 'path', slot, keys, value }, seq)) return;
+  getPathChecked(pathKey: string): { value: P; checkedAt: number } | undefined {
+    const m = this.meta.get(pathKey);
+    return m === undefined || m.type !== 'path' ? undefined : m;
+  }
+
+  /** Drops one resolved path (to resolve it again, revalidating the keys it looked at). */
+  dropPath(pathKey: string): void {
+    this.meta.delete(pathKey);
+  }
+
+  /** `checkedAt`: the oldest check of the keys the path looked at. */
+  setPath(
+    slot: BucketSlot,
+    pathKey: string,
+    value: P,
+    keys: readonly string[],
+    seq: number,
+    checkedAt = Date.now(),
+  ): void {
+    if (!this.put(slot, pathKey, { type: 'path', slot, keys, value, checkedAt }, seq)) return;
     for (const k of keys) {
       let set = slot.dependents.get(k);
       if (set === undefined) {

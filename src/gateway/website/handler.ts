@@ -17,7 +17,7 @@ import { Deliverer, sendPage, type Extra } from './deliver.js';
 import { objectEntry, type CacheControlDefaults, type ObjectEntry } from './entity.js';
 import { builtinPage } from './pages.js';
 import { resolvePath, type Resolved } from './resolve.js';
-import type { WebsiteSource } from './source.js';
+import { SourceUnavailableError, type WebsiteObject, type WebsiteSource } from './source.js';
 
 export interface WebsiteOptions {
   source: WebsiteSource;
@@ -30,6 +30,13 @@ export interface WebsiteOptions {
    * data directory while the server runs).
    */
   bucketRecheckMs?: number;
+  /**
+   * For a source that has revalidate() (no complete change events: other gateways, or clients
+   * of RGW itself, write): a cached entry older than `everyMs` is checked with the source before
+   * it is used, so any write shows within that bound. While the source is unreachable, entries
+   * are served up to `staleIfErrorMs` past it (RFC 5861's stale-if-error, on our own cache).
+   */
+  revalidate?: { everyMs: number; staleIfErrorMs: number };
 }
 
 export interface WebsiteTarget {
@@ -73,6 +80,11 @@ function corsExtra(req: IncomingMessage, slot: BucketSlot): Extra {
   return Object.entries(corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method })).flat();
 }
 
+class PausedError extends SourceUnavailableError {}
+
+/** How long a failed source is left alone (see downUntil). */
+const DOWN_PAUSE_MS = 1000;
+
 function isStale(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
@@ -83,10 +95,68 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   const deliverer = new Deliverer(cache);
   const recheckMs = opts.bucketRecheckMs ?? 1000;
   const unsubscribe = source.subscribe((e) => cache.onChange(e));
+  const check = source.revalidate?.bind(source);
+  const reval = opts.revalidate !== undefined && check !== undefined ? { ...opts.revalidate, check } : null;
+  /** Revalidations in flight, so a burst on a stale key costs one conditional request. */
+  const checking = new Map<string, Promise<ObjectEntry | null>>();
+  /**
+   * After the source failed, it is not asked again for a moment: stale entries are served and
+   * misses answered 503 at once, instead of each request waiting for a stalled upstream.
+   */
+  let downUntil = 0;
+  const unavailable = (e: unknown): boolean => {
+    if (!(e instanceof SourceUnavailableError)) return false;
+    // Only a real failure starts a pause; the pause's own refusals must not extend it.
+    if (!(e instanceof PausedError)) downUntil = Date.now() + DOWN_PAUSE_MS;
+    return true;
+  };
+  const checkUp = (): void => {
+    if (Date.now() < downUntil) throw new PausedError('the source failed a moment ago');
+  };
 
   async function loadSlot(name: string): Promise<BucketSlot> {
+    if (reval !== null) checkUp();
     const seq = cache.seq(name);
-    return cache.makeSlot(name, await source.bucket(name), seq, Date.now());
+    try {
+      return cache.makeSlot(name, await source.bucket(name), seq, Date.now());
+    } catch (e) {
+      unavailable(e);
+      throw e;
+    }
+  }
+
+  /** Bucket checks in flight (revalidating sources). */
+  const checkingBuckets = new Map<string, Promise<BucketSlot>>();
+
+  /**
+   * The bucket's slot; with a revalidating source, a slot past its recheck time is checked with
+   * the source first (a settings change through another gateway shows within that bound) and
+   * served stale while the source is unreachable, as keys are.
+   */
+  async function currentSlot(name: string): Promise<BucketSlot> {
+    const slot = cache.slot(name);
+    if (slot === undefined) return loadSlot(name);
+    if (reval === null || Date.now() - slot.checkedAt <= recheckMs) return slot;
+    const r = reval;
+    let p = checkingBuckets.get(name);
+    if (p !== undefined) return p;
+    p = (async () => {
+      const started = Date.now();
+      const seq = cache.seq(name);
+      try {
+        checkUp();
+        const b = await source.bucket(name);
+        if ((b?.fingerprint ?? null) !== (slot.bucket?.fingerprint ?? null))
+          return cache.makeSlot(name, b, seq, started);
+        slot.checkedAt = started;
+        return slot;
+      } catch (e) {
+        if (unavailable(e) && started - slot.checkedAt <= recheckMs + r.staleIfErrorMs) return slot;
+        throw e;
+      }
+    })().finally(() => checkingBuckets.delete(name));
+    checkingBuckets.set(name, p);
+    return p;
   }
 
   function recheck(slot: BucketSlot, now: number): void {
@@ -106,14 +176,68 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
       });
   }
 
-  function lookupIn(slot: BucketSlot): (key: string) => Promise<ObjectEntry | null> {
-    return async (key) => {
-      const hit = cache.getKey(slot, key);
-      if (hit !== undefined) return hit;
+  function revalidateKey(
+    slot: BucketSlot,
+    key: string,
+    hit: { entry: ObjectEntry | null; checkedAt: number },
+  ): Promise<ObjectEntry | null> {
+    const r = reval!;
+    const id = `${slot.gen}\0${key}`;
+    let p = checking.get(id);
+    if (p !== undefined) return p;
+    p = (async () => {
+      const started = Date.now();
+      let found: Awaited<ReturnType<typeof r.check>>;
+      try {
+        checkUp();
+        found = await r.check(slot.name, key, hit.entry?.obj ?? null);
+      } catch (e) {
+        if (unavailable(e) && started - hit.checkedAt <= r.everyMs + r.staleIfErrorMs) {
+          logger.debug('website serving a stale entry', { bucket: slot.name, key, error: String(e) });
+          return hit.entry;
+        }
+        throw e;
+      }
+      if (found === 'same') {
+        cache.touchKey(slot, key, started);
+        return hit.entry;
+      }
+      cache.onChange({ type: 'object', bucket: slot.name, key });
       const seq = cache.seq(slot.name);
-      const obj = await source.head(slot.name, key);
+      const entry = found === null ? null : objectEntry(slot.name, found, opts.cacheControl);
+      cache.setKey(slot, key, entry, seq, started);
+      return entry;
+    })().finally(() => checking.delete(id));
+    checking.set(id, p);
+    return p;
+  }
+
+  /** `track.oldest` ends as the oldest check among the keys looked up (the path's own age). */
+  function lookupIn(slot: BucketSlot, track: { oldest: number }): (key: string) => Promise<ObjectEntry | null> {
+    return async (key) => {
+      const checked = cache.getKeyChecked(slot, key);
+      if (checked !== undefined) {
+        if (reval === null || Date.now() - checked.checkedAt <= reval.everyMs) {
+          track.oldest = Math.min(track.oldest, checked.checkedAt);
+          return checked.entry;
+        }
+        const entry = await revalidateKey(slot, key, checked);
+        track.oldest = Math.min(track.oldest, cache.getKeyChecked(slot, key)?.checkedAt ?? checked.checkedAt);
+        return entry;
+      }
+      if (reval !== null) checkUp();
+      const seq = cache.seq(slot.name);
+      const started = Date.now();
+      let obj: WebsiteObject | null;
+      try {
+        obj = await source.head(slot.name, key);
+      } catch (e) {
+        unavailable(e);
+        throw e;
+      }
       const entry = obj === null ? null : objectEntry(slot.name, obj, opts.cacheControl);
-      cache.setKey(slot, key, entry, seq);
+      cache.setKey(slot, key, entry, seq, started);
+      track.oldest = Math.min(track.oldest, started);
       return entry;
     };
   }
@@ -126,7 +250,7 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
     rawPath: string,
     rawQuery: string,
   ): Promise<void> {
-    const slot = cache.slot(t.bucket) ?? (await loadSlot(t.bucket));
+    const slot = await currentSlot(t.bucket);
     const bucket = slot.bucket;
     if (bucket === null) return sendPage(req, res, builtinPage(404), null);
     const extra = corsExtra(req, slot);
@@ -139,11 +263,13 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
     const host = req.headers.host ?? '';
     const seq = cache.seq(t.bucket);
     let context: RequestContext | undefined;
+    const track = { oldest: Date.now() };
     const { value, keys } = await resolvePath(
       { slot, rawPath, protocol, host, context: () => (context ??= requestContext(req, t.secure)) },
-      lookupIn(slot),
+      lookupIn(slot, track),
     );
-    if (bucket.contextFree) cache.setPath(slot, pathKeyOf(slot, t.secure, host, rawPath), value, keys, seq);
+    if (bucket.contextFree)
+      cache.setPath(slot, pathKeyOf(slot, t.secure, host, rawPath), value, keys, seq, track.oldest);
     return deliverer.deliver(req, res, value, rawQuery, extra);
   }
 
@@ -153,16 +279,18 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
       logger.debug('website client went away', { method: req.method, url: req.url, error: String(e) });
       return;
     }
-    logger.error('website request failed', {
-      method: req.method,
-      url: req.url,
-      error: e instanceof Error ? e.stack : String(e),
-    });
+    if (e instanceof SourceUnavailableError) logger.warn('website source unavailable', { error: e.message });
+    else
+      logger.error('website request failed', {
+        method: req.method,
+        url: req.url,
+        error: e instanceof Error ? e.stack : String(e),
+      });
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    sendPage(req, res, builtinPage(500), null);
+    sendPage(req, res, builtinPage(e instanceof SourceUnavailableError ? 503 : 500), null);
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, t: WebsiteTarget, retried = false): void {
@@ -181,10 +309,16 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
     const slot = cache.slot(t.bucket);
     if (slot !== undefined) {
       const now = Date.now();
-      if (now - slot.checkedAt > recheckMs && !slot.refreshing) recheck(slot, now);
-      if (slot.bucket?.contextFree && slot.config.redirectAllRequestsTo === undefined) {
-        const hit = cache.getPath(pathKeyOf(slot, t.secure, req.headers.host ?? '', rawPath));
-        if (hit !== undefined) {
+      const due = now - slot.checkedAt > recheckMs;
+      if (due && reval === null && !slot.refreshing) recheck(slot, now);
+      // A revalidating source checks the bucket before use (the slow path does).
+      if (!(due && reval !== null) && slot.bucket?.contextFree && slot.config.redirectAllRequestsTo === undefined) {
+        const pathKey = pathKeyOf(slot, t.secure, req.headers.host ?? '', rawPath);
+        const checked = cache.getPathChecked(pathKey);
+        // Past the revalidation time, the path is resolved again (its keys revalidated).
+        if (checked !== undefined && reval !== null && now - checked.checkedAt > reval.everyMs) cache.dropPath(pathKey);
+        else if (checked !== undefined) {
+          const hit = checked.value;
           try {
             const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot));
             if (done !== undefined) done.catch((e: unknown) => recover(req, res, t, e, retried));
@@ -214,7 +348,7 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   }
 
   async function preflightAsync(req: IncomingMessage, res: ServerResponse, t: WebsiteTarget): Promise<void> {
-    const slot = cache.slot(t.bucket) ?? (await loadSlot(t.bucket));
+    const slot = await currentSlot(t.bucket);
     if (slot.bucket === null) return sendPage(req, res, builtinPage(404), null);
     const origin = firstHeader(req.headers.origin);
     const method = firstHeader(req.headers['access-control-request-method']);

@@ -10,7 +10,7 @@ import {
 import type { WebsiteBucket, WebsiteObject, WebsiteSource } from './source.js';
 
 /** Policy variables (`${aws:SourceIp}` in a Resource) and conditions both read the request. */
-function dependsOnRequest(p: StoredPolicy): boolean {
+export function dependsOnRequest(p: StoredPolicy): boolean {
   if (p === null || p === 'unreadable') return false;
   return p.statements.some((s) => s.conditions.length > 0 || s.resource.patterns.some((r) => r.includes('${')));
 }

@@ -13,6 +13,7 @@ const TEXT: Record<number, [string, string]> = {
   412: ['Precondition Failed', 'A precondition of the request did not hold.'],
   416: ['Range Not Satisfiable', 'The requested range is not satisfiable.'],
   500: ['Internal Server Error', 'Something went wrong while serving this page.'],
+  503: ['Service Unavailable', 'This site cannot be reached right now. Please try again shortly.'],
 };
 
 export interface Page {

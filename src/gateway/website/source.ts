@@ -45,4 +45,17 @@ export interface WebsiteSource {
   head(bucket: string, key: string): Promise<WebsiteObject | null>;
   /** Change notifications; returns the unsubscribe function. */
   subscribe(listener: (e: ChangeEvent) => void): () => void;
+  /**
+   * For a source without complete change events (another process writes): checks what the
+   * cache holds for `key` (null: known missing), 'same' when it still holds.
+   */
+  revalidate?(bucket: string, key: string, known: WebsiteObject | null): Promise<WebsiteObject | null | 'same'>;
+}
+
+/** The source could not be reached: the visitor gets a 503 page (or a cached page, if allowed). */
+export class SourceUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceUnavailableError';
+  }
 }
