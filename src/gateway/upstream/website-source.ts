@@ -291,6 +291,9 @@ export function createUpstreamWebsiteSource(o: UpstreamWebsiteOptions): WebsiteS
             bucket: name,
             bucketOwnerId: '',
             bucketAcl: NO_GRANTS,
+            // RGW enforces its own public-access settings on the reads it answers; this decides
+            // only 404 versus 403 for a missing key, and never grants a read.
+            guards: {},
             policy,
             key,
             object: null,
