@@ -76,7 +76,6 @@ export class BlobStore {
 
   /** Streams `source` into a new durable blob; `maxSize` bounds it (EntityTooLarge). */
   async write(source: Readable, observers: ByteObserver[], maxSize: number): Promise<WrittenBlob> {
-    await this.space.admit(0);
     const id = this.reserve();
     const tmp = path.join(this.tmpDir, id);
     const space = this.space;
@@ -86,6 +85,11 @@ export class BlobStore {
       cb(null, chunk);
     };
     const meter = new Transform({
+      // The up-front refusal, inside the pipeline: an await before it would leave the source's
+      // errors without a listener.
+      construct(cb) {
+        space.admit(0).then(() => cb(), cb);
+      },
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         size += chunk.length;
         if (size > maxSize)
