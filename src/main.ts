@@ -84,6 +84,7 @@ export async function startCellar(
     maxObjectSize: config.maxObjectSize,
     gcGraceMs: config.gcGraceSeconds * 1000,
     multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000,
+    minFreeBytes: config.minFreeBytes,
   });
   const s3 = createS3Handler({
     storage,

@@ -19,6 +19,9 @@ test('defaults come from config/default.json', { timeout: 30_000 }, () => {
   assert.equal(c.maxConnections, 8192);
   assert.equal(c.maxConnectionsPerClient, 256);
   assert.equal(loadConfig({ CELLAR_BODY_MIN_BYTES_PER_SECOND: '0' }).bodyMinBytesPerSecond, 0);
+  // Full-disk reserve (issue 12): 64 MiB by default, 0 turns it off.
+  assert.equal(c.minFreeBytes, 64 * 1024 * 1024);
+  assert.equal(loadConfig({ CELLAR_MIN_FREE_BYTES: '0' }).minFreeBytes, 0);
 });
 
 test('environment overrides the file, which overrides the defaults; overrides win', { timeout: 30_000 }, () => {
@@ -35,6 +38,7 @@ test('environment overrides the file, which overrides the defaults; overrides wi
 
 const bad: [Record<string, string>, RegExp][] = [
   [{ CELLAR_HTTP_PORT: 'abc' }, /CELLAR_HTTP_PORT/],
+  [{ CELLAR_MIN_FREE_BYTES: '64M' }, /CELLAR_MIN_FREE_BYTES/],
   [{ CELLAR_HEADERS_TIMEOUT_MS: '0' }, /CELLAR_HEADERS_TIMEOUT_MS.*at least 1/],
   [{ CELLAR_BODY_IDLE_TIMEOUT_MS: '0' }, /CELLAR_BODY_IDLE_TIMEOUT_MS.*at least 1/],
   [{ CELLAR_BODY_MIN_BYTES_PER_SECOND: '-1' }, /CELLAR_BODY_MIN_BYTES_PER_SECOND/],

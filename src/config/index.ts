@@ -22,6 +22,8 @@ export interface Config {
   maxXmlBodySize: number;
   gcIntervalSeconds: number;
   gcGraceSeconds: number;
+  /** Free bytes on the data volume below which new object bytes are refused (InsufficientStorage). */
+  minFreeBytes: number;
   /** Multipart uploads initiated longer ago are aborted by the collector. */
   multipartMaxAgeSeconds: number;
   /** Bytes of website bodies (and their compressed renderings) kept in memory. */
@@ -125,6 +127,7 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'maxXmlBodySize', env: 'CELLAR_MAX_XML_BODY_SIZE', kind: 'int' },
   { key: 'gcIntervalSeconds', env: 'CELLAR_GC_INTERVAL_SECONDS', kind: 'int' },
   { key: 'gcGraceSeconds', env: 'CELLAR_GC_GRACE_SECONDS', kind: 'int' },
+  { key: 'minFreeBytes', env: 'CELLAR_MIN_FREE_BYTES', kind: 'int' },
   { key: 'multipartMaxAgeSeconds', env: 'CELLAR_MULTIPART_MAX_AGE_SECONDS', kind: 'int' },
   { key: 'cacheMaxBytes', env: 'CELLAR_CACHE_MAX_BYTES', kind: 'int' },
   { key: 'cacheMaxEntryBytes', env: 'CELLAR_CACHE_MAX_ENTRY_BYTES', kind: 'int' },

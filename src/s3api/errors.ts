@@ -56,6 +56,10 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
     'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.',
   ],
   IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header.'],
+  // DEVIATION: S3 has no full-disk error (its volume never fills). 507 Insufficient Storage
+  // (RFC 4918 section 11.5) names the cause and, unlike 503 SlowDown, is not retried by the
+  // AWS SDKs and CLIs: a full disk does not clear up within a retry's backoff.
+  InsufficientStorage: [507, 'There is not enough free space on the server to store this data.'],
   InternalError: [500, 'We encountered an internal error. Please try again.'],
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument'],

@@ -13,6 +13,7 @@ export const STORAGE_ERROR_CODES = [
   'EntityTooLarge',
   'EntityTooSmall',
   'IncompleteBody',
+  'InsufficientStorage',
   'InternalError',
   'InvalidAccessKeyId',
   'InvalidArgument',

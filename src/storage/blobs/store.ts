@@ -6,6 +6,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { StorageError } from '../errors.js';
+import { asStorageFull, SpaceGuard } from './space.js';
 
 /** Sees every byte of a body as it streams to disk (hashes, checksums). */
 export type ByteObserver = (chunk: Buffer) => void;
@@ -36,10 +37,13 @@ export class BlobStore {
    * a crashed process survive.
    */
   private readonly unsettled = new Set<string>();
+  private readonly space: SpaceGuard;
 
-  constructor(root: string) {
+  /** `minFreeBytes`: free space on the volume below which new blobs are refused (0: no reserve). */
+  constructor(root: string, minFreeBytes = 0) {
     this.tmpDir = path.join(root, 'tmp');
     this.blobDir = path.join(root, 'blobs');
+    this.space = new SpaceGuard(root, minFreeBytes);
   }
 
   async init(): Promise<void> {
@@ -74,14 +78,25 @@ export class BlobStore {
   async write(source: Readable, observers: ByteObserver[], maxSize: number): Promise<WrittenBlob> {
     const id = this.reserve();
     const tmp = path.join(this.tmpDir, id);
+    const space = this.space;
     let size = 0;
+    const pass = (chunk: Buffer, cb: TransformCallback): void => {
+      for (const o of observers) o(chunk);
+      cb(null, chunk);
+    };
     const meter = new Transform({
+      // The up-front refusal, inside the pipeline: an await before it would leave the source's
+      // errors without a listener.
+      construct(cb) {
+        space.admit(0).then(() => cb(), cb);
+      },
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         size += chunk.length;
         if (size > maxSize)
           return cb(new StorageError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size'));
-        for (const o of observers) o(chunk);
-        cb(null, chunk);
+        // A body that would eat into the reserve stops here, before the file system runs out.
+        if (space.admitNow(chunk.length)) return pass(chunk, cb);
+        space.admit(chunk.length).then(() => pass(chunk, cb), cb);
       },
     });
     try {
@@ -93,8 +108,9 @@ export class BlobStore {
       );
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
+      this.space.forget();
       this.unsettled.delete(id);
-      throw e;
+      throw asStorageFull(e);
     }
     await this.publish(tmp, id);
     return { id, size };
@@ -121,13 +137,15 @@ export class BlobStore {
 
   /** A new blob sharing the bytes of `srcId` (hard link): copies cost no I/O and stay immutable. */
   async clone(srcId: string): Promise<string> {
+    // No bytes, but a directory entry and metadata rows: refused with the other writes.
+    await this.space.admit(0);
     const id = this.reserve();
     const tmp = path.join(this.tmpDir, id);
     try {
       await link(this.pathOf(srcId), tmp);
     } catch (e) {
       this.unsettled.delete(id);
-      throw e;
+      throw asStorageFull(e);
     }
     await this.publish(tmp, id);
     return id;
@@ -140,8 +158,9 @@ export class BlobStore {
       await fsyncFd(this.dirFd(path.dirname(final)));
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
+      this.space.forget();
       this.unsettled.delete(id);
-      throw e;
+      throw asStorageFull(e);
     }
   }
 
@@ -157,6 +176,7 @@ export class BlobStore {
         if (e.code !== 'ENOENT') throw e;
       });
     } finally {
+      this.space.forget();
       this.unsettled.delete(id);
     }
   }

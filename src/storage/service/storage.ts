@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { asStorageFull } from '../blobs/space.js';
 import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
@@ -31,6 +32,8 @@ export interface StorageOptions {
   collectOnOpen?: boolean;
   /** Multipart uploads initiated longer ago than this are aborted by the collector (default 7 days). */
   multipartMaxAgeMs?: number;
+  /** Free bytes on the data volume below which new object bytes are refused (default 0: none). */
+  minFreeBytes?: number;
 }
 
 export interface PutObjectInput {
@@ -107,7 +110,7 @@ export class Storage {
 
   static async open(opts: StorageOptions): Promise<Storage> {
     mkdirSync(opts.dataDir, { recursive: true });
-    const blobs = new BlobStore(opts.dataDir);
+    const blobs = new BlobStore(opts.dataDir, opts.minFreeBytes);
     await blobs.init();
     const repo = new MetaRepo(openDb(path.join(opts.dataDir, 'meta.db')));
     const s = new Storage(opts, repo, blobs);
@@ -415,7 +418,7 @@ export class Storage {
       });
     } catch (e) {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
-      throw e;
+      throw asStorageFull(e);
     }
     this.blobs.settle(obj.blobs.map((b) => b.id));
     this.emit({ type: 'object', bucket: obj.bucket, key: obj.key });
