@@ -44,7 +44,10 @@ function adminBanner(admin: AdminInfo): string[] {
 }
 
 /** SIGTERM/SIGINT: graceful stop within the deadline; SIGHUP: reopen the access log (logrotate). */
-function onSignals(running: { shutdown(ms: number): Promise<void>; reopenLogs(): void }, deadlineMs: number): void {
+function onSignals(
+  running: { shutdown(ms: number): Promise<void>; reopenLogs(): Promise<void> },
+  deadlineMs: number,
+): void {
   const stop = (): void => {
     running.shutdown(deadlineMs).then(
       () => process.exit(0),
@@ -53,7 +56,11 @@ function onSignals(running: { shutdown(ms: number): Promise<void>; reopenLogs():
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  process.on('SIGHUP', () => running.reopenLogs());
+  process.on('SIGHUP', () => {
+    running
+      .reopenLogs()
+      .catch((e: unknown) => process.stderr.write(`cellar: cannot reopen the access log: ${String(e)}\n`));
+  });
 }
 
 async function serve(config: Config): Promise<void> {

@@ -46,7 +46,7 @@ export interface RunningCellar {
   /** SIGTERM: stop accepting, let in-flight requests finish up to `deadlineMs`, then close. */
   shutdown(deadlineMs: number): Promise<void>;
   /** SIGHUP: reopen the access log file. */
-  reopenLogs(): void;
+  reopenLogs(): Promise<void>;
 }
 
 /** The admin listener as the banner shows it. */
@@ -294,7 +294,7 @@ export async function startCellar(
       await drain(obs, [server], () => tls?.stopAccepting(), deadlineMs, logger);
       await close();
     },
-    reopenLogs: () => obs.accessLog?.reopen(),
+    reopenLogs: async () => obs.accessLog?.reopen(),
   };
 }
 
@@ -307,7 +307,7 @@ export interface RunningGateway {
   obs: Observability;
   close(): Promise<void>;
   shutdown(deadlineMs: number): Promise<void>;
-  reopenLogs(): void;
+  reopenLogs(): Promise<void>;
 }
 
 /** RGW answers at all (any HTTP status): the upstream is reachable. */
@@ -429,6 +429,6 @@ export async function startUpstreamGateway(
       await drain(obs, [server], () => undefined, deadlineMs, logger);
       await close();
     },
-    reopenLogs: () => obs.accessLog?.reopen(),
+    reopenLogs: async () => obs.accessLog?.reopen(),
   };
 }

@@ -108,7 +108,7 @@ test('after logrotate moves the file, reopening writes a new one', { timeout: 30
     await first.arrayBuffer();
     t.cellar.obs.accessLog!.flush();
     renameSync(file, `${file}.1`);
-    t.cellar.reopenLogs();
+    await t.cellar.reopenLogs();
     const second = await fetch(`${t.endpoint}/after`);
     await second.arrayBuffer();
     await t.stop();

@@ -24,8 +24,11 @@ export interface AccessEntry {
 
 export interface AccessLog {
   write(e: AccessEntry): void;
-  /** Reopens the file (after logrotate moved it); no-op on stdout. */
-  reopen(): void;
+  /**
+   * Reopens the file (after logrotate moved it); resolves once lines go to the new file (those
+   * written meanwhile still land in the old one: none is lost). No-op on stdout.
+   */
+  reopen(): Promise<void>;
   /** Writes out what is buffered. */
   flush(): void;
 }
@@ -66,7 +69,10 @@ export function createAccessLog(destination: string): AccessLog | null {
       });
     },
     reopen: () => {
-      if (destination !== '') dest.reopen();
+      if (destination === '') return Promise.resolve();
+      const reopened = new Promise<void>((resolve) => dest.once('ready', () => resolve()));
+      dest.reopen();
+      return reopened;
     },
     flush: () => {
       try {
