@@ -282,6 +282,31 @@ test('a warm certificate cache: repeated full handshakes all get the same certif
   assert.equal(pebble.orders(), before);
 });
 
+test('the admin API lists the certificates and /metrics counts every ACME order', { timeout: 60_000 }, async () => {
+  const admin = /Admin API: (http:\/\/\S+)\/api\/v1/.exec(server.stdout())?.[1];
+  assert.ok(admin, server.stdout());
+  const token = readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
+  const res = await fetch(`${admin}/api/v1/certificates`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  const rows = (await res.json()) as CertRow[];
+  assert.deepEqual(rows, await certList());
+  assert.equal(rows.find((c) => c.name === 'broken.example.test')?.status, 'failing');
+
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+  const issued =
+    value(/^cellar_acme_orders_total\{outcome="issued",reason="on-demand"\} (\d+)$/m) +
+    value(/^cellar_acme_orders_total\{outcome="issued",reason="renewal"\} (\d+)$/m);
+  const failed =
+    value(/^cellar_acme_orders_total\{outcome="failed",reason="on-demand"\} (\d+)$/m) +
+    value(/^cellar_acme_orders_total\{outcome="failed",reason="renewal"\} (\d+)$/m);
+  assert.ok(issued >= 1, text);
+  assert.ok(failed >= 2, text);
+  assert.equal(issued + failed, pebble.orders());
+  assert.equal(value(/^cellar_certificates\{state="failing"\} (\d+)$/m), 1);
+  assert.ok(value(/^cellar_certificate_earliest_expiry_timestamp_seconds ([\d.e+]+)$/m) > Date.now() / 1000);
+});
+
 test('restart: the stored certificates are served without a new order', { timeout: 300_000 }, async () => {
   const before = pebble.orders();
   const old = await handshake(httpsPort, SITE, pebble.rootPem);

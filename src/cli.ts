@@ -2,12 +2,16 @@
 import { parseArgs } from 'node:util';
 import { isStorageError } from '#storage';
 import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from './config/index.js';
-import { addonRecord, addonS3cfg, withAddons } from './admin/addons.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { addonRecord, addonS3cfg, withAddons as withLocalAddons, type AddonDirectory } from './admin/addons.js';
+import { remoteAddonDirectory } from './admin/client.js';
+import { TOKEN_FILE } from './admin/token.js';
 import { bucketWebsite, removeBucketWebsite, setBucketWebsite } from './admin/buckets.js';
 import { formatCertTable, listCertificates } from './admin/certs.js';
 import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
 import { withStorage } from './admin/storage.js';
-import { startCellar, startUpstreamGateway, tlsSettings } from './main.js';
+import { startCellar, startUpstreamGateway, tlsSettings, type AdminInfo } from './main.js';
 
 const USAGE = `usage: cellar <command>
 
@@ -16,6 +20,9 @@ const USAGE = `usage: cellar <command>
   addon list [--json]
   addon s3cfg <id>                        print a pre-filled s3cmd configuration
   addon delete <id>
+                                          addon commands take --url U --token T to ask a running
+                                          server's admin API (token: --token, CELLAR_ADMIN_TOKEN,
+                                          or the data dir's admin-token file)
   bucket website <bucket> [--index I] [--error E] [--spa]
                                           serve <bucket> with index I (index.html), error page E;
                                           --spa serves I for unknown routes with 200
@@ -28,6 +35,33 @@ Settings come from config/default.json, the JSON file named by CELLAR_CONFIG, th
 CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN, ...).`;
 
 class UsageError extends Error {}
+
+function adminBanner(admin: AdminInfo): string[] {
+  if (admin.url === null) return [];
+  const out = ['', `Admin API: ${admin.url}/api/v1 (metrics: ${admin.url}/metrics)`];
+  if (admin.generated) out.push(`  admin token (shown once, kept in ${admin.tokenFile}): ${admin.token}`);
+  return out;
+}
+
+/** SIGTERM/SIGINT: graceful stop within the deadline; SIGHUP: reopen the access log (logrotate). */
+function onSignals(
+  running: { shutdown(ms: number): Promise<void>; reopenLogs(): Promise<void> },
+  deadlineMs: number,
+): void {
+  const stop = (): void => {
+    running.shutdown(deadlineMs).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.on('SIGHUP', () => {
+    running
+      .reopenLogs()
+      .catch((e: unknown) => process.stderr.write(`cellar: cannot reopen the access log: ${String(e)}\n`));
+  });
+}
 
 async function serve(config: Config): Promise<void> {
   if (config.upstreamUrl !== '') return serveUpstream(config);
@@ -55,30 +89,32 @@ async function serve(config: Config): Promise<void> {
       `HTTPS on port ${cellar.httpsPort}; certificates in ${cellar.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`,
     );
   }
+  out.push(...adminBanner(cellar.admin));
   process.stdout.write(out.join('\n') + '\n');
-  const stop = (): void => {
-    cellar.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onSignals(cellar, config.shutdownDeadlineMs);
 }
 
 async function serveUpstream(config: Config): Promise<void> {
   const gw = await startUpstreamGateway(config);
   process.stdout.write(
-    `Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}\nAdd-ons live in RGW: \`cellar addon create\` (same settings) makes one.\n`,
+    [
+      `Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}`,
+      'Add-ons live in RGW: `cellar addon create` (same settings) makes one.',
+      ...adminBanner(gw.admin),
+    ].join('\n') + '\n',
   );
-  const stop = (): void => {
-    gw.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onSignals(gw, config.shutdownDeadlineMs);
+}
+
+/** --token, else the configured token, else the one the server generated in the data dir. */
+function operatorToken(config: Config, flag: string | undefined): string {
+  if (flag) return flag;
+  if (config.adminToken) return config.adminToken;
+  try {
+    return readFileSync(path.join(config.dataDir, TOKEN_FILE), 'utf8').trim();
+  } catch {
+    throw new UsageError('--url needs --token (or CELLAR_ADMIN_TOKEN, or the admin-token file in the data dir)');
+  }
 }
 
 async function addon(config: Config, args: string[]): Promise<void> {
@@ -92,11 +128,17 @@ async function addon(config: Config, args: string[]): Promise<void> {
       'access-key': { type: 'string' },
       'secret-key': { type: 'string' },
       json: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
     },
   });
+  const remote =
+    values.url === undefined ? null : remoteAddonDirectory(values.url, operatorToken(config, values.token));
+  const withAddons = <T>(fn: (d: AddonDirectory) => Promise<T>): Promise<T> =>
+    remote === null ? withLocalAddons(config, fn) : fn(remote);
   switch (sub) {
     case 'create': {
-      const a = await withAddons(config, (d) =>
+      const a = await withAddons((d) =>
         d.create({
           name: values.name,
           email: values.email,
@@ -112,7 +154,7 @@ async function addon(config: Config, args: string[]): Promise<void> {
       return;
     }
     case 'list': {
-      const list = await withAddons(config, (d) => d.list());
+      const list = await withAddons((d) => d.list());
       if (values.json) process.stdout.write(JSON.stringify(list.map(addonRecord)) + '\n');
       else for (const a of list) process.stdout.write(`${a.id}\t${a.name}\t${a.email}\t${a.accessKeyId}\n`);
       return;
@@ -120,7 +162,13 @@ async function addon(config: Config, args: string[]): Promise<void> {
     case 's3cfg': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon s3cfg needs an add-on id');
-      const a = await withAddons(config, (d) => d.get(id));
+      if (remote !== null) {
+        const text = await remote.s3cfg(id);
+        if (text === null) throw new UsageError(`no add-on ${id}`);
+        process.stdout.write(text);
+        return;
+      }
+      const a = await withAddons((d) => d.get(id));
       if (!a) throw new UsageError(`no add-on ${id}`);
       process.stdout.write(addonS3cfg(a, { endpoint: publicEndpoint(config), region: config.region }));
       return;
@@ -128,7 +176,7 @@ async function addon(config: Config, args: string[]): Promise<void> {
     case 'delete': {
       const id = positionals[0];
       if (!id) throw new UsageError('addon delete needs an add-on id');
-      await withAddons(config, (d) => d.delete(id));
+      await withAddons((d) => d.delete(id));
       process.stdout.write(`deleted add-on ${id}\n`);
       return;
     }
@@ -237,7 +285,7 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   }
   if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(
-      `cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT or CELLAR_HTTPS_PORT)\n`,
+      `cellar: cannot listen: ${(e as Error).message} (set CELLAR_HTTP_PORT, CELLAR_HTTPS_PORT or CELLAR_ADMIN_PORT)\n`,
     );
     process.exit(1);
   }

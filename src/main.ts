@@ -20,6 +20,13 @@ import { websiteFromXml } from './s3api/handlers/website.js';
 import { corsFromXml } from './s3api/handlers/cors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
+import { localAddonDirectory, rgwAddonDirectory } from './admin/addons.js';
+import { listCertificates } from './admin/certs.js';
+import { adminToken } from './admin/token.js';
+import type { Readiness } from './admin/api.js';
+import { RgwAdmin } from './gateway/upstream/rgw-admin.js';
+import { Observability } from './ops/observability.js';
+import { closeNow, startAdminListener, type AdminListener } from './ops/admin-listener.js';
 
 export interface RunningCellar {
   config: Config;
@@ -34,7 +41,61 @@ export interface RunningCellar {
   endpoint: URL;
   /** The add-on created on first start, with the path of its s3cfg; null when the data dir was not empty. */
   firstAddon: { addon: Addon; s3cfgPath: string } | null;
+  admin: AdminInfo;
+  obs: Observability;
+  /** Cuts every connection and closes at once. */
   close(): Promise<void>;
+  /** SIGTERM: stop accepting, let in-flight requests finish up to `deadlineMs`, then close. */
+  shutdown(deadlineMs: number): Promise<void>;
+  /** SIGHUP: reopen the access log file. */
+  reopenLogs(): Promise<void>;
+}
+
+/** The admin listener as the banner shows it. */
+export interface AdminInfo {
+  /** null without an admin listener (CELLAR_ADMIN_PORT=off). */
+  port: number | null;
+  url: string | null;
+  token: string;
+  /** The token was generated now: print it, this once. */
+  generated: boolean;
+  tokenFile: string;
+}
+
+function adminInfo(config: Config, admin: AdminListener | null, token: ReturnType<typeof adminToken>): AdminInfo {
+  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  return {
+    port: admin?.port ?? null,
+    url: admin === null ? null : `http://${host}:${admin.port}`,
+    token: token.token,
+    generated: token.generated,
+    tokenFile: token.file,
+  };
+}
+
+/**
+ * Graceful stop shared by both modes: no new connections anywhere, in-flight requests get until
+ * the deadline, then what is left is cut.
+ */
+async function drain(
+  obs: Observability,
+  servers: Server[],
+  stopAccepting: () => void,
+  deadlineMs: number,
+  logger: Logger,
+): Promise<void> {
+  for (const s of servers) {
+    s.close();
+    s.closeIdleConnections();
+  }
+  stopAccepting();
+  const before = obs.inFlight;
+  const settled = await obs.settled(deadlineMs);
+  if (!settled) logger.warn('shutdown deadline reached: cutting requests still in flight', { inFlight: obs.inFlight });
+  else if (before > 0) logger.info('in-flight requests finished', { requests: before });
+  for (const s of servers) s.closeAllConnections();
+  // Cut uploads unwind (their temp files are dropped, nothing is committed) before the store closes.
+  if (!settled) await new Promise((r) => setTimeout(r, 100));
 }
 
 function hostConfig(config: Config): HostConfig {
@@ -79,12 +140,14 @@ export async function startCellar(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningCellar> {
+  const obs = new Observability(config.accessLog);
   const storage = await Storage.open({
     dataDir: config.dataDir,
     maxObjectSize: config.maxObjectSize,
     gcGraceMs: config.gcGraceSeconds * 1000,
     multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000,
     minFreeBytes: config.minFreeBytes,
+    onCommit: (seconds) => obs.metrics.commit(seconds),
   });
   const s3 = createS3Handler({
     storage,
@@ -103,14 +166,15 @@ export async function startCellar(
   const tls =
     config.httpsPort === null
       ? null
-      : await TlsService.create(tlsSettings(config), { sites: storageSites(storage), logger });
-  const handler = createGatewayHandler({
-    hosts: hostConfig(config),
-    backend: { handle: s3 },
-    website,
-    tls: tls?.gateway,
-    logger,
-  });
+      : await TlsService.create(tlsSettings(config), {
+          sites: storageSites(storage),
+          logger,
+          onOrder: (outcome, reason) => obs.metrics.acmeOrder(outcome, reason),
+        });
+  const handler = obs.wrap(
+    createGatewayHandler({ hosts: hostConfig(config), backend: { handle: s3 }, website, tls: tls?.gateway, logger }),
+    's3',
+  );
   const limits = connectionLimits(config);
   const server = createHttpServer(handler);
   guardServer(server, handler, limits);
@@ -145,6 +209,50 @@ export async function startCellar(
     firstAddon = { addon, s3cfgPath };
   }
 
+  const token = adminToken(config.dataDir, config.adminToken);
+  const ready = { draining: false };
+  obs.metrics.setSources({
+    storageTotals: () => storage.usageTotals(),
+    websiteCache: () => ({ bodyBytes: website.cache.stats().bodyBytes, evictions: website.cache.evictions }),
+    certificates: tls === null ? undefined : () => listCertificates(tlsSettings(config), Date.now()).rows,
+  });
+  let admin: AdminListener | null = null;
+  if (config.adminPort !== null) {
+    try {
+      admin = await startAdminListener(
+        obs,
+        {
+          token: token.token,
+          addons: localAddonDirectory(storage),
+          storage,
+          tls: tlsSettings(config),
+          httpsEnabled: tls !== null,
+          service: { endpoint, region: config.region },
+          logger,
+          readiness: async (): Promise<Readiness> => {
+            const checks: Record<string, string> = {};
+            try {
+              storage.addon('');
+              checks.storage = 'ok';
+            } catch (e) {
+              checks.storage = String(e);
+            }
+            checks.listeners = server.listening && (tls === null || httpsPort !== null) ? 'ok' : 'not bound';
+            if (ready.draining) checks.shutdown = 'draining';
+            return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
+          },
+        },
+        { host: config.adminHost, port: config.adminPort },
+      );
+    } catch (e) {
+      server.close();
+      await tls?.close();
+      website.close();
+      storage.close();
+      throw e;
+    }
+  }
+
   storage.initialCollection.then(
     (r) => {
       if (r.blobs + r.tmp + r.uploads > 0) logger.info('garbage collected at start-up', r);
@@ -161,7 +269,15 @@ export async function startCellar(
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
   gcTimer.unref();
 
-  logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort });
+  logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort, adminPort: admin?.port });
+  const close = async (): Promise<void> => {
+    clearInterval(gcTimer);
+    website.close();
+    await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
+    await tls?.close();
+    storage.close();
+    obs.accessLog?.flush();
+  };
   return {
     config,
     storage,
@@ -172,14 +288,16 @@ export async function startCellar(
     tls,
     endpoint,
     firstAddon,
-    async close() {
-      clearInterval(gcTimer);
-      website.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await tls?.close();
-      storage.close();
+    admin: adminInfo(config, admin, token),
+    obs,
+    close,
+    async shutdown(deadlineMs) {
+      ready.draining = true;
+      // The admin listener stays up while draining, so /readyz can say so.
+      await drain(obs, [server], () => tls?.stopAccepting(), deadlineMs, logger);
+      await close();
     },
+    reopenLogs: async () => obs.accessLog?.reopen(),
   };
 }
 
@@ -188,7 +306,22 @@ export interface RunningGateway {
   server: Server;
   port: number;
   endpoint: URL;
+  admin: AdminInfo;
+  obs: Observability;
   close(): Promise<void>;
+  shutdown(deadlineMs: number): Promise<void>;
+  reopenLogs(): Promise<void>;
+}
+
+/** RGW answers at all (any HTTP status): the upstream is reachable. */
+async function upstreamReachable(url: string, timeoutMs: number): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) });
+    await res.arrayBuffer();
+    return 'ok';
+  } catch (e) {
+    return `unreachable: ${(e as Error).message}`;
+  }
 }
 
 /** S3 error documents for the gateway, from the S3 API's one error table. */
@@ -216,6 +349,7 @@ export async function startUpstreamGateway(
   });
   if (config.httpsPort !== null)
     logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
+  const obs = new Observability(config.accessLog);
   const website = createWebsiteHandler({
     source: createUpstreamWebsiteSource({
       url: config.upstreamUrl,
@@ -231,7 +365,7 @@ export async function startUpstreamGateway(
     bucketRecheckMs: config.upstreamRevalidateMs,
     revalidate: { everyMs: config.upstreamRevalidateMs, staleIfErrorMs: config.upstreamStaleIfErrorSeconds * 1000 },
   });
-  const handler = createGatewayHandler({ hosts: hostConfig(config), backend, website, logger });
+  const handler = obs.wrap(createGatewayHandler({ hosts: hostConfig(config), backend, website, logger }), 's3');
   const server = createHttpServer(handler);
   // The same limits as embedded mode. Expect: 100-continue reaches the handler unanswered: the
   // upstream backend sends 100 Continue once RGW wants the body, so clients never stream bodies
@@ -246,22 +380,75 @@ export async function startUpstreamGateway(
     throw e;
   }
   const endpoint = publicEndpoint(config, port);
+  const token = adminToken(config.dataDir, config.adminToken);
+  const ready = { draining: false };
+  const addons = rgwAddonDirectory(
+    new RgwAdmin({
+      url: config.upstreamUrl,
+      accessKey: config.upstreamAccessKey,
+      secretKey: config.upstreamSecretKey,
+      timeoutMs: config.upstreamTimeoutMs,
+    }),
+  );
+  let admin: AdminListener | null = null;
+  if (config.adminPort !== null) {
+    try {
+      admin = await startAdminListener(
+        obs,
+        {
+          token: token.token,
+          addons,
+          storage: null,
+          tls: tlsSettings(config),
+          httpsEnabled: false,
+          service: { endpoint, region: config.region },
+          logger,
+          readiness: async (): Promise<Readiness> => {
+            const checks: Record<string, string> = {
+              upstream: await upstreamReachable(config.upstreamUrl, config.upstreamTimeoutMs),
+              listeners: server.listening ? 'ok' : 'not bound',
+            };
+            if (ready.draining) checks.shutdown = 'draining';
+            return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
+          },
+        },
+        { host: config.adminHost, port: config.adminPort },
+      );
+    } catch (e) {
+      server.close();
+      backend.close();
+      website.close();
+      addons.close();
+      throw e;
+    }
+  }
   logger.info('listening (upstream mode)', {
     endpoint: endpoint.href,
     upstream: config.upstreamUrl,
     host: config.host,
     port,
+    adminPort: admin?.port,
   });
+  const close = async (): Promise<void> => {
+    await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
+    backend.close();
+    website.close();
+    addons.close();
+    obs.accessLog?.flush();
+  };
   return {
     config,
     server,
     port,
     endpoint,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      backend.close();
-      website.close();
+    admin: adminInfo(config, admin, token),
+    obs,
+    close,
+    async shutdown(deadlineMs) {
+      ready.draining = true;
+      await drain(obs, [server], () => undefined, deadlineMs, logger);
+      await close();
     },
+    reopenLogs: async () => obs.accessLog?.reopen(),
   };
 }

@@ -50,6 +50,9 @@ export async function startCellar(o: CellarOptions): Promise<CellarServer> {
     CELLAR_DOMAIN: 'localhost',
     CELLAR_LOG_LEVEL: 'warn',
     CELLAR_CERTS_DIR: path.join(o.dataDir, 'certs'),
+    CELLAR_ADMIN_PORT: '0',
+    // A file, as in production: on stdout every line would pile up in this process's output buffer.
+    CELLAR_ACCESS_LOG: path.join(o.dataDir, 'access.log'),
     ...o.env,
   });
   const cli = path.join(o.repoRoot, 'dist/src/cli.js');

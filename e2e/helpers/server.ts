@@ -74,6 +74,9 @@ export function cellarEnv(
     CELLAR_HOST: '127.0.0.1',
     CELLAR_DOMAIN: 'localhost',
     CELLAR_LOG_LEVEL: 'warn',
+    // Many servers run at once: any free admin port, and the access log beside the data.
+    CELLAR_ADMIN_PORT: '0',
+    CELLAR_ACCESS_LOG: path.join(dataDir, 'access.log'),
     ...extra,
   };
 }

@@ -24,6 +24,28 @@ test('defaults come from config/default.json', { timeout: 30_000 }, () => {
   assert.equal(loadConfig({ CELLAR_MIN_FREE_BYTES: '0' }).minFreeBytes, 0);
 });
 
+test('operations settings: admin listener, token, access log, shutdown deadline', { timeout: 30_000 }, () => {
+  const d = loadConfig({});
+  assert.equal(d.adminPort, 8081);
+  assert.equal(d.adminHost, '127.0.0.1');
+  assert.equal(d.adminToken, '');
+  assert.equal(d.accessLog, '');
+  assert.equal(d.shutdownDeadlineMs, 30_000);
+  const c = loadConfig({
+    CELLAR_ADMIN_PORT: 'off',
+    CELLAR_ADMIN_HOST: '0.0.0.0',
+    CELLAR_ADMIN_TOKEN: 'a-long-enough-token',
+    CELLAR_ACCESS_LOG: '/var/log/cellar/access.log',
+    CELLAR_SHUTDOWN_DEADLINE_MS: '0',
+  });
+  assert.equal(c.adminPort, null);
+  assert.equal(c.adminHost, '0.0.0.0');
+  assert.equal(c.adminToken, 'a-long-enough-token');
+  assert.equal(c.accessLog, '/var/log/cellar/access.log');
+  assert.equal(c.shutdownDeadlineMs, 0);
+  assert.equal(loadConfig({ CELLAR_ADMIN_PORT: '0' }).adminPort, 0);
+});
+
 test('environment overrides the file, which overrides the defaults; overrides win', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-cfg-'));
   const file = path.join(dir, 'c.json');
@@ -67,6 +89,10 @@ const bad: [Record<string, string>, RegExp][] = [
     { CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS: '-5' },
     /CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS: not a non-negative integer/,
   ],
+  [{ CELLAR_ADMIN_PORT: '65536' }, /CELLAR_ADMIN_PORT: port out of range/],
+  [{ CELLAR_ADMIN_HOST: 'not a host' }, /CELLAR_ADMIN_HOST/],
+  [{ CELLAR_ADMIN_TOKEN: 'short' }, /CELLAR_ADMIN_TOKEN: must be at least 16/],
+  [{ CELLAR_SHUTDOWN_DEADLINE_MS: '-5' }, /CELLAR_SHUTDOWN_DEADLINE_MS/],
 ];
 
 test('upstream mode: off by default, on with a URL and the system keys', { timeout: 30_000 }, () => {

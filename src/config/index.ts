@@ -86,6 +86,15 @@ export interface Config {
   /** How long past its revalidation time a cached page is still served while RGW is unreachable. */
   upstreamStaleIfErrorSeconds: number;
   logLevel: LogLevel;
+  /** Admin API, metrics and health listener; null = none, 0 = any free port. */
+  adminPort: number | null;
+  adminHost: string;
+  /** Bearer token of the admin API; empty = generated on first start and kept in the data dir. */
+  adminToken: string;
+  /** Access log: empty = stdout, `off` = none, else a file (reopened on SIGHUP). */
+  accessLog: string;
+  /** On SIGTERM, how long in-flight requests may take to finish before their connections are cut. */
+  shutdownDeadlineMs: number;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +170,11 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'upstreamRevalidateMs', env: 'CELLAR_UPSTREAM_REVALIDATE_MS', kind: 'int' },
   { key: 'upstreamStaleIfErrorSeconds', env: 'CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS', kind: 'int' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
+  { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
+  { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
+  { key: 'adminToken', env: 'CELLAR_ADMIN_TOKEN', kind: 'string' },
+  { key: 'accessLog', env: 'CELLAR_ACCESS_LOG', kind: 'string' },
+  { key: 'shutdownDeadlineMs', env: 'CELLAR_SHUTDOWN_DEADLINE_MS', kind: 'int' },
 ];
 
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -307,6 +321,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     if (u.pathname !== '/' || u.search !== '' || u.username !== '')
       throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
   }
+  if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
+    throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
   return cfg;
 }

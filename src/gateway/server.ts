@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../shared/logger.js';
+import { recordOf } from '../shared/request-record.js';
 import type { S3Backend } from './backend.js';
 import { classify } from './classify.js';
 import { resolveHost, type HostConfig, type HostResolution } from './host.js';
@@ -36,7 +37,11 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
   };
   return (req, res) => {
     // HTTP-01 comes before Host routing and any redirect: the CA must reach the token on plain HTTP.
-    if (opts.tls?.answerChallenge(req, res)) return;
+    const rec = recordOf(res);
+    if (opts.tls?.answerChallenge(req, res)) {
+      if (rec) rec.side = 'acme';
+      return;
+    }
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     const target = resolve(req.headers.host);
     if (target.kind === 'invalid') {
@@ -54,6 +59,7 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
     switch (classify({ method: req.method ?? 'GET', target, rawQuery, headers: req.headers, path })) {
       case 'acme-challenge': {
+        if (rec) rec.side = 'acme';
         // No HTTPS listener, so no challenge is ever pending: nothing to answer with.
         const page = builtinPage(404);
         res.writeHead(404, page.headers);
@@ -63,12 +69,24 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
       case 'website':
         // classify() only returns 'website' for bucket hosts.
         if (target.kind === 'bucket') {
+          if (rec) {
+            rec.side = 'website';
+            rec.bucket = target.bucket;
+            res.setHeader('x-request-id', rec.requestId);
+          }
           if (opts.tls?.website(req, res, secure)) return;
           return opts.website.serve(req, res, { bucket: target.bucket, secure });
         }
         break;
       case 'cors-preflight':
-        if (target.kind === 'bucket') return opts.website.preflight(req, res, { bucket: target.bucket, secure });
+        if (target.kind === 'bucket') {
+          if (rec) {
+            rec.side = 'website';
+            rec.bucket = target.bucket;
+            res.setHeader('x-request-id', rec.requestId);
+          }
+          return opts.website.preflight(req, res, { bucket: target.bucket, secure });
+        }
         break;
       case 's3':
         break;

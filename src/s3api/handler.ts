@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketInfo, ObjectInfo } from '#storage';
+import { recordOf } from '../shared/request-record.js';
 import { ACTIONS } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
@@ -70,7 +71,9 @@ export type S3Handler = (req: IncomingMessage, res: ServerResponse, target: S3Re
 
 export function createS3Handler(deps: S3Deps): S3Handler {
   return (req, res, target) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const rec = recordOf(res);
+    // One id per request: the access log's, when requests are observed.
+    const requestId = rec?.requestId ?? randomBytes(8).toString('hex').toUpperCase();
     res.setHeader('x-amz-request-id', requestId);
     res.setHeader('x-amz-id-2', requestId);
     res.setHeader('server', 'Cellar');
@@ -118,7 +121,13 @@ async function handle(
   const found = bucket === null ? null : deps.storage.bucket(bucket);
   // Browsers need the CORS headers on errors too, or they cannot read the error.
   applyCorsHeaders(req, res, found);
+  const rec = recordOf(res);
+  if (rec) {
+    rec.op = r.op;
+    rec.bucket = bucket;
+  }
   const who = authenticate(req, rawPath, rawQuery, target.vhostBucket, deps);
+  if (rec) rec.addon = who.addon?.id ?? null;
   const ctx: S3Context = {
     req,
     res,
@@ -285,6 +294,8 @@ function sendError(
     return;
   }
   const err = toS3Error(e);
+  const rec = recordOf(res);
+  if (rec) rec.errorCode = err.code;
   if (err.code === 'InternalError')
     deps.logger.error('request failed', {
       requestId,

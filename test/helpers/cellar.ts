@@ -24,7 +24,16 @@ export async function startTestCellar(overrides: Partial<Config> = {}): Promise<
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cellar-test-'));
   const config = loadConfig(
     {},
-    { dataDir, httpPort: 0, host: '127.0.0.1', domain: 'localhost', logLevel: 'silent', ...overrides },
+    {
+      dataDir,
+      httpPort: 0,
+      host: '127.0.0.1',
+      domain: 'localhost',
+      logLevel: 'silent',
+      adminPort: 0,
+      accessLog: 'off',
+      ...overrides,
+    },
   );
   const cellar = await startCellar(config, createLogger('silent'));
   const owner = cellar.firstAddon!.addon;

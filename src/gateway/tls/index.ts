@@ -12,7 +12,7 @@ import { AcmeIssuer } from './acme.js';
 import { createDnsLookup } from './dns.js';
 import { DomainGate, type SiteLookup } from './gate.js';
 import { ChallengeTokens, answerAcmeChallenge, websiteHttps } from './http.js';
-import { CertificateManager } from './manager.js';
+import { CertificateManager, type ManagerOptions } from './manager.js';
 import { loadProofSecret, proofToken } from './proof.js';
 import { CertRegistry } from './registry.js';
 import { CertStore } from './store.js';
@@ -100,7 +100,12 @@ export class TlsService {
   /** Loads the store (never contacting the CA) and prepares issuance when a directory is configured. */
   static async create(
     s: TlsSettings,
-    deps: { sites: SiteLookup; logger: Logger; now?: () => number },
+    deps: {
+      sites: SiteLookup;
+      logger: Logger;
+      now?: () => number;
+      onOrder?: ManagerOptions['onOrder'];
+    },
   ): Promise<TlsService> {
     const store = new CertStore(certsDirOf(s));
     const loaded = store.load();
@@ -127,6 +132,7 @@ export class TlsService {
         issuer,
         logger: deps.logger,
         now: deps.now,
+        onOrder: deps.onOrder,
         gate: createGate(s, deps.sites),
         retryBaseMs: s.retryBaseSeconds * 1000,
         ordersPerMinute: s.ordersPerMinute,
@@ -160,6 +166,12 @@ export class TlsService {
     this.server = server;
     this.manager.start();
     return this.boundPort;
+  }
+
+  /** Graceful shutdown's first step: no new connections; open ones finish their requests. */
+  stopAccepting(): void {
+    this.server?.close();
+    this.server?.closeIdleConnections();
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,8 @@ export interface ManagerOptions {
   /** Renew when less than this remains; 0 = when a third of the lifetime remains. */
   renewWindowMs: number;
   renewCheckMs: number;
+  /** Told of every finished ACME order (metrics). */
+  onOrder?: (outcome: 'issued' | 'failed', reason: 'on-demand' | 'renewal') => void;
   /** How long a handshake waits for an issuance before failing (the issuance goes on). */
   handshakeWaitMs?: number;
   /** Extra metadata stored with issued certificates. */
@@ -182,6 +184,7 @@ export class CertificateManager {
         issuanceMs: ms,
       });
       this.opts.registry.add(cert);
+      this.opts.onOrder?.('issued', reason);
       if (this.statuses.delete(name)) this.opts.store.clearStatus(name);
       this.opts.logger.info('certificate issued', {
         name,
@@ -192,6 +195,7 @@ export class CertificateManager {
       });
       return cert;
     } catch (e) {
+      this.opts.onOrder?.('failed', reason);
       const failures = (this.statuses.get(name)?.failures ?? 0) + 1;
       const delay = Math.min(this.opts.retryMaxMs ?? DAY_MS, this.opts.retryBaseMs * 2 ** Math.min(failures - 1, 30));
       const st: NameStatus = {

@@ -21,6 +21,7 @@ import {
   type VerifiedAuth,
 } from '#storage';
 import type { Logger } from '../../shared/logger.js';
+import { recordOf } from '../../shared/request-record.js';
 import type { RenderS3Error, S3Backend } from '../backend.js';
 import { forwardBody, type ForwardBody } from './body.js';
 import { planForward, type ReplacementBody, type Signer } from './forward.js';
@@ -179,6 +180,10 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     });
   });
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    // The client sees RGW's request id: the access log must name the same one.
+    const rec = recordOf(res);
+    const rgwId = proxyRes.headers['x-amz-request-id'];
+    if (rec && typeof rgwId === 'string' && rgwId !== '') rec.requestId = rgwId;
     const p = pending.get(req);
     if (p !== undefined) {
       p.responded = true;
@@ -227,7 +232,9 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
       return;
     }
     const resource = (req.url ?? '/').split('?')[0]!;
-    const { status, body } = o.renderError(e, resource, requestId());
+    const rec = recordOf(res);
+    const { status, body } = o.renderError(e, resource, rec?.requestId ?? requestId());
+    if (rec) rec.errorCode = typeof e === 'string' ? e : e.code;
     const headers: Record<string, string | number> = {
       'content-type': 'application/xml',
       'content-length': Buffer.byteLength(body),

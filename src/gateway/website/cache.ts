@@ -57,6 +57,8 @@ export class WebsiteCache<P> {
   private readonly seqs = new Map<string, number>();
   /** Numbers bucket slots, so keys of a replaced slot never match the new one's. */
   private generations = 0;
+  /** Bodies pushed out to make room (not those dropped because their object changed). */
+  evictions = 0;
   readonly maxEntryBytes: number;
 
   constructor(limits: CacheLimits) {
@@ -75,6 +77,9 @@ export class WebsiteCache<P> {
             maxSize: limits.maxBytes,
             maxEntrySize: this.maxEntryBytes + BODY_OVERHEAD,
             sizeCalculation: (b) => b.length + BODY_OVERHEAD,
+            dispose: (_b, _k, reason) => {
+              if (reason === 'evict') this.evictions++;
+            },
           })
         : null;
   }

@@ -12,6 +12,7 @@ import {
   type RequestContext,
 } from '#storage';
 import type { Logger } from '../../shared/logger.js';
+import { recordOf } from '../../shared/request-record.js';
 import { pathKeyOf, WebsiteCache, type BucketSlot, type CacheLimits } from './cache.js';
 import { Deliverer, sendPage, type Extra } from './deliver.js';
 import { objectEntry, type CacheControlDefaults, type ObjectEntry } from './entity.js';
@@ -319,6 +320,8 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
         if (checked !== undefined && reval !== null && now - checked.checkedAt > reval.everyMs) cache.dropPath(pathKey);
         else if (checked !== undefined) {
           const hit = checked.value;
+          const rec = recordOf(res);
+          if (rec) rec.cache = 'hit';
           try {
             const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot));
             if (done !== undefined) done.catch((e: unknown) => recover(req, res, t, e, retried));
@@ -330,6 +333,8 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
         }
       }
     }
+    const rec = recordOf(res);
+    if (rec) rec.cache = 'miss';
     slow(req, res, t, url, rawPath, rawQuery).catch((e: unknown) => recover(req, res, t, e, retried));
   }
 

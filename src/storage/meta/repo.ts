@@ -122,6 +122,13 @@ export class MetaRepo {
       insertBlob: db.prepare('INSERT INTO blobs (id, size) VALUES (?, ?)'),
       deleteBlob: db.prepare('DELETE FROM blobs WHERE id = ?'),
       blobExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
+      setAddonKeys: db.prepare('UPDATE addons SET access_key = ?, secret_key = ? WHERE id = ?'),
+      bucketUsage: db.prepare<[string], { objects: number; bytes: number | null }>(
+        'SELECT COUNT(*) AS objects, SUM(size) AS bytes FROM objects WHERE bucket = ?',
+      ),
+      usageTotals: db.prepare<[], { objects: number; bytes: number | null; buckets: number }>(
+        'SELECT (SELECT COUNT(*) FROM objects) AS objects, (SELECT SUM(size) FROM objects) AS bytes, (SELECT COUNT(*) FROM buckets) AS buckets',
+      ),
     };
   }
 
@@ -142,6 +149,17 @@ export class MetaRepo {
   }
   allAddons(): Addon[] {
     return this.s.allAddons.all().map(toAddon);
+  }
+  setAddonKeys(id: string, accessKeyId: string, secretAccessKey: string): boolean {
+    return this.s.setAddonKeys.run(accessKeyId, secretAccessKey, id).changes > 0;
+  }
+  bucketUsage(bucket: string): { objects: number; bytes: number } {
+    const r = this.s.bucketUsage.get(bucket)!;
+    return { objects: r.objects, bytes: r.bytes ?? 0 };
+  }
+  usageTotals(): { objects: number; bytes: number; buckets: number } {
+    const r = this.s.usageTotals.get()!;
+    return { objects: r.objects, bytes: r.bytes ?? 0, buckets: r.buckets };
   }
   deleteAddon(id: string): boolean {
     return this.s.deleteAddon.run(id).changes > 0;

@@ -34,6 +34,8 @@ export interface StorageOptions {
   multipartMaxAgeMs?: number;
   /** Free bytes on the data volume below which new object bytes are refused (default 0: none). */
   minFreeBytes?: number;
+  /** Told how long each metadata commit (one SQLite transaction, fsync included) took, in seconds. */
+  onCommit?: (seconds: number) => void;
 }
 
 export interface PutObjectInput {
@@ -101,7 +103,21 @@ export class Storage {
   ) {
     this.repo = repo;
     this.blobs = blobs;
-    this.commits = new GroupCommit((fn) => repo.transaction(fn));
+    const onCommit = opts.onCommit;
+    this.commits = new GroupCommit(
+      onCommit === undefined
+        ? (fn) => repo.transaction(fn)
+        : (fn) => {
+            // Only the outermost transaction commits; nested ones are savepoints.
+            if (repo.db.inTransaction) return repo.transaction(fn);
+            const t0 = performance.now();
+            try {
+              return repo.transaction(fn);
+            } finally {
+              onCommit((performance.now() - t0) / 1000);
+            }
+          },
+    );
     this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), {
       maxPartSize: opts.maxObjectSize,
       maxAgeMs: opts.multipartMaxAgeMs,
@@ -181,6 +197,26 @@ export class Storage {
 
   addonByEmail(email: string): Addon | null {
     return this.repo.addonByEmail(email);
+  }
+
+  /** New keys for an add-on; the old ones stop working at once. */
+  rotateAddonKeys(id: string): Addon {
+    const accessKeyId = newAccessKeyId();
+    const secretAccessKey = newSecretKey();
+    if (!this.repo.setAddonKeys(id, accessKeyId, secretAccessKey))
+      throw new StorageError('InvalidArgument', `no add-on ${id}`);
+    return this.repo.addonById(id)!;
+  }
+
+  /** Objects and bytes stored in a bucket (the bytes clients see, before any deduplication). */
+  bucketUsage(name: string): { objects: number; bytes: number } {
+    this.requireBucket(name);
+    return this.repo.bucketUsage(name);
+  }
+
+  /** Objects, bytes and buckets in the whole store. */
+  usageTotals(): { objects: number; bytes: number; buckets: number } {
+    return this.repo.usageTotals();
   }
 
   /** Refused while the add-on owns buckets: its data would become unreachable. */
