@@ -19,6 +19,7 @@ const decoding: [string, string, string | null][] = [
   ['astral character', '<R><V>&#x1F600;</V></R>', '\u{1F600}'],
   ['carriage return survives as a reference', '<R><V>a&#13;b</V></R>', 'a\rb'],
   ['C0 control as a reference (our own listings write them)', '<R><V>&#x1;</V></R>', '\u0001'],
+  ['non-characters as references (our own listings write them)', '<R><V>&#xFFFE;&#xFFFF;</V></R>', '\ufffe\uffff'],
   ['the five predefined entities', '<R><V>&amp;&lt;&gt;&apos;&quot;</V></R>', '&<>\'"'],
   ['double escaping decodes once', '<R><V>&amp;#34;</V></R>', '&#34;'],
   ['CDATA is literal', '<R><V><![CDATA[&nbsp;<x>]]></V></R>', '&nbsp;<x>'],

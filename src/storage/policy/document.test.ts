@@ -147,6 +147,12 @@ const malformed: Array<[string, string, RegExp]> = [
   ['unknown statement field', policy(stmt({ Actions: 's3:GetObject' })), /Unknown field Actions/],
   ['missing Effect', policy(without('Effect')), /Missing required field Effect/],
   ['unknown Effect', policy(stmt({ Effect: 'allow' })), /Invalid effect: allow/],
+  // Found by test/fuzz/policy.test.ts: String() of this object threw a TypeError.
+  [
+    'Effect an object with a toString field',
+    policy(stmt({ Effect: { toString: '' } })),
+    /Invalid effect: \{"toString":""\}/,
+  ],
   ['missing Principal', policy(without('Principal')), /Missing required field Principal/],
   ['Principal and NotPrincipal', policy(stmt({ NotPrincipal: '*' })), /both Principal and NotPrincipal/],
   ['principal not an id', policy(stmt({ Principal: { AWS: 'arn:aws:s3:::photos' } })), /Invalid principal/],

@@ -188,7 +188,9 @@ function parseStatement(raw: unknown, bucket: string): Statement {
   const { Sid, Effect, Condition } = raw;
   if (Sid !== undefined && typeof Sid !== 'string') throw malformed('Sid must be a string');
   if (Effect === undefined) throw malformed('Missing required field Effect');
-  if (Effect !== 'Allow' && Effect !== 'Deny') throw malformed(`Invalid effect: ${String(Effect)}`);
+  // JSON.stringify, not String(): `{"toString": ""}` makes String() throw a TypeError (a 500).
+  if (Effect !== 'Allow' && Effect !== 'Deny')
+    throw malformed(`Invalid effect: ${typeof Effect === 'string' ? Effect : JSON.stringify(Effect)}`);
   const p = pick(raw, 'Principal');
   const a = pick(raw, 'Action');
   const r = pick(raw, 'Resource');

@@ -71,6 +71,18 @@ const BAD_PROTOCOL =
 
 const invalid: Bad[] = [
   [
+    'redirect-all HostName with CR/LF (header injection; found by test/fuzz/website.test.ts)',
+    { redirectAllRequestsTo: { hostName: 'example.com\r\nSet-Cookie: x=1' } },
+    'InvalidRequest',
+    'The HostName is not a valid host name.',
+  ],
+  [
+    'rule HostName outside ASCII (Node refuses it in a header)',
+    withRules(to({ hostName: 'b\u00fccher.example' })),
+    'InvalidRequest',
+    'The HostName is not a valid host name.',
+  ],
+  [
     'no index and no redirect-all',
     {},
     'InvalidArgument',

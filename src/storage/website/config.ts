@@ -63,6 +63,18 @@ function invalidRequest(message: string): StorageError {
   return new StorageError('InvalidRequest', message);
 }
 
+/**
+ * A HostName goes verbatim into a Location header: CR/LF there would inject headers and any
+ * character outside Latin-1 makes Node refuse the header (a 500 on every request). AWS does not
+ * document its check; anything but visible ASCII is refused here (IDNs are written as punycode).
+ * Found by test/fuzz/website.test.ts.
+ */
+function checkHostName(h: string | undefined): void {
+  if (h !== undefined && h.trim() !== '' && !/^[\x21-\x7e]+$/.test(h)) {
+    throw invalidRequest('The HostName is not a valid host name.');
+  }
+}
+
 function checkProtocol(p: string | undefined): void {
   if (p !== undefined && p !== 'http' && p !== 'https') throw invalidRequest(BAD_PROTOCOL);
 }
@@ -94,6 +106,7 @@ function validateRedirect(rule: RoutingRule): void {
   // The schema marks Redirect required with at least one child; an empty one redirects nowhere.
   if (given.every((v) => v === undefined)) throw malformed();
   checkProtocol(r.protocol);
+  checkHostName(r.hostName);
   if (r.hostName !== undefined && r.hostName.trim() === '') {
     throw invalidRequest(
       'The HostName cannot be blank. To redirect within the same domain, the element should not be present.',
@@ -133,6 +146,7 @@ export function validateWebsiteConfig(c: WebsiteConfig): WebsiteConfig {
       );
     }
     if (c.redirectAllRequestsTo.hostName.trim() === '') throw malformed();
+    checkHostName(c.redirectAllRequestsTo.hostName);
     checkProtocol(c.redirectAllRequestsTo.protocol);
     return c;
   }

@@ -113,6 +113,15 @@ const candidateRows: Array<[string, string, string, ReturnType<typeof candidateK
       slashRedirectIfExists: { key: 'a?b#c%d/index.html', location: '/a%3Fb%23c%25d/' },
     },
   ],
+  [
+    'a key starting with / is no protocol-relative Location (issue 12 F7, found by test/fuzz/website.test.ts)',
+    '/evil.example',
+    'index.html',
+    {
+      tryKeys: ['/evil.example', '/evil.example.html'],
+      slashRedirectIfExists: { key: '/evil.example/index.html', location: '/%2Fevil.example/' },
+    },
+  ],
 ];
 
 for (const [name, key, suffix, expected] of candidateRows) {

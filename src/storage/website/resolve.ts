@@ -94,7 +94,12 @@ export function candidateKeys(
   const tryKeys = key.endsWith(CLEAN_URL_EXTENSION) ? [key] : [key, key + CLEAN_URL_EXTENSION];
   return {
     tryKeys,
-    slashRedirectIfExists: { key: `${key}/${indexSuffix}`, location: `/${encodeWebsitePath(key)}/` },
+    // A key starting with '/' would make `//host/...`, a protocol-relative URL to another site
+    // (issue 12, F7): its first slash is sent escaped, which pathToKey decodes back to the key.
+    slashRedirectIfExists: {
+      key: `${key}/${indexSuffix}`,
+      location: `/${encodeWebsitePath(key).replace(/^\//, '%2F')}/`,
+    },
   };
 }
 
