@@ -12,9 +12,10 @@ npm run --silent build || exit 1
 npm run --silent lint || exit 1
 
 # Lines of src/ (test files and type-only modules excluded) that the whole run must cover, in
-# per cent: 98.5 over the three layers together on 2026-12-01, less a margin for the paths that
-# depend on timing (which side of a crash a kill lands on, garbage collection rounds).
-COVERAGE_FLOOR=97
+# per cent: 97.8 to 98.9 over the three layers together in the runs of 2026-12-01 (fresh clones
+# and loaded machines), less a margin for the paths that depend on timing (which side of a crash
+# a kill lands on, collector rounds, upstream stalls).
+COVERAGE_FLOOR=96.5
 
 # Every node process of the run (test files, the servers they start, `cellar` children) writes
 # its V8 coverage here; c8 maps it back to the TypeScript through the source maps.
