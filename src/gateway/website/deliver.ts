@@ -61,7 +61,7 @@ export class Deliverer {
         if (r.page !== null && req.method === 'GET') return this.entity(req, res, r.page, extra);
         return sendPage(req, res, builtinPage(r.status), extra);
       case 'redirect': {
-        const location = sameSiteSafe(r.keepQuery && rawQuery !== '' ? `${r.location}?${rawQuery}` : r.location);
+        const location = r.keepQuery && rawQuery !== '' ? `${r.location}?${rawQuery}` : r.location;
         writeHead(res, r.status, ['Location', location, 'Content-Length', '0'], extra);
         res.end();
         return;
@@ -220,14 +220,4 @@ export class Deliverer {
     this.cache.setBody(e.bodyKey, body);
     return body;
   }
-}
-
-/**
- * A Location starting with two slashes (or a backslash, which browsers read as one) is
- * protocol-relative: the key `/evil.example` would send visitors to another host
- * (RFC 3986 §4.2; WHATWG URL treats `\\` as `/`). Escaping the second one keeps the same
- * path on this site.
- */
-export function sameSiteSafe(location: string): string {
-  return /^[/\\][/\\]/.test(location) ? `/${encodeURIComponent(location[1]!)}${location.slice(2)}` : location;
 }
