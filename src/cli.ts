@@ -100,6 +100,11 @@ async function serveUpstream(config: Config): Promise<void> {
     [
       `Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}`,
       'Add-ons live in RGW: `cellar addon create` (same settings) makes one.',
+      ...(gw.httpsPort === null
+        ? []
+        : [
+            `HTTPS on port ${gw.httpsPort}; certificates in ${gw.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`,
+          ]),
       ...adminBanner(gw.admin),
     ].join('\n') + '\n',
   );

@@ -85,6 +85,8 @@ export interface Config {
   upstreamRevalidateMs: number;
   /** How long past its revalidation time a cached page is still served while RGW is unreachable. */
   upstreamStaleIfErrorSeconds: number;
+  /** Upstream mode: the private bucket of the fleet's shared state (certificates, ACME answers, locks). */
+  systemBucket: string;
   logLevel: LogLevel;
   /** Admin API, metrics and health listener; null = none, 0 = any free port. */
   adminPort: number | null;
@@ -169,6 +171,7 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
   { key: 'upstreamRevalidateMs', env: 'CELLAR_UPSTREAM_REVALIDATE_MS', kind: 'int' },
   { key: 'upstreamStaleIfErrorSeconds', env: 'CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS', kind: 'int' },
+  { key: 'systemBucket', env: 'CELLAR_SYSTEM_BUCKET', kind: 'string' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
   { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
   { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
@@ -321,6 +324,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     if (u.pathname !== '/' || u.search !== '' || u.username !== '')
       throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
   }
+  // S3 bucket naming rules (lower-case, 3-63 characters, no dots: the bucket is never a site).
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(cfg.systemBucket))
+    throw new ConfigError('CELLAR_SYSTEM_BUCKET', `not a bucket name (3-63 of a-z, 0-9, -): ${cfg.systemBucket}`);
   if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
     throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');

@@ -135,10 +135,10 @@ test('exhaustive mode (the CLI) still reports DNS and proof after an earlier fai
   );
 });
 
-test('checkSite never asks DNS', { timeout: 30_000 }, () => {
+test('checkSite never asks DNS', { timeout: 30_000 }, async () => {
   const dns = fakeDns();
-  assert.equal(gate(true, dns).checkSite('www.site.test').allowed, true);
-  assert.equal(gate(true, dns).checkSite('private.test').allowed, false);
+  assert.equal((await gate(true, dns).checkSite('www.site.test')).allowed, true);
+  assert.equal((await gate(true, dns).checkSite('private.test')).allowed, false);
   assert.deepEqual(dns.asked, []);
 });
 

@@ -22,7 +22,8 @@ export interface SiteInfo {
  * the bucket and, without a website configuration, its index object's metadata (its ACL).
  */
 export interface SiteLookup {
-  site(bucket: string): SiteInfo;
+  /** Synchronous over local storage; a promise over the upstream. */
+  site(bucket: string): SiteInfo | Promise<SiteInfo>;
 }
 
 /** DNS answers; empty lists for "no such record", a throw for a failed lookup. */
@@ -164,12 +165,12 @@ export class DomainGate {
   }
 
   /** The bucket half of the gate, no DNS: also what renewal re-checks. */
-  checkSite(rawName: string): GateDecision {
+  async checkSite(rawName: string): Promise<GateDecision> {
     const name = normalizeName(rawName);
-    return this.finish(name, this.siteSteps(name, true).steps);
+    return this.finish(name, (await this.siteSteps(name, true)).steps);
   }
 
-  private siteSteps(name: string, exhaustive: boolean): { steps: GateStep[]; custom: boolean } {
+  private async siteSteps(name: string, exhaustive: boolean): Promise<{ steps: GateStep[]; custom: boolean }> {
     const steps: GateStep[] = [];
     const problem = certificateNameProblem(name);
     const target = problem === null ? resolveHost(name, this.opts.hosts) : { kind: 'invalid' as const };
@@ -187,7 +188,7 @@ export class DomainGate {
         ? `bucket ${target.bucket} under a service domain`
         : `custom domain for bucket ${target.bucket}`;
     steps.push({ step: 'name', ok: true, detail: via });
-    const site = this.opts.sites.site(target.bucket);
+    const site = await this.opts.sites.site(target.bucket);
     steps.push({
       step: 'bucket',
       ok: site.exists,
@@ -209,7 +210,7 @@ export class DomainGate {
   async check(rawName: string, opts: { exhaustive?: boolean } = {}): Promise<GateDecision> {
     const name = normalizeName(rawName);
     const exhaustive = opts.exhaustive === true;
-    const { steps, custom } = this.siteSteps(name, exhaustive);
+    const { steps, custom } = await this.siteSteps(name, exhaustive);
     const failed = (): boolean => steps.some((s) => s.ok === false);
     if (steps[0]!.ok === true && !custom) {
       steps.push({ step: 'dns', ok: null, detail: 'not needed under a service domain' });

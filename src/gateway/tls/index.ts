@@ -11,14 +11,16 @@ import { listen, onClientError, SERVER_LIMITS } from '../listener.js';
 import { AcmeIssuer } from './acme.js';
 import { createDnsLookup } from './dns.js';
 import { DomainGate, type SiteLookup } from './gate.js';
-import { ChallengeTokens, answerAcmeChallenge, websiteHttps } from './http.js';
-import { CertificateManager, type ManagerOptions } from './manager.js';
+import { ChallengeTokens, answerAcmeChallenge, websiteHttps, type ChallengeStore } from './http.js';
+import { CertificateManager, type CertVault, type FleetLock, type ManagerOptions } from './manager.js';
 import { loadProofSecret, proofToken } from './proof.js';
 import { CertRegistry } from './registry.js';
-import { CertStore } from './store.js';
+import { CertStore, type LoadResult } from './store.js';
 
 export { DomainGate, PROOF_LABEL, type GateDecision, type GateStep, type SiteLookup } from './gate.js';
-export { storageSites } from './sites.js';
+export { storageSites, websiteSites } from './sites.js';
+export type { CertVault, FleetLock, Lease } from './manager.js';
+export type { ChallengeStore } from './http.js';
 export { CertStore } from './store.js';
 export { loadProofSecret, proofToken } from './proof.js';
 export { certificateRows, formatCertTable, formatDomainReport, type CertRow, type DomainReport } from './report.js';
@@ -73,6 +75,15 @@ export function createGate(s: TlsSettings, sites: SiteLookup): DomainGate {
   });
 }
 
+/** The fleet's certificates at start-up; an upstream outage leaves them to the first renewal pass. */
+async function loadShared(vault: Required<Pick<CertVault, 'loadAll'>>): Promise<LoadResult> {
+  try {
+    return await vault.loadAll();
+  } catch (e) {
+    return { certs: [], statuses: [], problems: [`the shared certificate store: ${(e as Error).message}`] };
+  }
+}
+
 export class TlsService {
   readonly gateway: GatewayTls;
   private server: https.Server | null = null;
@@ -80,9 +91,9 @@ export class TlsService {
 
   private constructor(
     readonly settings: TlsSettings,
-    readonly store: CertStore,
+    readonly store: CertVault,
     readonly manager: CertificateManager,
-    readonly tokens: ChallengeTokens,
+    readonly tokens: ChallengeStore,
     private readonly logger: Logger,
   ) {
     const policy = {
@@ -105,14 +116,20 @@ export class TlsService {
       logger: Logger;
       now?: () => number;
       onOrder?: ManagerOptions['onOrder'];
+      /**
+       * Upstream mode: certificates, challenge answers and the issuance lock shared by every
+       * gateway of the fleet (the system bucket), instead of the local certificate directory.
+       */
+      shared?: { vault: CertVault & Required<Pick<CertVault, 'loadAll'>>; challenges: ChallengeStore; lock: FleetLock };
     },
   ): Promise<TlsService> {
-    const store = new CertStore(certsDirOf(s));
-    const loaded = store.load();
+    const local = deps.shared === undefined ? new CertStore(certsDirOf(s)) : null;
+    const store: CertVault = deps.shared?.vault ?? local!;
+    const loaded = local !== null ? local.load() : await loadShared(deps.shared!.vault);
     for (const p of loaded.problems) deps.logger.warn('certificate not loaded', { problem: p });
     const registry = new CertRegistry();
     for (const c of loaded.certs) registry.add(c);
-    const tokens = new ChallengeTokens();
+    const tokens: ChallengeStore = deps.shared?.challenges ?? new ChallengeTokens();
     const issuer =
       s.acmeDirectory === ''
         ? null
@@ -128,6 +145,7 @@ export class TlsService {
     const manager = new CertificateManager(
       {
         store,
+        lock: deps.shared?.lock,
         registry,
         issuer,
         logger: deps.logger,
