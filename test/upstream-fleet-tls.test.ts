@@ -255,3 +255,28 @@ test('renewal is done once per fleet, and every gateway then serves the renewed 
   assert.equal(issuer.calls.length, 1);
   assert.ok(await sdk.send(new HeadObjectCommand({ Bucket: b.name, Key: `certs/${name}.json` })));
 });
+
+test('a failed order is not repeated by the gateways that waited for it: they take over its backoff', {
+  timeout: 120_000,
+}, async () => {
+  const b = await systemBucket();
+  const name = 'fails.fleet.test';
+  const issuer = new CountingIssuer();
+  const failing: Issuer = {
+    issue: async (n) => {
+      issuer.calls.push(n);
+      await new Promise((r) => setTimeout(r, 300));
+      throw new Error('HTTP-01 validation failed: connection refused');
+    },
+  };
+  const gws = Array.from({ length: 3 }, () => gateway(b.name, failing));
+  const outcomes = await Promise.allSettled(gws.map((g) => g.manager.obtain(name)));
+  assert.deepEqual(issuer.calls, [name], 'one order for the fleet');
+  assert.ok(outcomes.every((o) => o.status === 'rejected'));
+  // Every gateway now knows the backoff, and a later handshake anywhere orders nothing.
+  for (const g of gws) assert.equal(g.manager.status(name)?.failures, 1);
+  const late = gateway(b.name, failing);
+  await assert.rejects(late.manager.obtain(name), /backing off after 1 failure/);
+  assert.equal(issuer.calls.length, 1);
+  assert.match((await b.get(`status/${name}.json`))!.body.toString(), /connection refused/);
+});
