@@ -91,6 +91,8 @@ export interface Config {
   adminHost: string;
   /** Bearer token of the admin API; empty = generated on first start and kept in the data dir. */
   adminToken: string;
+  /** How long a dashboard login of an add-on owner lasts. */
+  dashboardSessionSeconds: number;
   /** Access log: empty = stdout, `off` = none, else a file (reopened on SIGHUP). */
   accessLog: string;
   /** On SIGTERM, how long in-flight requests may take to finish before their connections are cut. */
@@ -173,6 +175,7 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
   { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
   { key: 'adminToken', env: 'CELLAR_ADMIN_TOKEN', kind: 'string' },
+  { key: 'dashboardSessionSeconds', env: 'CELLAR_DASHBOARD_SESSION_SECONDS', kind: 'int' },
   { key: 'accessLog', env: 'CELLAR_ACCESS_LOG', kind: 'string' },
   { key: 'shutdownDeadlineMs', env: 'CELLAR_SHUTDOWN_DEADLINE_MS', kind: 'int' },
 ];
