@@ -327,6 +327,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
     throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
+  // 0 would end every dashboard session as it starts.
+  if (cfg.dashboardSessionSeconds < 1) throw new ConfigError('CELLAR_DASHBOARD_SESSION_SECONDS', 'must be at least 1');
   return cfg;
 }
 
