@@ -125,6 +125,8 @@ test('log in with the keyboard as the add-on owner', { timeout: 60_000 }, async 
   await page.keyboard.type(server.owner.accessKeyId);
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'secret-key');
+  // Keyboard focus is visible.
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'solid');
   await page.keyboard.type(server.owner.secretAccessKey);
   await page.keyboard.press('Enter');
   await page.locator('#owner').waitFor({ state: 'visible' });
@@ -135,6 +137,11 @@ test('log in with the keyboard as the add-on owner', { timeout: 60_000 }, async 
   assert.equal(cookie?.sameSite, 'Strict');
   // The session cookie is invisible to scripts.
   assert.equal(await page.evaluate(() => document.cookie), '');
+  // Every form control has a label (the owner, operator and login views are all in the page).
+  const unlabelled = await page.$$eval('input, select', (els) =>
+    els.filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.id || e.outerHTML),
+  );
+  assert.deepEqual(unlabelled, []);
   await shot('01-logged-in');
 });
 

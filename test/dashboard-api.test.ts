@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
@@ -356,6 +359,33 @@ describe('buckets', () => {
       400,
       'InvalidArgument',
     );
+  });
+
+  test('an upload cut off mid-body leaves no object and no temp file', { timeout: 30_000 }, async () => {
+    await call('POST', '/api/v1/owner/buckets', { cookie: aliceCookie, json: { name: 'alice-cut' } });
+    const tmp = path.join(t.cellar.config.dataDir, 'tmp');
+    const before = readdirSync(tmp).length;
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${admin}/api/v1/owner/buckets/alice-cut/objects?key=cut.bin`, {
+        method: 'PUT',
+        headers: { cookie: aliceCookie, 'x-cellar-dashboard': '1', 'content-length': String(8 * 1024 * 1024) },
+      });
+      req.on('error', () => resolve());
+      req.on('response', (res) => {
+        res.resume();
+        resolve();
+      });
+      // A quarter of the promised body, then the connection drops.
+      req.write(Buffer.alloc(2 * 1024 * 1024), () => setImmediate(() => req.destroy()));
+    });
+    // The server notices the reset on its own schedule: wait (bounded) for the temp file to go.
+    const deadline = Date.now() + 20_000;
+    while (readdirSync(tmp).length > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readdirSync(tmp).length, before);
+    assert.equal(t.cellar.storage.headObject('alice-cut', 'cut.bin'), null);
+    const list = await call('GET', '/api/v1/owner/buckets', { cookie: aliceCookie });
+    const row = (list.json as { name: string; objects: number }[]).find((b) => b.name === 'alice-cut');
+    assert.equal(row?.objects, 0);
   });
 
   test('public and private: the website answers accordingly', { timeout: 20_000 }, async () => {
