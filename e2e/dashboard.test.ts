@@ -154,6 +154,14 @@ test('create a bucket, drop a small site and a 20 MiB file, see the progress bar
   await page.locator('#bucket').waitFor({ state: 'visible' });
   assert.equal(await page.textContent('#bucket-title'), `Bucket ${BUCKET}`);
 
+  // Every value the progress bars take, to see the 20 MiB one move through the middle.
+  await page.evaluate(() => {
+    const seen: [number, number][] = [];
+    (window as unknown as { progressSeen: typeof seen }).progressSeen = seen;
+    new MutationObserver((records) => {
+      for (const r of records) if (r.target instanceof HTMLProgressElement) seen.push([r.target.value, r.target.max]);
+    }).observe(document.getElementById('uploads')!, { subtree: true, attributes: true, attributeFilter: ['value'] });
+  });
   await page.evaluate(
     ({ index, css, png, size }) => {
       const big = new Uint8Array(size);
@@ -178,6 +186,9 @@ test('create a bucket, drop a small site and a 20 MiB file, see the progress bar
   );
   assert.equal(bars.length, 4);
   for (const [value, max] of bars) assert.equal(value, max);
+  const seen = await page.evaluate(() => (window as unknown as { progressSeen: [number, number][] }).progressSeen);
+  const between = seen.filter(([v, max]) => max === BIG_SIZE && v > 0 && v < BIG_SIZE);
+  assert.ok(between.length > 0, `the 20 MiB bar never showed partial progress: ${JSON.stringify(seen)}`);
   await page.waitForFunction(() => (document.getElementById('files')?.textContent ?? '').includes('big.bin'));
   await shot('02-uploaded');
 

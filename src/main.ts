@@ -231,7 +231,10 @@ export async function startCellar(
           logger,
           dashboard: {
             sessionSeconds: config.dashboardSessionSeconds,
-            obtainCertificate: tls === null ? null : async (host) => void (await tls.manager.obtain(host)),
+            obtainCertificate:
+              tls === null || config.acmeDirectory === ''
+                ? null
+                : async (host) => void (await tls.manager.obtain(host)),
           },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {};
