@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isStorageError, type Storage } from '#storage';
 import type { TlsSettings } from '../gateway/tls/index.js';
 import type { Logger } from '../shared/logger.js';
-import { addonRecord, addonS3cfg, type AddonDirectory } from './addons.js';
+import { addonRecord, addonS3cfg, type ServerAddonDirectory } from './addons.js';
 import { ApiError } from './api-error.js';
 import { dashboardFiles, securityHeaders } from './dashboard.js';
 import { createOwnerApi } from './owner/routes.js';
@@ -26,7 +26,7 @@ export interface Readiness {
 
 export interface AdminApiDeps {
   token: string;
-  addons: AddonDirectory;
+  addons: ServerAddonDirectory;
   /** The local store; null in upstream mode (bucket usage and domain checks need it). */
   storage: Storage | null;
   tls: TlsSettings;

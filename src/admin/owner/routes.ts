@@ -7,7 +7,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { isStorageError, type Addon, type Storage } from '#storage';
 import type { TlsSettings } from '../../gateway/tls/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { addonS3cfg, type AddonDirectory } from '../addons.js';
+import { addonS3cfg, type ServerAddonDirectory } from '../addons.js';
 import { ApiError } from '../api-error.js';
 import {
   CORS_TEMPLATES,
@@ -34,7 +34,7 @@ import {
 import { abortUpload, completeUpload, createUpload, partNumberOf, putObject, uploadPart } from './uploads.js';
 
 export interface OwnerApiDeps {
-  addons: AddonDirectory;
+  addons: ServerAddonDirectory;
   /** The local store; null in upstream mode, where the bucket routes answer 501. */
   storage: Storage | null;
   service: { endpoint: URL; region: string };
@@ -156,10 +156,7 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
     const body = jsonObject(req.body);
     const accessKeyId = str(body, 'accessKeyId') ?? '';
     const secret = str(body, 'secretAccessKey') ?? '';
-    const addon =
-      deps.storage !== null
-        ? deps.storage.addonByAccessKey(accessKeyId)
-        : ((await deps.addons.list()).find((a) => a.accessKeyId === accessKeyId) ?? null);
+    const addon = accessKeyId === '' ? null : await deps.addons.byAccessKey(accessKeyId);
     // The secret is compared even for an unknown key, so that timing does not tell which keys exist.
     const ok = secretMatches(addon?.secretAccessKey ?? '\0no add-on', secret) && addon !== null;
     if (!ok) {
