@@ -234,6 +234,13 @@ export async function startCellar(
           httpsEnabled: tls !== null,
           service: { endpoint, region: config.region },
           logger,
+          dashboard: {
+            sessionSeconds: config.dashboardSessionSeconds,
+            obtainCertificate:
+              tls === null || config.acmeDirectory === ''
+                ? null
+                : async (host) => void (await tls.manager.obtain(host)),
+          },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {};
             try {
@@ -472,6 +479,7 @@ export async function startUpstreamGateway(
           httpsEnabled: false,
           service: { endpoint, region: config.region },
           logger,
+          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {
               upstream: await upstreamReachable(config.upstreamUrl, config.upstreamTimeoutMs),

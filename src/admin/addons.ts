@@ -46,6 +46,12 @@ export interface AddonDirectory {
   close(): void;
 }
 
+/** A directory the server itself holds (local store or RGW), which can find an add-on by its key. */
+export interface ServerAddonDirectory extends AddonDirectory {
+  /** The add-on holding `accessKeyId` (a dashboard login), or null. */
+  byAccessKey(accessKeyId: string): Promise<Addon | null>;
+}
+
 /** Add-on ids are RGW uids; other RGW users (the system user, users made by hand) are not add-ons. */
 const ADDON_UID = /^cellar_[a-z0-9]+$/;
 
@@ -82,7 +88,7 @@ function explain(e: unknown): never {
   throw e;
 }
 
-export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
+export function rgwAddonDirectory(admin: RgwAdmin): ServerAddonDirectory {
   return {
     async create(input) {
       checkKeys(input);
@@ -126,6 +132,14 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
         return explain(e);
       }
     },
+    async byAccessKey(accessKeyId) {
+      try {
+        const u = await admin.userByAccessKey(accessKeyId);
+        return u === null || !ADDON_UID.test(u.uid) ? null : toAddon(u);
+      } catch (e) {
+        return explain(e);
+      }
+    },
     async delete(id) {
       if (!ADDON_UID.test(id)) throw new StorageError('InvalidArgument', `no add-on ${id}`);
       try {
@@ -141,11 +155,12 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
   };
 }
 
-export function localAddonDirectory(storage: Storage): AddonDirectory {
+export function localAddonDirectory(storage: Storage): ServerAddonDirectory {
   return {
     create: async (input) => storage.createAddon(input),
     list: async () => storage.listAddons(),
     get: async (id) => storage.addon(id),
+    byAccessKey: async (accessKeyId) => storage.addonByAccessKey(accessKeyId),
     delete: async (id) => storage.deleteAddon(id),
     close: () => storage.close(),
   };

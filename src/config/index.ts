@@ -93,6 +93,8 @@ export interface Config {
   adminHost: string;
   /** Bearer token of the admin API; empty = generated on first start and kept in the data dir. */
   adminToken: string;
+  /** How long a dashboard login of an add-on owner lasts. */
+  dashboardSessionSeconds: number;
   /** Access log: empty = stdout, `off` = none, else a file (reopened on SIGHUP). */
   accessLog: string;
   /** On SIGTERM, how long in-flight requests may take to finish before their connections are cut. */
@@ -176,6 +178,7 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
   { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
   { key: 'adminToken', env: 'CELLAR_ADMIN_TOKEN', kind: 'string' },
+  { key: 'dashboardSessionSeconds', env: 'CELLAR_DASHBOARD_SESSION_SECONDS', kind: 'int' },
   { key: 'accessLog', env: 'CELLAR_ACCESS_LOG', kind: 'string' },
   { key: 'shutdownDeadlineMs', env: 'CELLAR_SHUTDOWN_DEADLINE_MS', kind: 'int' },
 ];
@@ -330,6 +333,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
     throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
+  // 0 would end every dashboard session as it starts.
+  if (cfg.dashboardSessionSeconds < 1) throw new ConfigError('CELLAR_DASHBOARD_SESSION_SECONDS', 'must be at least 1');
   return cfg;
 }
 
