@@ -2,7 +2,8 @@
  * Certificates across gateways in upstream mode, end to end: one Ceph RGW (scripts/ceph/up.sh),
  * two gateways, Debian's Pebble as the CA with challtestsrv as its DNS. Pebble validates HTTP-01
  * on gateway B's HTTP port only, while the first HTTPS hit goes to gateway A: the answer A wrote
- * must reach B through the system bucket. Orders are counted in Pebble's own log.
+ * must reach B through the system bucket. Orders are counted in Pebble's own log. `cellar cert
+ * list`, the admin API, the metrics and `cellar domain token` show the fleet's state on every gateway.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -187,4 +188,49 @@ test('the system bucket is no site, gets no certificate, and add-ons cannot read
   const mb = await s3cmd(['mb', `s3://${SYSTEM_BUCKET}`]);
   assert.notEqual(mb.code, 0);
   assert.match(mb.stderr, /409|BucketAlreadyExists/);
+});
+
+test("cellar cert list, the admin API and /metrics show the fleet's certificates on every gateway; domain token is the fleet's", {
+  timeout: 120_000,
+}, async () => {
+  type Row = { name: string; issuer: string | null; status: string; managed: boolean };
+  // Straight from the system bucket, with A's settings (no server asked).
+  const direct = await a.cli(['cert', 'list', '--json']);
+  assert.equal(direct.code, 0, direct.stderr);
+  const rows = JSON.parse(direct.stdout) as Row[];
+  for (const bucket of [SHOP, BLOG]) {
+    const row = rows.find((r) => r.name === `${bucket}.${DOMAIN}`);
+    assert.ok(row, direct.stdout);
+    assert.match(row.issuer ?? '', /^Pebble Intermediate CA/);
+    assert.equal(row.status, 'valid');
+    assert.equal(row.managed, true);
+  }
+  // Through B's admin API: the same list.
+  const adminB = /Admin API: (\S+)\/api\/v1/.exec(b.stdout())?.[1];
+  const tokenB = /admin token \(shown once[^)]*\): (\S+)/.exec(b.stdout())?.[1];
+  assert.ok(adminB && tokenB, b.stdout());
+  const remote = await a.cli(['cert', 'list', '--json', '--url', adminB, '--token', tokenB]);
+  assert.equal(remote.code, 0, remote.stderr);
+  assert.deepEqual(JSON.parse(remote.stdout), rows);
+  const table = await b.cli(['cert', 'list']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(
+    table.stdout,
+    new RegExp(`^${SHOP}\\.${DOMAIN.replace('.', '\\.')}\\s+Pebble Intermediate CA.*\\svalid\\b`, 'm'),
+  );
+  const wrongToken = await a.cli(['cert', 'list', '--url', adminB, '--token', 'not-the-token-at-all']);
+  assert.equal(wrongToken.code, 1);
+  assert.match(wrongToken.stderr, /401/);
+
+  const metrics = await (await fetch(`${adminB}/metrics`)).text();
+  assert.equal(Number(/^cellar_certificates\{state="valid"\} (\d+)$/m.exec(metrics)?.[1]), rows.length, metrics);
+  assert.ok(
+    Number(/^cellar_certificate_earliest_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]) > Date.now() / 1000,
+  );
+
+  // Asked of both gateways at once, before either had the secret: one token.
+  const tokens = await Promise.all([a, b].map((g) => g.cli(['domain', 'token', 'www.custom.test', '--json'])));
+  for (const t of tokens) assert.equal(t.code, 0, t.stderr);
+  assert.equal(tokens[0]!.stdout, tokens[1]!.stdout);
+  assert.match(tokens[0]!.stdout, /"name":"_cellar-challenge\.www\.custom\.test","type":"TXT","value":"[0-9a-f]{40}"/);
 });

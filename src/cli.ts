@@ -5,11 +5,18 @@ import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { addonRecord, addonS3cfg, withAddons as withLocalAddons, type AddonDirectory } from './admin/addons.js';
-import { remoteAddonDirectory } from './admin/client.js';
+import { remoteAddonDirectory, remoteCertificates } from './admin/client.js';
 import { TOKEN_FILE } from './admin/token.js';
 import { bucketWebsite, removeBucketWebsite, setBucketWebsite } from './admin/buckets.js';
-import { formatCertTable, listCertificates } from './admin/certs.js';
-import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
+import { formatCertTable, listCertificates, withCertCatalog, type CertRow } from './admin/certs.js';
+import {
+  checkDomain,
+  domainProofRecord,
+  formatDomainReport,
+  installationProofSecret,
+  normalizeHost,
+  servesHttps,
+} from './admin/domains.js';
 import { withStorage } from './admin/storage.js';
 import { startCellar, startUpstreamGateway, tlsSettings, type AdminInfo } from './main.js';
 
@@ -27,9 +34,12 @@ const USAGE = `usage: cellar <command>
                                           serve <bucket> with index I (index.html), error page E;
                                           --spa serves I for unknown routes with 200
   bucket website <bucket> --show | --off  print / remove its website configuration
-  cert list [--json]                      certificates: name, issuer, not-after, status, last error
+  cert list [--json] [--url U --token T]  certificates: name, issuer, not-after, status, last error
+                                          (upstream mode: the fleet's, from the system bucket,
+                                          and the operator's own in CELLAR_CERTS_DIR)
   domain check <host> [--json]            explain whether <host> may obtain a certificate on demand
-  domain token <host> [--json]            the TXT record that proves <host> is yours
+  domain token <host> [--json]            the TXT record that proves <host> is yours (upstream
+                                          mode: the fleet's, the same on every gateway)
 
 Settings come from config/default.json, the JSON file named by CELLAR_CONFIG, then
 CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN, ...).`;
@@ -192,10 +202,20 @@ async function addon(config: Config, args: string[]): Promise<void> {
 
 async function cert(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } },
+  });
   if (sub !== 'list') throw new UsageError(`unknown cert command: ${sub ?? '(none)'}`);
-  const { rows, problems } = listCertificates(tlsSettings(config), Date.now());
-  for (const p of problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
+  let rows: CertRow[];
+  if (values.url !== undefined) {
+    // The server logs what it could not load.
+    rows = await remoteCertificates(values.url, operatorToken(config, values.token));
+  } else {
+    const listed = await withCertCatalog(config, (c) => listCertificates(c, config.acmeRenewWindowSeconds, Date.now()));
+    for (const p of listed.problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
+    rows = listed.rows;
+  }
   process.stdout.write(values.json ? JSON.stringify(rows) + '\n' : formatCertTable(rows));
 }
 
@@ -210,7 +230,7 @@ async function domain(config: Config, args: string[]): Promise<void> {
   if (!host) throw new UsageError(`domain ${sub ?? 'check|token'} needs a host name`);
   const settings = tlsSettings(config);
   if (sub === 'token') {
-    const record = domainProofRecord(settings, host);
+    const record = domainProofRecord(await installationProofSecret(config), host);
     if (values.json) process.stdout.write(JSON.stringify(record) + '\n');
     else
       process.stdout.write(

@@ -10,7 +10,18 @@ import type { HostConfig } from './gateway/host.js';
 import { guardServer, type ConnectionLimits } from './gateway/limits.js';
 import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
-import { TlsService, storageSites, websiteSites, type TlsSettings } from './gateway/tls/index.js';
+import {
+  TlsService,
+  cachedCatalog,
+  certsDirOf,
+  fleetCatalog,
+  loadProofSecret,
+  localCatalog,
+  storageSites,
+  websiteSites,
+  type CertCatalog,
+  type TlsSettings,
+} from './gateway/tls/index.js';
 import { createS3Handler } from './s3api/handler.js';
 import { S3Error, toS3Error } from './s3api/errors.js';
 import { errorXml } from './s3api/xml.js';
@@ -22,11 +33,13 @@ import { corsFromXml } from './s3api/handlers/cors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
 import { localAddonDirectory, rgwAddonDirectory } from './admin/addons.js';
-import { listCertificates } from './admin/certs.js';
+import { listCertificates, type CertRow } from './admin/certs.js';
 import { adminToken } from './admin/token.js';
 import type { Readiness } from './admin/api.js';
 import { RgwAdmin, UpstreamUnavailableError } from './gateway/upstream/rgw-admin.js';
-import { SystemBucket, withoutSystemBucket } from './gateway/upstream/system-bucket.js';
+import { withoutSystemBucket, type SystemBucket } from './gateway/upstream/system-bucket.js';
+import { systemBucketOf } from './admin/fleet.js';
+import { fleetProofSecret } from './admin/domains.js';
 import { BucketCertVault } from './gateway/upstream/cert-vault.js';
 import { BucketChallenges } from './gateway/upstream/challenges.js';
 import { BucketLock } from './gateway/upstream/lease-lock.js';
@@ -130,6 +143,11 @@ export function tlsSettings(config: Config): TlsSettings {
   };
 }
 
+/** The metrics' view of the certificates. */
+function certificateMetrics(catalog: CertCatalog, config: Config): () => Promise<CertRow[]> {
+  return async () => (await listCertificates(catalog, config.acmeRenewWindowSeconds, Date.now())).rows;
+}
+
 function connectionLimits(config: Config): ConnectionLimits {
   return {
     headersTimeoutMs: config.headersTimeoutMs,
@@ -216,10 +234,11 @@ export async function startCellar(
 
   const token = adminToken(config.dataDir, config.adminToken);
   const ready = { draining: false };
+  const certificates = localCatalog(certsDirOf(config));
   obs.metrics.setSources({
     storageTotals: () => storage.usageTotals(),
     websiteCache: () => ({ bodyBytes: website.cache.stats().bodyBytes, evictions: website.cache.evictions }),
-    certificates: tls === null ? undefined : () => listCertificates(tlsSettings(config), Date.now()).rows,
+    certificates: tls === null ? undefined : certificateMetrics(certificates, config),
   });
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
@@ -231,6 +250,8 @@ export async function startCellar(
           addons: localAddonDirectory(storage),
           storage,
           tls: tlsSettings(config),
+          certificates,
+          proofSecret: async () => loadProofSecret(config.dataDir),
           httpsEnabled: tls !== null,
           service: { endpoint, region: config.region },
           logger,
@@ -339,6 +360,9 @@ async function upstreamReachable(url: string, timeoutMs: number): Promise<string
   }
 }
 
+/** How long the metrics reuse one read of the fleet's certificates. */
+const METRICS_CERTS_TTL_MS = 10_000;
+
 /** Longer than any one ACME order (its HTTP timeouts and retries bound it to a few minutes). */
 const ISSUANCE_LEASE_MS = 10 * 60_000;
 
@@ -388,13 +412,8 @@ export async function startUpstreamGateway(
     logger,
   });
   const obs = new Observability(config.accessLog);
-  const system = new SystemBucket({
-    url: config.upstreamUrl,
-    accessKey: config.upstreamAccessKey,
-    secretKey: config.upstreamSecretKey,
-    bucket: config.systemBucket,
-    timeoutMs: config.upstreamTimeoutMs,
-  });
+  const system = systemBucketOf(config);
+  const proofSecret = fleetProofSecret(system, config.dataDir);
   const source = withoutSystemBucket(
     createUpstreamWebsiteSource({
       url: config.upstreamUrl,
@@ -428,6 +447,7 @@ export async function startUpstreamGateway(
         vault: new BucketCertVault(system),
         challenges: new BucketChallenges(system),
         lock: new BucketLock(system, { holder: `${hostname()}:${process.pid}`, leaseMs: ISSUANCE_LEASE_MS }),
+        proofSecret: () => proofSecret.get(),
       },
     });
   }
@@ -458,6 +478,13 @@ export async function startUpstreamGateway(
   const endpoint = publicEndpoint(config, port);
   const token = adminToken(config.dataDir, config.adminToken);
   const ready = { draining: false };
+  const certificates = fleetCatalog(new BucketCertVault(system), certsDirOf(config));
+  obs.metrics.setSources({
+    websiteCache: () => ({ bodyBytes: website.cache.stats().bodyBytes, evictions: website.cache.evictions }),
+    // Each read lists the system bucket and reads every certificate: once per scrape interval at most.
+    certificates:
+      tls === null ? undefined : certificateMetrics(cachedCatalog(certificates, METRICS_CERTS_TTL_MS), config),
+  });
   const addons = rgwAddonDirectory(
     new RgwAdmin({
       url: config.upstreamUrl,
@@ -476,6 +503,8 @@ export async function startUpstreamGateway(
           addons,
           storage: null,
           tls: tlsSettings(config),
+          certificates,
+          proofSecret: () => proofSecret.get(),
           httpsEnabled: false,
           service: { endpoint, region: config.region },
           logger,

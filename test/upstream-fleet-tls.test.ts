@@ -1,10 +1,17 @@
 /**
  * The fleet's shared TLS state against a real Ceph RGW 16.2 (scripts/ceph/up.sh): the RGW
  * behaviour the issuance lock is built on, the lock under races of concurrent contenders, and
- * two certificate managers sharing one system bucket (one order per name, one renewal per fleet).
+ * two certificate managers sharing one system bucket (one order per name, one renewal per fleet),
+ * the fleet's domain-proof secret, and two gateways whose certificate list, metrics and domain
+ * tokens come from the fleet while each serves its own operator certificates first.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -23,6 +30,10 @@ import { BucketCertVault } from '../src/gateway/upstream/cert-vault.js';
 import { BucketChallenges } from '../src/gateway/upstream/challenges.js';
 import { BucketLock, parseLease } from '../src/gateway/upstream/lease-lock.js';
 import { SystemBucket } from '../src/gateway/upstream/system-bucket.js';
+import { FleetProofSecret, PROOF_SECRET_KEY } from '../src/gateway/upstream/proof-secret.js';
+import { proofToken } from '../src/gateway/tls/proof.js';
+import { loadConfig } from '../src/config/index.js';
+import { startUpstreamGateway, type RunningGateway } from '../src/main.js';
 
 let rgw: Rgw;
 let sdk: S3Client;
@@ -279,4 +290,170 @@ test('a failed order is not repeated by the gateways that waited for it: they ta
   await assert.rejects(late.manager.obtain(name), /backing off after 1 failure/);
   assert.equal(issuer.calls.length, 1);
   assert.match((await b.get(`status/${name}.json`))!.body.toString(), /connection refused/);
+});
+
+test('the domain-proof secret: gateways creating it at once agree, even before the bucket exists; a local key seeds it', {
+  timeout: 120_000,
+}, async () => {
+  const fresh = `fleet-proof-${process.pid}`;
+  const secrets = await Promise.all(
+    Array.from({ length: 6 }, () => new FleetProofSecret(bucketClient(fresh), () => null).get()),
+  );
+  assert.equal(new Set(secrets.map((k) => k.toString('hex'))).size, 1);
+  assert.equal(secrets[0]!.length, 32);
+  const stored = await bucketClient(fresh).get(PROOF_SECRET_KEY);
+  assert.equal(stored?.body.toString('utf8').trim(), secrets[0]!.toString('hex'));
+
+  const b = await systemBucket();
+  const legacy = randomBytes(32);
+  assert.deepEqual(await new FleetProofSecret(bucketClient(b.name), () => legacy).get(), legacy);
+  // Later gateways take the fleet's, whatever their own file says.
+  assert.deepEqual(await new FleetProofSecret(bucketClient(b.name), () => randomBytes(32)).get(), legacy);
+  assert.deepEqual(await new FleetProofSecret(bucketClient(b.name), () => null).get(), legacy);
+});
+
+/** The certificate a handshake for `servername` gets (its SHA-256 fingerprint), or the TLS error. */
+function served(port: number, servername: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve('TIMEOUT');
+    }, 15_000);
+    s.once('secureConnect', () => {
+      clearTimeout(timer);
+      resolve(s.getPeerCertificate().fingerprint256);
+      s.destroy();
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? e.message);
+    });
+  });
+}
+
+/** An upstream gateway in this process, HTTPS and admin API on free ports, no ACME. */
+async function startFleetGateway(dataDir: string, systemBucketName: string): Promise<RunningGateway> {
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      certsDir: path.join(dataDir, 'certs'),
+      httpPort: 0,
+      httpsPort: 0,
+      adminPort: 0,
+      host: '127.0.0.1',
+      domain: 'fleet.test',
+      logLevel: 'silent',
+      accessLog: 'off',
+      upstreamUrl: rgw.url,
+      upstreamAccessKey: rgw.accessKey,
+      upstreamSecretKey: rgw.secretKey,
+      upstreamTimeoutMs: 10_000,
+      systemBucket: systemBucketName,
+      domainProof: true,
+    },
+  );
+  return startUpstreamGateway(config, createLogger('silent'));
+}
+
+async function adminGet(g: RunningGateway, route: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${g.admin.url}${route}`, { headers: { authorization: `Bearer ${g.admin.token}` } });
+  return { status: res.status, text: await res.text() };
+}
+
+test('two gateways: certificates, metrics and domain tokens from the fleet; operator certificates win on their own gateway', {
+  timeout: 240_000,
+}, async () => {
+  const b = await systemBucket();
+  const vault = new BucketCertVault(b);
+  const SHARED = 'shared.fleet.test';
+  const FLEET = 'vault.fleet.test';
+  const FAILING = 'failing.fleet.test';
+  const save = (name: string) => {
+    const p = selfSigned([name]);
+    return vault.saveIssued(name, p.keyPem, p.certPem, {});
+  };
+  const fleetShared = await save(SHARED);
+  const fleetOnly = await save(FLEET);
+  await vault.writeStatus({
+    name: FAILING,
+    failures: 2,
+    lastError: 'HTTP-01 validation failed',
+    lastErrorAt: new Date(),
+    nextAttemptAt: new Date(Date.now() + 3_600_000),
+  });
+
+  // Gateway A: the operator's certificate for op.fleet.test and shared.fleet.test in its
+  // CELLAR_CERTS_DIR, and the domain-proof key it had before the fleet kept one.
+  const dirA = mkdtempSync(path.join(tmpdir(), 'cellar-fleet-a-'));
+  const dirB = mkdtempSync(path.join(tmpdir(), 'cellar-fleet-b-'));
+  // Expiring before the fleet's: local files win by precedence, not by the later expiry.
+  const operator = selfSigned(['op.fleet.test', SHARED], 10);
+  mkdirSync(path.join(dirA, 'certs', 'operator'), { recursive: true });
+  writeFileSync(path.join(dirA, 'certs', 'operator', 'cert.pem'), operator.certPem);
+  writeFileSync(path.join(dirA, 'certs', 'operator', 'key.pem'), operator.keyPem);
+  const legacy = randomBytes(32);
+  writeFileSync(path.join(dirA, 'domain-proof.key'), `${legacy.toString('hex')}\n`);
+  const token = async (g: RunningGateway): Promise<string> => {
+    const r = await adminGet(g, '/api/v1/domains/www.custom.test/token');
+    assert.equal(r.status, 200, r.text);
+    return (JSON.parse(r.text) as { value: string }).value;
+  };
+  const a = await startFleetGateway(dirA, b.name);
+  let gb: RunningGateway | undefined;
+  try {
+    // The fleet has no secret yet: A's old key becomes it, so its published TXT records stay valid.
+    assert.equal(await token(a), proofToken(legacy, 'www.custom.test'));
+    gb = await startFleetGateway(dirB, b.name);
+    const opFingerprint = new X509Certificate(operator.certPem).fingerprint256;
+    assert.equal(await served(a.httpsPort!, SHARED), opFingerprint, "A serves its operator's file for its names");
+    assert.equal(await served(a.httpsPort!, 'op.fleet.test'), opFingerprint);
+    assert.equal(await served(gb.httpsPort!, SHARED), fleetShared.fingerprint, "B serves the fleet's");
+    assert.equal(await served(gb.httpsPort!, 'op.fleet.test'), 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
+    for (const g of [a, gb]) assert.equal(await served(g.httpsPort!, FLEET), fleetOnly.fingerprint);
+
+    // The admin API lists the fleet's certificates and statuses, plus the gateway's own files.
+    type Row = { name: string; names: string[]; managed: boolean; status: string; lastError: string | null };
+    const list = async (g: RunningGateway): Promise<Row[]> => {
+      const r = await adminGet(g, '/api/v1/certificates');
+      assert.equal(r.status, 200, r.text);
+      return JSON.parse(r.text) as Row[];
+    };
+    const fleetRows = [
+      [FAILING, true, 'failing', 'HTTP-01 validation failed'],
+      [SHARED, true, 'valid', null],
+      [FLEET, true, 'valid', null],
+    ];
+    const shape = (rows: Row[]) => rows.map((r) => [r.name, r.managed, r.status, r.lastError]);
+    assert.deepEqual(shape(await list(gb)), fleetRows);
+    assert.deepEqual(shape(await list(a)), [
+      ...fleetRows.slice(0, 1),
+      ['operator', false, 'valid', null],
+      ...fleetRows.slice(1),
+    ]);
+
+    // The certificate metrics count the same.
+    const fleetEarliest = Math.min(fleetShared.notAfter.getTime(), fleetOnly.notAfter.getTime()) / 1000;
+    for (const [g, valid, earliest] of [
+      [a, 3, Date.parse(new X509Certificate(operator.certPem).validTo) / 1000],
+      [gb, 2, fleetEarliest],
+    ] as const) {
+      const metrics = await (await fetch(`${g.admin.url}/metrics`)).text();
+      assert.equal(Number(/^cellar_certificates\{state="valid"\} (\d+)$/m.exec(metrics)?.[1]), valid, metrics);
+      assert.equal(Number(/^cellar_certificates\{state="failing"\} (\d+)$/m.exec(metrics)?.[1]), 1);
+      assert.equal(
+        Number(/^cellar_certificate_earliest_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]),
+        earliest,
+      );
+    }
+
+    // B (no key of its own) hands out the same token.
+    assert.equal(await token(gb), proofToken(legacy, 'www.custom.test'));
+    assert.equal((await b.get(PROOF_SECRET_KEY))?.body.toString('utf8').trim(), legacy.toString('hex'));
+  } finally {
+    await Promise.all([a.close(), gb?.close()]);
+    rmSync(dirA, { recursive: true, force: true });
+    rmSync(dirB, { recursive: true, force: true });
+  }
 });

@@ -41,7 +41,8 @@ export interface GateOptions {
   serviceAddresses: string[];
   /** Require the TXT proof `_cellar-challenge.<domain>` for custom domains. */
   requireProof: boolean;
-  proofToken(name: string): string;
+  /** A promise where the secret behind it is shared by a fleet (upstream mode). */
+  proofToken(name: string): string | Promise<string>;
 }
 
 export type GateStepName = 'name' | 'bucket' | 'website' | 'dns' | 'proof';
@@ -148,10 +149,15 @@ export class DomainGate {
 
   private async proofStep(name: string): Promise<GateStep> {
     const record = `${PROOF_LABEL}.${name}`;
+    let token: string;
+    try {
+      token = await this.opts.proofToken(name);
+    } catch (e) {
+      return { step: 'proof', ok: false, detail: `the domain token is unavailable: ${(e as Error).message}` };
+    }
     try {
       const values = await this.opts.dns.txt(record);
-      if (values.includes(this.opts.proofToken(name)))
-        return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
+      if (values.includes(token)) return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
       const hint = `(get it with \`cellar domain token ${name}\`)`;
       if (values.length === 0) return { step: 'proof', ok: false, detail: `no TXT record at ${record} ${hint}` };
       return {

@@ -16,13 +16,15 @@ import { CertificateManager, type CertVault, type FleetLock, type ManagerOptions
 import { loadProofSecret, proofToken } from './proof.js';
 import { CertRegistry } from './registry.js';
 import { CertStore, type LoadResult } from './store.js';
+import { operatorCertificates } from './catalog.js';
 
 export { DomainGate, PROOF_LABEL, type GateDecision, type GateStep, type SiteLookup } from './gate.js';
 export { storageSites, websiteSites } from './sites.js';
 export type { CertVault, FleetLock, Lease } from './manager.js';
 export type { ChallengeStore } from './http.js';
 export { CertStore } from './store.js';
-export { loadProofSecret, proofToken } from './proof.js';
+export { loadProofSecret, proofToken, readProofSecret } from './proof.js';
+export { cachedCatalog, fleetCatalog, localCatalog, type CertCatalog } from './catalog.js';
 export { certificateRows, formatCertTable, formatDomainReport, type CertRow, type DomainReport } from './report.js';
 export { CertRegistry } from './registry.js';
 
@@ -63,15 +65,20 @@ export function certsDirOf(s: Pick<TlsSettings, 'certsDir'>): string {
   return path.resolve(s.certsDir);
 }
 
-export function createGate(s: TlsSettings, sites: SiteLookup): DomainGate {
-  const secret = s.domainProof ? loadProofSecret(s.dataDir) : null;
+/**
+ * The gate over `sites`. The domain-proof secret is the data directory's (read now when proofs
+ * are required), unless `proofSecret` gives it (upstream mode: the fleet's, read on first use).
+ */
+export function createGate(s: TlsSettings, sites: SiteLookup, proofSecret?: () => Promise<Buffer>): DomainGate {
+  const secret = s.domainProof && proofSecret === undefined ? loadProofSecret(s.dataDir) : null;
   return new DomainGate({
     hosts: s.hosts,
     sites,
     dns: createDnsLookup(s.dnsResolver),
     serviceAddresses: s.serviceAddresses,
     requireProof: s.domainProof,
-    proofToken: (name) => proofToken(secret!, name),
+    proofToken: (name) =>
+      proofSecret === undefined ? proofToken(secret!, name) : proofSecret().then((k) => proofToken(k, name)),
   });
 }
 
@@ -120,15 +127,26 @@ export class TlsService {
        * Upstream mode: certificates, challenge answers and the issuance lock shared by every
        * gateway of the fleet (the system bucket), instead of the local certificate directory.
        */
-      shared?: { vault: CertVault & Required<Pick<CertVault, 'loadAll'>>; challenges: ChallengeStore; lock: FleetLock };
+      shared?: {
+        vault: CertVault & Required<Pick<CertVault, 'loadAll'>>;
+        challenges: ChallengeStore;
+        lock: FleetLock;
+        /** The fleet's domain-proof secret (one TXT token per domain for every gateway). */
+        proofSecret: () => Promise<Buffer>;
+      };
     },
   ): Promise<TlsService> {
     const local = deps.shared === undefined ? new CertStore(certsDirOf(s)) : null;
     const store: CertVault = deps.shared?.vault ?? local!;
     const loaded = local !== null ? local.load() : await loadShared(deps.shared!.vault);
-    for (const p of loaded.problems) deps.logger.warn('certificate not loaded', { problem: p });
+    // Upstream mode: the operator's own files in CELLAR_CERTS_DIR, loaded at start as in
+    // embedded mode, win over the fleet's certificates for their names.
+    const operator = local === null ? operatorCertificates(certsDirOf(s)) : null;
+    for (const p of [...loaded.problems, ...(operator?.problems ?? [])])
+      deps.logger.warn('certificate not loaded', { problem: p });
     const registry = new CertRegistry();
     for (const c of loaded.certs) registry.add(c);
+    for (const c of operator?.certs ?? []) registry.pin(c);
     const tokens: ChallengeStore = deps.shared?.challenges ?? new ChallengeTokens();
     const issuer =
       s.acmeDirectory === ''
@@ -151,7 +169,7 @@ export class TlsService {
         logger: deps.logger,
         now: deps.now,
         onOrder: deps.onOrder,
-        gate: createGate(s, deps.sites),
+        gate: createGate(s, deps.sites, deps.shared?.proofSecret),
         retryBaseMs: s.retryBaseSeconds * 1000,
         ordersPerMinute: s.ordersPerMinute,
         renewWindowMs: s.renewWindowSeconds * 1000,
@@ -163,6 +181,7 @@ export class TlsService {
     deps.logger.info('certificate store loaded', {
       dir: store.root,
       certificates: loaded.certs.length,
+      ...(operator === null ? {} : { operatorCertificates: operator.certs.length, operatorDir: certsDirOf(s) }),
       onDemand: issuer !== null,
     });
     return new TlsService(s, store, manager, tokens, deps.logger);

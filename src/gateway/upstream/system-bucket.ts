@@ -121,7 +121,10 @@ export class SystemBucket {
     if (a.status !== 204 && a.status !== 200 && a.status !== 404) throw this.unexpected('DELETE', key, a);
   }
 
-  /** Every key under `prefix` (ListObjectsV2, all pages). */
+  /**
+   * Every key under `prefix` (ListObjectsV2, all pages). A bucket not made yet (no gateway has
+   * run with HTTPS) holds nothing: `cellar cert list` then shows no certificates.
+   */
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | null = null;
@@ -129,6 +132,7 @@ export class SystemBucket {
       const q: string[] = ['list-type=2', `prefix=${encodeURIComponent(prefix)}`];
       if (token !== null) q.push(`continuation-token=${encodeURIComponent(token)}`);
       const a = await this.call('GET', '', q.sort().join('&'));
+      if (a.status === 404 && token === null && /<Code>NoSuchBucket<\/Code>/.test(a.body.toString('utf8'))) return [];
       if (a.status !== 200) throw this.unexpected('GET ?list-type=2', '', a);
       const xml = a.body.toString('utf8');
       for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(xmlText(m[1]!));
