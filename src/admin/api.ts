@@ -125,9 +125,8 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     res.status(204).end();
   });
   api.post('/addons/:id/keys', async (req, res) => {
-    const storage = needStorage(deps);
     await addonOr404(req.params.id as string);
-    res.json(addonRecord(storage.rotateAddonKeys(req.params.id as string)));
+    res.json(addonRecord(await deps.addons.rotateKeys(req.params.id as string)));
   });
   api.get('/addons/:id/s3cfg', async (req, res) => {
     const a = await addonOr404(req.params.id as string);
