@@ -492,6 +492,7 @@ export async function startUpstreamGateway(
       secretKey: config.upstreamSecretKey,
       timeoutMs: config.upstreamTimeoutMs,
     }),
+    (accessKey) => backend.forgetAccessKey(accessKey),
   );
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {

@@ -108,6 +108,7 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
       service: deps.service,
       tls: deps.tls,
       httpsEnabled: deps.httpsEnabled,
+      proofSecret: deps.proofSecret,
       sessions,
       limiter: new LoginLimiter(LOGIN_FAILURES, LOGIN_WINDOW_MS),
       obtainCertificate: deps.dashboard.obtainCertificate,
@@ -153,11 +154,10 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     res.status(204).end();
   });
   api.post('/addons/:id/keys', async (req, res) => {
-    const storage = needStorage(deps);
     await addonOr404(req.params.id as string);
     // New keys end the owner's dashboard sessions, as they end every client holding the old ones.
     sessions.deleteAddon(req.params.id as string);
-    res.json(addonRecord(storage.rotateAddonKeys(req.params.id as string)));
+    res.json(addonRecord(await deps.addons.rotateKeys(req.params.id as string)));
   });
   api.get('/addons/:id/s3cfg', async (req, res) => {
     const a = await addonOr404(req.params.id as string);

@@ -76,6 +76,11 @@ export function remoteAddonDirectory(baseUrl: string, token: string): RemoteAddo
       const res = await call('DELETE', `/addons/${id(addonId)}`);
       if (res.status !== 204) return fail(res);
     },
+    async rotateKeys(addonId) {
+      const res = await call('POST', `/addons/${id(addonId)}/keys`);
+      if (!res.ok) return fail(res);
+      return toAddon((await res.json()) as AddonRecord);
+    },
     async s3cfg(addonId) {
       const res = await call('GET', `/addons/${id(addonId)}/s3cfg`);
       if (res.status === 404) return null;

@@ -35,6 +35,7 @@ export async function domainView(
   bucket: string,
   tls: TlsSettings,
   httpsEnabled: boolean,
+  proofSecret: Buffer,
 ): Promise<DomainView> {
   ownBucket(storage, owner, bucket);
   const host = bucket;
@@ -47,7 +48,7 @@ export async function domainView(
     addresses: custom
       ? tls.serviceAddresses.map((a) => ({ name: host, type: isIP(a) === 6 ? 'AAAA' : 'A', value: a }))
       : [],
-    proof: { ...domainProofRecord(tls, host), required: tls.domainProof && custom },
+    proof: { ...domainProofRecord(proofSecret, host), required: tls.domainProof && custom },
     report,
   };
 }

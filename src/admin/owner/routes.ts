@@ -40,6 +40,8 @@ export interface OwnerApiDeps {
   service: { endpoint: URL; region: string };
   tls: TlsSettings;
   httpsEnabled: boolean;
+  /** The domain-proof secret the gate checks TXT records against (see AdminApiDeps). */
+  proofSecret(): Promise<Buffer>;
   sessions: SessionStore;
   limiter: LoginLimiter;
   /** Asks the certificate manager for a certificate now (the gate decides); null without on-demand HTTPS. */
@@ -296,7 +298,16 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
   });
 
   r.get('/buckets/:bucket/domain', async (req, res) => {
-    res.json(await domainView(needStorage(deps), owner(res), req.params.bucket as string, deps.tls, deps.httpsEnabled));
+    res.json(
+      await domainView(
+        needStorage(deps),
+        owner(res),
+        req.params.bucket as string,
+        deps.tls,
+        deps.httpsEnabled,
+        await deps.proofSecret(),
+      ),
+    );
   });
   r.post('/buckets/:bucket/domain/certificate', async (req, res) => {
     const storage = needStorage(deps);
@@ -314,7 +325,7 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
     } catch (e) {
       throw new ApiError(409, 'CertificateRefused', e instanceof Error ? e.message : String(e));
     }
-    res.json(await domainView(storage, owner(res), bucket, deps.tls, deps.httpsEnabled));
+    res.json(await domainView(storage, owner(res), bucket, deps.tls, deps.httpsEnabled, await deps.proofSecret()));
   });
 
   r.use((req) => {

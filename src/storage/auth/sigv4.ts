@@ -27,11 +27,25 @@ import {
 export const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
 
+/**
+ * Signing keys already derived: the key only changes with the day, so a client's requests (and
+ * the upstream gateway, which verifies then signs again with the same secret) reuse one instead
+ * of four HMACs each time. Bounded: emptied whenever it fills.
+ */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 4096;
+
 export function deriveSigningKey(secretKey: string, date: string, region: string, service: string): Buffer {
+  const id = `${date}\n${region}\n${service}\n${secretKey}`;
+  const known = signingKeys.get(id);
+  if (known !== undefined) return known;
   const kDate = hmacSha256('AWS4' + secretKey, date);
   const kRegion = hmacSha256(kDate, region);
   const kService = hmacSha256(kRegion, service);
-  return hmacSha256(kService, 'aws4_request');
+  const key = hmacSha256(kService, 'aws4_request');
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(id, key);
+  return key;
 }
 
 export function credentialScope(date: string, region: string, service: string): string {
