@@ -199,6 +199,90 @@ describe('website and S3 API over HTTP/2', () => {
   });
 });
 
+describe('request bodies the handler decides on', () => {
+  let t: HttpsCellar;
+  before(async () => {
+    t = await startHttpsCellar();
+    await publicBucket(t, 'web');
+    await t
+      .client()
+      .send(new PutObjectCommand({ Bucket: 'web', Key: 'index.html', Body: 'hi', ContentType: 'text/html' }));
+  });
+  after(() => t.stop());
+
+  function expectContinue(
+    s: http2.ClientHttp2Session,
+    headers: http2.OutgoingHttpHeaders,
+    body: Buffer,
+  ): Promise<{ continued: boolean; status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const st = s.request({ ...headers, expect: '100-continue' }, { endStream: false });
+      let continued = false;
+      let status = 0;
+      let text = '';
+      st.once('continue', () => {
+        continued = true;
+        st.end(body);
+      });
+      st.once('response', (h) => (status = Number(h[':status'])));
+      st.setEncoding('utf8').on('data', (d: string) => (text += d));
+      st.once('end', () => resolve({ continued, status, body: text }));
+      st.once('error', reject);
+    });
+  }
+
+  test('Expect: 100-continue over HTTP/2: 100 only once the request is authorized', { timeout: 60_000 }, async () => {
+    const s = await connect(t);
+    const authority = `${DOMAIN}:${t.httpsPort}`;
+    try {
+      const body = Buffer.from('continued body');
+      const ok = await expectContinue(
+        s,
+        signed(t.owner, 'PUT', authority, '/web/c.txt', { 'content-length': String(body.length) }),
+        body,
+      );
+      assert.deepEqual([ok.continued, ok.status], [true, 200]);
+      const stranger = t.newAddon('stranger');
+      const denied = await expectContinue(
+        s,
+        signed(stranger, 'PUT', authority, '/web/d.txt', { 'content-length': String(body.length) }),
+        body,
+      );
+      assert.deepEqual([denied.continued, denied.status], [false, 403]);
+      assert.match(denied.body, /<Code>AccessDenied<\/Code>/);
+      const head = await request(s, signed(t.owner, 'HEAD', authority, '/web/d.txt'));
+      assert.equal(head.status, 404);
+    } finally {
+      s.close();
+    }
+  });
+
+  test('a GET with a body it never finishes is answered, then its stream is closed', { timeout: 60_000 }, async () => {
+    const s = await connect(t, `web.${DOMAIN}`);
+    try {
+      const st = s.request(
+        { ':method': 'GET', ':path': '/', ':authority': `web.${DOMAIN}:${t.httpsPort}`, 'content-length': '100000' },
+        { endStream: false },
+      );
+      st.write(Buffer.alloc(1000));
+      let status = 0;
+      let text = '';
+      st.once('response', (h) => (status = Number(h[':status'])));
+      st.setEncoding('utf8').on('data', (d: string) => (text += d));
+      await new Promise<void>((resolve) => st.once('end', () => resolve()));
+      assert.deepEqual([status, text], [200, 'hi']);
+      // RST_STREAM(NO_ERROR) after the answer tells the client to stop sending (RFC 9113 §8.1).
+      await new Promise<void>((resolve) => (st.closed ? resolve() : st.once('close', () => resolve())));
+      assert.equal(st.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+      // The session is still good for the next request.
+      const next = await request(s, { ':method': 'GET', ':path': '/', ':authority': `web.${DOMAIN}:${t.httpsPort}` });
+      assert.equal(next.status, 200);
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe('large bodies over HTTP/2', () => {
   let t: HttpsCellar;
   before(async () => {
