@@ -82,8 +82,10 @@ export class H2Request extends http2.Http2ServerRequest {
     // RFC 9113 §8.1: once the response is complete, a server may stop an unread request body with
     // RST_STREAM(NO_ERROR). The body is discarded for a moment first (the answer's last frames
     // leave first, and the client is not stalled on flow control), as HTTP/1.1's lingering close.
+    // A request without a body (END_STREAM on its HEADERS), or whose body all arrived, has nothing to stop.
+    if (stream.endAfterHeaders) return;
     stream.once('finish', () => {
-      if (this.readableEnded || stream.closed) return;
+      if (this.readableEnded || stream.closed || stream.state.remoteClose === 1) return;
       this.resume();
       setTimeout(() => {
         if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
@@ -158,6 +160,9 @@ export function createSecureServer(
     {
       SNICallback: options.SNICallback,
       allowHTTP1: true,
+      // Node's HTTP/1.1 server turns Nagle off; a TLS server leaves it on, and an HTTP/2 frame
+      // written apart from the one before it then waits for the client's delayed ACK.
+      noDelay: true,
       Http2ServerRequest: H2Request as typeof http2.Http2ServerRequest,
       Http2ServerResponse: H2Response as typeof http2.Http2ServerResponse,
       settings: {
