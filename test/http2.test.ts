@@ -422,6 +422,26 @@ describe('HTTP/2 session limits', () => {
     assert.ok(refused.length > 0, 'the excess was refused (RST_STREAM or GOAWAY)');
   });
 
+  test('a header section over 16 KiB resets the stream, as HTTP/1.1 refuses it with 400', {
+    timeout: 60_000,
+  }, async () => {
+    const s = await connect(t, `web.${DOMAIN}`);
+    try {
+      // The limit holds once the client acknowledged the server's SETTINGS (sent with its own).
+      await new Promise((r) => (s.remoteSettings.maxConcurrentStreams === 2 ? r(null) : s.once('remoteSettings', r)));
+      const authority = `web.${DOMAIN}:${t.httpsPort}`;
+      const st = s.request({ ':method': 'GET', ':path': '/', ':authority': authority, 'x-big': 'x'.repeat(20 * 1024) });
+      st.on('error', () => undefined);
+      st.resume();
+      await new Promise((r) => st.once('close', r));
+      assert.equal(st.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      const ok = await request(s, { ':method': 'GET', ':path': '/', ':authority': authority, 'x-small': 'y' });
+      assert.equal(ok.status, 200);
+    } finally {
+      s.close();
+    }
+  });
+
   test('an idle session is closed with GOAWAY', { timeout: 60_000 }, async () => {
     const s = await connect(t, `web.${DOMAIN}`);
     const r = await request(s, { ':method': 'GET', ':path': '/', ':authority': `web.${DOMAIN}:${t.httpsPort}` });

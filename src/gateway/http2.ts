@@ -166,7 +166,8 @@ export function createSecureServer(
       Http2ServerRequest: H2Request as typeof http2.Http2ServerRequest,
       Http2ServerResponse: H2Response as typeof http2.Http2ServerResponse,
       settings: {
-        // The HTTP/1.1 listener's header limit; larger header blocks reset the stream.
+        // The HTTP/1.1 listener's header limit; larger header blocks reset the stream. Node applies
+        // it once the client acknowledged these settings, and 64 KiB before (its hard cap).
         maxHeaderListSize: limits.maxHeaderSize,
         // A stream's unread body Node buffers for it; 64 KiB (the default) caps an upload at
         // one window per round trip.
