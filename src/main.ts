@@ -155,6 +155,9 @@ function connectionLimits(config: Config): ConnectionLimits {
     bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
     maxConnections: config.maxConnections,
     maxConnectionsPerClient: config.maxConnectionsPerClient,
+    http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+    http2IdleTimeoutMs: config.http2IdleTimeoutMs,
+    http2MaxStreamsPerSecond: config.http2MaxStreamsPerSecond,
   };
 }
 

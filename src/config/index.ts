@@ -74,6 +74,12 @@ export interface Config {
   maxConnections: number;
   /** Open connections per listener from one client address. */
   maxConnectionsPerClient: number;
+  /** HTTP/2 (HTTPS listener): streams one session may have open at once. */
+  http2MaxConcurrentStreams: number;
+  /** HTTP/2: a session with no open stream is closed after this long (HTTP/1.1's keep-alive is 65 s). */
+  http2IdleTimeoutMs: number;
+  /** HTTP/2: new streams one session may open per second; more and it is told to go away. */
+  http2MaxStreamsPerSecond: number;
   /** RGW S3 endpoint; set = upstream mode (no local object store), empty = embedded mode. */
   upstreamUrl: string;
   /** Keys of the RGW system user (`--system`, caps users=*;buckets=*;metadata=*). */
@@ -167,6 +173,9 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'bodyMinBytesPerSecond', env: 'CELLAR_BODY_MIN_BYTES_PER_SECOND', kind: 'int' },
   { key: 'maxConnections', env: 'CELLAR_MAX_CONNECTIONS', kind: 'int' },
   { key: 'maxConnectionsPerClient', env: 'CELLAR_MAX_CONNECTIONS_PER_CLIENT', kind: 'int' },
+  { key: 'http2MaxConcurrentStreams', env: 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS', kind: 'int' },
+  { key: 'http2IdleTimeoutMs', env: 'CELLAR_HTTP2_IDLE_TIMEOUT_MS', kind: 'int' },
+  { key: 'http2MaxStreamsPerSecond', env: 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND', kind: 'int' },
   { key: 'upstreamUrl', env: 'CELLAR_UPSTREAM_URL', kind: 'url' },
   { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
   { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
@@ -313,6 +322,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'],
     ['maxConnections', 'CELLAR_MAX_CONNECTIONS'],
     ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT'],
+    ['http2MaxConcurrentStreams', 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS'],
+    ['http2IdleTimeoutMs', 'CELLAR_HTTP2_IDLE_TIMEOUT_MS'],
+    ['http2MaxStreamsPerSecond', 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND'],
   ] as const) {
     if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
   }

@@ -69,6 +69,12 @@ export function createMetrics(): Metrics {
     labelNames: ['side', 'direction'] as const,
     registers: [registry],
   });
+  const protocols = new Counter({
+    name: 'cellar_requests_by_protocol_total',
+    help: 'Requests answered, by HTTP version (HTTP/2 only on the HTTPS listener)',
+    labelNames: ['protocol'] as const,
+    registers: [registry],
+  });
   const cacheRequests = new Counter({
     name: 'cellar_website_cache_requests_total',
     help: 'Website requests answered from the cached hot path (hit) or not (miss)',
@@ -156,6 +162,7 @@ export function createMetrics(): Metrics {
       duration.observe({ side, operation }, e.durationMs / 1000);
       bytes.inc({ side, direction: 'in' }, e.bytesIn);
       bytes.inc({ side, direction: 'out' }, e.bytesOut);
+      protocols.inc({ protocol: e.protocol });
       if (e.rec.cache !== null) cacheRequests.inc({ result: e.rec.cache });
     },
     commit: (s) => commits.observe(s),

@@ -2,11 +2,11 @@
  * HTTPS for every site: the pieces of src/gateway/tls assembled from settings. main.ts builds
  * one TlsService; the CLI uses createGate() and the store directly.
  */
-import https from 'node:https';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.js';
 import type { HostConfig } from '../host.js';
+import { closeAllConnections, createSecureServer, stopAccepting, type SecureServer } from '../http2.js';
 import { listen, onClientError, SERVER_LIMITS } from '../listener.js';
 import { AcmeIssuer } from './acme.js';
 import { createDnsLookup } from './dns.js';
@@ -93,7 +93,7 @@ async function loadShared(vault: Required<Pick<CertVault, 'loadAll'>>): Promise<
 
 export class TlsService {
   readonly gateway: GatewayTls;
-  private server: https.Server | null = null;
+  private server: SecureServer | null = null;
   private boundPort: number | null = null;
 
   private constructor(
@@ -187,18 +187,25 @@ export class TlsService {
     return new TlsService(s, store, manager, tokens, deps.logger);
   }
 
-  /** Starts the HTTPS listener on the shared request handler; resolves with the bound port. */
+  /**
+   * Starts the HTTPS listener on the shared request handler, HTTP/2 and HTTP/1.1 by ALPN;
+   * resolves with the bound port.
+   */
   async listen(
     handler: (req: IncomingMessage, res: ServerResponse) => void,
     port: number,
     host: string,
-    configure?: (server: https.Server) => void,
+    configure?: (server: SecureServer) => void,
   ): Promise<number> {
-    const server = https.createServer({ SNICallback: this.manager.sniCallback, ...SERVER_LIMITS }, handler);
+    const server = createSecureServer({ SNICallback: this.manager.sniCallback }, SERVER_LIMITS, handler);
     configure?.(server);
-    // The same S3-shaped 400 as on HTTP for requests Node cannot parse.
+    // The same S3-shaped 400 as on HTTP for HTTP/1.1 requests Node cannot parse.
     server.on('clientError', onClientError);
+    // Node's own listener re-emits handshake failures as clientError, whose answer is an HTTP/1.1
+    // 400 written into a socket that never spoke TLS: only logged instead.
+    server.removeAllListeners('tlsClientError');
     server.on('tlsClientError', (e: Error) => this.logger.debug('tls handshake failed', { error: e.message }));
+    server.on('sessionError', (e: Error) => this.logger.debug('http2 session failed', { error: e.message }));
     this.boundPort = await listen(server, port, host);
     this.server = server;
     this.manager.start();
@@ -207,15 +214,14 @@ export class TlsService {
 
   /** Graceful shutdown's first step: no new connections; open ones finish their requests. */
   stopAccepting(): void {
-    this.server?.close();
-    this.server?.closeIdleConnections();
+    if (this.server !== null) stopAccepting(this.server);
   }
 
   async close(): Promise<void> {
     await this.manager.stop();
     const server = this.server;
     if (server === null) return;
-    server.closeAllConnections();
+    closeAllConnections(server);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -61,10 +61,17 @@ export interface CanonicalRequestParts {
   payloadHash: string;
 }
 
+/**
+ * The AWS SDK's HTTP/2 handler signs the `:authority` pseudo-header instead of `host`
+ * (@aws-sdk/middleware-host-header). Requests reach here with the authority as `host` (HTTP/2
+ * has no Host field; the gateway's adapter names it so), so a signed `:authority` reads it.
+ */
+const AUTHORITY = ':authority';
+
 export function canonicalRequest(p: CanonicalRequestParts): string {
   let canonicalHeaders = '';
   for (const name of p.signedHeaders)
-    canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name))}\n`;
+    canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name === AUTHORITY ? 'host' : name))}\n`;
   return [p.method, p.canonicalUri, p.canonicalQuery, canonicalHeaders, p.signedHeaders.join(';'), p.payloadHash].join(
     '\n',
   );
@@ -176,7 +183,7 @@ function checkV4Time(info: V4AuthInfo, opts: VerifyOptions): void {
 function checkEverythingSigned(req: AuthRequest, info: V4AuthInfo): void {
   const signed = new Set(info.signedHeaders);
   const unsigned: string[] = [];
-  if (!signed.has('host')) unsigned.push('host');
+  if (!signed.has('host') && !signed.has(AUTHORITY)) unsigned.push('host');
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || !name.startsWith('x-amz-') || signed.has(name)) continue;
     // A presigned request signs UNSIGNED-PAYLOAD whatever this header says, so it is harmless.
