@@ -3,6 +3,7 @@ import { readSmallBody } from '../body.js';
 import type { S3Context } from '../context.js';
 import { S3Error, toS3Error } from '../errors.js';
 import { checkAccess } from '../pipeline.js';
+import { removalOptions } from './object-lock.js';
 import { sendXml } from '../respond.js';
 import { child, children, parseXml, text, type XmlNode } from '../xml.js';
 
@@ -26,7 +27,7 @@ export async function deleteObjects(ctx: S3Context, bucket: BucketInfo): Promise
     try {
       if (versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchVersion');
       checkAccess(ctx, bucket, 's3:DeleteObject', key, null);
-      await ctx.deps.storage.deleteObject(bucket.name, key);
+      await ctx.deps.storage.deleteObject(bucket.name, key, removalOptions(ctx, bucket, key));
       if (!quiet) deleted.push({ Key: key, VersionId: versionId });
     } catch (e) {
       const err = toS3Error(e);

@@ -12,6 +12,7 @@ import type { ObjectRoute, ReadRoute } from '../router.js';
 import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
 import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
+import { applyLockHeaders, lockOfWrite, removalOptions } from './object-lock.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
 
@@ -48,6 +49,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
   const headers = headersFromRequest(ctx.req.headers);
   const { ownerId, acl } = newObjectOwnership(ctx, bucket);
   const tags = tagsOfWrite(ctx, bucket, r.key);
+  const lock = lockOfWrite(ctx, bucket, r.key, true);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
@@ -62,6 +64,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     verify: body.finish,
     precondition: writePrecondition(ctx),
     tags,
+    lock,
   });
   const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
@@ -93,6 +96,7 @@ export async function getObject(
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
+  applyLockHeaders(ctx, bucket, obj, h);
   const cond = evaluateConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -150,7 +154,7 @@ export async function getObject(
 
 export async function deleteObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   checkVersionId(ctx);
-  await ctx.deps.storage.deleteObject(bucket.name, r.key);
+  await ctx.deps.storage.deleteObject(bucket.name, r.key, removalOptions(ctx, bucket, r.key));
   sendEmpty(ctx, 204);
 }
 
@@ -240,6 +244,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     }
   }
   const tags = tagsOfCopy(ctx, bucket, key, source);
+  const lock = lockOfWrite(ctx, bucket, key, false);
   const obj = await ctx.deps.storage.copyObject({
     source,
     bucket: bucket.name,
@@ -248,6 +253,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     headers,
     precondition: writePrecondition(ctx),
     tags,
+    lock,
   });
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

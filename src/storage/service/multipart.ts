@@ -20,6 +20,8 @@ import { MultipartRepo, type ChecksumType, type PartInfo, type UploadInfo } from
 import type { Acl } from '../policy/index.js';
 import type { ChangeEvent, ObjectInfo, Tag } from '../types.js';
 import { assertObjectKey } from './names.js';
+import { NULL_VERSION_ID, type ObjectLocks } from './object-lock.js';
+import type { LockState } from '../lock/rules.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listUploadsPage, type UploadListPage, type UploadListQuery } from './multipart-listing.js';
 import { openObjectStream, type ByteRange } from './reader.js';
@@ -94,6 +96,8 @@ export interface CompleteInput {
   precondition?: WritePrecondition;
   /** The object's owner and ACL when not the initiator's (the bucket's Object Ownership may give it to the bucket owner). */
   owner?: { ownerId: string; acl: Acl | null };
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CompleteResult {
@@ -126,6 +130,7 @@ export class MultipartUploads {
   constructor(
     private readonly repo: MetaRepo,
     private readonly blobs: BlobStore,
+    private readonly locks: ObjectLocks,
     private readonly emit: (e: ChangeEvent) => void,
     private readonly opts: MultipartOptions,
   ) {
@@ -294,7 +299,10 @@ export class MultipartUploads {
       const old = this.repo.object(upload.bucket, upload.key);
       // A failed precondition rolls back and leaves the upload in place, so it can be retried.
       checkWritePrecondition(old, upload.key, input.precondition);
+      const version = { bucket: upload.bucket, key: upload.key, versionId: NULL_VERSION_ID };
+      if (old) this.locks.assertRemovable(version);
       this.repo.upsertObject(object);
+      this.locks.write(version, input.lock);
       const kept = new Set(chosen.map((p) => p.blobId));
       freed = [
         ...(old?.blobs.map((b) => b.id) ?? []),

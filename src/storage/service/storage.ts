@@ -8,6 +8,8 @@ import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
 import { MetaRepo } from '../meta/repo.js';
+import { LockRepo } from '../meta/lock-repo.js';
+import type { LockState } from '../lock/rules.js';
 import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
@@ -17,6 +19,7 @@ import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
 import { MultipartUploads } from './multipart.js';
+import { NULL_VERSION_ID, ObjectLocks, type RemovalOptions } from './object-lock.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
 
@@ -58,6 +61,8 @@ export interface PutObjectInput {
   precondition?: WritePrecondition;
   /** The new object's tag set (x-amz-tagging); none replaces any previous tags with none. */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CopyObjectInput {
@@ -71,6 +76,8 @@ export interface CopyObjectInput {
   precondition?: WritePrecondition;
   /** The copy's tag set: the source's (tagging directive COPY) or the request's (REPLACE). */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CreateAddonInput {
@@ -88,6 +95,7 @@ export interface CreateAddonInput {
 export class Storage {
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
   readonly multipart: MultipartUploads;
+  readonly locks: ObjectLocks;
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
@@ -118,7 +126,12 @@ export class Storage {
             }
           },
     );
-    this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), {
+    this.locks = new ObjectLocks(
+      new LockRepo(repo.db),
+      (fn) => repo.transaction(fn),
+      (v) => v.versionId === NULL_VERSION_ID && repo.object(v.bucket, v.key) !== null,
+    );
+    this.multipart = new MultipartUploads(repo, blobs, this.locks, (e) => this.emit(e), {
       maxPartSize: opts.maxObjectSize,
       maxAgeMs: opts.multipartMaxAgeMs,
     });
@@ -289,6 +302,7 @@ export class Storage {
       if (!this.repo.bucketIsEmpty(name))
         throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
       this.repo.deleteBucket(name);
+      this.locks.forgetBucket(name);
       return this.multipart.dropBucketUploads(name);
     });
     this.emit({ type: 'bucket', bucket: name, what: 'deleted' });
@@ -400,6 +414,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -431,6 +446,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -439,15 +455,23 @@ export class Storage {
    * GroupCommit), replacing any previous version, then frees the old bytes. The precondition is
    * checked inside the transaction, so of two racing conditional writers exactly one wins.
    */
-  private async commitObject(obj: ObjectInfo, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
+  private async commitObject(
+    obj: ObjectInfo,
+    precondition: WritePrecondition | undefined,
+    lock: LockState | undefined,
+  ): Promise<ObjectInfo> {
     let replaced: BlobRef[];
     try {
       replaced = await this.commits.run(() => {
         this.requireBucket(obj.bucket);
         const old = this.repo.object(obj.bucket, obj.key);
         checkWritePrecondition(old, obj.key, precondition);
+        const version = { bucket: obj.bucket, key: obj.key, versionId: NULL_VERSION_ID };
+        // Overwriting the null version removes it: Object Lock may forbid that.
+        if (old) this.locks.assertRemovable(version);
         for (const b of obj.blobs) this.repo.insertBlob(b);
         this.repo.upsertObject(obj);
+        this.locks.write(version, lock);
         if (!old) return [];
         for (const b of old.blobs) this.repo.deleteBlob(b.id);
         return old.blobs;
@@ -462,13 +486,16 @@ export class Storage {
     return obj;
   }
 
-  /** Deleting a missing key succeeds, as on S3. */
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  /** Deleting a missing key succeeds, as on S3; a version under Object Lock is AccessDenied. */
+  async deleteObject(bucket: string, key: string, opts: RemovalOptions = {}): Promise<void> {
     let removed: BlobRef[] = [];
     this.repo.transaction(() => {
       this.requireBucket(bucket);
       const old = this.repo.object(bucket, key);
       if (!old) return;
+      const version = { bucket, key, versionId: NULL_VERSION_ID };
+      this.locks.assertRemovable(version, opts);
+      this.locks.forget(version);
       this.repo.deleteObject(bucket, key);
       for (const b of old.blobs) this.repo.deleteBlob(b.id);
       removed = old.blobs;
