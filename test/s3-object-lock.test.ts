@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
+import { multipartBody, signedV4Fields } from './helpers/post-form.js';
 import { assertS3Error, md5Base64, raw, type RawRequest } from './helpers/raw.js';
 import { rejects } from './helpers/s3-assert.js';
 
@@ -372,6 +373,28 @@ describe('retention and legal hold on writes', T, () => {
     );
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'mpd' }));
     assert.equal(head.ObjectLockMode, 'COMPLIANCE');
+  });
+});
+
+describe('browser uploads (PostObject)', T, () => {
+  const post = (Bucket: string, key: string, extra: Array<[string, string]> = []) => {
+    const fields = signedV4Fields(
+      t.owner,
+      [{ bucket: Bucket }, { key }, ...extra.map(([k, v]) => ({ [k]: v }))],
+      [['key', key], ...extra],
+    );
+    const { body, contentType } = multipartBody(fields, { filename: key, content: 'posted' });
+    return raw(t.endpoint, { method: 'POST', path: `/${Bucket}`, body, headers: { 'content-type': contentType } });
+  };
+
+  test('the bucket default retention applies; lock fields are refused, not dropped', T, async () => {
+    const Bucket = await lockedBucket({ Mode: 'GOVERNANCE', Days: 1 });
+    const res = await post(Bucket, 'posted.txt');
+    assert.ok(res.status >= 200 && res.status < 300, res.text);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'posted.txt' }))).ObjectLockMode, 'GOVERNANCE');
+    const refused = await post(Bucket, 'held.txt', [['x-amz-object-lock-legal-hold', 'ON']]);
+    assertS3Error(refused, 501, 'NotImplemented', 'POST');
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: 'held.txt' })), null, 404);
   });
 });
 

@@ -190,6 +190,12 @@ export function lockOfWrite(ctx: S3Context, bucket: BucketInfo, key: string, bod
   return lock;
 }
 
+/** The lock a version gets from the bucket's default retention alone (PostObject). */
+export function defaultLock(ctx: S3Context, bucket: BucketInfo): LockState | undefined {
+  const config = ctx.deps.storage.locks.config(bucket.name);
+  return config === null ? undefined : lockOfNewVersion({ retention: null, legalHold: null }, config, ctx.deps.now());
+}
+
 /** CreateMultipartUpload: keeps what the headers ask for, to apply on completion. */
 export function rememberUploadLock(ctx: S3Context, uploadId: string, lock: LockState): void {
   ctx.deps.storage.locks.setUploadLock(uploadId, lock);
