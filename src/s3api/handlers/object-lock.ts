@@ -5,7 +5,6 @@
  * governance retention on deletes, and the lock headers of GET and HEAD.
  */
 import {
-  NULL_VERSION_ID,
   lockOfNewVersion,
   type BucketInfo,
   type LockState,
@@ -28,7 +27,8 @@ import {
   parseRetention,
   retentionXml,
 } from '../object-lock.js';
-import { checkAccess, isAllowed, mayLearnMissing } from '../pipeline.js';
+import { checkAccess, isAllowed } from '../pipeline.js';
+import { requireTarget, versionIdParam } from '../versions.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import type { ObjectRoute } from '../router.js';
 
@@ -61,23 +61,10 @@ function requireWriteIntegrity(ctx: S3Context): void {
     );
 }
 
-/**
- * The version an object-level request names: `?versionId=`, else the current one. Until versions
- * exist, only `null` names a version.
- */
-function versionOf(ctx: S3Context, bucket: BucketInfo, key: string): { ref: VersionRef; object: ObjectInfo } {
-  const v = ctx.query.get('versionId');
-  if (v !== null && v !== NULL_VERSION_ID)
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
-      ArgumentName: 'versionId',
-      ArgumentValue: v,
-    });
-  const object = ctx.deps.storage.headObject(bucket.name, key);
-  if (!object) {
-    if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
-    throw new S3Error('NoSuchKey', undefined, { Key: key });
-  }
-  return { ref: { bucket: bucket.name, key, versionId: NULL_VERSION_ID }, object };
+/** The version an object-level request names: `?versionId=`, else the current one. */
+function versionOf(ctx: S3Context, bucket: BucketInfo, key: string): VersionRef {
+  const object = requireTarget(ctx, bucket, key, versionIdParam(ctx.query));
+  return { bucket: bucket.name, key, versionId: object.versionId };
 }
 
 /**
@@ -101,18 +88,13 @@ export async function putObjectLockConfiguration(ctx: S3Context, bucket: BucketI
   if (body.length === 0) throw new S3Error('MissingRequestBodyError');
   const config = parseLockConfiguration(body.toString('utf8'));
   const locks = ctx.deps.storage.locks;
-  if (locks.config(bucket.name) === null && !versioningEnabled(ctx, bucket))
+  if (locks.config(bucket.name) === null && bucket.versioning !== 'Enabled')
     throw new S3Error(
       'InvalidBucketState',
       "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
     );
   locks.setConfig(bucket.name, config);
   sendEmpty(ctx, 200);
-}
-
-/** Versioning is not kept yet: only buckets created with Object Lock are versioned. */
-function versioningEnabled(_ctx: S3Context, _bucket: BucketInfo): boolean {
-  return false;
 }
 
 export function getObjectLockConfiguration(ctx: S3Context, bucket: BucketInfo): void {
@@ -129,14 +111,14 @@ export async function putObjectRetention(ctx: S3Context, bucket: BucketInfo, r: 
   requireIntegrity(ctx);
   if (body.length === 0) throw new S3Error('MissingRequestBodyError');
   const retention = parseRetention(body.toString('utf8'), ctx.deps.now());
-  const { ref } = versionOf(ctx, bucket, r.key);
+  const ref = versionOf(ctx, bucket, r.key);
   ctx.deps.storage.locks.setRetention(ref, retention, removalOptions(ctx, bucket, r.key));
   sendEmpty(ctx, 200);
 }
 
 export function getObjectRetention(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
   requireConfig(ctx, bucket);
-  const { ref } = versionOf(ctx, bucket, r.key);
+  const ref = versionOf(ctx, bucket, r.key);
   const retention = ctx.deps.storage.locks.lock(ref).retention;
   if (retention === null) throw noLockOnObject();
   sendXml(ctx, 'Retention', retentionXml(retention));
@@ -148,14 +130,14 @@ export async function putObjectLegalHold(ctx: S3Context, bucket: BucketInfo, r: 
   requireIntegrity(ctx);
   if (body.length === 0) throw new S3Error('MissingRequestBodyError');
   const on = parseLegalHold(body.toString('utf8'));
-  const { ref } = versionOf(ctx, bucket, r.key);
+  const ref = versionOf(ctx, bucket, r.key);
   ctx.deps.storage.locks.setLegalHold(ref, on);
   sendEmpty(ctx, 200);
 }
 
 export function getObjectLegalHold(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
   requireConfig(ctx, bucket);
-  const { ref } = versionOf(ctx, bucket, r.key);
+  const ref = versionOf(ctx, bucket, r.key);
   const hold = ctx.deps.storage.locks.lock(ref).legalHold;
   if (hold === null) throw noLockOnObject();
   sendXml(ctx, 'LegalHold', { Status: hold ? 'ON' : 'OFF' });
@@ -224,7 +206,7 @@ export function lockOfCompletion(ctx: S3Context, bucket: BucketInfo, uploadId: s
 export function applyLockHeaders(ctx: S3Context, bucket: BucketInfo, obj: ObjectInfo, h: OutgoingHttpHeaders): void {
   const locks = ctx.deps.storage.locks;
   if (locks.config(bucket.name) === null) return;
-  const state = locks.lock({ bucket: bucket.name, key: obj.key, versionId: NULL_VERSION_ID });
+  const state = locks.lock({ bucket: bucket.name, key: obj.key, versionId: obj.versionId });
   if (state.retention === null && state.legalHold === null) return;
   Object.assign(
     h,
