@@ -17,6 +17,9 @@ import {
   GetObjectLegalHoldCommand,
   GetObjectLockConfigurationCommand,
   GetObjectRetentionCommand,
+  GetBucketVersioningCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   HeadObjectCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
@@ -26,7 +29,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Addon } from '#storage';
+import { isStorageError, type Addon } from '#storage';
+import { bucketVersioning } from '../src/admin/buckets.js';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { multipartBody, signedV4Fields } from './helpers/post-form.js';
 import { assertS3Error, md5Base64, raw, type RawRequest } from './helpers/raw.js';
@@ -170,6 +174,56 @@ describe('bucket configuration', T, () => {
     });
     assert.equal(crc.status, 200, crc.text);
   });
+
+  test(
+    'a bucket with Object Lock is versioned for good: suspending is InvalidBucketState, from S3 or the CLI',
+    T,
+    async () => {
+      const Bucket = await lockedBucket();
+      assert.equal((await s3.send(new GetBucketVersioningCommand({ Bucket }))).Status, 'Enabled');
+      const e = await rejects(
+        () => s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Suspended' } })),
+        'InvalidBucketState',
+        409,
+      );
+      assert.match(e.message, /Object Lock configuration is present/);
+      assert.throws(
+        () => bucketVersioning(t.cellar.storage, Bucket, 'off'),
+        (err: unknown) => isStorageError(err) && err.code === 'InvalidBucketState',
+      );
+      await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      assert.equal((await s3.send(new GetBucketVersioningCommand({ Bucket }))).Status, 'Enabled');
+    },
+  );
+
+  test(
+    'Object Lock can be enabled on an existing bucket once versioning is Enabled, as AWS allows today',
+    T,
+    async () => {
+      const Bucket = await plainBucket();
+      await putVersion(Bucket, 'before');
+      await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      await s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket,
+          ObjectLockConfiguration: {
+            ObjectLockEnabled: 'Enabled',
+            Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
+          },
+        }),
+      );
+      const v = await putVersion(Bucket, 'after');
+      assert.notEqual(v, 'null');
+      assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'after' }))).ObjectLockMode, 'GOVERNANCE');
+      // The null version written before can be locked too.
+      await governance(Bucket, 'before', 'null', inDays(1));
+      await rejects(
+        () => s3.send(new DeleteObjectCommand({ Bucket, Key: 'before', VersionId: 'null' })),
+        'AccessDenied',
+        403,
+      );
+    },
+  );
 
   test('enabling Object Lock on an existing bucket needs versioning Enabled: InvalidBucketState', T, async () => {
     const Bucket = await plainBucket();
@@ -596,6 +650,48 @@ describe('deleting locked versions', T, () => {
     assert.deepEqual(
       second.Deleted?.map((d) => d.Key),
       ['da'],
+    );
+  });
+
+  test('a DELETE without a version id adds a delete marker; the locked version stays, locked', T, async () => {
+    const Bucket = await lockedBucket();
+    const v = await putVersion(Bucket, 'kept', { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: inDays(1) });
+    const del = await s3.send(new DeleteObjectCommand({ Bucket, Key: 'kept' }));
+    assert.equal(del.DeleteMarker, true);
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: 'kept' })), null, 404);
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'kept', VersionId: v }));
+    assert.equal(head.ObjectLockMode, 'COMPLIANCE');
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket }));
+    assert.deepEqual(
+      listed.Versions?.map((x) => x.VersionId),
+      [v],
+    );
+    // The marker itself is no locked version: it may go, and the locked version is current again.
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'kept', VersionId: del.VersionId }));
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'kept' }))).VersionId, v);
+  });
+
+  test('an overwrite makes a new version: each version keeps its own lock', T, async () => {
+    const Bucket = await lockedBucket();
+    const first = await putVersion(Bucket, 'o', { ObjectLockLegalHoldStatus: 'ON' });
+    const second = await putVersion(Bucket, 'o');
+    assert.notEqual(first, second);
+    assert.equal(
+      (await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'o', VersionId: first }))).LegalHold?.Status,
+      'ON',
+    );
+    await rejects(
+      () => s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'o' })),
+      'NoSuchObjectLockConfiguration',
+      404,
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'o', VersionId: second }));
+    await rejects(() => s3.send(new DeleteObjectCommand({ Bucket, Key: 'o', VersionId: first })), 'AccessDenied', 403);
+    // A version id the key does not have: NoSuchVersion for the lock operations.
+    await rejects(
+      () => s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'o', VersionId: second })),
+      'NoSuchVersion',
+      404,
     );
   });
 
