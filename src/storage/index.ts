@@ -31,12 +31,11 @@ export * from './cors/index.js';
 export * from './website/index.js';
 export * from './checksum/index.js';
 export * from './lock/index.js';
-export {
-  NULL_VERSION_ID,
-  type ObjectLocks,
-  type RemovalDecision,
-  type RemovalOptions,
-  type VersionRef,
+export type {
+  ObjectLocks,
+  RemovalDecision,
+  RemovalOptions,
+  VersionRef,
 } from './service/object-lock.js';
 export type { RequestedLock } from './meta/lock-repo.js';
 export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';

@@ -15,9 +15,6 @@ import {
 } from '../lock/rules.js';
 import type { LockRepo, RequestedLock } from '../meta/lock-repo.js';
 
-/** The version id of objects written while a bucket is unversioned. */
-export const NULL_VERSION_ID = 'null';
-
 /** One object version. */
 export interface VersionRef {
   bucket: string;
