@@ -34,6 +34,7 @@ export const STORAGE_ERROR_CODES = [
   'NoSuchCORSConfiguration',
   'NoSuchKey',
   'NoSuchUpload',
+  'NoSuchVersion',
   'NoSuchWebsiteConfiguration',
   'NotImplemented',
   'PreconditionFailed',
