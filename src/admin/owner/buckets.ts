@@ -25,6 +25,8 @@ export interface BucketView {
   public: boolean;
   website: { index: string; error: string | null; spa: boolean } | null;
   cors: CorsTemplate | 'custom' | null;
+  /** As GetBucketVersioning reports it: null when versioning was never turned on. */
+  versioning: 'Enabled' | 'Suspended' | null;
 }
 
 /** The bucket, if `owner` owns it; anything else reads as missing. */
@@ -88,6 +90,7 @@ export function bucketView(storage: Storage, b: BucketInfo): BucketView {
     public: isPublic(b),
     website: websiteView(b),
     cors: corsTemplateOf(b.cors),
+    versioning: b.versioning ?? null,
   };
 }
 

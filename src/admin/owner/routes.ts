@@ -11,6 +11,7 @@ import { addonS3cfg, type ServerAddonDirectory } from '../addons.js';
 import { ApiError } from '../api-error.js';
 import {
   CORS_TEMPLATES,
+  bucketView,
   createBucket,
   deleteBucket,
   listBuckets,
@@ -31,6 +32,7 @@ import {
   type LoginLimiter,
   type SessionStore,
 } from './session.js';
+import { keyHistory, restoreVersion, setVersioning } from './versions.js';
 import { abortUpload, completeUpload, createUpload, partNumberOf, putObject, uploadPart } from './uploads.js';
 
 export interface OwnerApiDeps {
@@ -108,6 +110,7 @@ function toOwnerError(e: unknown): ApiError {
       case 'NoSuchBucket':
       case 'NoSuchKey':
       case 'NoSuchUpload':
+      case 'NoSuchVersion':
         return new ApiError(404, e.code, e.message);
       case 'BucketNotEmpty':
         return new ApiError(
@@ -246,6 +249,28 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
   });
   r.delete('/buckets/:bucket/cors', (req, res) => {
     res.json(setCors(needStorage(deps), owner(res), req.params.bucket as string, null));
+  });
+
+  r.put('/buckets/:bucket/versioning', json, (req, res) => {
+    const v = jsonObject(req.body).enabled;
+    if (typeof v !== 'boolean') throw new ApiError(400, 'InvalidArgument', 'enabled must be true or false');
+    const storage = needStorage(deps);
+    setVersioning(storage, owner(res), req.params.bucket as string, v);
+    res.json(bucketView(storage, storage.requireBucket(req.params.bucket as string)));
+  });
+  r.get('/buckets/:bucket/versions', (req, res) => {
+    res.json(keyHistory(needStorage(deps), owner(res), req.params.bucket as string, keyParam(req), 100));
+  });
+  r.post('/buckets/:bucket/versions/restore', json, async (req, res) => {
+    const body = jsonObject(req.body);
+    const key = str(body, 'key');
+    const versionId = str(body, 'versionId');
+    if (key === undefined || key === '') throw new ApiError(400, 'InvalidArgument', 'key is required');
+    if (versionId === undefined || versionId === '')
+      throw new ApiError(400, 'InvalidArgument', 'versionId is required');
+    res
+      .status(201)
+      .json(await restoreVersion(needStorage(deps), owner(res), req.params.bucket as string, key, versionId));
   });
 
   r.get('/buckets/:bucket/objects', (req, res) => {
