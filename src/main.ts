@@ -25,6 +25,8 @@ import { listCertificates } from './admin/certs.js';
 import { adminToken } from './admin/token.js';
 import type { Readiness } from './admin/api.js';
 import { RgwAdmin } from './gateway/upstream/rgw-admin.js';
+import { embeddedOwnerBuckets } from './admin/owner/backend.js';
+import { upstreamOwnerBuckets } from './admin/owner/upstream.js';
 import { Observability } from './ops/observability.js';
 import { closeNow, startAdminListener, type AdminListener } from './ops/admin-listener.js';
 
@@ -235,6 +237,11 @@ export async function startCellar(
               tls === null || config.acmeDirectory === ''
                 ? null
                 : async (host) => void (await tls.manager.obtain(host)),
+            buckets: embeddedOwnerBuckets(storage, {
+              region: config.region,
+              tls: tlsSettings(config),
+              httpsEnabled: tls !== null,
+            }),
           },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {};
@@ -389,14 +396,19 @@ export async function startUpstreamGateway(
   const endpoint = publicEndpoint(config, port);
   const token = adminToken(config.dataDir, config.adminToken);
   const ready = { draining: false };
-  const addons = rgwAddonDirectory(
-    new RgwAdmin({
-      url: config.upstreamUrl,
-      accessKey: config.upstreamAccessKey,
-      secretKey: config.upstreamSecretKey,
-      timeoutMs: config.upstreamTimeoutMs,
-    }),
-  );
+  const rgwAdmin = new RgwAdmin({
+    url: config.upstreamUrl,
+    accessKey: config.upstreamAccessKey,
+    secretKey: config.upstreamSecretKey,
+    timeoutMs: config.upstreamTimeoutMs,
+  });
+  const addons = rgwAddonDirectory(rgwAdmin);
+  const ownerBuckets = upstreamOwnerBuckets({
+    url: config.upstreamUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    admin: rgwAdmin,
+    tls: tlsSettings(config),
+  });
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
     try {
@@ -410,7 +422,7 @@ export async function startUpstreamGateway(
           httpsEnabled: false,
           service: { endpoint, region: config.region },
           logger,
-          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null },
+          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null, buckets: ownerBuckets },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {
               upstream: await upstreamReachable(config.upstreamUrl, config.upstreamTimeoutMs),
@@ -427,6 +439,7 @@ export async function startUpstreamGateway(
       backend.close();
       website.close();
       addons.close();
+      ownerBuckets.close();
       throw e;
     }
   }
@@ -442,6 +455,7 @@ export async function startUpstreamGateway(
     backend.close();
     website.close();
     addons.close();
+    ownerBuckets.close();
     obs.accessLog?.flush();
   };
   return {

@@ -13,6 +13,7 @@ import {
   proofToken,
   storageSites,
   type DomainReport,
+  type SiteLookup,
   type TlsSettings,
 } from '../gateway/tls/index.js';
 
@@ -40,11 +41,13 @@ export function domainProofRecord(settings: Pick<TlsSettings, 'dataDir'>, host: 
  */
 export async function checkDomain(
   settings: TlsSettings,
-  storage: Storage,
+  /** The local store, or (upstream mode) what the gate should know of the host's bucket. */
+  storage: Storage | SiteLookup,
   host: string,
   opts: { httpsEnabled: boolean; now: () => number },
 ): Promise<DomainReport> {
-  const decision = await createGate(settings, storageSites(storage)).check(host, { exhaustive: true });
+  const sites = 'site' in storage ? storage : storageSites(storage);
+  const decision = await createGate(settings, sites).check(host, { exhaustive: true });
   const loaded = new CertStore(certsDirOf(settings)).load({ repair: false });
   const registry = new CertRegistry();
   for (const c of loaded.certs) registry.add(c);

@@ -13,6 +13,7 @@ import {
   type BucketInfo,
   type CorsRule,
   type Storage,
+  type WebsiteConfig,
 } from '#storage';
 import { websiteConfigOf } from '../buckets.js';
 
@@ -57,8 +58,13 @@ export function publicPolicy(bucket: string): string {
   });
 }
 
-/** Whether the anonymous visitor may read any key: the same decision the website makes. */
-function isPublic(b: BucketInfo): boolean {
+/**
+ * Whether the anonymous visitor may read any key: the same decision the website makes. Upstream,
+ * RGW's policy with no ACL grants and no guards (RGW applies its own).
+ */
+export function isPublic(
+  b: Pick<BucketInfo, 'name' | 'ownerId' | 'acl' | 'policy'> & { guards: BucketGuards },
+): boolean {
   return anonymousRead({
     bucket: b.name,
     bucketOwnerId: b.ownerId,
@@ -68,12 +74,13 @@ function isPublic(b: BucketInfo): boolean {
     key: '.cellar-dashboard-probe',
     object: null,
     context: {},
-    guards: b,
+    guards: b.guards,
   }).allowed;
 }
 
-function websiteView(b: BucketInfo): BucketView['website'] {
-  const w = b.website;
+type BucketGuards = Parameters<typeof anonymousRead>[0]['guards'];
+
+export function websiteView(w: WebsiteConfig | null): BucketView['website'] {
   if (w === null || w.indexDocument === undefined) return null;
   const index = w.indexDocument.suffix;
   const spa = (w.routingRules ?? []).some(
@@ -87,8 +94,8 @@ export function bucketView(storage: Storage, b: BucketInfo): BucketView {
     name: b.name,
     createdAt: b.createdAt.toISOString(),
     ...storage.bucketUsage(b.name),
-    public: isPublic(b),
-    website: websiteView(b),
+    public: isPublic({ ...b, guards: b }),
+    website: websiteView(b.website),
     cors: corsTemplateOf(b.cors),
     versioning: b.versioning ?? null,
   };
@@ -173,9 +180,22 @@ export function corsRules(template: CorsTemplate, origin?: string): CorsRule[] {
   ];
 }
 
-function corsTemplateOf(rules: CorsRule[] | null): BucketView['cors'] {
+export function corsTemplateOf(rules: CorsRule[] | null): BucketView['cors'] {
   if (rules === null || rules.length === 0) return null;
-  const same = (a: CorsRule[], b: CorsRule[]) => JSON.stringify(a) === JSON.stringify(b);
+  // A rule's lists are sets (RGW gives the methods back in its own order), header names are
+  // case-insensitive, and no MaxAgeSeconds reads the same as 0.
+  const set = (l: string[], lower = false) => [...l].map((v) => (lower ? v.toLowerCase() : v)).sort();
+  const norm = (rs: CorsRule[]) =>
+    JSON.stringify(
+      rs.map((r) => [
+        set(r.allowedOrigins),
+        set(r.allowedMethods),
+        set(r.allowedHeaders, true),
+        set(r.exposeHeaders, true),
+        r.maxAgeSeconds || 0,
+      ]),
+    );
+  const same = (a: CorsRule[], b: CorsRule[]) => norm(a) === norm(b);
   if (same(rules, corsRules('read-anywhere'))) return 'read-anywhere';
   const origin = rules[0]?.allowedOrigins[0];
   if (rules.length === 2 && origin !== undefined && origin !== '*') {
