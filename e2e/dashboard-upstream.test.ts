@@ -314,3 +314,20 @@ test('another owner sees none of it; a non-empty bucket is not deleted, an empty
     false,
   );
 });
+
+test('RGW down: the owner routes answer 503 Unavailable, and work again once it is back', {
+  timeout: 180_000,
+}, async () => {
+  await rgw.stopRgw();
+  try {
+    for (const route of ['/buckets', `/buckets/${BUCKET}/objects`]) {
+      const r = await call('GET', route);
+      assert.equal(r.status, 503, `${route}: ${r.text}`);
+      assert.equal((r.json as { error: { code: string } }).error.code, 'Unavailable');
+    }
+  } finally {
+    await rgw.startRgw();
+  }
+  const back = await call('GET', '/buckets');
+  assert.equal(back.status, 200, back.text);
+});

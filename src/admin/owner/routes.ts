@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { isStorageError, type Addon } from '#storage';
+import { RgwAdminError, UpstreamUnavailableError } from '../../gateway/upstream/rgw-admin.js';
 import type { Logger } from '../../shared/logger.js';
 import { addonS3cfg, type ServerAddonDirectory } from '../addons.js';
 import { ApiError } from '../api-error.js';
@@ -81,6 +82,8 @@ function keyParam(req: Request): string {
 /** Storage refusals, with the status an S3 client would see for them. */
 function toOwnerError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof UpstreamUnavailableError || e instanceof RgwAdminError)
+    return new ApiError(503, 'Unavailable', `RGW is unavailable: ${e.message}`);
   const t = (e as { type?: string } | null)?.type;
   if (t === 'entity.parse.failed') return new ApiError(400, 'BadJson', 'the request body is not valid JSON');
   if (t === 'entity.too.large') return new ApiError(413, 'TooLarge', 'the request body is too large');
