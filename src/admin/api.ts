@@ -8,7 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isStorageError, type Storage } from '#storage';
-import type { TlsSettings } from '../gateway/tls/index.js';
+import type { CertCatalog, TlsSettings } from '../gateway/tls/index.js';
+import { UpstreamUnavailableError } from '../gateway/upstream/rgw-admin.js';
 import type { Logger } from '../shared/logger.js';
 import { addonRecord, addonS3cfg, type ServerAddonDirectory } from './addons.js';
 import { ApiError } from './api-error.js';
@@ -31,6 +32,10 @@ export interface AdminApiDeps {
   /** The local store; null in upstream mode (bucket usage and domain checks need it). */
   storage: Storage | null;
   tls: TlsSettings;
+  /** What GET /certificates lists: the local directory, or the fleet's vault (upstream mode). */
+  certificates: CertCatalog;
+  /** The domain-proof secret: the data directory's, or the fleet's (upstream mode). */
+  proofSecret(): Promise<Buffer>;
   httpsEnabled: boolean;
   service: { endpoint: URL; region: string };
   metrics: { contentType: string; render(): Promise<string> };
@@ -149,11 +154,10 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     res.status(204).end();
   });
   api.post('/addons/:id/keys', async (req, res) => {
-    const storage = needStorage(deps);
     await addonOr404(req.params.id as string);
     // New keys end the owner's dashboard sessions, as they end every client holding the old ones.
     sessions.deleteAddon(req.params.id as string);
-    res.json(addonRecord(storage.rotateAddonKeys(req.params.id as string)));
+    res.json(addonRecord(await deps.addons.rotateKeys(req.params.id as string)));
   });
   api.get('/addons/:id/s3cfg', async (req, res) => {
     const a = await addonOr404(req.params.id as string);
@@ -171,8 +175,8 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
       })),
     );
   });
-  api.get('/certificates', (_req, res) => {
-    const { rows, problems } = listCertificates(deps.tls, Date.now());
+  api.get('/certificates', async (_req, res) => {
+    const { rows, problems } = await listCertificates(deps.certificates, deps.tls.renewWindowSeconds, Date.now());
     for (const p of problems) deps.logger.warn('certificate not loaded', { problem: p });
     res.json(rows);
   });
@@ -180,8 +184,9 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     const host = hostParam(req);
     res.json(await checkDomain(deps.tls, needStorage(deps), host, { httpsEnabled: deps.httpsEnabled, now: Date.now }));
   });
-  api.get('/domains/:host/token', (req, res) => {
-    res.json(domainProofRecord(deps.tls, hostParam(req)));
+  api.get('/domains/:host/token', async (req, res) => {
+    const host = hostParam(req);
+    res.json(domainProofRecord(await deps.proofSecret(), host));
   });
   api.use((req) => {
     throw new ApiError(404, 'NoSuchRoute', `no route ${req.method} ${req.baseUrl}${req.path}`);
@@ -205,6 +210,8 @@ function toApiError(e: unknown): ApiError {
   if (t === 'entity.parse.failed') return new ApiError(400, 'BadJson', 'the request body is not valid JSON');
   if (t === 'entity.too.large') return new ApiError(413, 'TooLarge', 'the request body is too large');
   if (t !== undefined && (e as { status?: number }).status === 400) return new ApiError(400, 'BadRequest', String(e));
+  // RGW unreachable while reading the fleet's certificates or domain-proof secret.
+  if (e instanceof UpstreamUnavailableError) return new ApiError(503, 'Unavailable', e.message);
   if (isStorageError(e)) {
     switch (e.code) {
       case 'BucketNotEmpty':

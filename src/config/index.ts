@@ -74,6 +74,12 @@ export interface Config {
   maxConnections: number;
   /** Open connections per listener from one client address. */
   maxConnectionsPerClient: number;
+  /** HTTP/2 (HTTPS listener): streams one session may have open at once. */
+  http2MaxConcurrentStreams: number;
+  /** HTTP/2: a session with no open stream is closed after this long (HTTP/1.1's keep-alive is 65 s). */
+  http2IdleTimeoutMs: number;
+  /** HTTP/2: new streams one session may open per second; more and it is told to go away. */
+  http2MaxStreamsPerSecond: number;
   /** RGW S3 endpoint; set = upstream mode (no local object store), empty = embedded mode. */
   upstreamUrl: string;
   /** Keys of the RGW system user (`--system`, caps users=*;buckets=*;metadata=*). */
@@ -85,6 +91,8 @@ export interface Config {
   upstreamRevalidateMs: number;
   /** How long past its revalidation time a cached page is still served while RGW is unreachable. */
   upstreamStaleIfErrorSeconds: number;
+  /** Upstream mode: the private bucket of the fleet's shared state (certificates, ACME answers, locks). */
+  systemBucket: string;
   logLevel: LogLevel;
   /** Admin API, metrics and health listener; null = none, 0 = any free port. */
   adminPort: number | null;
@@ -165,12 +173,16 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'bodyMinBytesPerSecond', env: 'CELLAR_BODY_MIN_BYTES_PER_SECOND', kind: 'int' },
   { key: 'maxConnections', env: 'CELLAR_MAX_CONNECTIONS', kind: 'int' },
   { key: 'maxConnectionsPerClient', env: 'CELLAR_MAX_CONNECTIONS_PER_CLIENT', kind: 'int' },
+  { key: 'http2MaxConcurrentStreams', env: 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS', kind: 'int' },
+  { key: 'http2IdleTimeoutMs', env: 'CELLAR_HTTP2_IDLE_TIMEOUT_MS', kind: 'int' },
+  { key: 'http2MaxStreamsPerSecond', env: 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND', kind: 'int' },
   { key: 'upstreamUrl', env: 'CELLAR_UPSTREAM_URL', kind: 'url' },
   { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
   { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
   { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
   { key: 'upstreamRevalidateMs', env: 'CELLAR_UPSTREAM_REVALIDATE_MS', kind: 'int' },
   { key: 'upstreamStaleIfErrorSeconds', env: 'CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS', kind: 'int' },
+  { key: 'systemBucket', env: 'CELLAR_SYSTEM_BUCKET', kind: 'string' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
   { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
   { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
@@ -310,6 +322,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'],
     ['maxConnections', 'CELLAR_MAX_CONNECTIONS'],
     ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT'],
+    ['http2MaxConcurrentStreams', 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS'],
+    ['http2IdleTimeoutMs', 'CELLAR_HTTP2_IDLE_TIMEOUT_MS'],
+    ['http2MaxStreamsPerSecond', 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND'],
   ] as const) {
     if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
   }
@@ -324,6 +339,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     if (u.pathname !== '/' || u.search !== '' || u.username !== '')
       throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
   }
+  // S3 bucket naming rules (lower-case, 3-63 characters, no dots: the bucket is never a site).
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(cfg.systemBucket))
+    throw new ConfigError('CELLAR_SYSTEM_BUCKET', `not a bucket name (3-63 of a-z, 0-9, -): ${cfg.systemBucket}`);
   if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
     throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');

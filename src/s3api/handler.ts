@@ -44,6 +44,14 @@ import {
 } from './handlers/tagging.js';
 import { getObjectAttributes } from './handlers/attributes.js';
 import {
+  getObjectLegalHold,
+  getObjectLockConfiguration,
+  getObjectRetention,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+} from './handlers/object-lock.js';
+import {
   deleteBucketOwnershipControls,
   deletePublicAccessBlock,
   getBucketOwnershipControls,
@@ -214,13 +222,24 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
       return getObjectAttributes(ctx, bucket(), r);
     case 'GetBucketLifecycleConfiguration':
     case 'GetBucketEncryption':
-    case 'GetObjectLockConfiguration':
     case 'GetBucketReplication':
     case 'GetBucketRequestPayment':
     case 'GetBucketLogging':
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
+    case 'GetObjectLockConfiguration':
+      return getObjectLockConfiguration(ctx, bucket());
+    case 'PutObjectLockConfiguration':
+      return putObjectLockConfiguration(ctx, bucket());
+    case 'GetObjectRetention':
+      return getObjectRetention(ctx, bucket(), r);
+    case 'PutObjectRetention':
+      return putObjectRetention(ctx, bucket(), r);
+    case 'GetObjectLegalHold':
+      return getObjectLegalHold(ctx, bucket(), r);
+    case 'PutObjectLegalHold':
+      return putObjectLegalHold(ctx, bucket(), r);
     case 'GetPublicAccessBlock':
       return getPublicAccessBlock(ctx, bucket());
     case 'PutPublicAccessBlock':

@@ -70,7 +70,7 @@ export interface OwnerBuckets {
 
 export function embeddedOwnerBuckets(
   storage: Storage,
-  o: { region: string; tls: TlsSettings; httpsEnabled: boolean },
+  o: { region: string; tls: TlsSettings; httpsEnabled: boolean; proofSecret(): Promise<Buffer> },
 ): OwnerBuckets {
   return {
     list: async (owner) => listBuckets(storage, owner),
@@ -91,7 +91,7 @@ export function embeddedOwnerBuckets(
     uploadPart: (owner, t, body) => uploadPart(storage, owner, t, body),
     completeUpload: (owner, t, parts) => completeUpload(storage, owner, t, parts),
     abortUpload: (owner, t) => abortUpload(storage, owner, t),
-    domain: (owner, name) => domainView(storage, owner, name, o.tls, o.httpsEnabled),
+    domain: async (owner, name) => domainView(storage, owner, name, o.tls, o.httpsEnabled, await o.proofSecret()),
     own: async (owner, name) => {
       ownBucket(storage, owner, name);
     },

@@ -35,9 +35,10 @@ export async function domainView(
   bucket: string,
   tls: TlsSettings,
   httpsEnabled: boolean,
+  proofSecret: Buffer,
 ): Promise<DomainView> {
   ownBucket(storage, owner, bucket);
-  return domainOf(storage, bucket, tls, httpsEnabled);
+  return domainOf(storage, bucket, tls, httpsEnabled, proofSecret);
 }
 
 /** The view of an owned bucket, the gate looking its site up in `sites`. */
@@ -46,6 +47,7 @@ export async function domainOf(
   bucket: string,
   tls: TlsSettings,
   httpsEnabled: boolean,
+  proofSecret: Buffer,
 ): Promise<DomainView> {
   const host = bucket;
   const custom = !isServiceSubdomain(host, tls);
@@ -57,7 +59,7 @@ export async function domainOf(
     addresses: custom
       ? tls.serviceAddresses.map((a) => ({ name: host, type: isIP(a) === 6 ? 'AAAA' : 'A', value: a }))
       : [],
-    proof: { ...domainProofRecord(tls, host), required: tls.domainProof && custom },
+    proof: { ...domainProofRecord(proofSecret, host), required: tls.domainProof && custom },
     report,
   };
 }

@@ -49,6 +49,8 @@ export function upstreamOwnerBuckets(o: {
   timeoutMs: number;
   admin: RgwAdmin;
   tls: TlsSettings;
+  /** The fleet's domain-proof secret (the TXT record to publish). */
+  proofSecret(): Promise<Buffer>;
 }): OwnerBuckets & { close(): void } {
   const rgw = new RgwS3({ url: o.url, timeoutMs: o.timeoutMs });
 
@@ -351,7 +353,7 @@ export function upstreamOwnerBuckets(o: {
           b === name ? info : { exists: false, servesWebsite: false, detail: 'not a bucket of this owner' },
       };
       // No HTTPS port in upstream mode (main.ts): the certificate parts of the view say so.
-      return domainOf(lookup, name, o.tls, false);
+      return domainOf(lookup, name, o.tls, false, await o.proofSecret());
     },
   };
 }

@@ -13,8 +13,6 @@ export function getUnconfigured(ctx: S3Context, op: OperationName): void {
       throw new S3Error('NoSuchLifecycleConfiguration');
     case 'GetBucketEncryption':
       throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
-    case 'GetObjectLockConfiguration':
-      throw new S3Error('ObjectLockConfigurationNotFoundError');
     case 'GetBucketReplication':
       throw new S3Error('ReplicationConfigurationNotFoundError');
     case 'GetBucketRequestPayment':

@@ -8,6 +8,8 @@ import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
 import { MetaRepo } from '../meta/repo.js';
+import { LockRepo } from '../meta/lock-repo.js';
+import type { LockState } from '../lock/rules.js';
 import { CURRENT_SEQ, VersionRepo } from '../meta/version-repo.js';
 import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
@@ -28,6 +30,7 @@ import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
 import { MultipartUploads } from './multipart.js';
+import { ObjectLocks, type RemovalOptions } from './object-lock.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
 import { listVersionsPage, type VersionListPage, type VersionListQuery } from './version-listing.js';
@@ -71,6 +74,8 @@ export interface PutObjectInput {
   precondition?: WritePrecondition;
   /** The new object's tag set (x-amz-tagging); none replaces any previous tags with none. */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CopyObjectInput {
@@ -84,6 +89,8 @@ export interface CopyObjectInput {
   precondition?: WritePrecondition;
   /** The copy's tag set: the source's (tagging directive COPY) or the request's (REPLACE). */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CreateAddonInput {
@@ -101,6 +108,7 @@ export interface CreateAddonInput {
 export class Storage {
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
   readonly multipart: MultipartUploads;
+  readonly locks: ObjectLocks;
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
@@ -119,7 +127,15 @@ export class Storage {
     this.repo = repo;
     this.blobs = blobs;
     this.versions = new VersionRepo(repo.db);
-    this.ledger = new VersionLedger(repo, this.versions);
+    this.locks = new ObjectLocks(
+      new LockRepo(repo.db),
+      (fn) => repo.transaction(fn),
+      (v) => {
+        const found = this.ledger.find(v.bucket, v.key, v.versionId);
+        return found !== null && !found.deleteMarker;
+      },
+    );
+    this.ledger = new VersionLedger(repo, this.versions, this.locks);
     const onCommit = opts.onCommit;
     this.commits = new GroupCommit(
       onCommit === undefined
@@ -225,13 +241,19 @@ export class Storage {
     return this.repo.addonById(id)!;
   }
 
-  /** Objects and bytes stored in a bucket (the bytes clients see, before any deduplication). */
+  /**
+   * Current objects in a bucket, and the bytes of every version it stores, noncurrent ones
+   * included (the bytes clients see, before any deduplication): what the disk holds for the
+   * bucket, and what AWS bills a versioned bucket for
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html: "Normal Amazon S3 rates
+   * apply for every version of an object stored"). Delete markers are not objects and hold no bytes.
+   */
   bucketUsage(name: string): { objects: number; bytes: number } {
     this.requireBucket(name);
     return this.repo.bucketUsage(name);
   }
 
-  /** Objects, bytes and buckets in the whole store. */
+  /** Current objects, bytes of every stored version, and buckets in the whole store. */
   usageTotals(): { objects: number; bytes: number; buckets: number } {
     return this.repo.usageTotals();
   }
@@ -306,6 +328,7 @@ export class Storage {
       if (!this.repo.bucketIsEmpty(name))
         throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
       this.repo.deleteBucket(name);
+      this.locks.forgetBucket(name);
       return this.multipart.dropBucketUploads(name);
     });
     this.emit({ type: 'bucket', bucket: name, what: 'deleted' });
@@ -353,11 +376,18 @@ export class Storage {
   /**
    * Turns versioning on ('Enabled') or suspends it; a bucket once versioned never returns to
    * unversioned (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html). Reads
-   * always look the state up afresh: no event.
+   * always look the state up afresh: no event. A bucket with Object Lock stays Enabled
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
    */
   setBucketVersioning(name: string, status: VersioningStatus): void {
     this.repo.transaction(() => {
       this.requireBucket(name);
+      if (status !== 'Enabled' && this.locks.config(name) !== null)
+        throw new StorageError(
+          'InvalidBucketState',
+          'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+          { BucketName: name },
+        );
       this.repo.setBucketVersioning(name, status);
     });
   }
@@ -447,6 +477,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -478,6 +509,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -486,7 +518,11 @@ export class Storage {
    * GroupCommit), replacing any previous version, then frees the old bytes. The precondition is
    * checked inside the transaction, so of two racing conditional writers exactly one wins.
    */
-  private async commitObject(obj: NewObject, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
+  private async commitObject(
+    obj: NewObject,
+    precondition: WritePrecondition | undefined,
+    lock: LockState | undefined,
+  ): Promise<ObjectInfo> {
     let done: { object: ObjectInfo; freed: BlobRef[] };
     try {
       done = await this.commits.run(() => {
@@ -494,7 +530,7 @@ export class Storage {
         // A current delete marker is no object: If-None-Match: * succeeds over it, If-Match fails.
         checkWritePrecondition(this.repo.object(obj.bucket, obj.key), obj.key, precondition);
         for (const b of obj.blobs) this.repo.insertBlob(b);
-        return this.ledger.makeCurrent(bucket, obj, Date.now());
+        return this.ledger.makeCurrent(bucket, obj, Date.now(), lock);
       });
     } catch (e) {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
@@ -509,12 +545,13 @@ export class Storage {
   /**
    * DeleteObject without a version id: removes the object of an unversioned bucket (a missing key
    * succeeds, as on S3), or makes a delete marker current in a versioned one (owned by `ownerId`,
-   * the bucket owner by default). Lifecycle expiration of current objects is this call.
+   * the bucket owner by default). Lifecycle expiration of current objects is this call. Removing
+   * a version under Object Lock is AccessDenied (`opts`: the governance bypass).
    */
-  async deleteObject(bucket: string, key: string, ownerId?: string): Promise<DeleteResult> {
+  async deleteObject(bucket: string, key: string, ownerId?: string, opts: RemovalOptions = {}): Promise<DeleteResult> {
     const done = this.repo.transaction(() => {
       const b = this.requireBucket(bucket);
-      return this.ledger.deleteCurrent(b, key, ownerId ?? b.ownerId, Date.now());
+      return this.ledger.deleteCurrent(b, key, ownerId ?? b.ownerId, Date.now(), opts);
     });
     if (done.changed) this.emit({ type: 'object', bucket, key });
     await this.removeBlobs(done.freed);
@@ -526,10 +563,15 @@ export class Storage {
    * next newest version becomes current. Null when the key has no such version (S3 answers a
    * DELETE of it with success all the same).
    */
-  async deleteObjectVersion(bucket: string, key: string, versionId: string): Promise<DeleteResult | null> {
+  async deleteObjectVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    opts: RemovalOptions = {},
+  ): Promise<DeleteResult | null> {
     const done = this.repo.transaction(() => {
       const b = this.requireBucket(bucket);
-      return this.ledger.deleteVersion(b, key, versionId);
+      return this.ledger.deleteVersion(b, key, versionId, opts);
     });
     if (done === null) return null;
     this.emit({ type: 'object', bucket, key });
