@@ -3,7 +3,7 @@
  * with the keyboard, create a bucket named like a domain, drop a small site and a 20 MiB file on
  * the drop zone (a real drop event carrying a DataTransfer built in the page), make the bucket
  * public, turn on the SPA fallback, open the site in another tab, download the s3cfg and list
- * the bucket with s3cmd, refuse to delete a non-empty bucket, then walk the custom-domain steps
+ * the bucket with s3cmd, turn versioning on and restore an older index.html, refuse to delete a non-empty bucket, then walk the custom-domain steps
  * against Pebble's challtestsrv DNS until the page shows the issued certificate; last, the
  * operator view lists the add-on and the certificate. Screenshots go to artifacts/dashboard/.
  */
@@ -247,6 +247,66 @@ test('download the s3cfg and list the bucket with s3cmd', { timeout: 60_000 }, a
   assert.match(r.stdout, new RegExp(`^.*\\s${BIG_SIZE}\\s+s3://.*/big\\.bin$`, 'm'));
 });
 
+test('versions: turn versioning on, upload index.html twice, see both versions, restore the first', {
+  timeout: 120_000,
+}, async () => {
+  await page.check('#versioning');
+  await statusSays(/keeps every version\./);
+  const done = () => page.$$eval('#uploads [data-done="true"]', (els) => els.length);
+  const dropIndex = async (html: string) => {
+    const before = await done();
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'index.html', { type: 'text/html' }));
+      const zone = document.getElementById('drop')!;
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, html);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#uploads [data-done="true"]').length === n,
+      before + 1,
+    );
+    return (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'index.html' }))).VersionId!;
+  };
+  const site = async () => {
+    const host = `${BUCKET}.localhost:${server.port}`;
+    const r = await run('curl', ['-sS', '--max-time', '20', '--resolve', `${host}:127.0.0.1`, `http://${host}/`], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const first = await dropIndex(INDEX.replace('</h1>', ' (first)</h1>'));
+  const second = await dropIndex(INDEX.replace('</h1>', ' (second)</h1>'));
+  assert.notEqual(first, second);
+  assert.match(await site(), /Hello from the dashboard \(second\)/);
+
+  await page.click('#files button[aria-label="Versions of index.html"]');
+  // The two uploads, newest first, then the version written before versioning was on.
+  await page.waitForFunction(() => document.querySelectorAll('#versions tbody tr').length === 3);
+  const rows = await page.$$eval('#versions tbody tr', (trs) =>
+    trs.map((tr) => [tr.getAttribute('data-version'), tr.querySelector('button') !== null, tr.textContent ?? '']),
+  );
+  assert.deepEqual(
+    rows.map(([id, restorable]) => [id, restorable]),
+    [
+      [second, false],
+      [first, true],
+      ['null', true],
+    ],
+  );
+  assert.match(String(rows[0]?.[2]), /current/);
+  await shot('05-versions');
+
+  await page.click(`#versions tr[data-version="${first}"] button`);
+  await statusSays(/Restored the version of index\.html/);
+  await page.waitForFunction(() => document.querySelectorAll('#versions tbody tr').length === 4);
+  assert.match(await site(), /Hello from the dashboard \(first\)/);
+  const current = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'index.html' }));
+  assert.ok(![first, second].includes(current.VersionId!));
+  assert.equal(await page.$eval('#versions tbody tr', (tr) => tr.getAttribute('data-version')), current.VersionId);
+  await shot('05-versions-restored');
+});
+
 test('deleting asks first; a non-empty bucket is refused with the reason; an empty one goes', {
   timeout: 60_000,
 }, async () => {
@@ -259,7 +319,7 @@ test('deleting asks first; a non-empty bucket is refused with the reason; an emp
   await page.click('#confirm-delete button[value="delete"]');
   await statusSays(/not empty: delete its files first/);
   assert.notEqual(await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'index.html' })), null);
-  await shot('05-delete-refused');
+  await shot('06-delete-refused');
 
   await page.fill('#new-bucket', 'scratch-bucket');
   await page.press('#new-bucket', 'Enter');
@@ -288,7 +348,7 @@ test('custom domain: create the records the page shows, check live, get the cert
   assert.equal(txt?.[1], `_cellar-challenge.${BUCKET}`);
   assert.equal(txt?.[3], 'yes');
   assert.equal(await page.isVisible('#domain-cert'), false);
-  await shot('06-domain-records');
+  await shot('07-domain-records');
 
   // The owner creates exactly what the page says, at "their DNS provider".
   await pebble.setCname(cname![1]!, cname![2]!);
@@ -306,7 +366,7 @@ test('custom domain: create the records the page shows, check live, get the cert
   const state = (await page.textContent('#domain-cert-state')) ?? '';
   assert.match(state, /Certificate issued by .*Pebble/i);
   assert.match(state, new RegExp(BUCKET.replace(/\./g, '\\.')));
-  await shot('07-certificate-issued');
+  await shot('08-certificate-issued');
 
   // Visitors get it: HTTPS at the custom domain, verified against Pebble's root.
   const r = await run('curl', [
@@ -334,5 +394,5 @@ test('the operator view lists the add-on and the certificate', { timeout: 60_000
   const cert = page.locator('#certificates tbody tr', { hasText: BUCKET });
   await cert.waitFor();
   assert.match((await cert.textContent()) ?? '', /valid/);
-  await shot('08-operator');
+  await shot('09-operator');
 });

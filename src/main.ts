@@ -37,6 +37,8 @@ import { listCertificates, type CertRow } from './admin/certs.js';
 import { adminToken } from './admin/token.js';
 import type { Readiness } from './admin/api.js';
 import { RgwAdmin, UpstreamUnavailableError } from './gateway/upstream/rgw-admin.js';
+import { embeddedOwnerBuckets } from './admin/owner/backend.js';
+import { upstreamOwnerBuckets } from './admin/owner/upstream.js';
 import { withoutSystemBucket, type SystemBucket } from './gateway/upstream/system-bucket.js';
 import { systemBucketOf } from './admin/fleet.js';
 import { fleetProofSecret } from './admin/domains.js';
@@ -264,6 +266,12 @@ export async function startCellar(
               tls === null || config.acmeDirectory === ''
                 ? null
                 : async (host) => void (await tls.manager.obtain(host)),
+            buckets: embeddedOwnerBuckets(storage, {
+              region: config.region,
+              tls: tlsSettings(config),
+              httpsEnabled: tls !== null,
+              proofSecret: async () => loadProofSecret(config.dataDir),
+            }),
           },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {};
@@ -488,15 +496,20 @@ export async function startUpstreamGateway(
     certificates:
       tls === null ? undefined : certificateMetrics(cachedCatalog(certificates, METRICS_CERTS_TTL_MS), config),
   });
-  const addons = rgwAddonDirectory(
-    new RgwAdmin({
-      url: config.upstreamUrl,
-      accessKey: config.upstreamAccessKey,
-      secretKey: config.upstreamSecretKey,
-      timeoutMs: config.upstreamTimeoutMs,
-    }),
-    (accessKey) => backend.forgetAccessKey(accessKey),
-  );
+  const rgwAdmin = new RgwAdmin({
+    url: config.upstreamUrl,
+    accessKey: config.upstreamAccessKey,
+    secretKey: config.upstreamSecretKey,
+    timeoutMs: config.upstreamTimeoutMs,
+  });
+  const addons = rgwAddonDirectory(rgwAdmin, (accessKey) => backend.forgetAccessKey(accessKey));
+  const ownerBuckets = upstreamOwnerBuckets({
+    url: config.upstreamUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    admin: rgwAdmin,
+    tls: tlsSettings(config),
+    proofSecret: () => proofSecret.get(),
+  });
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
     try {
@@ -512,7 +525,7 @@ export async function startUpstreamGateway(
           httpsEnabled: false,
           service: { endpoint, region: config.region },
           logger,
-          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null },
+          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null, buckets: ownerBuckets },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {
               upstream: await upstreamReachable(config.upstreamUrl, config.upstreamTimeoutMs),
@@ -530,6 +543,7 @@ export async function startUpstreamGateway(
       backend.close();
       website.close();
       addons.close();
+      ownerBuckets.close();
       system.close();
       throw e;
     }
@@ -549,6 +563,7 @@ export async function startUpstreamGateway(
     backend.close();
     website.close();
     addons.close();
+    ownerBuckets.close();
     system.close();
     obs.accessLog?.flush();
   };

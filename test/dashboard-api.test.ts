@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Addon } from '#storage';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { raw } from './helpers/raw.js';
@@ -482,6 +482,141 @@ describe('buckets', () => {
     assert.equal(t.cellar.storage.bucket('alice-spa')!.website, null);
   });
 
+  test('versions: the switch, a key history with its delete marker, restoring an old version', {
+    timeout: 30_000,
+  }, async () => {
+    const B = 'alice-versions';
+    const path = `/api/v1/owner/buckets/${B}`;
+    await call('POST', '/api/v1/owner/buckets', { cookie: aliceCookie, json: { name: B } });
+    assert.equal(
+      (
+        (await call('GET', '/api/v1/owner/buckets', { cookie: aliceCookie })).json as {
+          name: string;
+          versioning: unknown;
+        }[]
+      ).find((b) => b.name === B)?.versioning,
+      null,
+    );
+    const on = await call('PUT', `${path}/versioning`, { cookie: aliceCookie, json: { enabled: true } });
+    assert.equal(on.status, 200, on.text);
+    assert.equal((on.json as { versioning: unknown }).versioning, 'Enabled');
+    assert.equal(t.cellar.storage.bucket(B)!.versioning, 'Enabled');
+    await call('PUT', `${path}/public`, { cookie: aliceCookie, json: { public: true } });
+
+    const put = async (key: string, body: string) => {
+      const r = await call('PUT', `${path}/objects?key=${encodeURIComponent(key)}`, {
+        cookie: aliceCookie,
+        body,
+        headers: { 'content-type': 'text/html' },
+      });
+      assert.equal(r.status, 201, r.text);
+    };
+    await put('index.html', '<h1>one</h1>');
+    await put('index.html', '<h1>two</h1>');
+    // A longer key the exact key prefixes is not part of its history.
+    await put('index.html.bak', 'backup');
+    assert.deepEqual(await website(B), { status: 200, text: '<h1>two</h1>' });
+
+    type History = {
+      key: string;
+      versions: { versionId: string; deleteMarker: boolean; isLatest: boolean; size: number; etag: string | null }[];
+      truncated: boolean;
+    };
+    const history = async () => {
+      const r = await call('GET', `${path}/versions?key=index.html`, { cookie: aliceCookie });
+      assert.equal(r.status, 200, r.text);
+      return r.json as History;
+    };
+    const h1 = await history();
+    assert.equal(h1.key, 'index.html');
+    assert.equal(h1.truncated, false);
+    assert.deepEqual(
+      h1.versions.map((v) => [v.isLatest, v.deleteMarker, v.size, v.etag]),
+      [
+        [true, false, 12, createHash('md5').update('<h1>two</h1>').digest('hex')],
+        [false, false, 12, createHash('md5').update('<h1>one</h1>').digest('hex')],
+      ],
+    );
+    const first = h1.versions[1]!.versionId;
+    assert.notEqual(first, 'null');
+
+    const restored = await call('POST', `${path}/versions/restore`, {
+      cookie: aliceCookie,
+      json: { key: 'index.html', versionId: first },
+    });
+    assert.equal(restored.status, 201, restored.text);
+    const copy = restored.json as { versionId: string; isLatest: boolean };
+    assert.equal(copy.isLatest, true);
+    assert.ok(![first, h1.versions[0]!.versionId].includes(copy.versionId));
+    assert.deepEqual(await website(B), { status: 200, text: '<h1>one</h1>' });
+    // The restored copy keeps the version's metadata; every older version stays.
+    const got = await t.client(alice).send(new GetObjectCommand({ Bucket: B, Key: 'index.html' }));
+    assert.equal(got.ContentType, 'text/html');
+    assert.equal(got.VersionId, copy.versionId);
+    const h2 = await history();
+    assert.deepEqual(
+      h2.versions.map((v) => v.versionId),
+      [copy.versionId, h1.versions[0]!.versionId, first],
+    );
+
+    // A delete marker shows as such and cannot itself be restored; the version before it can.
+    await t.client(alice).send(new DeleteObjectCommand({ Bucket: B, Key: 'index.html' }));
+    assert.equal((await website(B)).status, 404);
+    const h3 = await history();
+    assert.deepEqual(h3.versions.map((v) => [v.isLatest, v.deleteMarker, v.size, v.etag]).slice(0, 2), [
+      [true, true, 0, null],
+      [false, false, 12, createHash('md5').update('<h1>one</h1>').digest('hex')],
+    ]);
+    const marker = h3.versions[0]!.versionId;
+    assertError(
+      await call('POST', `${path}/versions/restore`, {
+        cookie: aliceCookie,
+        json: { key: 'index.html', versionId: marker },
+      }),
+      400,
+      'InvalidRequest',
+    );
+    assert.equal(
+      (
+        await call('POST', `${path}/versions/restore`, {
+          cookie: aliceCookie,
+          json: { key: 'index.html', versionId: h3.versions[1]!.versionId },
+        })
+      ).status,
+      201,
+    );
+    assert.deepEqual(await website(B), { status: 200, text: '<h1>one</h1>' });
+
+    assertError(
+      await call('POST', `${path}/versions/restore`, {
+        cookie: aliceCookie,
+        json: { key: 'index.html', versionId: 'no-such-version' },
+      }),
+      404,
+      'NoSuchVersion',
+    );
+    assertError(
+      await call('POST', `${path}/versions/restore`, { cookie: aliceCookie, json: { key: 'index.html' } }),
+      400,
+      'InvalidArgument',
+    );
+    assertError(await call('GET', `${path}/versions`, { cookie: aliceCookie }), 400, 'InvalidArgument');
+    assert.deepEqual((await call('GET', `${path}/versions?key=nothing`, { cookie: aliceCookie })).json, {
+      key: 'nothing',
+      versions: [],
+      truncated: false,
+    });
+
+    const off = await call('PUT', `${path}/versioning`, { cookie: aliceCookie, json: { enabled: false } });
+    assert.equal((off.json as { versioning: unknown }).versioning, 'Suspended');
+    assertError(
+      await call('PUT', `${path}/versioning`, { cookie: aliceCookie, json: { enabled: 'yes' } }),
+      400,
+      'InvalidArgument',
+    );
+    assert.equal(t.cellar.storage.bucket(B)!.versioning, 'Suspended');
+  });
+
   test('CORS from a template, read back as that template; the bucket answers preflights', {
     timeout: 20_000,
   }, async () => {
@@ -577,6 +712,9 @@ describe('authorization matrix', () => {
     { method: 'DELETE', path: (b) => `/buckets/${b}/uploads/UPLOAD?key=big.bin` },
     { method: 'GET', path: (b) => `/buckets/${b}/domain` },
     { method: 'POST', path: (b) => `/buckets/${b}/domain/certificate` },
+    { method: 'PUT', path: (b) => `/buckets/${b}/versioning`, json: { enabled: true } },
+    { method: 'GET', path: (b) => `/buckets/${b}/versions?key=index.html` },
+    { method: 'POST', path: (b) => `/buckets/${b}/versions/restore`, json: { key: 'index.html', versionId: 'null' } },
   ];
   /** Routes that are not about one bucket. */
   const OWN: { method: string; path: string; json?: unknown }[] = [
@@ -607,6 +745,9 @@ describe('authorization matrix', () => {
       objects: s
         .listObjects(BUCKET, { prefix: '', delimiter: '', after: '', maxKeys: 100 })
         .contents.map((o) => [o.key, o.etag]),
+      versions: s
+        .listObjectVersions(BUCKET, { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: null, maxKeys: 100 })
+        .versions.map((v) => [v.key, v.versionId, v.lastModified.getTime()]),
       upload: s.multipart.findUpload(uploadId)?.id ?? null,
       parts: s.multipart.listParts(BUCKET, 'big.bin', uploadId, 0, 100).parts.map((p) => p.etag),
       matrixNew: s.bucket('matrix-new'),

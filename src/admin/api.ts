@@ -14,6 +14,7 @@ import type { Logger } from '../shared/logger.js';
 import { addonRecord, addonS3cfg, type ServerAddonDirectory } from './addons.js';
 import { ApiError } from './api-error.js';
 import { dashboardFiles, securityHeaders } from './dashboard.js';
+import type { OwnerBuckets } from './owner/backend.js';
 import { createOwnerApi } from './owner/routes.js';
 import { LoginLimiter, SessionStore } from './owner/session.js';
 import { listCertificates } from './certs.js';
@@ -48,6 +49,8 @@ export interface DashboardOptions {
   sessionSeconds: number;
   /** Obtains a certificate for a custom domain now; null without on-demand HTTPS. */
   obtainCertificate: ((host: string) => Promise<void>) | null;
+  /** The owners' buckets: over the local store, or over RGW in upstream mode. */
+  buckets: OwnerBuckets;
 }
 
 /** Failed owner logins an address may make per window before it must wait. */
@@ -104,11 +107,8 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     '/api/v1/owner',
     createOwnerApi({
       addons: deps.addons,
-      storage: deps.storage,
+      buckets: deps.dashboard.buckets,
       service: deps.service,
-      tls: deps.tls,
-      httpsEnabled: deps.httpsEnabled,
-      proofSecret: deps.proofSecret,
       sessions,
       limiter: new LoginLimiter(LOGIN_FAILURES, LOGIN_WINDOW_MS),
       obtainCertificate: deps.dashboard.obtainCertificate,

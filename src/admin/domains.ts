@@ -18,6 +18,7 @@ import {
   readProofSecret,
   storageSites,
   type DomainReport,
+  type SiteLookup,
   type TlsSettings,
 } from '../gateway/tls/index.js';
 
@@ -60,11 +61,13 @@ export async function installationProofSecret(config: Config): Promise<Buffer> {
  */
 export async function checkDomain(
   settings: TlsSettings,
-  storage: Storage,
+  /** The local store, or (upstream mode) what the gate should know of the host's bucket. */
+  storage: Storage | SiteLookup,
   host: string,
   opts: { httpsEnabled: boolean; now: () => number },
 ): Promise<DomainReport> {
-  const decision = await createGate(settings, storageSites(storage)).check(host, { exhaustive: true });
+  const sites = 'site' in storage ? storage : storageSites(storage);
+  const decision = await createGate(settings, sites).check(host, { exhaustive: true });
   const loaded = new CertStore(certsDirOf(settings)).load({ repair: false });
   const registry = new CertRegistry();
   for (const c of loaded.certs) registry.add(c);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateCorsRules } from '#storage';
-import { corsRules, publicPolicy } from './buckets.js';
+import { corsRules, corsTemplateOf, publicPolicy } from './buckets.js';
 import { storedContentType } from './uploads.js';
 
 test('storedContentType keeps media types and replaces anything else', { timeout: 5_000 }, () => {
@@ -32,4 +32,21 @@ test('the public policy grants s3:GetObject on every key of the bucket to anyone
   assert.deepEqual(p.Statement, [
     { Sid: 'PublicRead', Action: ['s3:GetObject'], Effect: 'Allow', Resource: 'arn:aws:s3:::site/*', Principal: '*' },
   ]);
+});
+
+test('CORS rules read back as their template, whatever the order of methods, the case of header names or a zero max age', {
+  timeout: 5_000,
+}, () => {
+  const up = corsRules('uploads-from-origin', 'https://app.example.com');
+  assert.equal(corsTemplateOf(up), 'uploads-from-origin');
+  const asRgw = up.map((r) => ({
+    ...r,
+    exposeHeaders: r.exposeHeaders.map((h) => h.toLowerCase()),
+    allowedMethods: [...r.allowedMethods].reverse(),
+    maxAgeSeconds: r.maxAgeSeconds ?? 0,
+  }));
+  assert.equal(corsTemplateOf(asRgw), 'uploads-from-origin');
+  assert.equal(corsTemplateOf(corsRules('read-anywhere')), 'read-anywhere');
+  assert.equal(corsTemplateOf([{ ...corsRules('read-anywhere')[0]!, maxAgeSeconds: 10 }]), 'custom');
+  assert.equal(corsTemplateOf([]), null);
 });

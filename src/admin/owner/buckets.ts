@@ -13,18 +13,23 @@ import {
   type BucketInfo,
   type CorsRule,
   type Storage,
+  type WebsiteConfig,
 } from '#storage';
 import { websiteConfigOf } from '../buckets.js';
 
 export interface BucketView {
   name: string;
   createdAt: string;
+  /** Current objects (delete markers and noncurrent versions are not objects). */
   objects: number;
+  /** Bytes of every stored version, noncurrent ones included: what the bucket occupies and is billed for. */
   bytes: number;
   /** Anonymous visitors may read every object (the bucket policy grants s3:GetObject on all keys). */
   public: boolean;
   website: { index: string; error: string | null; spa: boolean } | null;
   cors: CorsTemplate | 'custom' | null;
+  /** As GetBucketVersioning reports it: null when versioning was never turned on. */
+  versioning: 'Enabled' | 'Suspended' | null;
 }
 
 /** The bucket, if `owner` owns it; anything else reads as missing. */
@@ -55,8 +60,13 @@ export function publicPolicy(bucket: string): string {
   });
 }
 
-/** Whether the anonymous visitor may read any key: the same decision the website makes. */
-function isPublic(b: BucketInfo): boolean {
+/**
+ * Whether the anonymous visitor may read any key: the same decision the website makes. Upstream,
+ * RGW's policy with no ACL grants and no guards (RGW applies its own).
+ */
+export function isPublic(
+  b: Pick<BucketInfo, 'name' | 'ownerId' | 'acl' | 'policy'> & { guards: BucketGuards },
+): boolean {
   return anonymousRead({
     bucket: b.name,
     bucketOwnerId: b.ownerId,
@@ -66,12 +76,13 @@ function isPublic(b: BucketInfo): boolean {
     key: '.cellar-dashboard-probe',
     object: null,
     context: {},
-    guards: b,
+    guards: b.guards,
   }).allowed;
 }
 
-function websiteView(b: BucketInfo): BucketView['website'] {
-  const w = b.website;
+type BucketGuards = Parameters<typeof anonymousRead>[0]['guards'];
+
+export function websiteView(w: WebsiteConfig | null): BucketView['website'] {
   if (w === null || w.indexDocument === undefined) return null;
   const index = w.indexDocument.suffix;
   const spa = (w.routingRules ?? []).some(
@@ -85,9 +96,10 @@ export function bucketView(storage: Storage, b: BucketInfo): BucketView {
     name: b.name,
     createdAt: b.createdAt.toISOString(),
     ...storage.bucketUsage(b.name),
-    public: isPublic(b),
-    website: websiteView(b),
+    public: isPublic({ ...b, guards: b }),
+    website: websiteView(b.website),
     cors: corsTemplateOf(b.cors),
+    versioning: b.versioning ?? null,
   };
 }
 
@@ -170,9 +182,22 @@ export function corsRules(template: CorsTemplate, origin?: string): CorsRule[] {
   ];
 }
 
-function corsTemplateOf(rules: CorsRule[] | null): BucketView['cors'] {
+export function corsTemplateOf(rules: CorsRule[] | null): BucketView['cors'] {
   if (rules === null || rules.length === 0) return null;
-  const same = (a: CorsRule[], b: CorsRule[]) => JSON.stringify(a) === JSON.stringify(b);
+  // A rule's lists are sets (RGW gives the methods back in its own order), header names are
+  // case-insensitive, and no MaxAgeSeconds reads the same as 0.
+  const set = (l: string[], lower = false) => [...l].map((v) => (lower ? v.toLowerCase() : v)).sort();
+  const norm = (rs: CorsRule[]) =>
+    JSON.stringify(
+      rs.map((r) => [
+        set(r.allowedOrigins),
+        set(r.allowedMethods),
+        set(r.allowedHeaders, true),
+        set(r.exposeHeaders, true),
+        r.maxAgeSeconds || 0,
+      ]),
+    );
+  const same = (a: CorsRule[], b: CorsRule[]) => norm(a) === norm(b);
   if (same(rules, corsRules('read-anywhere'))) return 'read-anywhere';
   const origin = rules[0]?.allowedOrigins[0];
   if (rules.length === 2 && origin !== undefined && origin !== '*') {

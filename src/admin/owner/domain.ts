@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { Addon, Storage } from '#storage';
-import type { TlsSettings } from '../../gateway/tls/index.js';
+import type { SiteLookup, TlsSettings } from '../../gateway/tls/index.js';
 import { checkDomain, domainProofRecord, type DomainReport } from '../domains.js';
 import { ownBucket } from './buckets.js';
 
@@ -38,10 +38,21 @@ export async function domainView(
   proofSecret: Buffer,
 ): Promise<DomainView> {
   ownBucket(storage, owner, bucket);
+  return domainOf(storage, bucket, tls, httpsEnabled, proofSecret);
+}
+
+/** The view of an owned bucket, the gate looking its site up in `sites`. */
+export async function domainOf(
+  sites: Storage | SiteLookup,
+  bucket: string,
+  tls: TlsSettings,
+  httpsEnabled: boolean,
+  proofSecret: Buffer,
+): Promise<DomainView> {
   const host = bucket;
   const custom = !isServiceSubdomain(host, tls);
   const target = tls.hosts.serviceDomains[0];
-  const report = await checkDomain(tls, storage, host, { httpsEnabled, now: Date.now });
+  const report = await checkDomain(tls, sites, host, { httpsEnabled, now: Date.now });
   return {
     host,
     cname: custom && target !== undefined ? { name: host, type: 'CNAME', value: target } : null,

@@ -4,25 +4,13 @@
  * every state-changing request must also pass the CSRF check below.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { isStorageError, type Addon, type Storage } from '#storage';
-import type { TlsSettings } from '../../gateway/tls/index.js';
+import { isStorageError, type Addon } from '#storage';
+import { RgwAdminError, UpstreamUnavailableError } from '../../gateway/upstream/rgw-admin.js';
 import type { Logger } from '../../shared/logger.js';
 import { addonS3cfg, type ServerAddonDirectory } from '../addons.js';
 import { ApiError } from '../api-error.js';
-import {
-  CORS_TEMPLATES,
-  createBucket,
-  deleteBucket,
-  listBuckets,
-  listObjects,
-  ownBucket,
-  setCors,
-  setPublic,
-  setWebsite,
-  type CorsTemplate,
-  type WebsiteInput,
-} from './buckets.js';
-import { domainView } from './domain.js';
+import type { OwnerBuckets } from './backend.js';
+import { CORS_TEMPLATES, type CorsTemplate, type WebsiteInput } from './buckets.js';
 import {
   SESSION_COOKIE,
   cookieValue,
@@ -31,17 +19,13 @@ import {
   type LoginLimiter,
   type SessionStore,
 } from './session.js';
-import { abortUpload, completeUpload, createUpload, partNumberOf, putObject, uploadPart } from './uploads.js';
+import { partNumberOf, partsOf } from './uploads.js';
 
 export interface OwnerApiDeps {
   addons: ServerAddonDirectory;
-  /** The local store; null in upstream mode, where the bucket routes answer 501. */
-  storage: Storage | null;
+  /** The owner's buckets: over the local store, or over RGW in upstream mode. */
+  buckets: OwnerBuckets;
   service: { endpoint: URL; region: string };
-  tls: TlsSettings;
-  httpsEnabled: boolean;
-  /** The domain-proof secret the gate checks TXT records against (see AdminApiDeps). */
-  proofSecret(): Promise<Buffer>;
   sessions: SessionStore;
   limiter: LoginLimiter;
   /** Asks the certificate manager for a certificate now (the gate decides); null without on-demand HTTPS. */
@@ -69,14 +53,10 @@ export function csrfProblem(headers: Request['headers'], secure: boolean): strin
   return null;
 }
 
-function needStorage(deps: OwnerApiDeps): Storage {
-  if (deps.storage === null)
-    throw new ApiError(
-      501,
-      'NotImplemented',
-      'not available in upstream mode yet: use an S3 client (download your s3cfg) for buckets and files',
-    );
-  return deps.storage;
+/** The upload's Content-Length, or null when the client streams it chunked. */
+function sizeOf(req: Request): number | null {
+  const v = req.headers['content-length'];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
 }
 
 function str(body: unknown, field: string): string | undefined {
@@ -102,6 +82,8 @@ function keyParam(req: Request): string {
 /** Storage refusals, with the status an S3 client would see for them. */
 function toOwnerError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof UpstreamUnavailableError || e instanceof RgwAdminError)
+    return new ApiError(503, 'Unavailable', `RGW is unavailable: ${e.message}`);
   const t = (e as { type?: string } | null)?.type;
   if (t === 'entity.parse.failed') return new ApiError(400, 'BadJson', 'the request body is not valid JSON');
   if (t === 'entity.too.large') return new ApiError(413, 'TooLarge', 'the request body is too large');
@@ -110,6 +92,7 @@ function toOwnerError(e: unknown): ApiError {
       case 'NoSuchBucket':
       case 'NoSuchKey':
       case 'NoSuchUpload':
+      case 'NoSuchVersion':
         return new ApiError(404, e.code, e.message);
       case 'BucketNotEmpty':
         return new ApiError(
@@ -182,13 +165,13 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
 
   r.get('/session', (_req, res) => {
     const a = owner(res);
-    // `buckets`: the bucket features work here (false in upstream mode, where they answer 501).
+    // `buckets`: the bucket features work here (the page hides them otherwise).
     res.json({
       id: a.id,
       name: a.name,
       accessKeyId: a.accessKeyId,
       endpoint: deps.service.endpoint.href,
-      buckets: deps.storage !== null,
+      buckets: true,
     });
   });
   r.delete('/session', (req, res) => {
@@ -203,117 +186,106 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
       .send(addonS3cfg(owner(res), deps.service));
   });
 
-  r.get('/buckets', (_req, res) => {
-    res.json(listBuckets(needStorage(deps), owner(res)));
+  const b = deps.buckets;
+  const bucket = (req: Request): string => req.params.bucket as string;
+  r.get('/buckets', async (_req, res) => {
+    res.json(await b.list(owner(res)));
   });
-  r.post('/buckets', json, (req, res) => {
+  r.post('/buckets', json, async (req, res) => {
     const name = str(jsonObject(req.body), 'name');
     if (name === undefined) throw new ApiError(400, 'InvalidArgument', 'name is required');
-    res.status(201).json(createBucket(needStorage(deps), owner(res), name, deps.service.region));
+    res.status(201).json(await b.create(owner(res), name));
   });
-  r.delete('/buckets/:bucket', (req, res) => {
-    deleteBucket(needStorage(deps), owner(res), req.params.bucket as string);
+  r.delete('/buckets/:bucket', async (req, res) => {
+    await b.remove(owner(res), bucket(req));
     res.status(204).end();
   });
-  r.put('/buckets/:bucket/public', json, (req, res) => {
+  r.put('/buckets/:bucket/public', json, async (req, res) => {
     const v = jsonObject(req.body).public;
     if (typeof v !== 'boolean') throw new ApiError(400, 'InvalidArgument', 'public must be true or false');
-    res.json(setPublic(needStorage(deps), owner(res), req.params.bucket as string, v));
+    res.json(await b.setPublic(owner(res), bucket(req), v));
   });
-  r.put('/buckets/:bucket/website', json, (req, res) => {
+  r.put('/buckets/:bucket/website', json, async (req, res) => {
     const body = jsonObject(req.body);
     const spa = body.spa;
     if (spa !== undefined && typeof spa !== 'boolean')
       throw new ApiError(400, 'InvalidArgument', 'spa must be true or false');
     const v: WebsiteInput = { index: str(body, 'index') || undefined, error: str(body, 'error') || null, spa };
-    res.json(setWebsite(needStorage(deps), owner(res), req.params.bucket as string, v));
+    res.json(await b.setWebsite(owner(res), bucket(req), v));
   });
-  r.delete('/buckets/:bucket/website', (req, res) => {
-    res.json(setWebsite(needStorage(deps), owner(res), req.params.bucket as string, null));
+  r.delete('/buckets/:bucket/website', async (req, res) => {
+    res.json(await b.setWebsite(owner(res), bucket(req), null));
   });
-  r.put('/buckets/:bucket/cors', json, (req, res) => {
+  r.put('/buckets/:bucket/cors', json, async (req, res) => {
     const body = jsonObject(req.body);
     const template = str(body, 'template');
     if (!CORS_TEMPLATES.includes(template as CorsTemplate))
       throw new ApiError(400, 'InvalidArgument', `template must be one of ${CORS_TEMPLATES.join(', ')}`);
-    res.json(
-      setCors(
-        needStorage(deps),
-        owner(res),
-        req.params.bucket as string,
-        template as CorsTemplate,
-        str(body, 'origin'),
-      ),
-    );
+    res.json(await b.setCors(owner(res), bucket(req), template as CorsTemplate, str(body, 'origin')));
   });
-  r.delete('/buckets/:bucket/cors', (req, res) => {
-    res.json(setCors(needStorage(deps), owner(res), req.params.bucket as string, null));
+  r.delete('/buckets/:bucket/cors', async (req, res) => {
+    res.json(await b.setCors(owner(res), bucket(req), null));
+  });
+  r.put('/buckets/:bucket/versioning', json, async (req, res) => {
+    const v = jsonObject(req.body).enabled;
+    if (typeof v !== 'boolean') throw new ApiError(400, 'InvalidArgument', 'enabled must be true or false');
+    res.json(await b.setVersioning(owner(res), bucket(req), v));
+  });
+  r.get('/buckets/:bucket/versions', async (req, res) => {
+    res.json(await b.history(owner(res), bucket(req), keyParam(req), 100));
+  });
+  r.post('/buckets/:bucket/versions/restore', json, async (req, res) => {
+    const body = jsonObject(req.body);
+    const key = str(body, 'key');
+    const versionId = str(body, 'versionId');
+    if (key === undefined || key === '') throw new ApiError(400, 'InvalidArgument', 'key is required');
+    if (versionId === undefined || versionId === '')
+      throw new ApiError(400, 'InvalidArgument', 'versionId is required');
+    res.status(201).json(await b.restore(owner(res), bucket(req), key, versionId));
   });
 
-  r.get('/buckets/:bucket/objects', (req, res) => {
-    res.json(listObjects(needStorage(deps), owner(res), req.params.bucket as string, 1000));
+  r.get('/buckets/:bucket/objects', async (req, res) => {
+    res.json(await b.objects(owner(res), bucket(req), 1000));
   });
-  // The body is the file itself, streamed into the store: no body parser on these routes.
+  // The body is the file itself, streamed on: no body parser on these routes.
   r.put('/buckets/:bucket/objects', async (req, res) => {
-    const storage = needStorage(deps);
-    const o = await putObject(
-      storage,
-      owner(res),
-      req.params.bucket as string,
-      keyParam(req),
-      req.headers['content-type'],
-      req,
-    );
+    const o = await b.put(owner(res), bucket(req), keyParam(req), req.headers['content-type'], req, sizeOf(req));
     res.status(201).json(o);
   });
-  r.post('/buckets/:bucket/uploads', json, (req, res) => {
+  r.post('/buckets/:bucket/uploads', json, async (req, res) => {
     const body = jsonObject(req.body);
     const key = str(body, 'key');
     if (key === undefined || key === '') throw new ApiError(400, 'InvalidArgument', 'key is required');
-    res
-      .status(201)
-      .json(createUpload(needStorage(deps), owner(res), req.params.bucket as string, key, str(body, 'contentType')));
+    res.status(201).json(await b.createUpload(owner(res), bucket(req), key, str(body, 'contentType')));
   });
   r.put('/buckets/:bucket/uploads/:uploadId/parts/:partNumber', async (req, res) => {
-    const storage = needStorage(deps);
     const target = {
-      bucket: req.params.bucket as string,
+      bucket: bucket(req),
       key: keyParam(req),
       uploadId: req.params.uploadId as string,
       partNumber: partNumberOf(req.params.partNumber as string),
     };
-    res.json(await uploadPart(storage, owner(res), target, req));
+    res.json(await b.uploadPart(owner(res), target, req, sizeOf(req)));
   });
   r.post('/buckets/:bucket/uploads/:uploadId/complete', json, async (req, res) => {
     const body = jsonObject(req.body);
     const key = str(body, 'key');
     if (key === undefined || key === '') throw new ApiError(400, 'InvalidArgument', 'key is required');
-    const target = { bucket: req.params.bucket as string, key, uploadId: req.params.uploadId as string };
-    res.status(201).json(await completeUpload(needStorage(deps), owner(res), target, body.parts));
+    const target = { bucket: bucket(req), key, uploadId: req.params.uploadId as string };
+    res.status(201).json(await b.completeUpload(owner(res), target, partsOf(body.parts)));
   });
   r.delete('/buckets/:bucket/uploads/:uploadId', async (req, res) => {
-    const target = { bucket: req.params.bucket as string, key: keyParam(req), uploadId: req.params.uploadId as string };
-    await abortUpload(needStorage(deps), owner(res), target);
+    const target = { bucket: bucket(req), key: keyParam(req), uploadId: req.params.uploadId as string };
+    await b.abortUpload(owner(res), target);
     res.status(204).end();
   });
 
   r.get('/buckets/:bucket/domain', async (req, res) => {
-    res.json(
-      await domainView(
-        needStorage(deps),
-        owner(res),
-        req.params.bucket as string,
-        deps.tls,
-        deps.httpsEnabled,
-        await deps.proofSecret(),
-      ),
-    );
+    res.json(await b.domain(owner(res), bucket(req)));
   });
   r.post('/buckets/:bucket/domain/certificate', async (req, res) => {
-    const storage = needStorage(deps);
-    const bucket = req.params.bucket as string;
     // Ownership first: the certificate manager must never be asked about someone else's name.
-    ownBucket(storage, owner(res), bucket);
+    await b.own(owner(res), bucket(req));
     if (deps.obtainCertificate === null)
       throw new ApiError(
         501,
@@ -321,11 +293,11 @@ export function createOwnerApi(deps: OwnerApiDeps): Router {
         'on-demand certificates are off on this service (no ACME directory or HTTPS port)',
       );
     try {
-      await deps.obtainCertificate(bucket);
+      await deps.obtainCertificate(bucket(req));
     } catch (e) {
       throw new ApiError(409, 'CertificateRefused', e instanceof Error ? e.message : String(e));
     }
-    res.json(await domainView(storage, owner(res), bucket, deps.tls, deps.httpsEnabled, await deps.proofSecret()));
+    res.json(await b.domain(owner(res), bucket(req)));
   });
 
   r.use((req) => {

@@ -62,7 +62,7 @@ function showLogin(message) {
   $('access-key').focus();
 }
 
-const state = { session: null, token: null, bucket: null, buckets: [] };
+const state = { session: null, token: null, bucket: null, buckets: [], versionsKey: null };
 
 // ---- owner ------------------------------------------------------------------------------
 
@@ -128,6 +128,9 @@ async function openBucket(name) {
   const b = state.buckets.find((x) => x.name === name);
   renderBucket(b);
   $('uploads').replaceChildren();
+  state.versionsKey = null;
+  $('versions').hidden = true;
+  $('versions-key').value = '';
   $('domain-steps').replaceChildren();
   $('domain-cert-state').textContent = '';
   $('bucket').hidden = false;
@@ -144,6 +147,7 @@ function renderBucket(b) {
     $('site-link').textContent = `Open the website (${url})`;
   }
   $('public').checked = b.public;
+  $('versioning').checked = b.versioning === 'Enabled';
   $('index-doc').value = b.website?.index ?? 'index.html';
   $('error-doc').value = b.website?.error ?? '';
   $('spa').checked = b.website?.spa ?? false;
@@ -154,9 +158,67 @@ function renderBucket(b) {
 async function refreshFiles() {
   const page = await api('GET', `/buckets/${encodeURIComponent(state.bucket)}/objects`);
   $('files').replaceChildren(
-    ...page.objects.map((o) => el('li', {}, el('code', { text: o.key }), ` ${sizeText(o.size)}`)),
+    ...page.objects.map((o) =>
+      el('li', {}, el('code', { text: o.key }), ` ${sizeText(o.size)} `, versionsButton(o.key)),
+    ),
   );
   if (page.objects.length === 0) $('files').append(el('li', { text: 'No files yet.' }));
+}
+
+function versionsButton(key) {
+  const b = el('button', { type: 'button', text: 'Versions', 'aria-label': `Versions of ${key}` });
+  b.addEventListener('click', () => {
+    $('versions-key').value = key;
+    void attempt(() => showVersions(key));
+  });
+  return b;
+}
+
+async function showVersions(key) {
+  const bucket = state.bucket;
+  const h = await api('GET', `/buckets/${encodeURIComponent(bucket)}/versions?key=${encodeURIComponent(key)}`);
+  if (bucket !== state.bucket) return;
+  state.versionsKey = key;
+  $('versions-caption').textContent = h.truncated
+    ? `Newest versions of ${key} (more exist: list them with an S3 tool)`
+    : `Versions of ${key}`;
+  $('versions').tBodies[0].replaceChildren(
+    ...h.versions.map((v) =>
+      el(
+        'tr',
+        { 'data-version': v.versionId },
+        el('th', { scope: 'row' }, el('code', { text: v.versionId })),
+        el('td', { text: new Date(v.lastModified).toLocaleString() }),
+        el('td', { text: v.deleteMarker ? '' : sizeText(v.size) }),
+        el('td', { text: `${v.deleteMarker ? 'deleted (delete marker)' : 'file'}${v.isLatest ? ', current' : ''}` }),
+        el('td', {}, v.isLatest || v.deleteMarker ? '' : restoreButton(key, v)),
+      ),
+    ),
+  );
+  $('versions').hidden = false;
+  if (h.versions.length === 0) say(`${key} has no versions in ${bucket}.`);
+}
+
+function restoreButton(key, v) {
+  const when = new Date(v.lastModified).toLocaleString();
+  const b = el('button', {
+    type: 'button',
+    text: 'Restore this version',
+    'aria-label': `Restore the version of ${when}`,
+  });
+  b.addEventListener('click', () => {
+    void attempt(async () => {
+      await api('POST', `/buckets/${encodeURIComponent(state.bucket)}/versions/restore`, {
+        key,
+        versionId: v.versionId,
+      });
+      say(`Restored the version of ${key} saved ${when}: it is the current version again.`);
+      await showVersions(key);
+      await refreshFiles();
+      await refreshBuckets();
+    });
+  });
+  return b;
 }
 
 async function uploadAll(files) {
@@ -194,6 +256,7 @@ async function uploadAll(files) {
   );
   await attempt(refreshFiles);
   await attempt(refreshBuckets);
+  if (state.versionsKey !== null && bucket === state.bucket) await attempt(() => showVersions(state.versionsKey));
 }
 
 function wireDropZone() {
@@ -303,6 +366,23 @@ function wireOwner() {
     });
   });
   $('access').addEventListener('submit', (e) => e.preventDefault());
+  $('versioning').addEventListener('change', () => {
+    const wanted = $('versioning').checked;
+    void attempt(async () => {
+      await api('PUT', `/buckets/${encodeURIComponent(state.bucket)}/versioning`, { enabled: wanted });
+      say(wanted ? `${state.bucket} keeps every version.` : `Versioning suspended on ${state.bucket}.`);
+      await refreshBuckets();
+    }).then(() => {
+      const b = state.buckets.find((x) => x.name === state.bucket);
+      if (b) $('versioning').checked = b.versioning === 'Enabled';
+    });
+  });
+  $('versioning-form').addEventListener('submit', (e) => e.preventDefault());
+  $('versions-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const key = $('versions-key').value;
+    void attempt(() => showVersions(key));
+  });
   $('website').addEventListener('submit', (e) => {
     e.preventDefault();
     const body = { index: $('index-doc').value.trim(), error: $('error-doc').value.trim(), spa: $('spa').checked };

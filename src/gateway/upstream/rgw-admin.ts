@@ -158,6 +158,23 @@ export class RgwAdmin {
     return body as string[];
   }
 
+  /**
+   * Size and object count of every bucket of `uid` (GET /admin/bucket?uid=&stats=true, the
+   * `buckets=read` cap): https://docs.ceph.com/en/pacific/radosgw/adminops/#get-bucket-info
+   */
+  async bucketStats(uid: string): Promise<Map<string, { objects: number; bytes: number }>> {
+    const body = this.expectOk(await this.call('GET', '/admin/bucket', { uid, stats: 'true' }));
+    if (!Array.isArray(body)) throw new UpstreamUnavailableError('RGW admin API answered an unexpected bucket list');
+    const out = new Map<string, { objects: number; bytes: number }>();
+    for (const b of body as { bucket?: unknown; usage?: Record<string, { size?: unknown; num_objects?: unknown }> }[]) {
+      if (typeof b.bucket !== 'string') continue;
+      // rgw.main holds the objects; rgw.multimeta only counts multipart uploads in progress.
+      const main = b.usage?.['rgw.main'];
+      out.set(b.bucket, { objects: Number(main?.num_objects ?? 0), bytes: Number(main?.size ?? 0) });
+    }
+    return out;
+  }
+
   private expectOk(a: Answer): unknown {
     if (a.status >= 200 && a.status < 300) return a.body;
     if (a.status >= 500) throw new UpstreamUnavailableError(`RGW admin API answered ${a.status}`);
