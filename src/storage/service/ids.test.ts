@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isVersionIdSyntax, newVersionId, versionIdStamp } from './ids.js';
+import { isVersionIdSyntax, VersionIds, versionIdStamp } from './ids.js';
 
 test('version ids are 32 URL-safe characters whose stamps grow, even when the clock stalls or goes back', {
   timeout: 5_000,
 }, () => {
   const times = [1_800_000_000_000, 1_800_000_000_000, 1_799_999_999_000, 1_800_000_000_001, 1_900_000_000_000];
-  const ids = times.map((ms) => newVersionId(ms));
+  const issuer = new VersionIds();
+  const ids = times.map((ms) => issuer.next(ms));
   for (const id of ids) assert.ok(isVersionIdSyntax(id), id);
   const stamps = ids.map((id) => versionIdStamp(id)!);
   for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! > stamps[i - 1]!, `stamp ${i}`);

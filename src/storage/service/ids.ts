@@ -20,32 +20,34 @@ export const newAddonId = (): string => `cellar_${randomString(LOWER, 12)}`;
 export const newAccessKeyId = (): string => randomString(UPPER, 20);
 export const newSecretKey = (): string => randomString(SECRET, 40);
 
-let stampMs = 0;
-let stampCount = 0;
-
 /**
  * Version ids: 32 URL-safe characters (base64url of 24 bytes), like the 32-character ids AWS
  * hands out: an 8-byte stamp (milliseconds, then a counter within the millisecond; it never goes
- * back in this process, and versions get their ids in the order they become current) and 16
+ * back for one issuer, and versions get their ids in the order they become current) and 16
  * random bytes. Clients treat them as opaque; the stamp lets a version-id-marker naming a
  * version deleted since place itself in its key's history.
  */
-export function newVersionId(now = Date.now()): string {
-  if (now > stampMs) {
-    stampMs = now;
-    stampCount = 0;
-  } else if (++stampCount > 0xffff) {
-    stampMs++;
-    stampCount = 0;
+export class VersionIds {
+  private ms = 0;
+  private count = 0;
+
+  next(now = Date.now()): string {
+    if (now > this.ms) {
+      this.ms = now;
+      this.count = 0;
+    } else if (++this.count > 0xffff) {
+      this.ms++;
+      this.count = 0;
+    }
+    const id = randomBytes(24);
+    id.writeUIntBE(this.ms, 0, 6);
+    id.writeUInt16BE(this.count, 6);
+    return id.toString('base64url');
   }
-  const id = randomBytes(24);
-  id.writeUIntBE(stampMs, 0, 6);
-  id.writeUInt16BE(stampCount, 6);
-  return id.toString('base64url');
 }
 
 /**
- * The creation stamp of an id newVersionId() issued (larger is newer); null for `null` and for
+ * The creation stamp of an id VersionIds issued (larger is newer); null for `null` and for
  * anything that is not a 32-character id. Ids issued before stamps existed were 24 random bytes:
  * theirs is meaningless.
  */
