@@ -851,3 +851,47 @@ describe('versioning follow-ups', () => {
     assert.equal(end.objects - start.objects, 1);
   });
 });
+
+describe('a version-id-marker whose version was deleted between pages', () => {
+  const B = 'vgone';
+  const ids: Record<string, string[]> = {};
+  before(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await enable(B);
+    for (const key of ['k', 'l', 'm']) {
+      ids[key] = [];
+      for (let i = 0; i < 3; i++) ids[key]!.unshift((await put(B, key, `${key}${i}`)).VersionId!);
+    }
+  });
+  const page = (KeyMarker: string, VersionIdMarker: string, MaxKeys = 2) =>
+    s3.send(new ListObjectVersionsCommand({ Bucket: B, KeyMarker, VersionIdMarker, MaxKeys })).then(entries);
+
+  test('the listing goes on after where it sorted, with no duplicates', T, async () => {
+    const [k2, k1, k0] = ids.k!;
+    const first = await page('', '', 2);
+    assert.deepEqual(
+      first.map((e) => e.id),
+      [k2, k1],
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'k', VersionId: k1 }));
+    const next = await page('k', k1!, 2);
+    assert.deepEqual(
+      next.map((e) => `${e.key}@${e.id}`),
+      [`k@${k0}`, `l@${ids.l![0]}`],
+    );
+  });
+
+  test('a deleted oldest version resumes at the next key; a deleted current one inside the key', T, async () => {
+    const [l2, l1, l0] = ids.l!;
+    await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'l', VersionId: l0 }));
+    assert.deepEqual(
+      (await page('l', l0!, 1)).map((e) => `${e.key}@${e.id}`),
+      [`m@${ids.m![0]}`],
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'l', VersionId: l2 }));
+    assert.deepEqual(
+      (await page('l', l2!, 5)).map((e) => `${e.key}@${e.id}`),
+      [`l@${l1}`, ...ids.m!.map((id) => `m@${id}`)],
+    );
+  });
+});

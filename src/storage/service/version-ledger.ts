@@ -8,13 +8,16 @@
 import type { MetaRepo } from '../meta/repo.js';
 import { CURRENT_SEQ, type StoredVersion, type VersionRepo } from '../meta/version-repo.js';
 import type { BlobRef, BucketInfo, DeleteResult, ObjectInfo } from '../types.js';
-import { newVersionId } from './ids.js';
+import { VersionIds } from './ids.js';
 import type { LockState } from '../lock/rules.js';
 import type { ObjectLocks, RemovalOptions } from './object-lock.js';
 
 export type NewObject = Omit<ObjectInfo, 'versionId'>;
 
 export class VersionLedger {
+  /** One issuer per store, so that the stamps of its version ids only grow. */
+  private readonly ids = new VersionIds();
+
   constructor(
     private readonly repo: MetaRepo,
     private readonly versions: VersionRepo,
@@ -35,7 +38,7 @@ export class VersionLedger {
     lock?: LockState,
   ): { object: ObjectInfo; freed: BlobRef[] } {
     const state = bucket.versioning ?? null;
-    const object: ObjectInfo = { ...obj, versionId: state === 'Enabled' ? newVersionId() : 'null' };
+    const object: ObjectInfo = { ...obj, versionId: state === 'Enabled' ? this.ids.next() : 'null' };
     const freed = this.retireCurrent(bucket, obj.key, now);
     this.repo.upsertObject(object);
     this.locks.write(object, lock);
@@ -65,7 +68,7 @@ export class VersionLedger {
     }
     const freed = this.retireCurrent(bucket, key, now);
     this.repo.deleteObject(bucket.name, key);
-    const versionId = state === 'Enabled' ? newVersionId() : 'null';
+    const versionId = state === 'Enabled' ? this.ids.next() : 'null';
     const marker: ObjectInfo = {
       bucket: bucket.name,
       key,
