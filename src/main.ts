@@ -146,6 +146,7 @@ export async function startCellar(
     maxObjectSize: config.maxObjectSize,
     gcGraceMs: config.gcGraceSeconds * 1000,
     multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000,
+    lifecycleDayMs: Math.max(1, config.lifecycleDaySeconds) * 1000,
     minFreeBytes: config.minFreeBytes,
     onCommit: (seconds) => obs.metrics.commit(seconds),
   });
@@ -268,10 +269,20 @@ export async function startCellar(
     );
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
   gcTimer.unref();
+  const lifecycleTimer = setInterval(() => {
+    storage.applyLifecycle().then(
+      (r) => {
+        if (r.expired + r.aborted > 0) logger.info('lifecycle rules applied', { ...r });
+      },
+      (e: unknown) => logger.error('lifecycle pass failed', { error: String(e) }),
+    );
+  }, Math.max(1, config.lifecycleIntervalSeconds) * 1000);
+  lifecycleTimer.unref();
 
   logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort, adminPort: admin?.port });
   const close = async (): Promise<void> => {
     clearInterval(gcTimer);
+    clearInterval(lifecycleTimer);
     website.close();
     await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
     await tls?.close();

@@ -23,7 +23,6 @@ type EdgeCode =
   | 'OwnershipControlsNotFoundError'
   | 'AccessControlListNotSupported'
   | 'InvalidBucketAclWithObjectOwnership'
-  | 'InvalidStorageClass'
   | 'MalformedPOSTRequest'
   | 'MaxPostPreDataLengthExceededError'
   | 'UnresolvableGrantByEmailAddress'

@@ -19,6 +19,8 @@ export * from './policy/index.js';
 export * from './cors/index.js';
 export * from './website/index.js';
 export * from './checksum/index.js';
+export * from './lifecycle/index.js';
+export type { LifecycleRunResult } from './service/lifecycle-worker.js';
 export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';
 export {
   MAX_PART_NUMBER,

@@ -5,6 +5,7 @@ import { evaluateConditions, parseRange } from '../../shared/http-semantics.js';
 import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectBody } from '../object-body.js';
+import { expirationHeader } from './lifecycle.js';
 import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } from '../object-headers.js';
 import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
@@ -63,7 +64,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     precondition: writePrecondition(ctx),
     tags,
   });
-  const out: Record<string, string> = { etag: quoteEtag(obj.etag) };
+  const out: Record<string, string> = { etag: quoteEtag(obj.etag), ...expirationHeader(ctx, bucket, obj) };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   sendEmpty(ctx, 200, out);
 }
@@ -93,6 +94,7 @@ export async function getObject(
   const h = objectResponseHeaders(obj);
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
+  Object.assign(h, expirationHeader(ctx, bucket, obj));
   const cond = evaluateConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -249,5 +251,6 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     precondition: writePrecondition(ctx),
     tags,
   });
+  for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, obj))) ctx.res.setHeader(k, v);
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

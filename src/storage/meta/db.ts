@@ -86,6 +86,8 @@ const MIGRATIONS: string[] = [
   // NULL when never set or deleted.
   `ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
    ALTER TABLE buckets ADD COLUMN ownership TEXT;`,
+  // Lifecycle: the bucket's validated lifecycle configuration (JSON); NULL when none is set.
+  `ALTER TABLE buckets ADD COLUMN lifecycle TEXT;`,
 ];
 
 export function openDb(file: string): Db {

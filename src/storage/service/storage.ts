@@ -7,7 +7,14 @@ import { asStorageFull } from '../blobs/space.js';
 import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
+import { LifecycleRepo, type ScannedObject } from '../meta/lifecycle-repo.js';
 import { MetaRepo } from '../meta/repo.js';
+import {
+  DEFAULT_DAY_MS,
+  objectExpiration,
+  type LifecycleConfig,
+  type ScheduledExpiration,
+} from '../lifecycle/index.js';
 import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
@@ -16,6 +23,7 @@ import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
+import { LifecycleWorker, type LifecycleRunResult } from './lifecycle-worker.js';
 import { MultipartUploads } from './multipart.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
@@ -36,6 +44,8 @@ export interface StorageOptions {
   minFreeBytes?: number;
   /** Told how long each metadata commit (one SQLite transaction, fsync included) took, in seconds. */
   onCommit?: (seconds: number) => void;
+  /** Length of a lifecycle "day" in milliseconds (default 86,400,000; tests use seconds). */
+  lifecycleDayMs?: number;
 }
 
 export interface PutObjectInput {
@@ -91,6 +101,7 @@ export class Storage {
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
+  private readonly lifecycle: LifecycleWorker;
   private gcRunning = false;
   /** Blob files changed before this moment cannot be part of a write of this process. */
   private readonly openedAt = Date.now();
@@ -122,6 +133,27 @@ export class Storage {
       maxPartSize: opts.maxObjectSize,
       maxAgeMs: opts.multipartMaxAgeMs,
     });
+    this.lifecycle = new LifecycleWorker(
+      new LifecycleRepo(repo.db),
+      {
+        expireCurrent: (bucket, objects) => this.expireCurrent(bucket, objects),
+        abortUpload: (bucket, key, id) =>
+          this.multipart.abort(bucket, key, id).then(
+            () => true,
+            (e: unknown) => {
+              if (e instanceof StorageError && e.code === 'NoSuchUpload') return false;
+              throw e;
+            },
+          ),
+        closed: () => this.closed,
+      },
+      { dayMs: this.lifecycleDayMs },
+    );
+  }
+
+  /** The length of a lifecycle day this store applies rules with. */
+  get lifecycleDayMs(): number {
+    return this.opts.lifecycleDayMs ?? DEFAULT_DAY_MS;
   }
 
   static async open(opts: StorageOptions): Promise<Storage> {
@@ -333,6 +365,17 @@ export class Storage {
     this.emit({ type: 'bucket', bucket: name, what: 'ownership' });
   }
 
+  /** The bucket's lifecycle configuration, already validated; null deletes it. Read per request: no event. */
+  setBucketLifecycle(name: string, lifecycle: LifecycleConfig | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketLifecycle(name, lifecycle);
+  }
+
+  /** When the bucket's lifecycle rules expire this current object, and by which rule (x-amz-expiration). */
+  objectExpiration(bucket: BucketInfo, obj: ObjectInfo): ScheduledExpiration | null {
+    return objectExpiration(bucket.lifecycle, obj, this.lifecycleDayMs);
+  }
+
   /** Replaces the bucket's tag set; null removes it (nothing caches bucket tags: no event). */
   setBucketTags(name: string, tags: Tag[] | null): void {
     this.requireBucket(name);
@@ -531,6 +574,33 @@ export class Storage {
     } finally {
       this.gcRunning = false;
     }
+  }
+
+  /** One pass of the lifecycle rules over every bucket that has some; see LifecycleWorker. */
+  applyLifecycle(now: number = Date.now()): Promise<LifecycleRunResult> {
+    return this.lifecycle.run(now);
+  }
+
+  /**
+   * Lifecycle expiration of current objects, in one transaction: each is removed only if it is
+   * still the object that was scanned (same ETag and time), so a write that replaced it wins.
+   */
+  private async expireCurrent(bucket: string, objects: ScannedObject[]): Promise<number> {
+    const removed: BlobRef[] = [];
+    const keys: string[] = [];
+    this.repo.transaction(() => {
+      for (const o of objects) {
+        const cur = this.repo.object(bucket, o.key);
+        if (!cur || cur.etag !== o.etag || cur.lastModified.getTime() !== o.lastModified.getTime()) continue;
+        this.repo.deleteObject(bucket, o.key);
+        for (const b of cur.blobs) this.repo.deleteBlob(b.id);
+        removed.push(...cur.blobs);
+        keys.push(o.key);
+      }
+    });
+    for (const key of keys) this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(removed);
+    return keys.length;
   }
 
   private async removeBlobs(list: BlobRef[]): Promise<void> {
