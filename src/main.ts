@@ -269,20 +269,30 @@ export async function startCellar(
     );
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
   gcTimer.unref();
-  const lifecycleTimer = setInterval(() => {
-    storage.applyLifecycle().then(
-      (r) => {
-        if (r.expired + r.aborted > 0) logger.info('lifecycle rules applied', { ...r });
-      },
-      (e: unknown) => logger.error('lifecycle pass failed', { error: String(e) }),
-    );
-  }, Math.max(1, config.lifecycleIntervalSeconds) * 1000);
-  lifecycleTimer.unref();
+  // The next lifecycle pass is scheduled when one ends: a long pass (a million objects) never overlaps the next.
+  const lifecycle = { timer: undefined as NodeJS.Timeout | undefined, stopped: false };
+  const scheduleLifecycle = (): void => {
+    if (lifecycle.stopped) return;
+    lifecycle.timer = setTimeout(() => {
+      storage
+        .applyLifecycle()
+        .then(
+          (r) => {
+            if (r.expired + r.aborted > 0) logger.info('lifecycle rules applied', { ...r });
+          },
+          (e: unknown) => logger.error('lifecycle pass failed', { error: String(e) }),
+        )
+        .finally(scheduleLifecycle);
+    }, Math.max(1, config.lifecycleIntervalSeconds) * 1000);
+    lifecycle.timer.unref();
+  };
+  scheduleLifecycle();
 
   logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort, adminPort: admin?.port });
   const close = async (): Promise<void> => {
     clearInterval(gcTimer);
-    clearInterval(lifecycleTimer);
+    lifecycle.stopped = true;
+    clearTimeout(lifecycle.timer);
     website.close();
     await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
     await tls?.close();

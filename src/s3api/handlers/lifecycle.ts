@@ -225,8 +225,8 @@ export function deleteBucketLifecycle(ctx: S3Context, bucket: BucketInfo): void 
  */
 export function expirationHeader(ctx: S3Context, bucket: BucketInfo, obj: ObjectInfo): Record<string, string> {
   const due = ctx.deps.storage.objectExpiration(bucket, obj);
-  if (due === null) return {};
-  return {
-    'x-amz-expiration': `expiry-date="${new Date(due.at).toUTCString()}", rule-id="${encodeURIComponent(due.ruleId)}"`,
-  };
+  const date = new Date(due?.at ?? Number.NaN);
+  // Beyond the year 275760 (Days near 2^31) a Date cannot name the day: no header rather than a wrong one.
+  if (due === null || Number.isNaN(date.getTime())) return {};
+  return { 'x-amz-expiration': `expiry-date="${date.toUTCString()}", rule-id="${encodeURIComponent(due.ruleId)}"` };
 }

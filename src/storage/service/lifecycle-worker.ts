@@ -44,7 +44,8 @@ const expires = (r: LifecycleRule): boolean =>
   r.status === 'Enabled' && (r.expiration?.days !== undefined || r.expiration?.date !== undefined);
 
 export class LifecycleWorker {
-  private running = false;
+  /** The pass in progress (or the last one): passes run one after another, never side by side. */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly repo: LifecycleRepo,
@@ -52,21 +53,21 @@ export class LifecycleWorker {
     private readonly opts: LifecycleOptions,
   ) {}
 
-  /** One pass over every configured bucket; a pass already running makes this a no-op. */
-  async run(now: number = Date.now()): Promise<LifecycleRunResult> {
+  /** One pass over every configured bucket, as of `now`; starts once the pass in progress has ended. */
+  run(now: number = Date.now()): Promise<LifecycleRunResult> {
+    const pass = this.last.then(() => this.pass(now));
+    this.last = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(now: number): Promise<LifecycleRunResult> {
     const total: LifecycleRunResult = { scanned: 0, expired: 0, aborted: 0 };
-    if (this.running) return total;
-    this.running = true;
-    try {
-      for (const { bucket, config } of this.repo.configuredBuckets()) {
-        if (this.target.closed()) break;
-        await this.expireObjects(bucket, config, now, total);
-        await this.abortUploads(bucket, config, now, total);
-      }
-      return total;
-    } finally {
-      this.running = false;
+    for (const { bucket, config } of this.repo.configuredBuckets()) {
+      if (this.target.closed()) break;
+      await this.expireObjects(bucket, config, now, total);
+      await this.abortUploads(bucket, config, now, total);
     }
+    return total;
   }
 
   private async expireObjects(bucket: string, cfg: LifecycleConfig, now: number, total: LifecycleRunResult) {
