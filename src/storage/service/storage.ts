@@ -46,6 +46,8 @@ export interface StorageOptions {
   onCommit?: (seconds: number) => void;
   /** Length of a lifecycle "day" in milliseconds (default 86,400,000; tests use seconds). */
   lifecycleDayMs?: number;
+  /** Rows the lifecycle worker reads, and at most removes, per transaction (default 500). */
+  lifecycleBatchSize?: number;
 }
 
 export interface PutObjectInput {
@@ -147,7 +149,7 @@ export class Storage {
           ),
         closed: () => this.closed,
       },
-      { dayMs: this.lifecycleDayMs },
+      { dayMs: this.lifecycleDayMs, batchSize: opts.lifecycleBatchSize },
     );
   }
 
