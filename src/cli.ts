@@ -7,7 +7,13 @@ import path from 'node:path';
 import { addonRecord, addonS3cfg, withAddons as withLocalAddons, type AddonDirectory } from './admin/addons.js';
 import { remoteAddonDirectory } from './admin/client.js';
 import { TOKEN_FILE } from './admin/token.js';
-import { bucketWebsite, removeBucketWebsite, setBucketWebsite } from './admin/buckets.js';
+import {
+  bucketVersioning,
+  bucketWebsite,
+  removeBucketWebsite,
+  setBucketWebsite,
+  type VersioningAction,
+} from './admin/buckets.js';
 import { formatCertTable, listCertificates } from './admin/certs.js';
 import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
 import { withStorage } from './admin/storage.js';
@@ -27,6 +33,9 @@ const USAGE = `usage: cellar <command>
                                           serve <bucket> with index I (index.html), error page E;
                                           --spa serves I for unknown routes with 200
   bucket website <bucket> --show | --off  print / remove its website configuration
+  bucket versioning <bucket> on|off|status
+                                          keep every version of its objects (on), stop (off:
+                                          suspended, versions kept), or print the state
   cert list [--json]                      certificates: name, issuer, not-after, status, last error
   domain check <host> [--json]            explain whether <host> may obtain a certificate on demand
   domain token <host> [--json]            the TXT record that proves <host> is yours
@@ -221,8 +230,18 @@ async function domain(config: Config, args: string[]): Promise<void> {
   if (!servesHttps(report)) process.exitCode = 1;
 }
 
+const VERSIONING_ACTIONS: readonly string[] = ['on', 'off', 'status'] satisfies VersioningAction[];
+
 async function bucket(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub === 'versioning') {
+    const [name, action, ...extra] = rest;
+    if (!name || !action || extra.length > 0 || !VERSIONING_ACTIONS.includes(action))
+      throw new UsageError('usage: cellar bucket versioning <bucket> on|off|status');
+    const state = await withStorage(config, (s) => bucketVersioning(s, name, action as VersioningAction));
+    process.stdout.write(`${name}: versioning ${state ?? 'never enabled'}\n`);
+    return;
+  }
   if (sub !== 'website') throw new UsageError(`unknown bucket command: ${sub ?? '(none)'}`);
   const { values, positionals } = parseArgs({
     args: rest,

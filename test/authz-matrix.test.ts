@@ -393,6 +393,110 @@ const CASES: Case[] = [
     request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?ownershipControls` }),
     expect: same(OWNER_ONLY),
   },
+  // Versioning. A request naming a version (even `null`) needs the *Version action: the read-only
+  // policy grants s3:GetObject only, so the other add-on may read the object but not "a version" of it.
+  {
+    op: 'PutBucketVersioning',
+    request: (e) =>
+      withMd5(
+        'PUT',
+        `/${e.bucket}?versioning`,
+        '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
+      ),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetObject',
+    variant: 'versionId',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'HeadObject',
+    variant: 'versionId',
+    request: (e) => ({ method: 'HEAD', path: `/${e.bucket}/${KEY}?versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'CopyObject',
+    variant: 'out of the bucket, a named version',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.sink}/copyv-${e.n}.txt`,
+      headers: { 'x-amz-copy-source': `/${e.bucket}/${KEY}?versionId=null` },
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteObject',
+    variant: 'versionId',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}?versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteObjects',
+    variant: 'VersionId',
+    request: (e) =>
+      withMd5(
+        'POST',
+        `/${e.bucket}?delete`,
+        `<Delete><Object><Key>${KEY}</Key><VersionId>null</VersionId></Object></Delete>`,
+      ),
+    observe: (res) => {
+      if (res.status === 403 && errorCode(res.text) === 'AccessDenied') return 'AD';
+      if (res.status !== 200) return errorCode(res.text) ?? String(res.status);
+      if (new RegExp(`<Deleted><Key>${KEY}</Key>`).test(res.text)) return 'ok';
+      return /<Error><Key>[^<]*<\/Key>(?:<VersionId>[^<]*<\/VersionId>)?<Code>([^<]+)<\/Code>/.exec(res.text)?.[1] ===
+        'AccessDenied'
+        ? 'AD'
+        : res.text;
+    },
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetObjectTagging',
+    variant: 'versionId',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?tagging&versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObjectTagging',
+    variant: 'versionId',
+    request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?tagging&versionId=null`, TAGGING_XML),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'DeleteObjectTagging',
+    variant: 'versionId',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}/${KEY}?tagging&versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetObjectAcl',
+    variant: 'versionId',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?acl&versionId=null` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'PutObjectAcl',
+    variant: 'versionId',
+    request: (e) => ({
+      method: 'PUT',
+      path: `/${e.bucket}/${KEY}?acl&versionId=null`,
+      headers: { 'x-amz-acl': 'public-read' },
+    }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetObjectAttributes',
+    variant: 'versionId',
+    request: (e) => ({
+      method: 'GET',
+      path: `/${e.bucket}/${KEY}?attributes&versionId=null`,
+      headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' },
+    }),
+    expect: same(OWNER_ONLY),
+  },
   ...UNCONFIGURED.map(([op, sub, cell]): Case => ({ op, request: get(sub), expect: same([cell, 'AD', 'AD']) })),
 ];
 
@@ -480,7 +584,11 @@ function fingerprint(bucket: string): string {
     tags: b.tags,
     publicAccessBlock: b.publicAccessBlock,
     ownership: b.ownership,
+    versioning: b.versioning,
     owner: b.ownerId,
+    versions: s
+      .listObjectVersions(bucket, { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: null, maxKeys: 1000 })
+      .versions.map((v) => [v.key, v.versionId, v.deleteMarker, JSON.stringify(v.acl), JSON.stringify(v.tags)]),
     objects,
     uploads,
   });

@@ -2,28 +2,30 @@
  * Bucket lifecycle with the current AWS SDK against a real server whose lifecycle "day" lasts
  * 2 s: the configuration operations and AWS's validation errors, expiration of current objects by
  * prefix, tag, size and date (nothing else removed, no blob left behind), aborting incomplete
- * multipart uploads, and the x-amz-expiration header.
+ * multipart uploads, the x-amz-expiration header, and in versioned buckets: delete markers on
+ * expiration, noncurrent version expiration and expired object delete markers.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
+  DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
+import { auditBlobs } from '../e2e/helpers/blob-audit.js';
 import { startTestCellar, type TestCellar } from './helpers/cellar.js';
 import { assertS3Error, md5Base64, raw } from './helpers/raw.js';
 import { rejects } from './helpers/s3-assert.js';
@@ -57,34 +59,8 @@ async function eventually(what: string, check: () => Promise<boolean>, ms = 30_0
   }
 }
 
-/** Blob files on disk and blob ids the metadata references (objects and parts of uploads). */
-function blobAccounting(): { files: string[]; referenced: string[] } {
-  const dir = t.cellar.config.dataDir;
-  const root = path.join(dir, 'blobs');
-  const files = readdirSync(root)
-    .flatMap((d) => readdirSync(path.join(root, d)))
-    .sort();
-  const db = new Database(path.join(dir, 'meta.db'), { readonly: true });
-  try {
-    const fromObjects = db
-      .prepare<[], { blobs: string }>('SELECT blobs FROM objects')
-      .all()
-      .flatMap((r) => (JSON.parse(r.blobs) as { id: string }[]).map((b) => b.id));
-    const fromParts = db
-      .prepare<[], { blob_id: string }>('SELECT blob_id FROM parts')
-      .all()
-      .map((r) => r.blob_id);
-    const rows = db
-      .prepare<[], { id: string }>('SELECT id FROM blobs')
-      .all()
-      .map((r) => r.id)
-      .sort();
-    assert.deepEqual([...fromObjects, ...fromParts].sort(), rows, 'the blobs table lists exactly what rows reference');
-    return { files, referenced: rows };
-  } finally {
-    db.close();
-  }
-}
+/** Every blob file named by exactly one object, version or part, none missing, none leaked. */
+const blobsAccountedFor = async (): Promise<boolean> => auditBlobs(t.cellar.config.dataDir).problems.length === 0;
 
 /** A raw PUT ?lifecycle with Content-MD5, for documents no SDK would send. */
 const putXml = (b: string, xml: string, headers: Record<string, string> = { 'content-md5': md5Base64(xml) }) =>
@@ -319,10 +295,7 @@ describe('the lifecycle worker', T, () => {
           await (await s3.send(new GetObjectCommand({ Bucket: b, Key: key }))).Body!.transformToString(),
           `body of ${key}`,
         );
-      await eventually('blob files match the rows', async () => {
-        const { files, referenced } = blobAccounting();
-        return JSON.stringify(files) === JSON.stringify(referenced);
-      });
+      await eventually('blob files match the rows', blobsAccountedFor);
     },
   );
 
@@ -411,10 +384,7 @@ describe('the lifecycle worker', T, () => {
       );
     await eventually('up/ uploads aborted', async () => (await uploads()).length === 1);
     assert.deepEqual(await uploads(), [`other/c:${kept}`]);
-    await eventually('part files of aborted uploads removed', async () => {
-      const { files, referenced } = blobAccounting();
-      return JSON.stringify(files) === JSON.stringify(referenced);
-    });
+    await eventually('part files of aborted uploads removed', blobsAccountedFor);
   });
 });
 
@@ -439,5 +409,109 @@ describe('x-amz-expiration', T, () => {
     const other = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'img/a', Body: 'a' }));
     assert.equal(other.Expiration, undefined);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'img/a' }))).Expiration, undefined);
+  });
+});
+
+describe('versioned buckets', T, () => {
+  const versioned = async (name: string): Promise<string> => {
+    await bucket(name);
+    await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
+    return name;
+  };
+  const history = async (Bucket: string, Prefix: string) => {
+    const r = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix }));
+    return {
+      versions: (r.Versions ?? []).map((v) => ({ key: v.Key!, id: v.VersionId!, latest: v.IsLatest! })),
+      markers: (r.DeleteMarkers ?? []).map((m) => ({ key: m.Key!, id: m.VersionId!, latest: m.IsLatest! })),
+    };
+  };
+
+  test(
+    'Expiration of a current object adds a delete marker and keeps the object as a noncurrent version',
+    T,
+    async () => {
+      const b = await versioned('lc-vexpire');
+      await putRules(b, [{ ID: 'e', Status: 'Enabled', Filter: { Prefix: 'e/' }, Expiration: { Days: 1 } }]);
+      const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'e/a', Body: 'kept as noncurrent' }));
+      await eventually('a delete marker on e/a', async () => (await history(b, 'e/')).markers.length === 1);
+      const h = await history(b, 'e/');
+      assert.deepEqual(h.versions, [{ key: 'e/a', id: put.VersionId!, latest: false }]);
+      assert.equal(h.markers[0]!.latest, true);
+      await rejects(() => s3.send(new GetObjectCommand({ Bucket: b, Key: 'e/a' })), 'NoSuchKey', 404);
+      const old = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'e/a', VersionId: put.VersionId }));
+      assert.equal(await old.Body!.transformToString(), 'kept as noncurrent');
+      // The marker has a version behind it: it is not an expired object delete marker, and stays.
+      await t.cellar.storage.applyLifecycle();
+      assert.equal((await history(b, 'e/')).markers.length, 1);
+    },
+  );
+
+  test(
+    'NoncurrentVersionExpiration removes noncurrent versions by their own age, keeping NewerNoncurrentVersions',
+    T,
+    async () => {
+      const b = await versioned('lc-noncurrent');
+      await putRules(b, [
+        {
+          ID: 'nc',
+          Status: 'Enabled',
+          Filter: { Prefix: 'v/' },
+          NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 },
+        },
+      ]);
+      const ids: string[] = [];
+      for (const body of ['one', 'two', 'three'])
+        ids.push((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'v/a', Body: body }))).VersionId!);
+      const other: string[] = [];
+      for (const body of ['x1', 'x2'])
+        other.push((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'w/a', Body: body }))).VersionId!);
+      await eventually(
+        'the oldest noncurrent version of v/a removed',
+        async () => (await history(b, 'v/')).versions.length === 2,
+      );
+      // Newest first: the current one, then the one noncurrent version the rule keeps.
+      assert.deepEqual((await history(b, 'v/')).versions, [
+        { key: 'v/a', id: ids[2]!, latest: true },
+        { key: 'v/a', id: ids[1]!, latest: false },
+      ]);
+      await rejects(
+        () => s3.send(new GetObjectCommand({ Bucket: b, Key: 'v/a', VersionId: ids[0] })),
+        'NoSuchVersion',
+        404,
+      );
+      // Outside the rule's prefix nothing is touched.
+      assert.deepEqual(
+        (await history(b, 'w/')).versions.map((v) => v.id),
+        [...other].reverse(),
+      );
+      await eventually('no blob of a removed version left', blobsAccountedFor);
+    },
+  );
+
+  test('ExpiredObjectDeleteMarker removes a delete marker once it is the only version left', T, async () => {
+    const b = await versioned('lc-markers');
+    await putRules(b, [
+      {
+        ID: 'm',
+        Status: 'Enabled',
+        Filter: { Prefix: 'm/' },
+        Expiration: { ExpiredObjectDeleteMarker: true },
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
+    ]);
+    // A lone marker at once: a DELETE of a key that never existed.
+    await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'm/never' }));
+    // A marker with a version behind it, which expires after a day, leaving the marker alone.
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'm/a', Body: 'a' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'm/a' }));
+    // Outside the prefix a lone marker stays.
+    await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'n/never' }));
+    assert.equal((await history(b, 'm/')).markers.length, 2);
+    await eventually('every m/ version and marker gone', async () => {
+      const h = await history(b, 'm/');
+      return h.versions.length === 0 && h.markers.length === 0;
+    });
+    assert.equal((await history(b, 'n/')).markers.length, 1);
+    await eventually('no blob of a removed version left', blobsAccountedFor);
   });
 });

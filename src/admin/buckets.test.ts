@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isStorageError, type WebsiteConfig } from '#storage';
 import {
+  bucketVersioning,
   bucketWebsite,
   removeBucketWebsite,
   setBucketWebsite,
@@ -73,5 +74,28 @@ test('bucket website: set, show, remove on a real data directory', { timeout: 30
     });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('bucket versioning: status, on, off on a real data directory; never back to unversioned', {
+  timeout: 30_000,
+}, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-versioning-'));
+  try {
+    await withStorage({ dataDir: dir, maxObjectSize: 1024 * 1024, gcGraceSeconds: 0 }, (s) => {
+      const owner = s.createAddon({ name: 'o' });
+      s.createBucket(owner, 'vbucket', 'us-east-1', null);
+      assert.equal(bucketVersioning(s, 'vbucket', 'status'), null);
+      assert.equal(bucketVersioning(s, 'vbucket', 'on'), 'Enabled');
+      assert.equal(bucketVersioning(s, 'vbucket', 'status'), 'Enabled');
+      assert.equal(bucketVersioning(s, 'vbucket', 'off'), 'Suspended');
+      assert.equal(s.bucket('vbucket')!.versioning, 'Suspended');
+      assert.throws(
+        () => bucketVersioning(s, 'nope', 'status'),
+        (e: unknown) => isStorageError(e) && e.code === 'NoSuchBucket',
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

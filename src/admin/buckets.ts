@@ -1,5 +1,5 @@
 /** Bucket settings site owners change without S3 tools: the CLI's `bucket` commands and the admin API. */
-import { validateWebsiteConfig, type Storage, type WebsiteConfig } from '#storage';
+import { validateWebsiteConfig, type Storage, type VersioningStatus, type WebsiteConfig } from '#storage';
 
 /** The website settings an owner picks: index document, error page, single-page-app fallback. */
 export interface WebsiteChoice {
@@ -39,4 +39,18 @@ export function setBucketWebsite(storage: Storage, bucket: string, choice: Websi
   const cfg = websiteConfigOf(choice);
   storage.setBucketWebsite(bucket, cfg);
   return cfg;
+}
+
+/** `cellar bucket versioning <bucket> on|off|status`: off suspends (a versioned bucket never returns to unversioned). */
+export type VersioningAction = 'on' | 'off' | 'status';
+
+/**
+ * Applies `action` and returns the bucket's versioning state as GetBucketVersioning reports it:
+ * Enabled, Suspended, or null when versioning was never set.
+ */
+export function bucketVersioning(storage: Storage, bucket: string, action: VersioningAction): VersioningStatus | null {
+  storage.requireBucket(bucket);
+  if (action === 'on') storage.setBucketVersioning(bucket, 'Enabled');
+  if (action === 'off') storage.setBucketVersioning(bucket, 'Suspended');
+  return storage.requireBucket(bucket).versioning ?? null;
 }

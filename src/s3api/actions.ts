@@ -74,3 +74,32 @@ export const ACTIONS: Record<OperationName, { action: string; target: 'bucket' |
   RestoreObject: { action: 's3:RestoreObject', target: 'object' },
   SelectObjectContent: { action: 's3:GetObject', target: 'object' },
 };
+
+/**
+ * The action an operation needs when the request names a version (`?versionId=`, even `null`):
+ * AWS authorizes those with the *Version actions
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html).
+ */
+const VERSION_ACTIONS: Partial<Record<OperationName, string>> = {
+  GetObject: 's3:GetObjectVersion',
+  HeadObject: 's3:GetObjectVersion',
+  DeleteObject: 's3:DeleteObjectVersion',
+  GetObjectTagging: 's3:GetObjectVersionTagging',
+  PutObjectTagging: 's3:PutObjectVersionTagging',
+  DeleteObjectTagging: 's3:DeleteObjectVersionTagging',
+  GetObjectAcl: 's3:GetObjectVersionAcl',
+  PutObjectAcl: 's3:PutObjectVersionAcl',
+  GetObjectAttributes: 's3:GetObjectVersionAttributes',
+};
+
+/** The IAM action of `op` for a request with or without a versionId. */
+export function actionOf(op: OperationName, versioned: boolean): string | null {
+  const need = ACTIONS[op];
+  if (need === null) return null;
+  return (versioned ? VERSION_ACTIONS[op] : undefined) ?? need.action;
+}
+
+/** Whether `op` acts on the version a `versionId` names (otherwise the parameter means nothing to it). */
+export function takesVersionId(op: OperationName): boolean {
+  return VERSION_ACTIONS[op] !== undefined;
+}

@@ -15,7 +15,6 @@ type EdgeCode =
   | 'NoSuchLifecycleConfiguration'
   | 'NoSuchTagSet'
   | 'InvalidTag'
-  | 'NoSuchVersion'
   | 'ServerSideEncryptionConfigurationNotFoundError'
   | 'ObjectLockConfigurationNotFoundError'
   | 'ReplicationConfigurationNotFoundError'

@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketInfo, ObjectInfo } from '#storage';
 import { recordOf } from '../shared/request-record.js';
-import { ACTIONS } from './actions.js';
+import { ACTIONS, takesVersionId } from './actions.js';
+import { wellFormedVersionId } from './versions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
-import {
-  createBucket,
-  deleteBucket,
-  getBucketLocation,
-  getBucketVersioning,
-  headBucket,
-  listBuckets,
-} from './handlers/buckets.js';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/buckets.js';
 import { deleteObjects } from './handlers/delete-objects.js';
+import { getBucketVersioning, putBucketVersioning } from './handlers/versioning.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/listing.js';
 import { copyObject, deleteObject, getObject, putObject } from './handlers/objects.js';
 import {
@@ -147,7 +142,7 @@ async function handle(
   // between cannot pair one version's permissions with another version's bytes.
   const object =
     found !== null && ACTIONS[r.op]?.target === 'object' && 'key' in r
-      ? deps.storage.headObject(found.name, r.key)
+      ? deps.storage.headObject(found.name, r.key, takesVersionId(r.op) ? wellFormedVersionId(query) : null)
       : null;
   const b = authorizeRoute(ctx, r, found, object);
   checkRequestHeaders(ctx, r.op, b);
@@ -171,7 +166,9 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'GetBucketLocation':
       return getBucketLocation(ctx, bucket());
     case 'GetBucketVersioning':
-      return getBucketVersioning(ctx);
+      return getBucketVersioning(ctx, bucket());
+    case 'PutBucketVersioning':
+      return putBucketVersioning(ctx, bucket());
     case 'ListObjects':
       return listObjects(ctx, bucket());
     case 'ListObjectsV2':
@@ -274,7 +271,6 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
       return putBucketWebsite(ctx, bucket());
     case 'DeleteBucketWebsite':
       return deleteBucketWebsite(ctx, bucket());
-    case 'PutBucketVersioning':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
     case 'RestoreObject':

@@ -16,7 +16,7 @@ import {
   type Tag,
 } from '#storage';
 import type { IncomingMessage } from 'node:http';
-import { ACTIONS } from './actions.js';
+import { ACTIONS, actionOf } from './actions.js';
 import type { S3Context, S3Deps } from './context.js';
 import { S3Error } from './errors.js';
 import { keyOf, type Route } from './router.js';
@@ -189,6 +189,9 @@ export function authorizeRoute(
   }
   if (found === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: 'bucket' in r ? r.bucket : '' });
   const bucket = found;
+  // A request naming a version needs the operation's *Version action.
+  const versioned = ctx.query.has('versionId');
+  const action = actionOf(r.op, versioned)!;
   // DeleteObjects is authorized per key by its handler, PutObjectTagging by its handler once it
   // has read the tag set (the s3:RequestObjectTag condition keys come from it). Both only after
   // this check, made before the body is read: a caller no grant could ever allow gets no
@@ -197,7 +200,7 @@ export function authorizeRoute(
   // AccessDenied per key; Cellar answers 403 AccessDenied for the whole request (no body work
   // before permission).
   if (r.op === 'DeleteObjects' || r.op === 'PutObjectTagging') {
-    if (!mightBeAllowed(ctx, bucket, need.action)) throw new S3Error('AccessDenied');
+    if (!mightBeAllowed(ctx, bucket, action)) throw new S3Error('AccessDenied');
     return bucket;
   }
   // PostObject is authenticated by its form, not the Authorization header, and authorized by its handler.
@@ -208,12 +211,12 @@ export function authorizeRoute(
   // Others never touch the policy, even when it grants them the action: 403 without the
   // permission, 405 with it (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html).
   if (POLICY_OPS.has(r.op)) {
-    checkAccess(ctx, bucket, need.action, null, null);
+    checkAccess(ctx, bucket, action, null, null);
     throw new S3Error('MethodNotAllowed');
   }
   const key = keyOf(r);
-  // The anonymous read is decided as the website and the certificate gate decide it.
-  if (ctx.principal.type === 'anonymous' && (r.op === 'GetObject' || r.op === 'HeadObject')) {
+  // The anonymous read of the current version is decided as the website and the certificate gate decide it.
+  if (ctx.principal.type === 'anonymous' && !versioned && (r.op === 'GetObject' || r.op === 'HeadObject')) {
     if (anonymousObjectAnswer(bucket, r.key, object, requestContext(ctx)) === 'AccessDenied')
       throw new S3Error('AccessDenied');
     return bucket;
@@ -222,14 +225,14 @@ export function authorizeRoute(
   // the bucket and AccessDenied to others, unless the policy denies the read outright
   // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
   if (object === null && (r.op === 'GetObject' || r.op === 'HeadObject')) {
-    if (decide(ctx, bucket, need.action, key, null).reason === 'policy-deny') throw new S3Error('AccessDenied');
+    if (decide(ctx, bucket, action, key, null).reason === 'policy-deny') throw new S3Error('AccessDenied');
     return bucket;
   }
   if ((r.op === 'AbortMultipartUpload' || r.op === 'ListParts') && isInitiator(ctx, bucket, r.key, r.uploadId)) {
-    if (decide(ctx, bucket, need.action, key, object).reason === 'policy-deny') throw new S3Error('AccessDenied');
+    if (decide(ctx, bucket, action, key, object).reason === 'policy-deny') throw new S3Error('AccessDenied');
     return bucket;
   }
-  checkAccess(ctx, bucket, need.action, need.target === 'object' ? key : null, object);
+  checkAccess(ctx, bucket, action, need.target === 'object' ? key : null, object);
   return bucket;
 }
 

@@ -169,6 +169,8 @@ const BY_OPERATION: Partial<Record<OperationName, readonly HeaderRule[]>> = {
   ListObjectVersions: LIST_RULES,
   PutBucketAcl: ACL_RULES,
   PutObjectAcl: ACL_RULES,
+  // The handler refuses MfaDelete whatever this header says (no MFA device can be valid here).
+  PutBucketVersioning: [{ name: 'x-amz-mfa', treatment: handled }],
 };
 
 function matches(rule: HeaderRule, header: string): boolean {

@@ -35,6 +35,7 @@ export const STORAGE_ERROR_CODES = [
   'NoSuchCORSConfiguration',
   'NoSuchKey',
   'NoSuchUpload',
+  'NoSuchVersion',
   'NoSuchWebsiteConfiguration',
   'NotImplemented',
   'PreconditionFailed',

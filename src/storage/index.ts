@@ -7,13 +7,24 @@ export {
   type CreateAddonInput,
 } from './service/storage.js';
 export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from './errors.js';
-export type { Addon, BucketInfo, ObjectInfo, BlobRef, ChangeEvent, Tag } from './types.js';
+export type {
+  Addon,
+  BucketInfo,
+  ObjectInfo,
+  BlobRef,
+  ChangeEvent,
+  Tag,
+  VersionInfo,
+  VersioningStatus,
+  DeleteResult,
+} from './types.js';
+export type { VersionListPage, VersionListQuery } from './service/version-listing.js';
 export type { ListPage, ListQuery } from './service/listing.js';
 export type { ByteRange } from './service/reader.js';
 export type { WritePrecondition } from './service/precondition.js';
 export type { ByteObserver } from './blobs/store.js';
 export { bucketNameProblem } from './service/names.js';
-export { newAddonId, newAccessKeyId, newSecretKey } from './service/ids.js';
+export { newAddonId, newAccessKeyId, newSecretKey, isVersionIdSyntax } from './service/ids.js';
 export * from './auth/index.js';
 export * from './policy/index.js';
 export * from './cors/index.js';

@@ -28,7 +28,12 @@ export interface BucketInfo extends BucketGuards {
   tags?: Tag[] | null;
   /** The bucket's lifecycle configuration (PutBucketLifecycleConfiguration); null when none is set. */
   lifecycle?: LifecycleConfig | null;
+  /** PutBucketVersioning's state; null for a bucket never versioned (it can never return to null). */
+  versioning?: VersioningStatus | null;
 }
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_VersioningConfiguration.html */
+export type VersioningStatus = 'Enabled' | 'Suspended';
 
 /** One tag of an object or bucket; keys are unique within a set, case-sensitive. */
 export interface Tag {
@@ -66,6 +71,25 @@ export interface ObjectInfo {
    * the object replaces it (an overwrite without x-amz-tagging clears it, as on AWS).
    */
   tags?: Tag[];
+  /**
+   * Opaque, URL-safe version id; `null` (the string) for objects written while the bucket was
+   * unversioned or versioning was suspended.
+   */
+  versionId: string;
+}
+
+/** One version of a key as ListObjectVersions and versioned reads see it: an object or a delete marker. */
+export interface VersionInfo extends ObjectInfo {
+  deleteMarker: boolean;
+  isLatest: boolean;
+  /** When the version stopped being current; null while it is current. */
+  noncurrentSince: Date | null;
+}
+
+/** What a DELETE did: whether the version removed or created is a delete marker, and its id (null: nothing versioned). */
+export interface DeleteResult {
+  deleteMarker: boolean;
+  versionId: string | null;
 }
 
 export type ChangeEvent =

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { S3Client } from '@aws-sdk/client-s3';
+import { auditBlobs } from '../../e2e/helpers/blob-audit.js';
 import type { Addon } from '#storage';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startCellar, type RunningCellar } from '../../src/main.js';
@@ -12,10 +14,16 @@ export interface TestCellar {
   /** http://127.0.0.1:<port> */
   endpoint: string;
   port: number;
+  dataDir: string;
   /** The add-on created on first start. */
   owner: Addon;
   newAddon(name?: string): Addon;
   client(addon?: Addon, opts?: { forcePathStyle?: boolean }): S3Client;
+  /**
+   * Stops the server, checks the blob accounting of its data directory (every blob file named by
+   * exactly one object, version or part, none missing, none leaked; see e2e/helpers/blob-audit.ts)
+   * and removes the directory.
+   */
   stop(): Promise<void>;
 }
 
@@ -43,6 +51,7 @@ export async function startTestCellar(overrides: Partial<Config> = {}): Promise<
     cellar,
     endpoint,
     port: cellar.port,
+    dataDir,
     owner,
     newAddon: (name) => cellar.storage.createAddon({ name }),
     client(addon = owner, opts = {}) {
@@ -58,7 +67,11 @@ export async function startTestCellar(overrides: Partial<Config> = {}): Promise<
     async stop() {
       for (const c of clients) c.destroy();
       await cellar.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        assert.deepEqual(auditBlobs(dataDir).problems, [], `blob accounting of ${dataDir}`);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

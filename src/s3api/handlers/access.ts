@@ -16,6 +16,7 @@ import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import type { ObjectRoute } from '../router.js';
+import { requireTarget, versionHeader, versionIdParam } from '../versions.js';
 
 function resolver(ctx: S3Context): GranteeResolver {
   const storage = ctx.deps.storage;
@@ -92,13 +93,6 @@ export async function putBucketAcl(ctx: S3Context, bucket: BucketInfo): Promise<
   sendEmpty(ctx, 200);
 }
 
-function objectOrThrow(ctx: S3Context, bucket: BucketInfo, key: string): ObjectInfo {
-  const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
-  return ctx.deps.storage.requireObject(bucket.name, key);
-}
-
 /**
  * Objects written before any ACL was set carry none: they are private to their owner. With ACLs
  * disabled every object is the bucket owner's, whatever it was written with.
@@ -111,17 +105,20 @@ function objectAcl(ctx: S3Context, bucket: BucketInfo, o: ObjectInfo): Acl {
 }
 
 export function getObjectAcl(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
-  const o = objectOrThrow(ctx, bucket, r.key);
+  const versionId = versionIdParam(ctx.query);
+  const o = requireTarget(ctx, bucket, r.key, versionId);
+  for (const [name, v] of Object.entries(versionHeader(bucket, o, versionId))) ctx.res.setHeader(name, v);
   sendXml(ctx, 'AccessControlPolicy', aclToXml(objectAcl(ctx, bucket, o), displayName(ctx)));
 }
 
 export async function putObjectAcl(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
-  const o = objectOrThrow(ctx, bucket, r.key);
+  const versionId = versionIdParam(ctx.query);
+  const o = requireTarget(ctx, bucket, r.key, versionId);
   const current = objectAcl(ctx, bucket, o);
   const acl = await aclFromRequest(ctx, current.owner, bucket.acl.owner);
   checkRequestedAcl(bucket, acl);
-  ctx.deps.storage.setObjectAcl(bucket.name, o.key, acl);
-  sendEmpty(ctx, 200);
+  ctx.deps.storage.setObjectAcl(bucket.name, o.key, acl, versionId);
+  sendEmpty(ctx, 200, versionHeader(bucket, o, versionId));
 }
 
 export function getBucketPolicy(ctx: S3Context, bucket: BucketInfo): void {

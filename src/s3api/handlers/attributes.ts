@@ -7,7 +7,8 @@ import { header, type S3Context } from '../context.js';
 import type { ObjectRoute } from '../router.js';
 import { S3Error } from '../errors.js';
 import { partsCountOf } from '../object-parts.js';
-import { checkAccess, mayLearnMissing } from '../pipeline.js';
+import { checkAccess } from '../pipeline.js';
+import { requireTarget, versionHeader, versionIdParam } from '../versions.js';
 import { sendXml } from '../respond.js';
 import type { XmlNode } from '../xml.js';
 
@@ -78,21 +79,13 @@ function objectParts(ctx: S3Context, obj: ObjectInfo, count: number): XmlNode {
 }
 
 export function getObjectAttributes(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
-  const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
-      ArgumentName: 'versionId',
-      ArgumentValue: v,
-    });
+  const v = versionIdParam(ctx.query);
   const key = r.key;
-  const obj = ctx.deps.storage.headObject(bucket.name, key);
-  // The pipeline checked s3:GetObjectAttributes; AWS asks for s3:GetObject as well.
-  checkAccess(ctx, bucket, 's3:GetObject', key, obj);
+  const found = ctx.deps.storage.headObject(bucket.name, key, v);
+  // The pipeline checked s3:GetObjectAttributes; AWS asks for s3:GetObject (s3:GetObjectVersion) as well.
+  checkAccess(ctx, bucket, v === null ? 's3:GetObject' : 's3:GetObjectVersion', key, found);
   const wanted = requestedAttributes(header(ctx, 'x-amz-object-attributes'));
-  if (!obj) {
-    if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
-    throw new S3Error('NoSuchKey', undefined, { Key: key });
-  }
+  const obj = requireTarget(ctx, bucket, key, v);
   const body: XmlNode = {};
   if (wanted.has('ETag')) body.ETag = obj.etag;
   if (wanted.has('Checksum') && obj.checksum && Object.keys(obj.checksum).length > 0) {
@@ -104,6 +97,6 @@ export function getObjectAttributes(ctx: S3Context, bucket: BucketInfo, r: Objec
   if (wanted.has('StorageClass')) body.StorageClass = obj.headers['x-amz-storage-class'] ?? 'STANDARD';
   if (wanted.has('ObjectSize')) body.ObjectSize = obj.size;
   ctx.res.setHeader('last-modified', obj.lastModified.toUTCString());
-  if (v === 'null') ctx.res.setHeader('x-amz-version-id', 'null');
+  for (const [name, value] of Object.entries(versionHeader(bucket, obj, v))) ctx.res.setHeader(name, value);
   sendXml(ctx, 'GetObjectAttributesResponse', body);
 }

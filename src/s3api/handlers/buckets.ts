@@ -59,8 +59,3 @@ export function deleteBucket(ctx: S3Context, bucket: BucketInfo): void {
 export function getBucketLocation(ctx: S3Context, bucket: BucketInfo): void {
   sendXml(ctx, 'LocationConstraint', { '#text': bucket.region === 'us-east-1' ? '' : bucket.region });
 }
-
-/** Buckets are never versioned: the status element is absent, as for a bucket that never had versioning. */
-export function getBucketVersioning(ctx: S3Context): void {
-  sendXml(ctx, 'VersioningConfiguration', {});
-}

@@ -1,4 +1,4 @@
-import type { BucketInfo } from '#storage';
+import { isVersionIdSyntax, type BucketInfo } from '#storage';
 import { readSmallBody } from '../body.js';
 import type { S3Context } from '../context.js';
 import { S3Error, toS3Error } from '../errors.js';
@@ -24,10 +24,28 @@ export async function deleteObjects(ctx: S3Context, bucket: BucketInfo): Promise
     if (key === undefined || key === '') throw new S3Error('MalformedXML');
     const versionId = text(o, 'VersionId');
     try {
-      if (versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchVersion');
-      checkAccess(ctx, bucket, 's3:DeleteObject', key, null);
-      await ctx.deps.storage.deleteObject(bucket.name, key);
-      if (!quiet) deleted.push({ Key: key, VersionId: versionId });
+      if (versionId !== undefined && !isVersionIdSyntax(versionId)) throw new S3Error('NoSuchVersion');
+      checkAccess(ctx, bucket, versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', key, null);
+      const storage = ctx.deps.storage;
+      if (versionId === undefined) {
+        const r = await storage.deleteObject(bucket.name, key, ctx.addon?.id);
+        if (!quiet)
+          deleted.push({
+            Key: key,
+            DeleteMarker: r.deleteMarker ? true : undefined,
+            DeleteMarkerVersionId: r.deleteMarker ? (r.versionId ?? undefined) : undefined,
+          });
+      } else {
+        // A version the key does not have is reported deleted, as AWS does (minio/minio#11086).
+        const r = await storage.deleteObjectVersion(bucket.name, key, versionId);
+        if (!quiet)
+          deleted.push({
+            Key: key,
+            VersionId: versionId,
+            DeleteMarker: r?.deleteMarker ? true : undefined,
+            DeleteMarkerVersionId: r?.deleteMarker ? versionId : undefined,
+          });
+      }
     } catch (e) {
       const err = toS3Error(e);
       if (err.code === 'InternalError')

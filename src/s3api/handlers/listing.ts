@@ -3,6 +3,7 @@ import type { S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { isoDate, quoteEtag, sendXml } from '../respond.js';
 import type { XmlNode } from '../xml.js';
+import { versionIdParam } from '../versions.js';
 
 const MAX_KEYS = 1000;
 
@@ -54,7 +55,7 @@ function contents(
   }));
 }
 
-function commonPrefixes(page: ListPage<ObjectInfo>, enc: (s: string) => string): XmlNode[] {
+function commonPrefixes(page: Pick<ListPage<ObjectInfo>, 'commonPrefixes'>, enc: (s: string) => string): XmlNode[] {
   return page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
 }
 
@@ -119,50 +120,65 @@ export function listObjectsV2(ctx: S3Context, bucket: BucketInfo): void {
 }
 
 /**
- * Unversioned buckets list every object as its only version, VersionId "null"
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
+ * ListObjectVersions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html):
+ * every version and delete marker, keys in order and each key's versions newest first. Objects
+ * written while the bucket was unversioned are their key's `null` version.
  */
 export function listObjectVersions(ctx: S3Context, bucket: BucketInfo): void {
   const enc = encoder(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
   const delimiter = ctx.query.get('delimiter') ?? '';
   const keyMarker = ctx.query.get('key-marker') ?? '';
-  const versionMarker = ctx.query.get('version-id-marker');
-  if (versionMarker !== null && versionMarker !== '' && versionMarker !== 'null') {
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+  const rawVersionMarker = ctx.query.get('version-id-marker');
+  const versionMarker =
+    rawVersionMarker === null || rawVersionMarker === '' ? null : versionIdParam(ctx.query, 'version-id-marker');
+  if (versionMarker !== null && keyMarker === '') {
+    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', {
       ArgumentName: 'version-id-marker',
       ArgumentValue: versionMarker,
     });
   }
-  if (versionMarker !== null && versionMarker !== '' && keyMarker === '') {
-    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', {
-      ArgumentName: 'version-id-marker',
-    });
-  }
   const max = maxKeys(ctx);
-  const page = ctx.deps.storage.listObjects(bucket.name, { prefix, delimiter, after: keyMarker, maxKeys: max });
-  const lastIsPrefix = page.next !== null && page.commonPrefixes.includes(page.next);
+  const page = ctx.deps.storage.listObjectVersions(bucket.name, {
+    prefix,
+    delimiter,
+    keyMarker,
+    versionIdMarker: versionMarker,
+    maxKeys: max,
+  });
+  const entries = page.versions.map((v) => ({
+    v,
+    common: {
+      Key: enc(v.key),
+      VersionId: v.versionId,
+      IsLatest: v.isLatest,
+      LastModified: isoDate(v.lastModified),
+    },
+  }));
   sendXml(ctx, 'ListVersionsResult', {
     Name: bucket.name,
     Prefix: enc(prefix),
     KeyMarker: enc(keyMarker),
-    VersionIdMarker: versionMarker ?? '',
-    NextKeyMarker: page.isTruncated ? enc(page.next!) : undefined,
-    NextVersionIdMarker: page.isTruncated && !lastIsPrefix ? 'null' : undefined,
+    VersionIdMarker: rawVersionMarker ?? '',
+    NextKeyMarker: page.isTruncated && page.nextKeyMarker !== null ? enc(page.nextKeyMarker) : undefined,
+    NextVersionIdMarker: page.isTruncated ? (page.nextVersionIdMarker ?? undefined) : undefined,
     MaxKeys: max,
     Delimiter: delimiter ? enc(delimiter) : undefined,
     IsTruncated: page.isTruncated,
     EncodingType: ctx.query.get('encoding-type') ?? undefined,
-    Version: page.contents.map((o) => ({
-      Key: enc(o.key),
-      VersionId: 'null',
-      IsLatest: true,
-      LastModified: isoDate(o.lastModified),
-      ETag: quoteEtag(o.etag),
-      Size: o.size,
-      Owner: owner(ctx, o),
-      StorageClass: o.headers['x-amz-storage-class'] ?? 'STANDARD',
-    })),
+    // Versions and markers go out as two runs of elements rather than interleaved: the schema
+    // (a choice of either, repeated) allows both, and clients read them as two lists.
+    Version: entries
+      .filter((e) => !e.v.deleteMarker)
+      .map(({ v, common }) => ({
+        ...common,
+        ETag: quoteEtag(v.etag),
+        ChecksumAlgorithm: v.checksum ? Object.keys(v.checksum) : undefined,
+        Size: v.size,
+        Owner: owner(ctx, v),
+        StorageClass: v.headers['x-amz-storage-class'] ?? 'STANDARD',
+      })),
+    DeleteMarker: entries.filter((e) => e.v.deleteMarker).map(({ v, common }) => ({ ...common, Owner: owner(ctx, v) })),
     CommonPrefixes: commonPrefixes(page, enc),
   });
 }

@@ -26,6 +26,7 @@ import { children, child, parseXml, text, toXml, type XmlNode } from '../xml.js'
 import { writePrecondition } from '../write-conditions.js';
 import { objectOwnership } from '../acl-guard.js';
 import { copySourceObject, requestedAcl } from './objects.js';
+import { versionHeader } from '../versions.js';
 import type { ObjectRoute, PartRoute, UploadRoute } from '../router.js';
 import { tagsOfWrite } from './tagging.js';
 
@@ -179,6 +180,8 @@ function copySourceRange(ctx: S3Context, size: number): ByteRange | null {
 export async function uploadPartCopy(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
   const source = copySourceObject(ctx);
   const range = copySourceRange(ctx, source.size);
+  if (source.versionId !== 'null' || ctx.deps.storage.bucket(source.bucket)?.versioning)
+    ctx.res.setHeader('x-amz-copy-source-version-id', source.versionId);
   const part = await ctx.deps.storage.multipart.copyPart({
     bucket: bucket.name,
     key: r.key,
@@ -254,6 +257,7 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
   const path = (ctx.req.url ?? '/').split('?')[0]!;
   const value = Object.values(object.checksum ?? {})[0];
   for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, object))) ctx.res.setHeader(k, v);
+  for (const [name, v] of Object.entries(versionHeader(bucket, object))) ctx.res.setHeader(name, v);
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `${ctx.secure ? 'https' : 'http'}://${header(ctx, 'host') ?? 'localhost'}${path}`,
     Bucket: bucket.name,

@@ -1,4 +1,4 @@
-import type { Acl, BucketInfo, ObjectInfo } from '#storage';
+import type { Acl, BucketInfo, DeleteResult, ObjectInfo } from '#storage';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { evaluateConditions, parseRange } from '../../shared/http-semantics.js';
@@ -15,6 +15,7 @@ import { aclFromHeaders } from './access.js';
 import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
+import { noSuchVersion, versionHeader, versionIdParam } from '../versions.js';
 
 /**
  * The ACL a new object gets from x-amz-acl or x-amz-grant-* headers (null means the default,
@@ -33,16 +34,6 @@ export function requestedAcl(ctx: S3Context, bucket: BucketInfo): Acl | null {
 /** Who owns the object this request writes, and the ACL it is stored with. */
 function newObjectOwnership(ctx: S3Context, bucket: BucketInfo): { ownerId: string; acl: Acl | null } {
   return objectOwnership(bucket, ctx.addon?.id ?? bucket.ownerId, requestedAcl(ctx, bucket));
-}
-
-/** Only `null` names a version on unversioned buckets. */
-function checkVersionId(ctx: S3Context): void {
-  const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
-      ArgumentName: 'versionId',
-      ArgumentValue: v,
-    });
 }
 
 export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
@@ -64,7 +55,11 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     precondition: writePrecondition(ctx),
     tags,
   });
-  const out: Record<string, string> = { etag: quoteEtag(obj.etag), ...expirationHeader(ctx, bucket, obj) };
+  const out: Record<string, string> = {
+    etag: quoteEtag(obj.etag),
+    ...versionHeader(bucket, obj),
+    ...expirationHeader(ctx, bucket, obj),
+  };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   sendEmpty(ctx, 200, out);
 }
@@ -72,10 +67,37 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
 /**
  * A missing key is NoSuchKey only for callers who may list the bucket; others get AccessDenied
  * so that existence does not leak (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+ * Delete markers answer as AWS documents
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeleteMarker.html): a current marker is
+ * 404 NoSuchKey with x-amz-delete-marker and its version id; a marker named by versionId is
+ * 405 MethodNotAllowed with x-amz-delete-marker and Last-Modified.
  */
-function requireReadable(ctx: S3Context, bucket: BucketInfo, key: string, obj: ObjectInfo | null): ObjectInfo {
+function requireReadable(
+  ctx: S3Context,
+  bucket: BucketInfo,
+  key: string,
+  versionId: string | null,
+  obj: ObjectInfo | null,
+): ObjectInfo {
   if (obj) return obj;
   if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
+  const storage = ctx.deps.storage;
+  const marker =
+    versionId === null
+      ? storage.currentDeleteMarker(bucket.name, key)
+      : storage.objectVersion(bucket.name, key, versionId);
+  if (marker?.deleteMarker) {
+    ctx.res.setHeader('x-amz-delete-marker', 'true');
+    ctx.res.setHeader('x-amz-version-id', marker.versionId);
+    if (versionId !== null) {
+      ctx.res.setHeader('last-modified', marker.lastModified.toUTCString());
+      throw new S3Error('MethodNotAllowed', undefined, {
+        Method: ctx.req.method ?? 'GET',
+        ResourceType: 'DeleteMarker',
+      });
+    }
+  }
+  if (versionId !== null) throw noSuchVersion(key, versionId);
   throw new S3Error('NoSuchKey', undefined, { Key: key });
 }
 
@@ -89,9 +111,9 @@ export async function getObject(
   r: ReadRoute,
   object: ObjectInfo | null,
 ): Promise<void> {
-  checkVersionId(ctx);
-  const obj = requireReadable(ctx, bucket, r.key, object);
-  const h = objectResponseHeaders(obj);
+  const versionId = versionIdParam(ctx.query);
+  const obj = requireReadable(ctx, bucket, r.key, versionId, object);
+  const h: OutgoingHttpHeaders = { ...objectResponseHeaders(obj), ...versionHeader(bucket, obj, versionId) };
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
   Object.assign(h, expirationHeader(ctx, bucket, obj));
@@ -150,10 +172,27 @@ export async function getObject(
   await pipeline(stream, ctx.res);
 }
 
+/**
+ * DeleteObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html): with a
+ * versionId that version is destroyed; a version the key does not have is a success all the
+ * same, its id echoed, as AWS answers (minio/minio#18117, versity/versitygw#1758).
+ */
 export async function deleteObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
-  checkVersionId(ctx);
-  await ctx.deps.storage.deleteObject(bucket.name, r.key);
-  sendEmpty(ctx, 204);
+  const versionId = versionIdParam(ctx.query);
+  const storage = ctx.deps.storage;
+  const result =
+    versionId === null
+      ? await storage.deleteObject(bucket.name, r.key, ctx.addon?.id)
+      : ((await storage.deleteObjectVersion(bucket.name, r.key, versionId)) ?? { deleteMarker: false, versionId });
+  sendEmpty(ctx, 204, deleteHeaders(result));
+}
+
+/** x-amz-delete-marker and x-amz-version-id of a DELETE's answer. */
+function deleteHeaders(result: DeleteResult): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (result.deleteMarker) h['x-amz-delete-marker'] = 'true';
+  if (result.versionId !== null) h['x-amz-version-id'] = result.versionId;
+  return h;
 }
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=...]`, URL-encoded. */
@@ -177,15 +216,27 @@ export function parseCopySource(raw: string): { bucket: string; key: string; ver
   return { bucket: p.slice(0, slash), key: p.slice(slash + 1), versionId };
 }
 
-/** Reads the copy source after checking s3:GetObject on it and the x-amz-copy-source-if-* conditions. */
+/**
+ * Reads the copy source (its current version, or the one `?versionId=` names) after checking
+ * s3:GetObject (s3:GetObjectVersion) on it and the x-amz-copy-source-if-* conditions. A delete
+ * marker cannot be copied: the current one is NoSuchKey, a named one InvalidRequest
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, x-amz-copy-source).
+ */
 export function copySourceObject(ctx: S3Context): ObjectInfo {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source')!);
-  if (src.versionId !== null && src.versionId !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+  const versionId = src.versionId === null ? null : versionIdParam(new URLSearchParams({ versionId: src.versionId }));
   const storage = ctx.deps.storage;
   const srcBucket = storage.requireBucket(src.bucket);
-  const obj = storage.headObject(src.bucket, src.key);
-  checkAccess(ctx, srcBucket, 's3:GetObject', src.key, obj);
+  const obj = storage.headObject(src.bucket, src.key, versionId);
+  checkAccess(ctx, srcBucket, versionId === null ? 's3:GetObject' : 's3:GetObjectVersion', src.key, obj);
+  if (!obj && versionId !== null) {
+    if (storage.objectVersion(src.bucket, src.key, versionId)?.deleteMarker)
+      throw new S3Error(
+        'InvalidRequest',
+        'The source of a copy request may not specifically refer to a delete marker by version id.',
+      );
+    throw noSuchVersion(src.key, versionId);
+  }
   if (!obj) throw new S3Error('NoSuchKey', undefined, { Key: src.key });
   const cond = evaluateConditions(
     {
@@ -213,9 +264,12 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
   const key = r.key;
   const redirectChanged = header(ctx, 'x-amz-website-redirect-location') !== undefined;
   const classChanged = header(ctx, 'x-amz-storage-class') !== undefined;
+  // Copying a named version onto its own key is how an old version is restored: not a copy "to itself".
+  const namedVersion = parseCopySource(header(ctx, 'x-amz-copy-source')!).versionId !== null;
   if (
     source.bucket === bucket.name &&
     source.key === key &&
+    !namedVersion &&
     directive === 'COPY' &&
     !redirectChanged &&
     !classChanged
@@ -252,5 +306,10 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     tags,
   });
   for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, obj))) ctx.res.setHeader(k, v);
+  // x-amz-copy-source-version-id names the version copied whenever the source has versions (API_CopyObject.html).
+  const sourceBucket = ctx.deps.storage.bucket(source.bucket);
+  if (sourceBucket && (sourceBucket.versioning || namedVersion))
+    ctx.res.setHeader('x-amz-copy-source-version-id', source.versionId);
+  for (const [name, value] of Object.entries(versionHeader(bucket, obj))) ctx.res.setHeader(name, value);
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoDate(obj.lastModified), ETag: quoteEtag(obj.etag) });
 }

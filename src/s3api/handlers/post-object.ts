@@ -36,6 +36,7 @@ import { objectArn, requestContext } from '../pipeline.js';
 import { readPostForm, type PostForm } from '../post-form.js';
 import { treatmentOf } from '../request-headers.js';
 import { quoteEtag, sendEmpty, sendXml } from '../respond.js';
+import { versionHeader } from '../versions.js';
 import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
 
@@ -77,6 +78,7 @@ export async function postObject(ctx: S3Context, bucket: BucketInfo): Promise<vo
     const upload = prepare(ctx, bucket, form);
     const obj = await store(ctx, bucket, upload, form.file!.stream);
     await form.finished;
+    for (const [name, v] of Object.entries(versionHeader(bucket, obj))) ctx.res.setHeader(name, v);
     respond(ctx, bucket, form.fields, upload.key, quoteEtag(obj.etag), obj.checksum ?? {});
   } catch (e) {
     form.abandon();

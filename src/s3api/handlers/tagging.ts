@@ -9,37 +9,17 @@ import { readSmallBody } from '../body.js';
 import type { S3Context } from '../context.js';
 import type { ObjectRoute } from '../router.js';
 import { S3Error, toS3Error } from '../errors.js';
-import { checkAccess, isAllowed, mayLearnMissing } from '../pipeline.js';
+import { checkAccess, isAllowed } from '../pipeline.js';
 import { sendEmpty, sendXml } from '../respond.js';
+import { actionOf } from '../actions.js';
+import { requireTarget, versionHeader, versionIdParam, wellFormedVersionId } from '../versions.js';
 import { parseTaggingHeader, parseTaggingXml, taggingDirective, taggingXml } from '../tagging.js';
 
-/** Only `null` names a version on unversioned buckets. */
-function checkVersionId(ctx: S3Context): void {
-  const v = ctx.query.get('versionId');
-  if (v !== null && v !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
-      ArgumentName: 'versionId',
-      ArgumentValue: v,
-    });
-}
-
-/** The object the request names, or NoSuchKey / AccessDenied for a missing key as GetObject answers. */
-function requireObject(ctx: S3Context, bucket: BucketInfo, key: string): ObjectInfo {
-  const obj = ctx.deps.storage.headObject(bucket.name, key);
-  if (obj) return obj;
-  if (!mayLearnMissing(ctx, bucket, key)) throw new S3Error('AccessDenied');
-  throw new S3Error('NoSuchKey', undefined, { Key: key });
-}
-
-function versionHeaders(ctx: S3Context): Record<string, string> {
-  return ctx.query.get('versionId') === 'null' ? { 'x-amz-version-id': 'null' } : {};
-}
-
 export function getObjectTagging(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
-  checkVersionId(ctx);
-  const obj = requireObject(ctx, bucket, r.key);
-  const doc = taggingXml(obj.tags ?? []);
-  sendXml(ctx, 'Tagging', doc);
+  const versionId = versionIdParam(ctx.query);
+  const obj = requireTarget(ctx, bucket, r.key, versionId);
+  for (const [name, v] of Object.entries(versionHeader(bucket, obj, versionId))) ctx.res.setHeader(name, v);
+  sendXml(ctx, 'Tagging', taggingXml(obj.tags ?? []));
 }
 
 /**
@@ -58,21 +38,21 @@ export async function putObjectTagging(ctx: S3Context, bucket: BucketInfo, r: Ob
   } catch (e) {
     problem = toS3Error(e);
   }
-  const existing = ctx.deps.storage.headObject(bucket.name, key);
-  checkAccess(ctx, bucket, 's3:PutObjectTagging', key, existing, tags);
+  const versionId = wellFormedVersionId(ctx.query);
+  const existing = ctx.deps.storage.headObject(bucket.name, key, versionId);
+  checkAccess(ctx, bucket, actionOf('PutObjectTagging', ctx.query.has('versionId'))!, key, existing, tags);
   if (problem) throw problem;
-  checkVersionId(ctx);
-  if (!existing) throw new S3Error('NoSuchKey', undefined, { Key: key });
-  ctx.deps.storage.setObjectTags(bucket.name, key, tags!);
-  sendEmpty(ctx, 200, versionHeaders(ctx));
+  versionIdParam(ctx.query);
+  const obj = requireTarget(ctx, bucket, key, versionId);
+  ctx.deps.storage.setObjectTags(bucket.name, key, tags!, versionId);
+  sendEmpty(ctx, 200, versionHeader(bucket, obj, versionId));
 }
 
 export function deleteObjectTagging(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
-  checkVersionId(ctx);
-  const key = r.key;
-  if (!ctx.deps.storage.headObject(bucket.name, key)) throw new S3Error('NoSuchKey', undefined, { Key: key });
-  ctx.deps.storage.setObjectTags(bucket.name, key, []);
-  sendEmpty(ctx, 204, versionHeaders(ctx));
+  const versionId = versionIdParam(ctx.query);
+  const obj = requireTarget(ctx, bucket, r.key, versionId);
+  ctx.deps.storage.setObjectTags(bucket.name, r.key, [], versionId);
+  sendEmpty(ctx, 204, versionHeader(bucket, obj, versionId));
 }
 
 export function getBucketTagging(ctx: S3Context, bucket: BucketInfo): void {

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LifecycleConfig, LifecycleRule } from './config.js';
-import { DEFAULT_DAY_MS, dueAfterDays, noncurrentDue, objectExpiration, uploadAbortDue } from './due.js';
+import {
+  DEFAULT_DAY_MS,
+  deleteMarkerDue,
+  dueAfterDays,
+  noncurrentDue,
+  noncurrentVersionDue,
+  objectExpiration,
+  uploadAbortDue,
+} from './due.js';
 
 const DAY = DEFAULT_DAY_MS;
 const at = (iso: string): number => Date.parse(iso);
@@ -74,4 +82,50 @@ test('noncurrentDue keeps the newest noncurrent versions and waits for the day',
   for (const [name, since, rank, now, want] of cases)
     assert.equal(noncurrentDue(r, since, rank, now, 2_000), want, name);
   assert.equal(noncurrentDue(rule({ expiration: { days: 1 } }), 0, 9, 1e12, 2_000), false, 'no such action');
+});
+
+test('noncurrentVersionDue and deleteMarkerDue', { timeout: 5_000 }, () => {
+  const cfg: LifecycleConfig = {
+    rules: [
+      rule({
+        id: 'nc',
+        filter: { prefix: 'v/' },
+        noncurrentVersionExpiration: { noncurrentDays: 1, newerNoncurrentVersions: 1 },
+      }),
+      rule({ id: 'eodm', filter: { prefix: 'm/' }, expiration: { expiredObjectDeleteMarker: true } }),
+      rule({ id: 'days', filter: { prefix: 'd/' }, expiration: { days: 2 } }),
+      rule({
+        id: 'tagged',
+        filter: { tag: { key: 'k', value: 'v' } },
+        noncurrentVersionExpiration: { noncurrentDays: 1 },
+      }),
+    ],
+  };
+  const nc: Array<[string, string, number, number, boolean]> = [
+    ['rank 1, a day old', 'v/a', 1, 2_000, true],
+    ['rank 0 is kept', 'v/a', 0, 2_000, false],
+    ['not yet a day', 'v/a', 1, 1_999, false],
+    ['no rule for the prefix', 'x/a', 5, 1e9, false],
+  ];
+  for (const [name, key, rank, now, want] of nc)
+    assert.equal(noncurrentVersionDue(cfg, { key, size: 1, noncurrentSinceMs: 0 }, rank, now, 2_000), want, name);
+  assert.equal(
+    noncurrentVersionDue(
+      cfg,
+      { key: 'x', size: 1, tags: [{ key: 'k', value: 'v' }], noncurrentSinceMs: 0 },
+      0,
+      2_000,
+      2_000,
+    ),
+    true,
+    "a tag filter applies to the version's own tags",
+  );
+  const markers: Array<[string, string, number, boolean]> = [
+    ['ExpiredObjectDeleteMarker: at once', 'm/a', 0, true],
+    ['Days: once the marker is that old', 'd/a', 4_000, true],
+    ['Days: not yet', 'd/a', 3_999, false],
+    ['no rule', 'v/a', 1e9, false],
+  ];
+  for (const [name, key, now, want] of markers)
+    assert.equal(deleteMarkerDue(cfg, { key, lastModified: new Date(0) }, now, 2_000), want, name);
 });

@@ -86,3 +86,35 @@ export function noncurrentDue(
   if (rank < (n.newerNoncurrentVersions ?? 0)) return false;
   return dueAfterDays(noncurrentSinceMs, n.noncurrentDays, dayMs) <= nowMs;
 }
+
+/** Whether any enabled rule that matches this noncurrent version (at `rank`, 0 = newest noncurrent) makes it due. */
+export function noncurrentVersionDue(
+  cfg: LifecycleConfig,
+  v: LifecycleSubject & { noncurrentSinceMs: number },
+  rank: number,
+  nowMs: number,
+  dayMs: number,
+): boolean {
+  return cfg.rules.some((rule) => ruleMatches(rule, v) && noncurrentDue(rule, v.noncurrentSinceMs, rank, nowMs, dayMs));
+}
+
+/**
+ * Whether a current delete marker with no other version of its key ("expired object delete
+ * marker") may go: a matching rule says ExpiredObjectDeleteMarker, or has Expiration Days and the
+ * marker is that old ("When you specify the Days action element, Amazon S3 automatically performs
+ * ExpiredObjectDeleteMarker cleanup when the delete markers are old enough", intro-lifecycle-rules.html).
+ */
+export function deleteMarkerDue(
+  cfg: LifecycleConfig,
+  marker: { key: string; lastModified: Date },
+  nowMs: number,
+  dayMs: number,
+): boolean {
+  const subject = { key: marker.key, size: 0, tags: [] };
+  return cfg.rules.some((rule) => {
+    if (rule.status !== 'Enabled' || !ruleMatches(rule, subject)) return false;
+    if (rule.expiration?.expiredObjectDeleteMarker === true) return true;
+    const days = rule.expiration?.days;
+    return days !== undefined && dueAfterDays(marker.lastModified.getTime(), days, dayMs) <= nowMs;
+  });
+}

@@ -16,9 +16,11 @@ export { ruleMatches, rulePrefix, scanPrefixes, type LifecycleSubject } from './
 export {
   DEFAULT_DAY_MS,
   dayCeil,
+  deleteMarkerDue,
   dueAfterDays,
   expirationTime,
   noncurrentDue,
+  noncurrentVersionDue,
   objectExpiration,
   uploadAbortDue,
   type ScheduledExpiration,

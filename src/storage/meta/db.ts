@@ -86,6 +86,34 @@ const MIGRATIONS: string[] = [
   // NULL when never set or deleted.
   `ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
    ALTER TABLE buckets ADD COLUMN ownership TEXT;`,
+  // Versioning. `objects` stays "the current version, when it is not a delete marker", so every
+  // read of the current object is unchanged; its version id is 'null' for objects written while
+  // the bucket was unversioned or suspended. `versions` holds every other version: noncurrent
+  // ones (noncurrent_since: when they stopped being current, for lifecycle) and delete markers
+  // (a current marker has noncurrent_since NULL). `seq` orders a key's versions, newest last;
+  // an `objects` row is newer than all of its key's `versions` rows.
+  `ALTER TABLE buckets ADD COLUMN versioning TEXT;
+   ALTER TABLE objects ADD COLUMN version_id TEXT NOT NULL DEFAULT 'null';
+   CREATE TABLE versions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     version_id TEXT NOT NULL,
+     delete_marker INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     owner_id TEXT NOT NULL,
+     headers TEXT NOT NULL,
+     acl TEXT,
+     checksum TEXT,
+     blobs TEXT NOT NULL,
+     tags TEXT,
+     noncurrent_since INTEGER
+   );
+   CREATE UNIQUE INDEX versions_by_id ON versions (bucket, key, version_id);
+   CREATE INDEX versions_by_key ON versions (bucket, key, seq DESC);
+   CREATE INDEX versions_by_age ON versions (bucket, noncurrent_since);`,
   // Lifecycle: the bucket's validated lifecycle configuration (JSON); NULL when none is set.
   `ALTER TABLE buckets ADD COLUMN lifecycle TEXT;`,
 ];

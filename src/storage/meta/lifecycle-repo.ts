@@ -11,6 +11,18 @@ export interface ScannedObject {
   tags: Tag[];
 }
 
+/** A row of `versions`: a noncurrent version, or a delete marker (current when noncurrentSince is null). */
+export interface ScannedVersion {
+  seq: number;
+  key: string;
+  versionId: string;
+  deleteMarker: boolean;
+  size: number;
+  lastModified: Date;
+  noncurrentSince: number | null;
+  tags: Tag[];
+}
+
 export interface ScannedUpload {
   id: string;
   key: string;
@@ -35,6 +47,27 @@ export class LifecycleRepo {
       >(
         'SELECT key, size, etag, last_modified, tags FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?',
       ),
+      // Listing order, key ascending and each key's newest version first, along versions_by_key;
+      // the cursor (key, seq) resumes inside a key's history.
+      versions: db.prepare<
+        [string, string, string, string, number, number],
+        {
+          seq: number;
+          key: string;
+          version_id: string;
+          delete_marker: number;
+          size: number;
+          last_modified: number;
+          noncurrent_since: number | null;
+          tags: string | null;
+        }
+      >(
+        `SELECT seq, key, version_id, delete_marker, size, last_modified, noncurrent_since, tags FROM versions
+         WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND seq < ?)) ORDER BY key, seq DESC LIMIT ?`,
+      ),
+      versionCount: db.prepare<[string, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM versions WHERE bucket = ? AND key = ?',
+      ),
       uploads: db.prepare<[string, string, number, string, number], ScannedUpload>(
         `SELECT id, key, initiated FROM uploads WHERE bucket = ? AND (key, initiated, id) > (?, ?, ?)
          ORDER BY key, initiated, id LIMIT ?`,
@@ -56,6 +89,25 @@ export class LifecycleRepo {
       lastModified: new Date(r.last_modified),
       tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
     }));
+  }
+
+  /** Rows of `versions` with key >= `from`, after the cursor (key, seq), in listing order. */
+  versionsFrom(bucket: string, from: string, after: { key: string; seq: number }, limit: number): ScannedVersion[] {
+    return this.s.versions.all(bucket, from, after.key, after.key, after.seq, limit).map((r) => ({
+      seq: r.seq,
+      key: r.key,
+      versionId: r.version_id,
+      deleteMarker: r.delete_marker === 1,
+      size: r.size,
+      lastModified: new Date(r.last_modified),
+      noncurrentSince: r.noncurrent_since,
+      tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
+    }));
+  }
+
+  /** How many noncurrent versions and delete markers the key has. */
+  versionCount(bucket: string, key: string): number {
+    return this.s.versionCount.get(bucket, key)!.n;
   }
 
   /** Uploads after the (key, initiated, id) cursor, along the uploads_by_key index. */

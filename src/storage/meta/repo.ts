@@ -1,7 +1,7 @@
 import type { Db } from './db.js';
 import type { LifecycleConfig } from '../lifecycle/index.js';
 import type { Acl, ObjectOwnership, PublicAccessBlock } from '../policy/index.js';
-import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag } from '../types.js';
+import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag, VersioningStatus } from '../types.js';
 
 interface AddonRow {
   id: string;
@@ -24,8 +24,9 @@ interface BucketRow {
   public_access_block: string | null;
   ownership: string | null;
   lifecycle: string | null;
+  versioning: string | null;
 }
-interface ObjectRow {
+export interface ObjectRow {
   bucket: string;
   key: string;
   size: number;
@@ -37,6 +38,7 @@ interface ObjectRow {
   checksum: string | null;
   blobs: string;
   tags: string | null;
+  version_id: string;
 }
 
 const toAddon = (r: AddonRow): Addon => ({
@@ -60,8 +62,9 @@ const toBucket = (r: BucketRow): BucketInfo => ({
   publicAccessBlock: r.public_access_block ? (JSON.parse(r.public_access_block) as PublicAccessBlock) : null,
   ownership: r.ownership as ObjectOwnership | null,
   lifecycle: r.lifecycle ? (JSON.parse(r.lifecycle) as LifecycleConfig) : null,
+  versioning: r.versioning as VersioningStatus | null,
 });
-const toObject = (r: ObjectRow): ObjectInfo => ({
+export const toObject = (r: ObjectRow): ObjectInfo => ({
   bucket: r.bucket,
   key: r.key,
   size: r.size,
@@ -73,6 +76,23 @@ const toObject = (r: ObjectRow): ObjectInfo => ({
   checksum: r.checksum ? (JSON.parse(r.checksum) as Record<string, string>) : null,
   blobs: JSON.parse(r.blobs) as BlobRef[],
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : [],
+  versionId: r.version_id,
+});
+
+/** The columns an object or version row stores, from its ObjectInfo (version_id included). */
+export const objectColumns = (o: ObjectInfo) => ({
+  bucket: o.bucket,
+  key: o.key,
+  size: o.size,
+  etag: o.etag,
+  last_modified: o.lastModified.getTime(),
+  owner_id: o.ownerId,
+  headers: JSON.stringify(o.headers),
+  acl: o.acl ? JSON.stringify(o.acl) : null,
+  checksum: o.checksum ? JSON.stringify(o.checksum) : null,
+  blobs: JSON.stringify(o.blobs),
+  tags: tagsColumn(o.tags),
+  version_id: o.versionId,
 });
 
 /** A tag set as stored: empty sets are NULL, so "no tags" has one spelling. */
@@ -100,7 +120,10 @@ export class MetaRepo {
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_id = ? ORDER BY name'),
       bucketCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM buckets WHERE owner_id = ?'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
-      anyObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+      anyObject: db.prepare<[string, string], { one: number }>(
+        'SELECT 1 AS one FROM objects WHERE bucket = ? UNION ALL SELECT 1 FROM versions WHERE bucket = ? LIMIT 1',
+      ),
+      setBucketVersioning: db.prepare('UPDATE buckets SET versioning = ? WHERE name = ?'),
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
       setBucketPolicy: db.prepare('UPDATE buckets SET policy = ? WHERE name = ?'),
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
@@ -111,11 +134,11 @@ export class MetaRepo {
       setBucketLifecycle: db.prepare('UPDATE buckets SET lifecycle = ? WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
-        `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs, tags)
-         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_id, @headers, @acl, @checksum, @blobs, @tags)
+        `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs, tags, version_id)
+         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_id, @headers, @acl, @checksum, @blobs, @tags, @version_id)
          ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
            owner_id = excluded.owner_id, headers = excluded.headers, acl = excluded.acl, checksum = excluded.checksum, blobs = excluded.blobs,
-           tags = excluded.tags`,
+           tags = excluded.tags, version_id = excluded.version_id`,
       ),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
@@ -190,7 +213,7 @@ export class MetaRepo {
     return this.s.bucketsOf.all(ownerId).map(toBucket);
   }
   bucketIsEmpty(name: string): boolean {
-    return this.s.anyObject.get(name) === undefined;
+    return this.s.anyObject.get(name, name) === undefined;
   }
   deleteBucket(name: string): void {
     this.s.deleteBucket.run(name);
@@ -219,25 +242,16 @@ export class MetaRepo {
   setBucketLifecycle(name: string, lifecycle: LifecycleConfig | null): void {
     this.s.setBucketLifecycle.run(lifecycle === null ? null : JSON.stringify(lifecycle), name);
   }
+  setBucketVersioning(name: string, status: VersioningStatus): void {
+    this.s.setBucketVersioning.run(status, name);
+  }
 
   object(bucket: string, key: string): ObjectInfo | null {
     const r = this.s.object.get(bucket, key);
     return r ? toObject(r) : null;
   }
   upsertObject(o: ObjectInfo): void {
-    this.s.upsertObject.run({
-      bucket: o.bucket,
-      key: o.key,
-      size: o.size,
-      etag: o.etag,
-      last_modified: o.lastModified.getTime(),
-      owner_id: o.ownerId,
-      headers: JSON.stringify(o.headers),
-      acl: o.acl ? JSON.stringify(o.acl) : null,
-      checksum: o.checksum ? JSON.stringify(o.checksum) : null,
-      blobs: JSON.stringify(o.blobs),
-      tags: tagsColumn(o.tags),
-    });
+    this.s.upsertObject.run(objectColumns(o));
   }
   deleteObject(bucket: string, key: string): void {
     this.s.deleteObject.run(bucket, key);

@@ -53,13 +53,13 @@ test("the worker walks only the rules' key ranges, page by page, and expires exa
     const newest = Math.max(...keys.map((k) => s.headObject('lc-unit', k)!.lastModified.getTime()));
     // Two days on: a/ is due, b/ (five days) is not; c/ is disabled and never walked.
     const first = await s.applyLifecycle(newest + 2 * DAY);
-    assert.deepEqual(first, { scanned: 12, expired: 8, aborted: 0 });
+    assert.deepEqual(first, { scanned: 12, expired: 8, noncurrent: 0, markers: 0, aborted: 0 });
     const left = s
       .listObjects('lc-unit', { prefix: '', delimiter: '', after: '', maxKeys: 100 })
       .contents.map((o) => o.key);
     assert.deepEqual(left, ['aa', 'b/0', 'b/1', 'b/2', 'b/3', 'c/0', 'c/1']);
     const second = await s.applyLifecycle(newest + 6 * DAY);
-    assert.deepEqual(second, { scanned: 4, expired: 4, aborted: 0 });
+    assert.deepEqual(second, { scanned: 4, expired: 4, noncurrent: 0, markers: 0, aborted: 0 });
     assert.equal(s.usageTotals().objects, 3);
   } finally {
     s.close();

@@ -1,22 +1,29 @@
 /**
  * Applies bucket lifecycle rules (userguide/object-lifecycle-mgmt.html) in the background: expires
- * current objects, aborts incomplete multipart uploads. It walks each configured bucket along the
+ * current objects (a delete marker in a versioned bucket), noncurrent versions and lone delete
+ * markers, and aborts incomplete multipart uploads. It walks each configured bucket along the
  * primary key, a bounded page at a time, and yields to the event loop between pages, so a bucket of
  * a million objects costs many short transactions instead of one that stalls every request.
  */
 import {
+  deleteMarkerDue,
   type LifecycleConfig,
   type LifecycleRule,
+  noncurrentVersionDue,
   objectExpiration,
   scanPrefixes,
   uploadAbortDue,
 } from '../lifecycle/index.js';
-import type { LifecycleRepo, ScannedObject } from '../meta/lifecycle-repo.js';
+import type { LifecycleRepo, ScannedObject, ScannedVersion } from '../meta/lifecycle-repo.js';
 
 /** What the worker asks of the store; each call is one transaction. */
 export interface LifecycleTarget {
   /** Removes (or, in a versioned bucket, hides behind a delete marker) these current objects, when unchanged since scanned; returns how many. */
   expireCurrent(bucket: string, objects: ScannedObject[]): Promise<number>;
+  /** Destroys these noncurrent versions (those Object Lock allows); returns how many went. */
+  expireVersions(bucket: string, versions: ScannedVersion[]): Promise<number>;
+  /** Removes these current delete markers when no other version of their key is left; returns how many. */
+  removeLoneMarkers(bucket: string, markers: ScannedVersion[]): Promise<number>;
   /** Aborts an upload; false when it was completed or aborted meanwhile. */
   abortUpload(bucket: string, key: string, uploadId: string): Promise<boolean>;
   closed(): boolean;
@@ -30,9 +37,11 @@ export interface LifecycleOptions {
 }
 
 export interface LifecycleRunResult {
-  /** Current objects scanned, expired; uploads aborted. */
+  /** Current objects scanned, expired; noncurrent versions and lone delete markers removed; uploads aborted. */
   scanned: number;
   expired: number;
+  noncurrent: number;
+  markers: number;
   aborted: number;
 }
 
@@ -61,10 +70,11 @@ export class LifecycleWorker {
   }
 
   private async pass(now: number): Promise<LifecycleRunResult> {
-    const total: LifecycleRunResult = { scanned: 0, expired: 0, aborted: 0 };
+    const total: LifecycleRunResult = { scanned: 0, expired: 0, noncurrent: 0, markers: 0, aborted: 0 };
     for (const { bucket, config } of this.repo.configuredBuckets()) {
       if (this.target.closed()) break;
       await this.expireObjects(bucket, config, now, total);
+      await this.expireVersions(bucket, config, now, total);
       await this.abortUploads(bucket, config, now, total);
     }
     return total;
@@ -85,6 +95,52 @@ export class LifecycleWorker {
         if (due.length > 0) total.expired += await this.target.expireCurrent(bucket, due);
         if (page.length < batch || inRange.length < page.length) break;
         after = page[page.length - 1]!.key;
+        await yieldToLoop();
+      }
+    }
+  }
+
+  /**
+   * Walks the `versions` rows (noncurrent versions and delete markers) of the rules' key ranges,
+   * each key's newest first, so a version's rank among its key's noncurrent versions is its place
+   * in the walk (carried across pages).
+   */
+  private async expireVersions(bucket: string, cfg: LifecycleConfig, now: number, total: LifecycleRunResult) {
+    const rules = cfg.rules.filter(
+      (r) =>
+        r.status === 'Enabled' &&
+        (r.noncurrentVersionExpiration !== undefined ||
+          r.expiration?.expiredObjectDeleteMarker === true ||
+          r.expiration?.days !== undefined),
+    );
+    if (rules.length === 0) return;
+    const batch = this.opts.batchSize ?? DEFAULT_BATCH;
+    const dayMs = this.opts.dayMs;
+    for (const prefix of scanPrefixes(rules)) {
+      let after = { key: '', seq: 0 };
+      let rankOf = { key: '', next: 0 };
+      for (;;) {
+        if (this.target.closed()) return;
+        const page = this.repo.versionsFrom(bucket, prefix, after, batch);
+        const inRange = page.filter((v) => v.key.startsWith(prefix));
+        const versions: ScannedVersion[] = [];
+        const markers: ScannedVersion[] = [];
+        for (const v of inRange) {
+          if (v.key !== rankOf.key) rankOf = { key: v.key, next: 0 };
+          if (v.noncurrentSince === null) {
+            if (v.deleteMarker && deleteMarkerDue(cfg, v, now, dayMs)) markers.push(v);
+            continue;
+          }
+          const rank = rankOf.next++;
+          if (noncurrentVersionDue(cfg, { ...v, noncurrentSinceMs: v.noncurrentSince }, rank, now, dayMs))
+            versions.push(v);
+        }
+        // Versions first: a marker whose older versions go in this page is alone by the time it is judged.
+        if (versions.length > 0) total.noncurrent += await this.target.expireVersions(bucket, versions);
+        if (markers.length > 0) total.markers += await this.target.removeLoneMarkers(bucket, markers);
+        if (page.length < batch || inRange.length < page.length) break;
+        const last = page[page.length - 1]!;
+        after = { key: last.key, seq: last.seq };
         await yieldToLoop();
       }
     }

@@ -18,11 +18,12 @@ import { StorageError } from '../errors.js';
 import type { MetaRepo } from '../meta/repo.js';
 import { MultipartRepo, type ChecksumType, type PartInfo, type UploadInfo } from '../meta/multipart-repo.js';
 import type { Acl } from '../policy/index.js';
-import type { ChangeEvent, ObjectInfo, Tag } from '../types.js';
+import type { BucketInfo, ChangeEvent, ObjectInfo, Tag } from '../types.js';
 import { assertObjectKey } from './names.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listUploadsPage, type UploadListPage, type UploadListQuery } from './multipart-listing.js';
 import { openObjectStream, type ByteRange } from './reader.js';
+import type { NewObject, VersionLedger } from './version-ledger.js';
 
 export type { ChecksumType, PartInfo, UploadInfo, UploadListPage, UploadListQuery };
 
@@ -126,6 +127,7 @@ export class MultipartUploads {
   constructor(
     private readonly repo: MetaRepo,
     private readonly blobs: BlobStore,
+    private readonly ledger: VersionLedger,
     private readonly emit: (e: ChangeEvent) => void,
     private readonly opts: MultipartOptions,
   ) {
@@ -249,7 +251,7 @@ export class MultipartUploads {
     }
     let freed: string[] = [];
     const result = this.repo.transaction((): CompleteResult => {
-      this.requireBucket(input.bucket);
+      const bucket = this.requireBucket(input.bucket);
       const upload = this.meta.upload(input.uploadId);
       if (!upload || upload.bucket !== input.bucket || upload.key !== input.key)
         return { object: this.completedBefore(input), repeated: true };
@@ -277,7 +279,7 @@ export class MultipartUploads {
       }
       const etagMd5 = createHash('md5');
       for (const p of chosen) etagMd5.update(Buffer.from(p.etag, 'hex'));
-      const object: ObjectInfo = {
+      const fresh: NewObject = {
         bucket: upload.bucket,
         key: upload.key,
         size,
@@ -291,16 +293,14 @@ export class MultipartUploads {
         blobs: chosen.map((p) => ({ id: p.blobId, size: p.size, ...(p.checksum ? { checksum: p.checksum } : {}) })),
         tags: upload.tags ?? [],
       };
-      const old = this.repo.object(upload.bucket, upload.key);
       // A failed precondition rolls back and leaves the upload in place, so it can be retried.
-      checkWritePrecondition(old, upload.key, input.precondition);
-      this.repo.upsertObject(object);
+      checkWritePrecondition(this.repo.object(upload.bucket, upload.key), upload.key, input.precondition);
+      const made = this.ledger.makeCurrent(bucket, fresh, fresh.lastModified.getTime());
+      const object = made.object;
       const kept = new Set(chosen.map((p) => p.blobId));
-      freed = [
-        ...(old?.blobs.map((b) => b.id) ?? []),
-        ...[...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id)),
-      ];
-      for (const id of freed) this.repo.deleteBlob(id);
+      const unlisted = [...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id));
+      for (const id of unlisted) this.repo.deleteBlob(id);
+      freed = [...made.freed.map((b) => b.id), ...unlisted];
       this.meta.deleteParts(upload.id);
       this.meta.deleteUpload(upload.id);
       this.meta.insertCompleted({
@@ -379,9 +379,10 @@ export class MultipartUploads {
     return blobs;
   }
 
-  private requireBucket(name: string): void {
-    if (!this.repo.bucket(name))
-      throw new StorageError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
+  private requireBucket(name: string): BucketInfo {
+    const b = this.repo.bucket(name);
+    if (!b) throw new StorageError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
+    return b;
   }
 
   private async removeBlobs(ids: string[]): Promise<void> {

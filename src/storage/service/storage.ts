@@ -7,7 +7,7 @@ import { asStorageFull } from '../blobs/space.js';
 import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
-import { LifecycleRepo, type ScannedObject } from '../meta/lifecycle-repo.js';
+import { LifecycleRepo, type ScannedObject, type ScannedVersion } from '../meta/lifecycle-repo.js';
 import { MetaRepo } from '../meta/repo.js';
 import {
   DEFAULT_DAY_MS,
@@ -15,10 +15,21 @@ import {
   type LifecycleConfig,
   type ScheduledExpiration,
 } from '../lifecycle/index.js';
+import { CURRENT_SEQ, VersionRepo } from '../meta/version-repo.js';
 import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
 import type { WebsiteConfig } from '../website/index.js';
-import type { Addon, BlobRef, BucketInfo, ChangeEvent, ObjectInfo, Tag } from '../types.js';
+import type {
+  Addon,
+  BlobRef,
+  BucketInfo,
+  ChangeEvent,
+  DeleteResult,
+  ObjectInfo,
+  Tag,
+  VersionInfo,
+  VersioningStatus,
+} from '../types.js';
 import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
@@ -27,6 +38,8 @@ import { LifecycleWorker, type LifecycleRunResult } from './lifecycle-worker.js'
 import { MultipartUploads } from './multipart.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
+import { listVersionsPage, type VersionListPage, type VersionListQuery } from './version-listing.js';
+import { VersionLedger, type NewObject } from './version-ledger.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -104,6 +117,9 @@ export class Storage {
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
   private readonly lifecycle: LifecycleWorker;
+  private readonly lifecycleRepo: LifecycleRepo;
+  private readonly versions: VersionRepo;
+  private readonly ledger: VersionLedger;
   private gcRunning = false;
   /** Blob files changed before this moment cannot be part of a write of this process. */
   private readonly openedAt = Date.now();
@@ -116,6 +132,8 @@ export class Storage {
   ) {
     this.repo = repo;
     this.blobs = blobs;
+    this.versions = new VersionRepo(repo.db);
+    this.ledger = new VersionLedger(repo, this.versions);
     const onCommit = opts.onCommit;
     this.commits = new GroupCommit(
       onCommit === undefined
@@ -131,14 +149,17 @@ export class Storage {
             }
           },
     );
-    this.multipart = new MultipartUploads(repo, blobs, (e) => this.emit(e), {
+    this.multipart = new MultipartUploads(repo, blobs, this.ledger, (e) => this.emit(e), {
       maxPartSize: opts.maxObjectSize,
       maxAgeMs: opts.multipartMaxAgeMs,
     });
+    this.lifecycleRepo = new LifecycleRepo(repo.db);
     this.lifecycle = new LifecycleWorker(
-      new LifecycleRepo(repo.db),
+      this.lifecycleRepo,
       {
         expireCurrent: (bucket, objects) => this.expireCurrent(bucket, objects),
+        expireVersions: (bucket, versions) => this.expireVersions(bucket, versions),
+        removeLoneMarkers: (bucket, markers) => this.removeLoneMarkers(bucket, markers),
         abortUpload: (bucket, key, id) =>
           this.multipart.abort(bucket, key, id).then(
             () => true,
@@ -378,6 +399,18 @@ export class Storage {
     return objectExpiration(bucket.lifecycle, obj, this.lifecycleDayMs);
   }
 
+  /**
+   * Turns versioning on ('Enabled') or suspends it; a bucket once versioned never returns to
+   * unversioned (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html). Reads
+   * always look the state up afresh: no event.
+   */
+  setBucketVersioning(name: string, status: VersioningStatus): void {
+    this.repo.transaction(() => {
+      this.requireBucket(name);
+      this.repo.setBucketVersioning(name, status);
+    });
+  }
+
   /** Replaces the bucket's tag set; null removes it (nothing caches bucket tags: no event). */
   setBucketTags(name: string, tags: Tag[] | null): void {
     this.requireBucket(name);
@@ -386,8 +419,26 @@ export class Storage {
 
   // ---- objects -------------------------------------------------------------------------
 
-  headObject(bucket: string, key: string): ObjectInfo | null {
-    return this.repo.object(bucket, key);
+  /**
+   * The current object (null when the key is missing or its current version is a delete marker),
+   * or with `versionId` that version, null when it is missing or a delete marker.
+   */
+  headObject(bucket: string, key: string, versionId?: string | null): ObjectInfo | null {
+    if (versionId === undefined || versionId === null) return this.repo.object(bucket, key);
+    const v = this.ledger.find(bucket, key, versionId);
+    return v && !v.deleteMarker ? stripVersion(v) : null;
+  }
+
+  /** One version of a key, object or delete marker, current or not; null when there is no such version. */
+  objectVersion(bucket: string, key: string, versionId: string): VersionInfo | null {
+    const v = this.ledger.find(bucket, key, versionId);
+    return v ? stripSeq(v) : null;
+  }
+
+  /** The key's current version when it is a delete marker (reads then answer 404 with the marker's id). */
+  currentDeleteMarker(bucket: string, key: string): VersionInfo | null {
+    const v = this.ledger.currentMarker(bucket, key);
+    return v ? stripSeq(v) : null;
   }
 
   requireObject(bucket: string, key: string): ObjectInfo {
@@ -484,18 +535,15 @@ export class Storage {
    * GroupCommit), replacing any previous version, then frees the old bytes. The precondition is
    * checked inside the transaction, so of two racing conditional writers exactly one wins.
    */
-  private async commitObject(obj: ObjectInfo, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
-    let replaced: BlobRef[];
+  private async commitObject(obj: NewObject, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
+    let done: { object: ObjectInfo; freed: BlobRef[] };
     try {
-      replaced = await this.commits.run(() => {
-        this.requireBucket(obj.bucket);
-        const old = this.repo.object(obj.bucket, obj.key);
-        checkWritePrecondition(old, obj.key, precondition);
+      done = await this.commits.run(() => {
+        const bucket = this.requireBucket(obj.bucket);
+        // A current delete marker is no object: If-None-Match: * succeeds over it, If-Match fails.
+        checkWritePrecondition(this.repo.object(obj.bucket, obj.key), obj.key, precondition);
         for (const b of obj.blobs) this.repo.insertBlob(b);
-        this.repo.upsertObject(obj);
-        if (!old) return [];
-        for (const b of old.blobs) this.repo.deleteBlob(b.id);
-        return old.blobs;
+        return this.ledger.makeCurrent(bucket, obj, Date.now());
       });
     } catch (e) {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
@@ -503,48 +551,113 @@ export class Storage {
     }
     this.blobs.settle(obj.blobs.map((b) => b.id));
     this.emit({ type: 'object', bucket: obj.bucket, key: obj.key });
-    await this.removeBlobs(replaced);
-    return obj;
+    await this.removeBlobs(done.freed);
+    return done.object;
   }
 
-  /** Deleting a missing key succeeds, as on S3. */
-  async deleteObject(bucket: string, key: string): Promise<void> {
-    let removed: BlobRef[] = [];
-    this.repo.transaction(() => {
-      this.requireBucket(bucket);
-      const old = this.repo.object(bucket, key);
-      if (!old) return;
-      this.repo.deleteObject(bucket, key);
-      for (const b of old.blobs) this.repo.deleteBlob(b.id);
-      removed = old.blobs;
+  /**
+   * DeleteObject without a version id: removes the object of an unversioned bucket (a missing key
+   * succeeds, as on S3), or makes a delete marker current in a versioned one (owned by `ownerId`,
+   * the bucket owner by default). Lifecycle expiration of current objects is this call.
+   */
+  async deleteObject(bucket: string, key: string, ownerId?: string): Promise<DeleteResult> {
+    const done = this.repo.transaction(() => {
+      const b = this.requireBucket(bucket);
+      return this.ledger.deleteCurrent(b, key, ownerId ?? b.ownerId, Date.now());
     });
-    if (removed.length > 0) this.emit({ type: 'object', bucket, key });
-    await this.removeBlobs(removed);
+    if (done.changed) this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(done.freed);
+    return done.result;
   }
 
-  setObjectAcl(bucket: string, key: string, acl: Acl): void {
-    this.requireObject(bucket, key);
-    this.repo.setObjectAcl(bucket, key, acl);
+  /**
+   * Destroys one version, object or delete marker, freeing its bytes; when it was current, the
+   * next newest version becomes current. Null when the key has no such version (S3 answers a
+   * DELETE of it with success all the same).
+   */
+  async deleteObjectVersion(bucket: string, key: string, versionId: string): Promise<DeleteResult | null> {
+    const done = this.repo.transaction(() => {
+      const b = this.requireBucket(bucket);
+      return this.ledger.deleteVersion(b, key, versionId);
+    });
+    if (done === null) return null;
+    this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(done.freed);
+    return done.result;
+  }
+
+  /** Sets the ACL of the current object, or of version `versionId` (NoSuchKey / NoSuchVersion when missing). */
+  setObjectAcl(bucket: string, key: string, acl: Acl, versionId?: string | null): void {
+    this.repo.transaction(() => {
+      const v = this.requireTarget(bucket, key, versionId);
+      if (v.seq === null) this.repo.setObjectAcl(bucket, key, acl);
+      else this.versions.setAcl(v.seq, acl);
+    });
     this.emit({ type: 'object', bucket, key });
   }
 
   /**
-   * Replaces the tag set of the current object (an empty list removes every tag), leaving its
-   * bytes, ETag and Last-Modified alone. The event matters: a policy may read object tags.
+   * Replaces the tag set of the current object, or of version `versionId` (an empty list removes
+   * every tag), leaving its bytes, ETag and Last-Modified alone. The event matters: a policy may
+   * read object tags.
    */
-  setObjectTags(bucket: string, key: string, tags: Tag[]): ObjectInfo {
+  setObjectTags(bucket: string, key: string, tags: Tag[], versionId?: string | null): ObjectInfo {
     const updated = this.repo.transaction(() => {
       this.requireBucket(bucket);
-      const obj = this.requireObject(bucket, key);
-      this.repo.setObjectTags(bucket, key, tags);
-      return { ...obj, tags };
+      const v = this.requireTarget(bucket, key, versionId);
+      if (v.seq === null) this.repo.setObjectTags(bucket, key, tags);
+      else this.versions.setTags(v.seq, tags);
+      return { ...v.object, tags };
     });
     this.emit({ type: 'object', bucket, key });
     return updated;
   }
 
+  /** The object a per-version operation acts on; seq null for the current object's row. */
+  private requireTarget(
+    bucket: string,
+    key: string,
+    versionId: string | null | undefined,
+  ): { object: ObjectInfo; seq: number | null } {
+    if (versionId === undefined || versionId === null) return { object: this.requireObject(bucket, key), seq: null };
+    const v = this.ledger.find(bucket, key, versionId);
+    if (!v || v.deleteMarker)
+      throw new StorageError('NoSuchVersion', 'The specified version does not exist.', {
+        Key: key,
+        VersionId: versionId,
+      });
+    return { object: stripVersion(v), seq: v.seq === CURRENT_SEQ ? null : v.seq };
+  }
+
   listObjects(bucket: string, q: ListQuery): ListPage<ObjectInfo> {
     return listPage((after, from, limit) => this.repo.listFrom(bucket, after, from, limit), q);
+  }
+
+  /** ListObjectVersions: every version and delete marker, keys in order, each key's newest first. */
+  listObjectVersions(bucket: string, q: VersionListQuery): VersionListPage {
+    return this.repo.transaction(() =>
+      listVersionsPage(
+        (start, afterKey, afterSeq, limit) => this.versions.listFrom(bucket, start, afterKey, afterSeq, limit),
+        q,
+        (key, versionId) => this.ledger.find(bucket, key, versionId)?.seq ?? null,
+      ),
+    );
+  }
+
+  /**
+   * Noncurrent versions (delete markers included) that stopped being current before `before`,
+   * in key order from `startKey`, at most `limit`; `rank` 1 is the newest noncurrent version of
+   * its key. For lifecycle's NoncurrentVersionExpiration; remove one with deleteObjectVersion().
+   */
+  noncurrentVersions(
+    bucket: string,
+    before: Date,
+    startKey = '',
+    limit = 1000,
+  ): { version: VersionInfo; rank: number }[] {
+    return this.versions
+      .noncurrentBefore(bucket, startKey, before.getTime(), limit)
+      .map((r) => ({ version: stripSeq(r.version), rank: r.rank }));
   }
 
   // ---- maintenance ---------------------------------------------------------------------
@@ -584,25 +697,67 @@ export class Storage {
   }
 
   /**
-   * Lifecycle expiration of current objects, in one transaction: each is removed only if it is
-   * still the object that was scanned (same ETag and time), so a write that replaced it wins.
+   * Lifecycle expiration of current objects, in one transaction: each goes as a DELETE without a
+   * version id would take it (a delete marker in a versioned bucket), and only if it is still the
+   * object that was scanned (same ETag and time), so a write that replaced it wins.
    */
   private async expireCurrent(bucket: string, objects: ScannedObject[]): Promise<number> {
-    const removed: BlobRef[] = [];
-    const keys: string[] = [];
-    this.repo.transaction(() => {
-      for (const o of objects) {
+    return this.lifecycleBatch(bucket, (b, now) =>
+      objects.flatMap((o) => {
         const cur = this.repo.object(bucket, o.key);
-        if (!cur || cur.etag !== o.etag || cur.lastModified.getTime() !== o.lastModified.getTime()) continue;
-        this.repo.deleteObject(bucket, o.key);
-        for (const b of cur.blobs) this.repo.deleteBlob(b.id);
-        removed.push(...cur.blobs);
-        keys.push(o.key);
-      }
+        if (!cur || cur.etag !== o.etag || cur.lastModified.getTime() !== o.lastModified.getTime()) return [];
+        // A delete marker destroys nothing, so Object Lock never stands in its way (object-lock.html).
+        return [{ key: o.key, freed: this.ledger.deleteCurrent(b, o.key, b.ownerId, now).freed }];
+      }),
+    );
+  }
+
+  /** NoncurrentVersionExpiration: destroys these versions, except those Object Lock protects. */
+  private async expireVersions(bucket: string, versions: ScannedVersion[]): Promise<number> {
+    return this.lifecycleBatch(bucket, (b) =>
+      versions.flatMap((v) => {
+        if (!this.lifecycleMayRemoveVersion(bucket, v.key, v.versionId)) return [];
+        const done = this.ledger.deleteVersion(b, v.key, v.versionId);
+        return done === null ? [] : [{ key: v.key, freed: done.freed }];
+      }),
+    );
+  }
+
+  /** ExpiredObjectDeleteMarker: a current delete marker goes once it is the only version of its key. */
+  private async removeLoneMarkers(bucket: string, markers: ScannedVersion[]): Promise<number> {
+    return this.lifecycleBatch(bucket, (b) =>
+      markers.flatMap((m) => {
+        const alone =
+          this.ledger.currentMarker(bucket, m.key)?.versionId === m.versionId &&
+          this.lifecycleRepo.versionCount(bucket, m.key) === 1;
+        if (!alone || !this.lifecycleMayRemoveVersion(bucket, m.key, m.versionId)) return [];
+        const done = this.ledger.deleteVersion(b, m.key, m.versionId);
+        return done === null ? [] : [{ key: m.key, freed: done.freed }];
+      }),
+    );
+  }
+
+  /**
+   * OBJECT LOCK WIRING POINT: whether lifecycle may destroy this version now. The objectlock
+   * branch exposes the one decision as `this.locks.mayRemove({ bucket, key, versionId }).allowed`
+   * (lifecycle never bypasses governance mode); until it is merged no version is locked.
+   */
+  private lifecycleMayRemoveVersion(_bucket: string, _key: string, _versionId: string): boolean {
+    return true;
+  }
+
+  /** One lifecycle transaction over a bucket; announces the changed keys and frees the bytes after the commit. */
+  private async lifecycleBatch(
+    bucket: string,
+    fn: (b: BucketInfo, now: number) => { key: string; freed: BlobRef[] }[],
+  ): Promise<number> {
+    const done = this.repo.transaction(() => {
+      const b = this.repo.bucket(bucket);
+      return b === null ? [] : fn(b, Date.now());
     });
-    for (const key of keys) this.emit({ type: 'object', bucket, key });
-    await this.removeBlobs(removed);
-    return keys.length;
+    for (const key of new Set(done.map((d) => d.key))) this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(done.flatMap((d) => d.freed));
+    return done.length;
   }
 
   private async removeBlobs(list: BlobRef[]): Promise<void> {
@@ -613,4 +768,14 @@ export class Storage {
   private emit(e: ChangeEvent): void {
     this.events.emit('change', e);
   }
+}
+
+function stripSeq<T extends { seq: number }>(v: T): Omit<T, 'seq'> {
+  const { seq: _seq, ...rest } = v;
+  return rest;
+}
+
+function stripVersion(v: VersionInfo & { seq?: number }): ObjectInfo {
+  const { seq: _seq, deleteMarker: _m, isLatest: _l, noncurrentSince: _n, ...rest } = v;
+  return rest;
 }
