@@ -59,7 +59,7 @@ export interface StorageOptions {
   onCommit?: (seconds: number) => void;
   /** Length of a lifecycle "day" in milliseconds (default 86,400,000; tests use seconds). */
   lifecycleDayMs?: number;
-  /** Rows the lifecycle worker reads, and at most removes, per transaction (default 500). */
+  /** Rows the lifecycle worker reads, and at most removes, per transaction (default 200). */
   lifecycleBatchSize?: number;
 }
 
