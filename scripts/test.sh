@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Ceph (mon, osd, radosgw) for the upstream-mode suites: scripts/ceph/up.sh starts one cluster per file.
-bash scripts/install-test-deps.sh chromium pebble openssl rclone python3-boto3 ceph-mon ceph-osd radosgw ceph-common uuid-runtime strace gcc || exit 1
+bash scripts/install-test-deps.sh chromium pebble openssl rclone python3-boto3 ceph-mon ceph-osd radosgw ceph-common uuid-runtime strace gcc restic || exit 1
 # A clean build: a test file deleted from the sources must not keep running from a stale dist/.
 rm -rf dist
 npm run --silent build || exit 1

@@ -6,6 +6,7 @@
  * writes over a delete marker, and blob accounting once the server has stopped.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -23,6 +24,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectAclCommand,
   PutObjectCommand,
@@ -668,4 +670,63 @@ describe('DeleteObjects with versions, DeleteBucket and conditional writes', T, 
     await s3.send(new DeleteObjectCommand({ Bucket: 'vempty', Key: 'k', VersionId: m }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'vempty' }));
   });
+});
+
+/** An anonymous page view of the bucket's website (Host `<bucket>.localhost`). */
+function view(bucket: string, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path, agent: false, headers: { host: `${bucket}.localhost:${t.port}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the website of a versioned bucket', T, () => {
+  const B = 'vsite';
+  before(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: B,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` }],
+        }),
+      }),
+    );
+    await enable(B);
+  });
+
+  test(
+    'serves the current version; a delete marker is a missing page; removing versions shows the previous one at once',
+    T,
+    async () => {
+      const v1 = (await put(B, 'page.html', 'version one')).VersionId!;
+      assert.equal((await view(B, '/page.html')).text, 'version one');
+      const v2 = (await put(B, 'page.html', 'version two')).VersionId!;
+      assert.equal((await view(B, '/page.html')).text, 'version two', 'a new version replaces the cached page');
+      const marker = (await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'page.html' }))).VersionId!;
+      assert.equal((await view(B, '/page.html')).status, 404, 'a current delete marker is no page');
+      await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'page.html', VersionId: marker }));
+      const back = await view(B, '/page.html');
+      assert.equal(back.status, 200, 'removing the marker brings the page back');
+      assert.equal(back.text, 'version two');
+      await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'page.html', VersionId: v2 }));
+      assert.equal(
+        (await view(B, '/page.html')).text,
+        'version one',
+        'removing the current version serves the previous',
+      );
+      await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'page.html', VersionId: v1 }));
+      assert.equal((await view(B, '/page.html')).status, 404);
+    },
+  );
 });

@@ -50,18 +50,18 @@ export class VersionRepo {
       setAcl: db.prepare('UPDATE versions SET acl = ? WHERE seq = ?'),
       setTags: db.prepare('UPDATE versions SET tags = ? WHERE seq = ?'),
       // Both tables merged in listing order: key ascending, newest version first. Each side walks
-      // its own index from `start`; the cursor (key, seq) resumes inside a key's history.
+      // its own index from `start` and SQLite merges the two ordered runs (no sort of the bucket,
+      // so a page costs O(page)); the cursor (key, seq) resumes inside a key's history.
       listFrom: db.prepare<
         [string, string, string, string, number, string, string, string, string, number, number],
         VersionRow
       >(
-        `SELECT * FROM (
-           SELECT ${COLUMNS}, ${CURRENT_SEQ} AS seq, 0 AS delete_marker, NULL AS noncurrent_since
-             FROM objects WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND ${CURRENT_SEQ} < ?))
-           UNION ALL
-           SELECT ${COLUMNS}, seq, delete_marker, noncurrent_since
-             FROM versions WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND seq < ?))
-         ) ORDER BY key, seq DESC LIMIT ?`,
+        `SELECT ${COLUMNS}, ${CURRENT_SEQ} AS seq, 0 AS delete_marker, NULL AS noncurrent_since
+           FROM objects WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND ${CURRENT_SEQ} < ?))
+         UNION ALL
+         SELECT ${COLUMNS}, seq, delete_marker, noncurrent_since
+           FROM versions WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND seq < ?))
+         ORDER BY key, seq DESC LIMIT ?`,
       ),
       noncurrentBefore: db.prepare<[string, string, number, number], VersionRow & { rank: number }>(
         `SELECT v.*, (SELECT COUNT(*) FROM versions n WHERE n.bucket = v.bucket AND n.key = v.key AND n.seq >= v.seq
