@@ -6,7 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && find dist -name '*.test.js*' -delete && npm prune --omit=dev
+COPY scripts/copy-ui.mjs ./scripts/
+RUN npx tsc -p tsconfig.json && node scripts/copy-ui.mjs && find dist -name '*.test.js*' -delete && npm prune --omit=dev
 
 # Runtime stage: only the compiled code, production dependencies and defaults; runs unprivileged.
 FROM node:20-bookworm-slim

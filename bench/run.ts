@@ -25,8 +25,10 @@ import { smallS3 } from './scenarios/c-small-s3.js';
 import { largeObjects } from './scenarios/d-large-objects.js';
 import { listing } from './scenarios/e-listing.js';
 import { https } from './scenarios/f-https.js';
+import { upstream } from './scenarios/g-upstream.js';
+import { freshness } from './scenarios/h-freshness.js';
 
-const SCENARIOS: Scenario[] = [cachedPage, manyObjects, smallS3, largeObjects, listing, https];
+const SCENARIOS: Scenario[] = [cachedPage, manyObjects, smallS3, largeObjects, listing, https, upstream, freshness];
 
 /** dist/bench/run.js -> the repository root. */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,7 +39,7 @@ function log(msg: string): void {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: npm run bench -- [--only a,b,c,d,e,f] [--rounds N (>= 1, default 3)] [--quick] [--no-pin] [--cpu-prof]\n`,
+    `${msg}\nusage: npm run bench -- [--only a,b,c,d,e,f,g,h] [--rounds N (>= 1, default 3)] [--quick] [--no-pin] [--cpu-prof]\n`,
   );
   process.exit(2);
 }

@@ -1,5 +1,5 @@
 /**
- * Upstream mode, large bodies: a 512 MiB object goes up through the gateway (one PutObject, the
+ * Upstream mode, large bodies: a 2 GiB object goes up through the gateway (one PutObject, the
  * SDK's default aws-chunked body with a trailing CRC32, decoded by the gateway) and comes back
  * down with a pause only back-pressure survives, while the gateway's resident set is sampled.
  */
@@ -18,8 +18,8 @@ import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
 import { MiB, randomSource, sampleRss, statusKiB, throughput } from './helpers/large.js';
 
-// Any size far above the bound shows the resident set does not follow the body (CI time: ~30 s).
-const SIZE = 512 * MiB;
+// Issue 10's size: 2 GiB, ten times the bound.
+const SIZE = 2048 * MiB;
 // The embedded mode's bound (e2e/large-memory.test.ts).
 const LIMIT_MIB = 200;
 const BUCKET = 'upstream-large';
@@ -30,7 +30,9 @@ let sdk: S3Client;
 
 before(
   async () => {
-    rgw = await startCeph();
+    // Bluestore on a sparse file in the temporary directory: memstore would hold the 2 GiB (and
+    // RGW's copies while it writes) in RAM, on a machine the other test files share.
+    rgw = await startCeph({ CEPH_STORE: 'bluestore', CEPH_OSD_GB: '8' });
     gw = await startGateway(rgw);
     const created = await gw.cli(['addon', 'create', '--json']);
     assert.equal(created.code, 0, created.stderr);
@@ -55,25 +57,26 @@ after(
   { timeout: 120_000 },
 );
 
-test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 512 MiB go up and down through it`, {
-  timeout: 600_000,
+test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 2 GiB go up and down through it`, {
+  // 2 GiB each way: 400 s measured on the shared development machine under heavy load.
+  timeout: 1_200_000,
 }, async () => {
   const idleMiB = statusKiB(gw.pid, 'VmRSS') / 1024;
   const sampler = sampleRss(gw.pid);
   const src = randomSource(SIZE);
   let started = Date.now();
-  await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'half-gib.bin', Body: src.stream, ContentLength: SIZE }));
+  await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'two-gib.bin', Body: src.stream, ContentLength: SIZE }));
   const upMs = Date.now() - started;
 
   started = Date.now();
-  const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'half-gib.bin' }));
+  const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'two-gib.bin' }));
   const hash = createHash('sha256');
   let read = 0;
   let paused = false;
   for await (const chunk of got.Body as Readable) {
     hash.update(chunk as Buffer);
     read += (chunk as Buffer).length;
-    if (!paused && read > 128 * MiB) {
+    if (!paused && read > 256 * MiB) {
       // A gateway that ignored back-pressure would keep reading RGW's answer into memory meanwhile.
       paused = true;
       await new Promise((r) => setTimeout(r, 3000));
@@ -82,14 +85,14 @@ test(`gateway peak RSS stays under ${LIMIT_MIB} MiB while 512 MiB go up and down
   const downMs = Date.now() - started;
   const rss = sampler.stop();
   console.log(
-    `512 MiB via gateway: upload ${throughput(SIZE, upMs)}, download ${throughput(SIZE, downMs)}; ` +
+    `2 GiB via gateway: upload ${throughput(SIZE, upMs)}, download ${throughput(SIZE, downMs)}; ` +
       `gateway RSS idle ${idleMiB.toFixed(0)} MiB, peak sampled ${rss.peakSampleMiB.toFixed(0)} MiB over ${rss.samples} samples, VmHWM ${rss.hwmMiB.toFixed(0)} MiB`,
   );
   assert.equal(read, SIZE);
   assert.equal(hash.digest('hex'), src.sha256());
   assert.ok(rss.peakSampleMiB < LIMIT_MIB, `peak sampled RSS ${rss.peakSampleMiB.toFixed(0)} MiB`);
   assert.ok(rss.hwmMiB < LIMIT_MIB, `VmHWM ${rss.hwmMiB.toFixed(0)} MiB`);
-  await sdk.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'half-gib.bin' }));
+  await sdk.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'two-gib.bin' }));
 });
 
 test('the gateway logged no internal error meanwhile', { timeout: 5_000 }, () => {

@@ -11,7 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketPolicyCommand,
+  PutBucketWebsiteCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
 import { runOk } from './helpers/run.js';
@@ -280,6 +286,53 @@ test('a write made directly to RGW is served by B within the revalidation time',
     `# write straight to RGW -> served by B: p50 ${percentile(delays, 50).toFixed(0)} ms, ` +
       `max ${delays.at(-1)!.toFixed(0)} ms (n=${delays.length}, revalidation ${REVALIDATE_MS} ms)\n`,
   );
+});
+
+test('routing rules set through A are applied by B; the 200 SPA rule is refused by RGW 16.2', {
+  timeout: 120_000,
+}, async () => {
+  const spa = `spa-${process.pid}`;
+  const client = sdk(a.endpoint);
+  await client.send(new CreateBucketCommand({ Bucket: spa }));
+  const index = '<div id="app"></div>';
+  const css = 'body { color: teal }';
+  await client.send(new PutObjectCommand({ Bucket: spa, Key: 'index.html', Body: index, ContentType: 'text/html' }));
+  await client.send(new PutObjectCommand({ Bucket: spa, Key: 'css/site.css', Body: css, ContentType: 'text/css' }));
+  await client.send(new PutBucketPolicyCommand({ Bucket: spa, Policy: readFileSync(publicPolicy(spa), 'utf8') }));
+  await new Promise((r) => setTimeout(r, REVALIDATE_MS + 100));
+  assert.equal((await visit(b, '/app/users/42', {}, spa)).status, 404, 'no rule yet: a deep link is a 404');
+  const fallback = (code: string) =>
+    new PutBucketWebsiteCommand({
+      Bucket: spa,
+      WebsiteConfiguration: {
+        IndexDocument: { Suffix: 'index.html' },
+        RoutingRules: [
+          {
+            Condition: { HttpErrorCodeReturnedEquals: '404' },
+            Redirect: { ReplaceKeyWith: 'index.html', HttpRedirectCode: code },
+          },
+        ],
+      },
+    });
+  // The rule `cellar bucket website --spa` writes in embedded mode (404 -> index.html with 200,
+  // a Garage extension): RGW 16.2 answers 400 InvalidArgument, passed through unchanged.
+  await assert.rejects(client.send(fallback('200')), (e: { $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(e.$metadata?.httpStatusCode, 400);
+    return true;
+  });
+  // The same fallback as a redirect is stored by RGW, read by B with the system user, and
+  // applied as in embedded mode.
+  await client.send(fallback('302'));
+  client.destroy();
+  await new Promise((r) => setTimeout(r, REVALIDATE_MS + 100));
+  const deep = await visit(b, '/app/users/42', {}, spa);
+  assert.equal(deep.status, 302);
+  assert.match(deep.headers.location ?? '', /\/index\.html$/);
+  assert.equal((await visit(b, '/', {}, spa)).body, index);
+  const real = await visit(b, '/css/site.css', {}, spa);
+  assert.equal(real.status, 200);
+  assert.equal(real.body, css, 'real files are still served');
+  assert.equal((await visit(a, '/some/route', {}, spa)).status, 302, 'both gateways answer alike');
 });
 
 test('RGW stopped: cached pages still served, a miss gets a 503 page; RGW back: recovery', {

@@ -5,7 +5,7 @@ import { ConfigError, loadConfigFromProcess, publicEndpoint, type Config } from 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { addonRecord, addonS3cfg, withAddons as withLocalAddons, type AddonDirectory } from './admin/addons.js';
-import { remoteAddonDirectory } from './admin/client.js';
+import { remoteAddonDirectory, remoteCertificates } from './admin/client.js';
 import { TOKEN_FILE } from './admin/token.js';
 import {
   bucketVersioning,
@@ -14,8 +14,15 @@ import {
   setBucketWebsite,
   type VersioningAction,
 } from './admin/buckets.js';
-import { formatCertTable, listCertificates } from './admin/certs.js';
-import { checkDomain, domainProofRecord, formatDomainReport, normalizeHost, servesHttps } from './admin/domains.js';
+import { formatCertTable, listCertificates, withCertCatalog, type CertRow } from './admin/certs.js';
+import {
+  checkDomain,
+  domainProofRecord,
+  formatDomainReport,
+  installationProofSecret,
+  normalizeHost,
+  servesHttps,
+} from './admin/domains.js';
 import { withStorage } from './admin/storage.js';
 import { startCellar, startUpstreamGateway, tlsSettings, type AdminInfo } from './main.js';
 
@@ -36,9 +43,12 @@ const USAGE = `usage: cellar <command>
   bucket versioning <bucket> on|off|status
                                           keep every version of its objects (on), stop (off:
                                           suspended, versions kept), or print the state
-  cert list [--json]                      certificates: name, issuer, not-after, status, last error
+  cert list [--json] [--url U --token T]  certificates: name, issuer, not-after, status, last error
+                                          (upstream mode: the fleet's, from the system bucket,
+                                          and the operator's own in CELLAR_CERTS_DIR)
   domain check <host> [--json]            explain whether <host> may obtain a certificate on demand
-  domain token <host> [--json]            the TXT record that proves <host> is yours
+  domain token <host> [--json]            the TXT record that proves <host> is yours (upstream
+                                          mode: the fleet's, the same on every gateway)
 
 Settings come from config/default.json, the JSON file named by CELLAR_CONFIG, then
 CELLAR_* environment variables (CELLAR_DATA_DIR, CELLAR_HTTP_PORT, CELLAR_DOMAIN, ...).`;
@@ -109,6 +119,11 @@ async function serveUpstream(config: Config): Promise<void> {
     [
       `Cellar gateway is running at ${gw.endpoint.origin}/ in front of ${config.upstreamUrl}`,
       'Add-ons live in RGW: `cellar addon create` (same settings) makes one.',
+      ...(gw.httpsPort === null
+        ? []
+        : [
+            `HTTPS on port ${gw.httpsPort}; certificates in ${gw.tls!.store.root}; on-demand issuance ${config.acmeDirectory ? `from ${config.acmeDirectory}` : 'off'}`,
+          ]),
       ...adminBanner(gw.admin),
     ].join('\n') + '\n',
   );
@@ -196,10 +211,20 @@ async function addon(config: Config, args: string[]): Promise<void> {
 
 async function cert(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } },
+  });
   if (sub !== 'list') throw new UsageError(`unknown cert command: ${sub ?? '(none)'}`);
-  const { rows, problems } = listCertificates(tlsSettings(config), Date.now());
-  for (const p of problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
+  let rows: CertRow[];
+  if (values.url !== undefined) {
+    // The server logs what it could not load.
+    rows = await remoteCertificates(values.url, operatorToken(config, values.token));
+  } else {
+    const listed = await withCertCatalog(config, (c) => listCertificates(c, config.acmeRenewWindowSeconds, Date.now()));
+    for (const p of listed.problems) process.stderr.write(`cellar: not loaded: ${p}\n`);
+    rows = listed.rows;
+  }
   process.stdout.write(values.json ? JSON.stringify(rows) + '\n' : formatCertTable(rows));
 }
 
@@ -214,7 +239,7 @@ async function domain(config: Config, args: string[]): Promise<void> {
   if (!host) throw new UsageError(`domain ${sub ?? 'check|token'} needs a host name`);
   const settings = tlsSettings(config);
   if (sub === 'token') {
-    const record = domainProofRecord(settings, host);
+    const record = domainProofRecord(await installationProofSecret(config), host);
     if (values.json) process.stdout.write(JSON.stringify(record) + '\n');
     else
       process.stdout.write(

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { Storage, type Addon } from '#storage';
@@ -9,7 +10,18 @@ import type { HostConfig } from './gateway/host.js';
 import { guardServer, type ConnectionLimits } from './gateway/limits.js';
 import { createWebsiteHandler, type WebsiteHandler } from './gateway/website/handler.js';
 import { createLocalWebsiteSource } from './gateway/website/local-source.js';
-import { TlsService, storageSites, type TlsSettings } from './gateway/tls/index.js';
+import {
+  TlsService,
+  cachedCatalog,
+  certsDirOf,
+  fleetCatalog,
+  loadProofSecret,
+  localCatalog,
+  storageSites,
+  websiteSites,
+  type CertCatalog,
+  type TlsSettings,
+} from './gateway/tls/index.js';
 import { createS3Handler } from './s3api/handler.js';
 import { S3Error, toS3Error } from './s3api/errors.js';
 import { errorXml } from './s3api/xml.js';
@@ -21,10 +33,16 @@ import { corsFromXml } from './s3api/handlers/cors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { renderS3cfg } from './admin/s3cfg.js';
 import { localAddonDirectory, rgwAddonDirectory } from './admin/addons.js';
-import { listCertificates } from './admin/certs.js';
+import { listCertificates, type CertRow } from './admin/certs.js';
 import { adminToken } from './admin/token.js';
 import type { Readiness } from './admin/api.js';
-import { RgwAdmin } from './gateway/upstream/rgw-admin.js';
+import { RgwAdmin, UpstreamUnavailableError } from './gateway/upstream/rgw-admin.js';
+import { withoutSystemBucket, type SystemBucket } from './gateway/upstream/system-bucket.js';
+import { systemBucketOf } from './admin/fleet.js';
+import { fleetProofSecret } from './admin/domains.js';
+import { BucketCertVault } from './gateway/upstream/cert-vault.js';
+import { BucketChallenges } from './gateway/upstream/challenges.js';
+import { BucketLock } from './gateway/upstream/lease-lock.js';
 import { Observability } from './ops/observability.js';
 import { closeNow, startAdminListener, type AdminListener } from './ops/admin-listener.js';
 
@@ -125,6 +143,11 @@ export function tlsSettings(config: Config): TlsSettings {
   };
 }
 
+/** The metrics' view of the certificates. */
+function certificateMetrics(catalog: CertCatalog, config: Config): () => Promise<CertRow[]> {
+  return async () => (await listCertificates(catalog, config.acmeRenewWindowSeconds, Date.now())).rows;
+}
+
 function connectionLimits(config: Config): ConnectionLimits {
   return {
     headersTimeoutMs: config.headersTimeoutMs,
@@ -132,6 +155,9 @@ function connectionLimits(config: Config): ConnectionLimits {
     bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
     maxConnections: config.maxConnections,
     maxConnectionsPerClient: config.maxConnectionsPerClient,
+    http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+    http2IdleTimeoutMs: config.http2IdleTimeoutMs,
+    http2MaxStreamsPerSecond: config.http2MaxStreamsPerSecond,
   };
 }
 
@@ -212,10 +238,11 @@ export async function startCellar(
 
   const token = adminToken(config.dataDir, config.adminToken);
   const ready = { draining: false };
+  const certificates = localCatalog(certsDirOf(config));
   obs.metrics.setSources({
     storageTotals: () => storage.usageTotals(),
     websiteCache: () => ({ bodyBytes: website.cache.stats().bodyBytes, evictions: website.cache.evictions }),
-    certificates: tls === null ? undefined : () => listCertificates(tlsSettings(config), Date.now()).rows,
+    certificates: tls === null ? undefined : certificateMetrics(certificates, config),
   });
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
@@ -227,9 +254,18 @@ export async function startCellar(
           addons: localAddonDirectory(storage),
           storage,
           tls: tlsSettings(config),
+          certificates,
+          proofSecret: async () => loadProofSecret(config.dataDir),
           httpsEnabled: tls !== null,
           service: { endpoint, region: config.region },
           logger,
+          dashboard: {
+            sessionSeconds: config.dashboardSessionSeconds,
+            obtainCertificate:
+              tls === null || config.acmeDirectory === ''
+                ? null
+                : async (host) => void (await tls.manager.obtain(host)),
+          },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {};
             try {
@@ -326,6 +362,9 @@ export interface RunningGateway {
   config: Config;
   server: Server;
   port: number;
+  /** The bound HTTPS port; null without CELLAR_HTTPS_PORT. */
+  httpsPort: number | null;
+  tls: TlsService | null;
   endpoint: URL;
   admin: AdminInfo;
   obs: Observability;
@@ -342,6 +381,34 @@ async function upstreamReachable(url: string, timeoutMs: number): Promise<string
     return 'ok';
   } catch (e) {
     return `unreachable: ${(e as Error).message}`;
+  }
+}
+
+/** How long the metrics reuse one read of the fleet's certificates. */
+const METRICS_CERTS_TTL_MS = 10_000;
+
+/** Longer than any one ACME order (its HTTP timeouts and retries bound it to a few minutes). */
+const ISSUANCE_LEASE_MS = 10 * 60_000;
+
+/**
+ * The fleet's system bucket, created on first start. RGW down at start-up does not stop the
+ * gateway (it serves nothing without RGW anyway): the bucket is made once RGW answers.
+ */
+async function ensureSystemBucket(system: SystemBucket, logger: Logger): Promise<() => void> {
+  try {
+    await system.ensure();
+    return () => undefined;
+  } catch (e) {
+    if (!(e instanceof UpstreamUnavailableError)) throw e;
+    logger.warn('system bucket not ready; retrying in the background', { bucket: system.name, error: e.message });
+    const retry = setInterval(() => {
+      system.ensure().then(
+        () => clearInterval(retry),
+        (err: unknown) => logger.debug('system bucket still not ready', { error: String(err) }),
+      );
+    }, 5000);
+    retry.unref();
+    return () => clearInterval(retry);
   }
 }
 
@@ -368,11 +435,11 @@ export async function startUpstreamGateway(
     renderError: renderS3Error,
     logger,
   });
-  if (config.httpsPort !== null)
-    logger.warn('CELLAR_HTTPS_PORT is ignored in upstream mode (certificates across gateways are not built yet)');
   const obs = new Observability(config.accessLog);
-  const website = createWebsiteHandler({
-    source: createUpstreamWebsiteSource({
+  const system = systemBucketOf(config);
+  const proofSecret = fleetProofSecret(system, config.dataDir);
+  const source = withoutSystemBucket(
+    createUpstreamWebsiteSource({
       url: config.upstreamUrl,
       accessKey: config.upstreamAccessKey,
       secretKey: config.upstreamSecretKey,
@@ -380,29 +447,68 @@ export async function startUpstreamGateway(
       websiteFromXml,
       corsFromXml,
     }),
+    config.systemBucket,
+  );
+  const website = createWebsiteHandler({
+    source,
     cache: { maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes },
     cacheControl: { html: config.websiteCacheControlHtml, other: config.websiteCacheControl },
     logger,
     bucketRecheckMs: config.upstreamRevalidateMs,
     revalidate: { everyMs: config.upstreamRevalidateMs, staleIfErrorMs: config.upstreamStaleIfErrorSeconds * 1000 },
   });
-  const handler = obs.wrap(createGatewayHandler({ hosts: hostConfig(config), backend, website, logger }), 's3');
+  if (config.httpsPort === null && config.acmeDirectory !== '')
+    logger.warn('CELLAR_ACME_DIRECTORY is set but CELLAR_HTTPS_PORT is not: no HTTPS listener, no issuance');
+  let tls: TlsService | null = null;
+  let stopEnsuring = (): void => undefined;
+  if (config.httpsPort !== null) {
+    stopEnsuring = await ensureSystemBucket(system, logger);
+    tls = await TlsService.create(tlsSettings(config), {
+      sites: websiteSites(source),
+      logger,
+      onOrder: (outcome, reason) => obs.metrics.acmeOrder(outcome, reason),
+      shared: {
+        vault: new BucketCertVault(system),
+        challenges: new BucketChallenges(system),
+        lock: new BucketLock(system, { holder: `${hostname()}:${process.pid}`, leaseMs: ISSUANCE_LEASE_MS }),
+        proofSecret: () => proofSecret.get(),
+      },
+    });
+  }
+  const handler = obs.wrap(
+    createGatewayHandler({ hosts: hostConfig(config), backend, website, tls: tls?.gateway, logger }),
+    's3',
+  );
+  const limits = connectionLimits(config);
   const server = createHttpServer(handler);
   // The same limits as embedded mode. Expect: 100-continue reaches the handler unanswered: the
   // upstream backend sends 100 Continue once RGW wants the body, so clients never stream bodies
   // RGW is about to refuse.
-  guardServer(server, handler, connectionLimits(config));
+  guardServer(server, handler, limits);
   let port: number;
+  let httpsPort: number | null = null;
   try {
     port = await listen(server, config.httpPort, config.host);
+    if (tls !== null)
+      httpsPort = await tls.listen(handler, config.httpsPort!, config.host, (s) => guardServer(s, handler, limits));
   } catch (e) {
+    server.close();
+    await tls?.close();
     backend.close();
     website.close();
+    system.close();
     throw e;
   }
   const endpoint = publicEndpoint(config, port);
   const token = adminToken(config.dataDir, config.adminToken);
   const ready = { draining: false };
+  const certificates = fleetCatalog(new BucketCertVault(system), certsDirOf(config));
+  obs.metrics.setSources({
+    websiteCache: () => ({ bodyBytes: website.cache.stats().bodyBytes, evictions: website.cache.evictions }),
+    // Each read lists the system bucket and reads every certificate: once per scrape interval at most.
+    certificates:
+      tls === null ? undefined : certificateMetrics(cachedCatalog(certificates, METRICS_CERTS_TTL_MS), config),
+  });
   const addons = rgwAddonDirectory(
     new RgwAdmin({
       url: config.upstreamUrl,
@@ -410,6 +516,7 @@ export async function startUpstreamGateway(
       secretKey: config.upstreamSecretKey,
       timeoutMs: config.upstreamTimeoutMs,
     }),
+    (accessKey) => backend.forgetAccessKey(accessKey),
   );
   let admin: AdminListener | null = null;
   if (config.adminPort !== null) {
@@ -421,13 +528,16 @@ export async function startUpstreamGateway(
           addons,
           storage: null,
           tls: tlsSettings(config),
+          certificates,
+          proofSecret: () => proofSecret.get(),
           httpsEnabled: false,
           service: { endpoint, region: config.region },
           logger,
+          dashboard: { sessionSeconds: config.dashboardSessionSeconds, obtainCertificate: null },
           readiness: async (): Promise<Readiness> => {
             const checks: Record<string, string> = {
               upstream: await upstreamReachable(config.upstreamUrl, config.upstreamTimeoutMs),
-              listeners: server.listening ? 'ok' : 'not bound',
+              listeners: server.listening && (tls === null || httpsPort !== null) ? 'ok' : 'not bound',
             };
             if (ready.draining) checks.shutdown = 'draining';
             return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
@@ -437,9 +547,11 @@ export async function startUpstreamGateway(
       );
     } catch (e) {
       server.close();
+      await tls?.close();
       backend.close();
       website.close();
       addons.close();
+      system.close();
       throw e;
     }
   }
@@ -448,26 +560,32 @@ export async function startUpstreamGateway(
     upstream: config.upstreamUrl,
     host: config.host,
     port,
+    httpsPort,
     adminPort: admin?.port,
   });
   const close = async (): Promise<void> => {
     await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
+    stopEnsuring();
+    await tls?.close();
     backend.close();
     website.close();
     addons.close();
+    system.close();
     obs.accessLog?.flush();
   };
   return {
     config,
     server,
     port,
+    httpsPort,
+    tls,
     endpoint,
     admin: adminInfo(config, admin, token),
     obs,
     close,
     async shutdown(deadlineMs) {
       ready.draining = true;
-      await drain(obs, [server], () => undefined, deadlineMs, logger);
+      await drain(obs, [server], () => tls?.stopAccepting(), deadlineMs, logger);
       await close();
     },
     reopenLogs: async () => obs.accessLog?.reopen(),

@@ -87,6 +87,10 @@ const OWNERSHIP_XML =
 const TAGGING_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>';
 const LIFECYCLE_XML =
   '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>';
+const LOCK_XML = '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>';
+const RETENTION_XML =
+  '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>';
+const LEGAL_HOLD_XML = '<LegalHold><Status>ON</Status></LegalHold>';
 const WEBSITE_XML =
   '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
 
@@ -392,6 +396,33 @@ const CASES: Case[] = [
     op: 'DeleteBucketOwnershipControls',
     request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?ownershipControls` }),
     expect: same(OWNER_ONLY),
+  },
+  // Object Lock: the matrix buckets have none, so the owner passes authorization and gets the
+  // error of a bucket without Object Lock; no ACL grants these actions.
+  {
+    op: 'PutObjectLockConfiguration',
+    request: (e) => withMd5('PUT', `/${e.bucket}?object-lock`, LOCK_XML),
+    expect: same(['InvalidBucketState', 'AD', 'AD']),
+  },
+  {
+    op: 'GetObjectRetention',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?retention` }),
+    expect: same(['InvalidRequest', 'AD', 'AD']),
+  },
+  {
+    op: 'PutObjectRetention',
+    request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?retention`, RETENTION_XML),
+    expect: same(['InvalidRequest', 'AD', 'AD']),
+  },
+  {
+    op: 'GetObjectLegalHold',
+    request: (e) => ({ method: 'GET', path: `/${e.bucket}/${KEY}?legal-hold` }),
+    expect: same(['InvalidRequest', 'AD', 'AD']),
+  },
+  {
+    op: 'PutObjectLegalHold',
+    request: (e) => withMd5('PUT', `/${e.bucket}/${KEY}?legal-hold`, LEGAL_HOLD_XML),
+    expect: same(['InvalidRequest', 'AD', 'AD']),
   },
   // Versioning. A request naming a version (even `null`) needs the *Version action: the read-only
   // policy grants s3:GetObject only, so the other add-on may read the object but not "a version" of it.
@@ -716,6 +747,11 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   GetBucketLogging: (b) => ({ method: 'GET', path: `/${b}?logging` }),
   GetBucketNotificationConfiguration: (b) => ({ method: 'GET', path: `/${b}?notification` }),
   GetObjectLockConfiguration: (b) => ({ method: 'GET', path: `/${b}?object-lock` }),
+  PutObjectLockConfiguration: (b) => withMd5('PUT', `/${b}?object-lock`, LOCK_XML),
+  GetObjectRetention: (b) => ({ method: 'GET', path: `/${b}/${KEY}?retention` }),
+  PutObjectRetention: (b) => withMd5('PUT', `/${b}/${KEY}?retention`, RETENTION_XML),
+  GetObjectLegalHold: (b) => ({ method: 'GET', path: `/${b}/${KEY}?legal-hold` }),
+  PutObjectLegalHold: (b) => withMd5('PUT', `/${b}/${KEY}?legal-hold`, LEGAL_HOLD_XML),
   GetBucketReplication: (b) => ({ method: 'GET', path: `/${b}?replication` }),
   GetBucketAccelerateConfiguration: (b) => ({ method: 'GET', path: `/${b}?accelerate` }),
   GetBucketOwnershipControls: (b) => ({ method: 'GET', path: `/${b}?ownershipControls` }),

@@ -4,7 +4,6 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   GetBucketOwnershipControlsCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -107,15 +106,6 @@ describe('request headers asking for what we do not do are refused, never droppe
         Tagging: 'a=b',
       }),
     );
-  });
-
-  test('CreateBucket with object lock enabled is refused and creates nothing', T, async () => {
-    await rejects(
-      () => s3.send(new CreateBucketCommand({ Bucket: 'locked', ObjectLockEnabledForBucket: true })),
-      'NotImplemented',
-      501,
-    );
-    await rejects(() => s3.send(new HeadBucketCommand({ Bucket: 'locked' })), null, 404);
   });
 
   test("CreateBucket with ObjectOwnership sets the bucket's ownership controls", T, async () => {

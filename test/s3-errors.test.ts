@@ -212,7 +212,7 @@ describe('bad request shape', () => {
       `/${B}?analytics`,
       `/${B}?metrics`,
       `/${B}/canary?torrent`,
-      `/${B}/canary?retention`,
+      `/${B}/canary?restore`,
     ]) {
       assertS3Error(await raw(t.endpoint, { path, auth: signed }), 501, 'NotImplemented');
     }

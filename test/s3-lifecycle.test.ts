@@ -514,4 +514,36 @@ describe('versioned buckets', T, () => {
     assert.equal((await history(b, 'n/')).markers.length, 1);
     await eventually('no blob of a removed version left', blobsAccountedFor);
   });
+
+  test('a noncurrent version under Object Lock is not expired; the unlocked ones are', T, async () => {
+    const b = 'lc-locked';
+    await s3.send(new CreateBucketCommand({ Bucket: b, ObjectLockEnabledForBucket: true }));
+    await putRules(b, [
+      { ID: 'nc', Status: 'Enabled', Filter: { Prefix: 'l/' }, NoncurrentVersionExpiration: { NoncurrentDays: 1000 } },
+    ]);
+    const locked = await s3.send(
+      new PutObjectCommand({
+        Bucket: b,
+        Key: 'l/a',
+        Body: 'locked',
+        ObjectLockMode: 'GOVERNANCE',
+        ObjectLockRetainUntilDate: new Date(Date.now() + 3_600_000),
+      }),
+    );
+    const free = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'l/a', Body: 'free' }));
+    const current = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'l/a', Body: 'current' }));
+    // 1000 (2 s) days on: both noncurrent versions are due, one is locked.
+    const r = await t.cellar.storage.applyLifecycle(Date.now() + 1002 * DAY_MS);
+    assert.ok(r.noncurrent >= 1);
+    assert.deepEqual(
+      (await history(b, 'l/')).versions.map((v) => v.id),
+      [current.VersionId, locked.VersionId],
+    );
+    assert.ok(free.VersionId);
+    await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: b, Key: 'l/a', VersionId: free.VersionId })),
+      'NoSuchVersion',
+      404,
+    );
+  });
 });

@@ -730,3 +730,55 @@ describe('the website of a versioned bucket', T, () => {
     },
   );
 });
+
+describe('the *Version actions of a bucket policy', T, () => {
+  const B = 'vpolicy';
+  let other: S3Client;
+  let v1: string;
+  before(async () => {
+    const addon = t.newAddon('versions-reader');
+    other = t.client(addon);
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await enable(B);
+    v1 = (await put(B, 'k', 'one')).VersionId!;
+    await put(B, 'k', 'two');
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: B,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: addon.id },
+              Action: ['s3:GetObjectVersion', 's3:DeleteObjectVersion'],
+              Resource: `arn:aws:s3:::${B}/*`,
+            },
+          ],
+        }),
+      }),
+    );
+  });
+
+  test('s3:GetObjectVersion reads a named version, not the current object', T, async () => {
+    const got = await other.send(new GetObjectCommand({ Bucket: B, Key: 'k', VersionId: v1 }));
+    assert.equal(await got.Body!.transformToString(), 'one');
+    await rejects(() => other.send(new GetObjectCommand({ Bucket: B, Key: 'k' })), 'AccessDenied', 403);
+  });
+
+  test('s3:DeleteObjectVersion removes named versions in DeleteObjects, never adds a marker', T, async () => {
+    const out = await other.send(
+      new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'k', VersionId: v1 }, { Key: 'k' }] } }),
+    );
+    assert.deepEqual(
+      out.Deleted?.map((d) => d.VersionId),
+      [v1],
+    );
+    assert.deepEqual(
+      out.Errors?.map((e) => [e.Key, e.Code]),
+      [['k', 'AccessDenied']],
+    );
+    assert.equal(await text(B, 'k'), 'two');
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'k', VersionId: v1 })), 'NoSuchVersion', 404);
+  });
+});

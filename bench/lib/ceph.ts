@@ -27,8 +27,10 @@ export interface RgwOptions {
   repoRoot: string;
   cephDir: string;
   cpus: string | null;
-  /** RGW port; the mon takes +10/+11 and the OSD +20..+69 (up.sh picks free ports itself otherwise). */
-  basePort: number;
+  /** RGW port; the mon takes +10/+11 and the OSD +20..+69. Absent: up.sh picks a free block itself. */
+  basePort?: number;
+  /** Bluestore file size in GiB [10]. */
+  osdGb?: number;
   log: (s: string) => void;
 }
 
@@ -38,14 +40,17 @@ export async function startRgw(o: RgwOptions): Promise<Rgw> {
     ...process.env,
     CEPH_DIR: o.cephDir,
     CEPH_STORE: 'bluestore',
-    CEPH_OSD_GB: '10',
+    CEPH_OSD_GB: String(o.osdGb ?? 10),
     // A fresh cluster each run: same starting state every time, no data piling up between runs.
     CEPH_FRESH: '1',
-    RGW_PORT: String(o.basePort),
-    MON_PORT: String(o.basePort + 10),
-    MS_PORT_MIN: String(o.basePort + 20),
-    MS_PORT_MAX: String(o.basePort + 69),
   };
+  for (const k of ['RGW_PORT', 'MON_PORT', 'MS_PORT_MIN', 'MS_PORT_MAX']) delete env[k];
+  if (o.basePort !== undefined) {
+    env.RGW_PORT = String(o.basePort);
+    env.MON_PORT = String(o.basePort + 10);
+    env.MS_PORT_MIN = String(o.basePort + 20);
+    env.MS_PORT_MAX = String(o.basePort + 69);
+  }
   const downEnv = { ...env, CEPH_WIPE: '1' };
   let stopped = false;
   // The daemons are not our children (up.sh detaches them): a hard exit still runs down.sh.

@@ -1,7 +1,8 @@
 /**
  * f) HTTPS with the same ECDSA P-256 certificate in Cellar (operator certificate in its certs
  * directory) and nginx: new TLS handshakes per second (every request on a new connection, no
- * session resumption, see tls-shim.ts), then keep-alive GETs of the cached 4 KiB page.
+ * session resumption, see tls-shim.ts), then keep-alive GETs of the cached 4 KiB page; then
+ * Cellar's HTTP/2 against its own HTTP/1.1 on the same listener (h2load for both).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { startNginx } from '../lib/refservers.js';
 import { ratioRow, type Row } from '../lib/report.js';
 import { median } from '../lib/stats.js';
 import { noResumeShim } from '../lib/tls-shim.js';
+import { h2load } from '../lib/h2load.js';
 import { wrkSample, type WrkResult } from '../lib/wrk.js';
 import { PAGE_PATH, publishSite, SITE_BUCKET, writeSiteRoot } from './site.js';
 
@@ -50,6 +52,7 @@ export const https: Scenario = {
     { cmd: 'nginx', pkg: 'nginx-light' },
     { cmd: 'openssl', pkg: 'openssl' },
     { cmd: 'gcc', pkg: 'gcc' },
+    { cmd: 'h2load', pkg: 'nghttp2-client' },
     { cmd: '/usr/include/dlfcn.h', pkg: 'libc6-dev' },
   ],
   async run(ctx: BenchContext): Promise<Row[]> {
@@ -68,7 +71,9 @@ export const https: Scenario = {
       nodeArgs: ctx.cellarNodeArgs,
       dataDir: path.join(dir, 'cellar'),
       cpus: ctx.cpus.server,
-      env: { CELLAR_HTTPS_PORT: '0', CELLAR_CERTS_DIR: certsDir },
+      // Throughput, not the abuse guard: one h2load connection may open more than the default
+      // 1000 streams per second on a fast machine.
+      env: { CELLAR_HTTPS_PORT: '0', CELLAR_CERTS_DIR: certsDir, CELLAR_HTTP2_MAX_STREAMS_PER_SECOND: '1000000' },
     });
     if (cellar.httpsPort === null)
       throw new Error(`Cellar started without an HTTPS listener:\n${cellar.daemon.output()}`);
@@ -121,6 +126,32 @@ export const https: Scenario = {
       })),
       ctx.log,
     );
+    const cellarSide = sides[0]!;
+    const protocolCpu: [number[], number[]] = [[], []];
+    const [p2, p1] = await interleave(
+      ctx.rounds,
+      [false, true].map((http1, i) => ({
+        name: `cellar ${http1 ? 'HTTP/1.1' : 'HTTP/2'} (h2load) req/s`,
+        measure: async () => {
+          const r = await h2load({
+            url: cellarSide.url,
+            authority: cellarSide.host,
+            connections: 16,
+            streams: 10,
+            seconds,
+            http1,
+            cpus: ctx.cpus.client,
+            serverPids: [cellarSide.pid],
+          });
+          ctx.log(
+            `    cellar ${r.protocol}: ${r.requestsPerSec.toFixed(0)} req/s, server CPU ${r.serverCores.toFixed(2)} cores`,
+          );
+          protocolCpu[i]!.push(r.requestsPerSec / r.serverCores);
+          return r.requestsPerSec;
+        },
+      })),
+      ctx.log,
+    );
     return [
       ratioRow(
         'f) HTTPS new connections (full TLS 1.3 handshake + GET)/s',
@@ -133,6 +164,24 @@ export const https: Scenario = {
       ),
       ratioRow('f) same, per server CPU-second', median(perCpu[0]!), median(perCpu[1]!), '/CPU-s', 0, 0.5, 'nginx'),
       ratioRow('f) HTTPS keep-alive GET 4 KiB, req/s', median(kc!), median(kn!), 'req/s', 0, 0.5, 'nginx'),
+      ratioRow(
+        'f) same over HTTP/2 (16 conns x 10 streams) vs Cellar HTTP/1.1 (16 conns), req/s',
+        median(p2!),
+        median(p1!),
+        'req/s',
+        0,
+        0.5,
+        'Cellar HTTP/1.1',
+      ),
+      ratioRow(
+        'f) same, per server CPU-second',
+        median(protocolCpu[0]),
+        median(protocolCpu[1]),
+        '/CPU-s',
+        0,
+        0.5,
+        'Cellar HTTP/1.1',
+      ),
     ];
   },
 };

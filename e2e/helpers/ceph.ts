@@ -39,10 +39,10 @@ process.once('exit', () => {
     });
 });
 
-async function up(dir: string): Promise<void> {
+async function up(dir: string, settings: Record<string, string>): Promise<void> {
   // Installing the packages on a fresh machine takes minutes; starting takes seconds.
   const r = await run('bash', [path.join(CEPH_SCRIPTS, 'up.sh'), dir], {
-    env: { ...process.env, CEPH_DIR: dir },
+    env: { ...process.env, ...settings, CEPH_DIR: dir },
     timeoutMs: 600_000,
   });
   if (r.code !== 0) throw new Error(`scripts/ceph/up.sh failed (${r.code}):\n${r.stderr.slice(-3000)}`);
@@ -56,11 +56,15 @@ async function down(dir: string, extra: Record<string, string> = {}): Promise<vo
   if (r.code !== 0) throw new Error(`scripts/ceph/down.sh failed (${r.code}):\n${r.stderr.slice(-2000)}`);
 }
 
-export async function startCeph(): Promise<Rgw> {
+/**
+ * `settings`: up.sh knobs for this cluster (CEPH_STORE, CEPH_OSD_GB); a restart reuses the
+ * ones saved by the first start.
+ */
+export async function startCeph(settings: Record<string, string> = {}): Promise<Rgw> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cellar-ceph-'));
   clusters.add(dir);
   try {
-    await up(dir);
+    await up(dir, settings);
   } catch (e) {
     await down(dir, { CEPH_WIPE: '1' }).catch(() => undefined);
     clusters.delete(dir);
@@ -80,7 +84,7 @@ export async function startCeph(): Promise<Rgw> {
     dir,
     startSeconds: Number(/cluster_to_rgw_s=([\d.]+)/.exec(timings)?.[1] ?? NaN),
     stopRgw: () => down(dir, { CEPH_ONLY: 'rgw' }),
-    startRgw: () => up(dir),
+    startRgw: () => up(dir, settings),
     async down() {
       await down(dir, { CEPH_WIPE: '1' });
       clusters.delete(dir);

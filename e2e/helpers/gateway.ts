@@ -12,6 +12,8 @@ export interface Gateway {
   readonly port: number;
   readonly pid: number;
   readonly env: NodeJS.ProcessEnv;
+  /** What `cellar serve` printed (the admin API's URL and, on first start, its token). */
+  stdout(): string;
   stderr(): string;
   /** Runs `cellar <args>` with the gateway's settings (upstream mode). */
   cli(args: string[]): Promise<RunResult>;
@@ -65,6 +67,7 @@ export async function startGateway(rgw: Rgw, extra: Record<string, string> = {})
     port,
     pid: child.pid!,
     env,
+    stdout: () => out,
     stderr: () => err,
     cli: (args) => run(process.execPath, [CLI, ...args], { env, timeoutMs: 20_000 }),
     async kill9() {

@@ -35,6 +35,8 @@ test('add-ons: create, list, s3cfg, delete on a real data directory', { timeout:
       assert.match(cfg, /^access_key = AKIAADMINTEST1$/m);
       assert.match(cfg, /^bucket_location = eu-1$/m);
       assert.equal(await d.get('cellar_nosuchaddon'), null);
+      assert.equal((await d.byAccessKey('AKIAADMINTEST1'))?.id, a.id);
+      assert.equal(await d.byAccessKey('AKIANOSUCHKEY1'), null);
       await assert.rejects(
         d.create({ accessKeyId: 'ONLYKEY' }),
         (e: unknown) => isStorageError(e) && e.code === 'InvalidArgument',

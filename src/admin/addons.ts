@@ -43,7 +43,15 @@ export interface AddonDirectory {
   list(): Promise<Addon[]>;
   get(id: string): Promise<Addon | null>;
   delete(id: string): Promise<void>;
+  /** Replaces the add-on's key pair with a new one; the old access key stops working. */
+  rotateKeys(id: string): Promise<Addon>;
   close(): void;
+}
+
+/** A directory the server itself holds (local store or RGW), which can find an add-on by its key. */
+export interface ServerAddonDirectory extends AddonDirectory {
+  /** The add-on holding `accessKeyId` (a dashboard login), or null. */
+  byAccessKey(accessKeyId: string): Promise<Addon | null>;
 }
 
 /** Add-on ids are RGW uids; other RGW users (the system user, users made by hand) are not add-ons. */
@@ -82,7 +90,14 @@ function explain(e: unknown): never {
   throw e;
 }
 
-export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
+/**
+ * `onKeyRemoved`: told each access key taken from a user, so the gateway running this directory
+ * forgets its secret at once (other gateways learn it from RGW's refusal, see proxy.ts).
+ */
+export function rgwAddonDirectory(
+  admin: RgwAdmin,
+  onKeyRemoved: (accessKey: string) => void = () => undefined,
+): ServerAddonDirectory {
   return {
     async create(input) {
       checkKeys(input);
@@ -126,6 +141,14 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
         return explain(e);
       }
     },
+    async byAccessKey(accessKeyId) {
+      try {
+        const u = await admin.userByAccessKey(accessKeyId);
+        return u === null || !ADDON_UID.test(u.uid) ? null : toAddon(u);
+      } catch (e) {
+        return explain(e);
+      }
+    },
     async delete(id) {
       if (!ADDON_UID.test(id)) throw new StorageError('InvalidArgument', `no add-on ${id}`);
       try {
@@ -137,16 +160,40 @@ export function rgwAddonDirectory(admin: RgwAdmin): AddonDirectory {
         return explain(e);
       }
     },
+    async rotateKeys(id) {
+      if (!ADDON_UID.test(id)) throw new StorageError('InvalidArgument', `no add-on ${id}`);
+      try {
+        const before = await admin.user(id);
+        if (before === null) throw new StorageError('InvalidArgument', `no add-on ${id}`);
+        // New key first, then the old ones go: the add-on is never without a working key. RGW
+        // 16.2 has no "replace key" operation (Admin Ops API: Create Key, Remove Key).
+        const accessKey = newAccessKeyId();
+        const secretKey = newSecretKey();
+        await admin.createKey(id, accessKey, secretKey);
+        for (const k of before.keys) {
+          if (k.accessKey === accessKey) continue;
+          await admin.removeKey(id, k.accessKey);
+          onKeyRemoved(k.accessKey);
+        }
+        return { ...toAddon(before), accessKeyId: accessKey, secretAccessKey: secretKey };
+      } catch (e) {
+        if (e instanceof RgwAdminError)
+          throw new StorageError('InvalidArgument', `RGW refused the key change: ${e.message}`);
+        return explain(e);
+      }
+    },
     close: () => admin.close(),
   };
 }
 
-export function localAddonDirectory(storage: Storage): AddonDirectory {
+export function localAddonDirectory(storage: Storage): ServerAddonDirectory {
   return {
     create: async (input) => storage.createAddon(input),
     list: async () => storage.listAddons(),
     get: async (id) => storage.addon(id),
+    byAccessKey: async (accessKeyId) => storage.addonByAccessKey(accessKeyId),
     delete: async (id) => storage.deleteAddon(id),
+    rotateKeys: async (id) => storage.rotateAddonKeys(id),
     close: () => storage.close(),
   };
 }

@@ -8,9 +8,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isStorageError, type Storage } from '#storage';
-import type { TlsSettings } from '../gateway/tls/index.js';
+import type { CertCatalog, TlsSettings } from '../gateway/tls/index.js';
+import { UpstreamUnavailableError } from '../gateway/upstream/rgw-admin.js';
 import type { Logger } from '../shared/logger.js';
-import { addonRecord, addonS3cfg, type AddonDirectory } from './addons.js';
+import { addonRecord, addonS3cfg, type ServerAddonDirectory } from './addons.js';
+import { ApiError } from './api-error.js';
+import { dashboardFiles, securityHeaders } from './dashboard.js';
+import { createOwnerApi } from './owner/routes.js';
+import { LoginLimiter, SessionStore } from './owner/session.js';
 import { listCertificates } from './certs.js';
 import { checkDomain, domainProofRecord, normalizeHost } from './domains.js';
 import { tokenMatches } from './token.js';
@@ -22,27 +27,32 @@ export interface Readiness {
 
 export interface AdminApiDeps {
   token: string;
-  addons: AddonDirectory;
+  addons: ServerAddonDirectory;
   /** The local store; null in upstream mode (bucket usage and domain checks need it). */
   storage: Storage | null;
   tls: TlsSettings;
+  /** What GET /certificates lists: the local directory, or the fleet's vault (upstream mode). */
+  certificates: CertCatalog;
+  /** The domain-proof secret: the data directory's, or the fleet's (upstream mode). */
+  proofSecret(): Promise<Buffer>;
   httpsEnabled: boolean;
   service: { endpoint: URL; region: string };
   metrics: { contentType: string; render(): Promise<string> };
   readiness(): Promise<Readiness>;
   logger: Logger;
+  dashboard: DashboardOptions;
 }
 
-/** An error the API answers with; anything else is a 500 InternalError. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+export interface DashboardOptions {
+  /** How long an owner's dashboard session lasts (CELLAR_DASHBOARD_SESSION_SECONDS). */
+  sessionSeconds: number;
+  /** Obtains a certificate for a custom domain now; null without on-demand HTTPS. */
+  obtainCertificate: ((host: string) => Promise<void>) | null;
 }
+
+/** Failed owner logins an address may make per window before it must wait. */
+const LOGIN_FAILURES = 10;
+const LOGIN_WINDOW_MS = 60_000;
 
 const CREATE_FIELDS = new Set(['name', 'email', 'accessKeyId', 'secretAccessKey']);
 
@@ -76,6 +86,8 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(securityHeaders);
+  const sessions = new SessionStore(deps.dashboard.sessionSeconds * 1000);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -87,6 +99,22 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
+
+  app.use(
+    '/api/v1/owner',
+    createOwnerApi({
+      addons: deps.addons,
+      storage: deps.storage,
+      service: deps.service,
+      tls: deps.tls,
+      httpsEnabled: deps.httpsEnabled,
+      proofSecret: deps.proofSecret,
+      sessions,
+      limiter: new LoginLimiter(LOGIN_FAILURES, LOGIN_WINDOW_MS),
+      obtainCertificate: deps.dashboard.obtainCertificate,
+      logger: deps.logger,
+    }),
+  );
 
   const api = express.Router();
   api.use((req, _res, next) => {
@@ -122,12 +150,14 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
   api.delete('/addons/:id', async (req, res) => {
     await addonOr404(req.params.id as string);
     await deps.addons.delete(req.params.id as string);
+    sessions.deleteAddon(req.params.id as string);
     res.status(204).end();
   });
   api.post('/addons/:id/keys', async (req, res) => {
-    const storage = needStorage(deps);
     await addonOr404(req.params.id as string);
-    res.json(addonRecord(storage.rotateAddonKeys(req.params.id as string)));
+    // New keys end the owner's dashboard sessions, as they end every client holding the old ones.
+    sessions.deleteAddon(req.params.id as string);
+    res.json(addonRecord(await deps.addons.rotateKeys(req.params.id as string)));
   });
   api.get('/addons/:id/s3cfg', async (req, res) => {
     const a = await addonOr404(req.params.id as string);
@@ -145,8 +175,8 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
       })),
     );
   });
-  api.get('/certificates', (_req, res) => {
-    const { rows, problems } = listCertificates(deps.tls, Date.now());
+  api.get('/certificates', async (_req, res) => {
+    const { rows, problems } = await listCertificates(deps.certificates, deps.tls.renewWindowSeconds, Date.now());
     for (const p of problems) deps.logger.warn('certificate not loaded', { problem: p });
     res.json(rows);
   });
@@ -154,14 +184,16 @@ export function createAdminApi(deps: AdminApiDeps): (req: IncomingMessage, res: 
     const host = hostParam(req);
     res.json(await checkDomain(deps.tls, needStorage(deps), host, { httpsEnabled: deps.httpsEnabled, now: Date.now }));
   });
-  api.get('/domains/:host/token', (req, res) => {
-    res.json(domainProofRecord(deps.tls, hostParam(req)));
+  api.get('/domains/:host/token', async (req, res) => {
+    const host = hostParam(req);
+    res.json(domainProofRecord(await deps.proofSecret(), host));
   });
   api.use((req) => {
     throw new ApiError(404, 'NoSuchRoute', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
 
   app.use('/api/v1', api);
+  app.use(dashboardFiles());
   app.use((req, _res, next) => next(new ApiError(404, 'NoSuchRoute', `no route ${req.method} ${req.path}`)));
   app.use((e: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const err = toApiError(e);
@@ -178,6 +210,8 @@ function toApiError(e: unknown): ApiError {
   if (t === 'entity.parse.failed') return new ApiError(400, 'BadJson', 'the request body is not valid JSON');
   if (t === 'entity.too.large') return new ApiError(413, 'TooLarge', 'the request body is too large');
   if (t !== undefined && (e as { status?: number }).status === 400) return new ApiError(400, 'BadRequest', String(e));
+  // RGW unreachable while reading the fleet's certificates or domain-proof secret.
+  if (e instanceof UpstreamUnavailableError) return new ApiError(503, 'Unavailable', e.message);
   if (isStorageError(e)) {
     switch (e.code) {
       case 'BucketNotEmpty':

@@ -1,7 +1,8 @@
-/** The admin API seen from the `cellar` command (`--url`/`--token`): the same add-on directory, remotely. */
+/** The admin API seen from the `cellar` command (`--url`/`--token`): the same add-on directory and certificate list, remotely. */
 import { StorageError, type Addon } from '#storage';
 import type { AddonDirectory } from './addons.js';
 import type { AddonRecord } from './addons.js';
+import type { CertRow } from './certs.js';
 
 export interface RemoteAddons extends AddonDirectory {
   s3cfg(id: string): Promise<string | null>;
@@ -23,9 +24,11 @@ function toAddon(r: AddonRecord): Addon {
   return { ...r, createdAt: new Date(0) };
 }
 
-export function remoteAddonDirectory(baseUrl: string, token: string): RemoteAddons {
+type Call = (method: string, path: string, body?: unknown) => Promise<Response>;
+
+function caller(baseUrl: string, token: string): Call {
   const base = baseUrl.replace(/\/+$/, '') + '/api/v1';
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+  return async (method, path, body) => {
     try {
       return await fetch(base + path, {
         method,
@@ -40,6 +43,17 @@ export function remoteAddonDirectory(baseUrl: string, token: string): RemoteAddo
       throw new StorageError('InternalError', `cannot reach the admin API at ${baseUrl}: ${(e as Error).message}`);
     }
   };
+}
+
+/** `cellar cert list --url`: what the running server lists (in upstream mode, the fleet's and its own). */
+export async function remoteCertificates(baseUrl: string, token: string): Promise<CertRow[]> {
+  const res = await caller(baseUrl, token)('GET', '/certificates');
+  if (!res.ok) return fail(res);
+  return (await res.json()) as CertRow[];
+}
+
+export function remoteAddonDirectory(baseUrl: string, token: string): RemoteAddons {
+  const call = caller(baseUrl, token);
   const id = (s: string): string => encodeURIComponent(s);
   return {
     async create(input) {
@@ -61,6 +75,11 @@ export function remoteAddonDirectory(baseUrl: string, token: string): RemoteAddo
     async delete(addonId) {
       const res = await call('DELETE', `/addons/${id(addonId)}`);
       if (res.status !== 204) return fail(res);
+    },
+    async rotateKeys(addonId) {
+      const res = await call('POST', `/addons/${id(addonId)}/keys`);
+      if (!res.ok) return fail(res);
+      return toAddon((await res.json()) as AddonRecord);
     },
     async s3cfg(addonId) {
       const res = await call('GET', `/addons/${id(addonId)}/s3cfg`);

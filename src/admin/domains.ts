@@ -3,6 +3,10 @@
  * yours. The CLI's `domain` commands and the admin API.
  */
 import type { Storage } from '#storage';
+import type { Config } from '../config/index.js';
+import { FleetProofSecret } from '../gateway/upstream/proof-secret.js';
+import type { SystemBucket } from '../gateway/upstream/system-bucket.js';
+import { withSystemBucket } from './fleet.js';
 import {
   CertRegistry,
   CertStore,
@@ -11,6 +15,7 @@ import {
   createGate,
   loadProofSecret,
   proofToken,
+  readProofSecret,
   storageSites,
   type DomainReport,
   type TlsSettings,
@@ -29,9 +34,24 @@ export interface DnsRecord {
   value: string;
 }
 
-/** The TXT record that proves `host` belongs to whoever runs this service. */
-export function domainProofRecord(settings: Pick<TlsSettings, 'dataDir'>, host: string): DnsRecord {
-  return { name: `${PROOF_LABEL}.${host}`, type: 'TXT', value: proofToken(loadProofSecret(settings.dataDir), host) };
+/** The TXT record that proves `host` belongs to whoever runs this service (`secret`: its domain-proof secret). */
+export function domainProofRecord(secret: Buffer, host: string): DnsRecord {
+  return { name: `${PROOF_LABEL}.${host}`, type: 'TXT', value: proofToken(secret, host) };
+}
+
+/**
+ * The domain-proof secret of this installation: the data directory's key file in embedded mode;
+ * in upstream mode the fleet's, in the system bucket (seeded from the key file when the fleet
+ * has none yet), so that every gateway hands out the same token.
+ */
+export function fleetProofSecret(system: SystemBucket, dataDir: string): FleetProofSecret {
+  return new FleetProofSecret(system, () => readProofSecret(dataDir));
+}
+
+/** The domain-proof secret for one CLI command. */
+export async function installationProofSecret(config: Config): Promise<Buffer> {
+  if (config.upstreamUrl === '') return loadProofSecret(config.dataDir);
+  return withSystemBucket(config, (b) => fleetProofSecret(b, config.dataDir).get());
 }
 
 /**

@@ -44,6 +44,9 @@ test('operations settings: admin listener, token, access log, shutdown deadline'
   assert.equal(c.accessLog, '/var/log/cellar/access.log');
   assert.equal(c.shutdownDeadlineMs, 0);
   assert.equal(loadConfig({ CELLAR_ADMIN_PORT: '0' }).adminPort, 0);
+  assert.equal(d.dashboardSessionSeconds, 28_800);
+  assert.equal(loadConfig({ CELLAR_DASHBOARD_SESSION_SECONDS: '60' }).dashboardSessionSeconds, 60);
+  assert.throws(() => loadConfig({ CELLAR_DASHBOARD_SESSION_SECONDS: '0' }), /CELLAR_DASHBOARD_SESSION_SECONDS/);
 });
 
 test('environment overrides the file, which overrides the defaults; overrides win', { timeout: 30_000 }, () => {

@@ -78,6 +78,12 @@ export interface Config {
   maxConnections: number;
   /** Open connections per listener from one client address. */
   maxConnectionsPerClient: number;
+  /** HTTP/2 (HTTPS listener): streams one session may have open at once. */
+  http2MaxConcurrentStreams: number;
+  /** HTTP/2: a session with no open stream is closed after this long (HTTP/1.1's keep-alive is 65 s). */
+  http2IdleTimeoutMs: number;
+  /** HTTP/2: new streams one session may open per second; more and it is told to go away. */
+  http2MaxStreamsPerSecond: number;
   /** RGW S3 endpoint; set = upstream mode (no local object store), empty = embedded mode. */
   upstreamUrl: string;
   /** Keys of the RGW system user (`--system`, caps users=*;buckets=*;metadata=*). */
@@ -89,12 +95,16 @@ export interface Config {
   upstreamRevalidateMs: number;
   /** How long past its revalidation time a cached page is still served while RGW is unreachable. */
   upstreamStaleIfErrorSeconds: number;
+  /** Upstream mode: the private bucket of the fleet's shared state (certificates, ACME answers, locks). */
+  systemBucket: string;
   logLevel: LogLevel;
   /** Admin API, metrics and health listener; null = none, 0 = any free port. */
   adminPort: number | null;
   adminHost: string;
   /** Bearer token of the admin API; empty = generated on first start and kept in the data dir. */
   adminToken: string;
+  /** How long a dashboard login of an add-on owner lasts. */
+  dashboardSessionSeconds: number;
   /** Access log: empty = stdout, `off` = none, else a file (reopened on SIGHUP). */
   accessLog: string;
   /** On SIGTERM, how long in-flight requests may take to finish before their connections are cut. */
@@ -169,16 +179,21 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'bodyMinBytesPerSecond', env: 'CELLAR_BODY_MIN_BYTES_PER_SECOND', kind: 'int' },
   { key: 'maxConnections', env: 'CELLAR_MAX_CONNECTIONS', kind: 'int' },
   { key: 'maxConnectionsPerClient', env: 'CELLAR_MAX_CONNECTIONS_PER_CLIENT', kind: 'int' },
+  { key: 'http2MaxConcurrentStreams', env: 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS', kind: 'int' },
+  { key: 'http2IdleTimeoutMs', env: 'CELLAR_HTTP2_IDLE_TIMEOUT_MS', kind: 'int' },
+  { key: 'http2MaxStreamsPerSecond', env: 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND', kind: 'int' },
   { key: 'upstreamUrl', env: 'CELLAR_UPSTREAM_URL', kind: 'url' },
   { key: 'upstreamAccessKey', env: 'CELLAR_UPSTREAM_ACCESS_KEY', kind: 'string' },
   { key: 'upstreamSecretKey', env: 'CELLAR_UPSTREAM_SECRET_KEY', kind: 'string' },
   { key: 'upstreamTimeoutMs', env: 'CELLAR_UPSTREAM_TIMEOUT_MS', kind: 'int' },
   { key: 'upstreamRevalidateMs', env: 'CELLAR_UPSTREAM_REVALIDATE_MS', kind: 'int' },
   { key: 'upstreamStaleIfErrorSeconds', env: 'CELLAR_UPSTREAM_STALE_IF_ERROR_SECONDS', kind: 'int' },
+  { key: 'systemBucket', env: 'CELLAR_SYSTEM_BUCKET', kind: 'string' },
   { key: 'logLevel', env: 'CELLAR_LOG_LEVEL', kind: 'level' },
   { key: 'adminPort', env: 'CELLAR_ADMIN_PORT', kind: 'optport' },
   { key: 'adminHost', env: 'CELLAR_ADMIN_HOST', kind: 'host' },
   { key: 'adminToken', env: 'CELLAR_ADMIN_TOKEN', kind: 'string' },
+  { key: 'dashboardSessionSeconds', env: 'CELLAR_DASHBOARD_SESSION_SECONDS', kind: 'int' },
   { key: 'accessLog', env: 'CELLAR_ACCESS_LOG', kind: 'string' },
   { key: 'shutdownDeadlineMs', env: 'CELLAR_SHUTDOWN_DEADLINE_MS', kind: 'int' },
 ];
@@ -313,6 +328,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     ['bodyIdleTimeoutMs', 'CELLAR_BODY_IDLE_TIMEOUT_MS'],
     ['maxConnections', 'CELLAR_MAX_CONNECTIONS'],
     ['maxConnectionsPerClient', 'CELLAR_MAX_CONNECTIONS_PER_CLIENT'],
+    ['http2MaxConcurrentStreams', 'CELLAR_HTTP2_MAX_CONCURRENT_STREAMS'],
+    ['http2IdleTimeoutMs', 'CELLAR_HTTP2_IDLE_TIMEOUT_MS'],
+    ['http2MaxStreamsPerSecond', 'CELLAR_HTTP2_MAX_STREAMS_PER_SECOND'],
   ] as const) {
     if (cfg[key] < 1) throw new ConfigError(env, 'must be at least 1');
   }
@@ -327,9 +345,14 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     if (u.pathname !== '/' || u.search !== '' || u.username !== '')
       throw new ConfigError('CELLAR_UPSTREAM_URL', `expected scheme://host[:port] only: ${cfg.upstreamUrl}`);
   }
+  // S3 bucket naming rules (lower-case, 3-63 characters, no dots: the bucket is never a site).
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(cfg.systemBucket))
+    throw new ConfigError('CELLAR_SYSTEM_BUCKET', `not a bucket name (3-63 of a-z, 0-9, -): ${cfg.systemBucket}`);
   if (cfg.adminToken !== '' && cfg.adminToken.length < 16)
     throw new ConfigError('CELLAR_ADMIN_TOKEN', 'must be at least 16 characters');
   if (cfg.upstreamTimeoutMs < 1) throw new ConfigError('CELLAR_UPSTREAM_TIMEOUT_MS', 'must be at least 1');
+  // 0 would end every dashboard session as it starts.
+  if (cfg.dashboardSessionSeconds < 1) throw new ConfigError('CELLAR_DASHBOARD_SESSION_SECONDS', 'must be at least 1');
   return cfg;
 }
 

@@ -6,8 +6,10 @@
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { guardSessions, isHttp2, isSecureServer, type SecureServer, type SessionLimits } from './http2.js';
 
-export interface ConnectionLimits {
+export interface ConnectionLimits extends SessionLimits {
   /** From connection (or the first byte of a following request) to the end of the headers. */
   headersTimeoutMs: number;
   /** Longest wait for the next body byte while the server is reading the body. */
@@ -31,8 +33,12 @@ function errorDocument(code: string, message: string, requestId?: string): strin
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${id}</Error>`;
 }
 
-/** The request announces a body (RFC 9112 §6.3): a Content-Length above 0 or a Transfer-Encoding. */
+/**
+ * The request announces a body (RFC 9112 §6.3): a Content-Length above 0 or a Transfer-Encoding.
+ * Under HTTP/2, a HEADERS frame without END_STREAM (RFC 9113 §8.1), Content-Length or not.
+ */
 export function announcesBody(req: IncomingMessage): boolean {
+  if (isHttp2(req)) return !req.stream.endAfterHeaders;
   const te = req.headers['transfer-encoding'];
   const cl = req.headers['content-length'];
   return te !== undefined || (cl !== undefined && cl !== '0');
@@ -43,6 +49,8 @@ export function announcesBody(req: IncomingMessage): boolean {
  * not out yet, then a lingering close that discards what the client still sends for a moment.
  */
 export function closeAfter(res: ServerResponse): void {
+  // An HTTP/2 stream ends with its response; the adapter stops an unread body (http2.ts).
+  if (isHttp2(res.req)) return;
   if (!res.headersSent) res.shouldKeepAlive = false;
   const socket = res.socket;
   if (socket === null) return;
@@ -91,6 +99,10 @@ export function deferToPendingResponse(socket: Socket): boolean {
   return true;
 }
 
+function socketBytes(socket: Socket): () => number {
+  return () => socket.bytesRead;
+}
+
 interface Tracked {
   socket: Socket;
   /** 'headers': waiting for a request's header section since `since`. */
@@ -104,6 +116,8 @@ interface Tracked {
 
 interface BodyWatch {
   req: IncomingMessage;
+  /** Body bytes received so far: the socket's count, or under HTTP/2 the stream's. */
+  bytes: () => number;
   res: ServerResponse;
   /** Until the 100 Continue is sent the client rightly sends nothing. */
   continuePending: boolean;
@@ -119,12 +133,16 @@ interface BodyWatch {
  * a 'checkContinue' listener Node leaves the 100 Continue to the handler, which sends it with
  * `res.writeContinue()` once the request is authorized (issue 12, F8).
  */
-export function guardServer(server: Server, handler: RequestListener, limits: ConnectionLimits): void {
-  server.headersTimeout = limits.headersTimeoutMs;
+export function guardServer(server: Server | SecureServer, handler: RequestListener, limits: ConnectionLimits): void {
+  // On the HTTPS server these are read by its HTTP/1.1 fallback.
+  (server as Server).headersTimeout = limits.headersTimeoutMs;
   server.maxConnections = limits.maxConnections;
   const perClient = new Map<string, number>();
   const tracked = new Map<Socket, Tracked>();
   const secure = 'setSecureContext' in server;
+  /** Bodies being read on HTTP/2 streams (their sessions are guardSessions'). */
+  const streamBodies = new Set<BodyWatch>();
+  if (isSecureServer(server)) guardSessions(server, limits);
 
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
@@ -142,7 +160,10 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
     if (!secure) track(socket);
   });
   // Over TLS the header clock starts once the handshake is done (Node bounds the handshake itself).
-  if (secure) server.on('secureConnection', (socket: Socket) => track(socket));
+  if (secure)
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') track(socket);
+    });
 
   function track(socket: Socket): Tracked {
     let t = tracked.get(socket);
@@ -154,33 +175,45 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
     return t;
   }
 
+  const watchBody = (req: IncomingMessage, res: ServerResponse, continuePending: boolean): BodyWatch => {
+    const bytes = isHttp2(req) ? () => req.bodyBytes : socketBytes(req.socket);
+    const w: BodyWatch = {
+      req,
+      bytes,
+      res,
+      continuePending,
+      lastBytes: bytes(),
+      lastByteAt: Date.now(),
+      windowMs: 0,
+      windowBytes: 0,
+    };
+    if (continuePending) {
+      const writeContinue = res.writeContinue.bind(res);
+      res.writeContinue = (cb?: () => void): void => {
+        w.continuePending = false;
+        w.lastByteAt = Date.now();
+        writeContinue(cb);
+      };
+    }
+    return w;
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, continuePending: boolean): void => {
+    const hasBody = announcesBody(req);
+    if (isHttp2(req)) {
+      // The session, not the socket, is on the idle clock; only the body is watched here.
+      if (!hasBody || req.method === 'GET' || req.method === 'HEAD') return;
+      const w = watchBody(req, res, continuePending);
+      streamBodies.add(w);
+      res.once('close', () => streamBodies.delete(w));
+      return;
+    }
     const t = track(req.socket);
     t.phase = 'request';
     t.active++;
-    const hasBody = announcesBody(req);
     // Nothing reads a GET or HEAD body: answer, then close instead of reading it to reuse the connection.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) closeAfter(res);
-    else if (hasBody) {
-      const w: BodyWatch = {
-        req,
-        res,
-        continuePending,
-        lastBytes: req.socket.bytesRead,
-        lastByteAt: Date.now(),
-        windowMs: 0,
-        windowBytes: 0,
-      };
-      if (continuePending) {
-        const writeContinue = res.writeContinue.bind(res);
-        res.writeContinue = (cb?: () => void): void => {
-          w.continuePending = false;
-          w.lastByteAt = Date.now();
-          writeContinue(cb);
-        };
-      }
-      t.body = w;
-    }
+    else if (hasBody) t.body = watchBody(req, res, continuePending);
     res.once('finish', () => {
       if (t.body?.res === res) t.body = null;
       if (--t.active > 0) return;
@@ -210,6 +243,9 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
     const dt = now - last;
     last = now;
     for (const t of tracked.values()) sweep(t, now, dt);
+    for (const w of streamBodies) {
+      if (w.req.complete || sweepBody(w, now, dt)) streamBodies.delete(w);
+    }
   }, tickMs);
   timer.unref();
   server.once('close', () => clearInterval(timer));
@@ -230,14 +266,19 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
     }
     const w = t.body;
     if (w === null || w.req.complete) return;
-    const bytes = socket.bytesRead;
+    if (sweepBody(w, now, dt)) t.body = null;
+  }
+
+  /** Times out a body that stopped or crawled; true when it did. */
+  function sweepBody(w: BodyWatch, now: number, dt: number): boolean {
+    const bytes = w.bytes();
     const got = bytes - w.lastBytes;
     w.lastBytes = bytes;
     // Only a reader waiting on an empty buffer waits for the client: a paused stream (back-
     // pressure from the disk) or a handler not reading yet is the server's own delay.
     const waiting = !w.continuePending && w.req.readableFlowing === true && w.req.readableLength === 0;
     if (got > 0 || !waiting) w.lastByteAt = now;
-    if (!waiting) return;
+    if (!waiting) return false;
     w.windowMs += dt;
     w.windowBytes += got;
     let slow = now - w.lastByteAt >= limits.bodyIdleTimeoutMs;
@@ -246,10 +287,8 @@ export function guardServer(server: Server, handler: RequestListener, limits: Co
       w.windowMs = 0;
       w.windowBytes = 0;
     }
-    if (slow) {
-      t.body = null;
-      timeOut(w);
-    }
+    if (slow) timeOut(w);
+    return slow;
   }
 }
 

@@ -13,6 +13,8 @@ export interface AccessEntry {
   remote: string | undefined;
   host: string | undefined;
   method: string | undefined;
+  /** HTTP/1.0, HTTP/1.1 or HTTP/2. */
+  protocol: string;
   path: string;
   status: number;
   bytesIn: number;
@@ -54,6 +56,7 @@ export function createAccessLog(destination: string): AccessLog | null {
         remote: e.remote,
         host: e.host,
         method: e.method,
+        protocol: e.protocol,
         path: e.path,
         side: r.side,
         op: r.op,

@@ -6,11 +6,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AccessEntry } from './access-log.js';
 
+export interface CertSummary {
+  notAfter: string | null;
+  status: string;
+}
+
 /** What the metrics read at scrape time; each part is absent where it does not apply. */
 export interface MetricSources {
   storageTotals?: () => { objects: number; bytes: number; buckets: number };
   websiteCache?: () => { bodyBytes: number; evictions: number };
-  certificates?: () => { notAfter: string | null; status: string }[];
+  /** A promise where the certificates are on the upstream (the fleet's vault). */
+  certificates?: () => CertSummary[] | Promise<CertSummary[]>;
 }
 
 export interface Metrics {
@@ -28,6 +34,21 @@ export function createMetrics(): Metrics {
   // Process metrics, event-loop delay (nodejs_eventloop_lag_*) among them.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   let sources: MetricSources = {};
+  /**
+   * Both certificate gauges collect at once in a scrape (prom-client starts every collect before
+   * awaiting any): they share one read. A failed read (RGW down) leaves the last values in place.
+   */
+  let certRead: Promise<CertSummary[] | null> | null = null;
+  const certList = (): Promise<CertSummary[] | null> => {
+    const source = sources.certificates;
+    if (source === undefined) return Promise.resolve(null);
+    certRead ??= (async () => source())()
+      .catch(() => null)
+      .finally(() => {
+        certRead = null;
+      });
+    return certRead;
+  };
 
   const requests = new Counter({
     name: 'cellar_requests_total',
@@ -46,6 +67,12 @@ export function createMetrics(): Metrics {
     name: 'cellar_http_bytes_total',
     help: 'Bytes on the wire (headers included), by side and direction',
     labelNames: ['side', 'direction'] as const,
+    registers: [registry],
+  });
+  const protocols = new Counter({
+    name: 'cellar_requests_by_protocol_total',
+    help: 'Requests answered, by HTTP version (HTTP/2 only on the HTTPS listener)',
+    labelNames: ['protocol'] as const,
     registers: [registry],
   });
   const cacheRequests = new Counter({
@@ -87,8 +114,8 @@ export function createMetrics(): Metrics {
     help: 'Stored certificates by state',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      const list = sources.certificates?.();
+    async collect() {
+      const list = await certList();
       if (!list) return;
       certs.reset();
       for (const c of list) certs.inc({ state: c.status });
@@ -99,8 +126,8 @@ export function createMetrics(): Metrics {
     name: 'cellar_certificate_earliest_expiry_timestamp_seconds',
     help: 'Expiry (Unix time) of the stored certificate that expires first',
     registers: [registry],
-    collect() {
-      const list = sources.certificates?.();
+    async collect() {
+      const list = await certList();
       if (!list) return;
       const times = list.flatMap((c) => (c.notAfter === null ? [] : [Date.parse(c.notAfter) / 1000]));
       if (times.length > 0) this.set(Math.min(...times));
@@ -135,6 +162,7 @@ export function createMetrics(): Metrics {
       duration.observe({ side, operation }, e.durationMs / 1000);
       bytes.inc({ side, direction: 'in' }, e.bytesIn);
       bytes.inc({ side, direction: 'out' }, e.bytesOut);
+      protocols.inc({ protocol: e.protocol });
       if (e.rec.cache !== null) cacheRequests.inc({ result: e.rec.cache });
     },
     commit: (s) => commits.observe(s),

@@ -31,6 +31,12 @@ function pathOf(url: string | undefined): string {
   return q < 0 ? u : u.slice(0, q);
 }
 
+/** A bounded label: Node's parser accepts no other versions. */
+function protocolOf(req: IncomingMessage): string {
+  if (req.httpVersionMajor === 2) return 'HTTP/2';
+  return req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
+}
+
 export function observeRequests(
   listener: Listener,
   opts: { side: Side; nextId: () => string; done: (e: AccessEntry) => void },
@@ -63,6 +69,7 @@ export function observeRequests(
         remote: socket.remoteAddress,
         host: req.headers.host,
         method: req.method,
+        protocol: protocolOf(req),
         path: pathOf(url),
         status: res.statusCode,
         bytesIn: read - mark.read,

@@ -41,6 +41,7 @@ export const ACTIONS: Record<OperationName, { action: string; target: 'bucket' |
   GetBucketLogging: { action: 's3:GetBucketLogging', target: 'bucket' },
   GetBucketNotificationConfiguration: { action: 's3:GetBucketNotification', target: 'bucket' },
   GetObjectLockConfiguration: { action: 's3:GetBucketObjectLockConfiguration', target: 'bucket' },
+  PutObjectLockConfiguration: { action: 's3:PutBucketObjectLockConfiguration', target: 'bucket' },
   GetBucketReplication: { action: 's3:GetReplicationConfiguration', target: 'bucket' },
   GetBucketAccelerateConfiguration: { action: 's3:GetAccelerateConfiguration', target: 'bucket' },
   GetBucketOwnershipControls: { action: 's3:GetBucketOwnershipControls', target: 'bucket' },
@@ -65,6 +66,10 @@ export const ACTIONS: Record<OperationName, { action: string; target: 'bucket' |
   DeleteObjectTagging: { action: 's3:DeleteObjectTagging', target: 'object' },
   // s3:GetObject is checked too, by the handler (API_GetObjectAttributes.html, "Permissions").
   GetObjectAttributes: { action: 's3:GetObjectAttributes', target: 'object' },
+  GetObjectRetention: { action: 's3:GetObjectRetention', target: 'object' },
+  PutObjectRetention: { action: 's3:PutObjectRetention', target: 'object' },
+  GetObjectLegalHold: { action: 's3:GetObjectLegalHold', target: 'object' },
+  PutObjectLegalHold: { action: 's3:PutObjectLegalHold', target: 'object' },
   CreateMultipartUpload: { action: 's3:PutObject', target: 'object' },
   UploadPart: { action: 's3:PutObject', target: 'object' },
   UploadPartCopy: { action: 's3:PutObject', target: 'object' },

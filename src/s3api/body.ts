@@ -74,3 +74,16 @@ export async function readSmallBody(
   }
   return body;
 }
+
+/**
+ * Whether the request carries something to check its body's integrity against: Content-MD5, an
+ * x-amz-checksum-<algorithm> header, or such a checksum announced as a trailer (x-amz-trailer).
+ * Object Lock requests need one (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).
+ */
+export function hasBodyIntegrity(ctx: S3Context): boolean {
+  if (header(ctx, 'content-md5') !== undefined) return true;
+  if (CHECKSUM_ALGORITHMS.some((alg) => header(ctx, checksumHeaderName(alg)) !== undefined)) return true;
+  return (header(ctx, 'x-amz-trailer') ?? '')
+    .split(',')
+    .some((t) => t.trim().toLowerCase().startsWith('x-amz-checksum-'));
+}

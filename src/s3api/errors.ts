@@ -8,7 +8,6 @@ type EdgeCode =
   | 'MissingRequestBodyError'
   | 'RequestHeaderSectionTooLarge'
   | 'MaxMessageLengthExceeded'
-  | 'InvalidBucketState'
   | 'IllegalLocationConstraintException'
   | 'InvalidLocationConstraint'
   | 'UnexpectedContent'
@@ -17,6 +16,7 @@ type EdgeCode =
   | 'InvalidTag'
   | 'ServerSideEncryptionConfigurationNotFoundError'
   | 'ObjectLockConfigurationNotFoundError'
+  | 'NoSuchObjectLockConfiguration'
   | 'ReplicationConfigurationNotFoundError'
   | 'NoSuchPublicAccessBlockConfiguration'
   | 'OwnershipControlsNotFoundError'
@@ -120,6 +120,7 @@ const TABLE: Record<S3ErrorCode, [number, string]> = {
   NoSuchVersion: [404, 'The specified version does not exist.'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found'],
+  NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
   NotImplemented: [501, 'A header you provided implies functionality that is not implemented.'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],

@@ -49,6 +49,14 @@ import {
 } from './handlers/tagging.js';
 import { getObjectAttributes } from './handlers/attributes.js';
 import {
+  getObjectLegalHold,
+  getObjectLockConfiguration,
+  getObjectRetention,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+} from './handlers/object-lock.js';
+import {
   deleteBucketOwnershipControls,
   deletePublicAccessBlock,
   getBucketOwnershipControls,
@@ -224,13 +232,24 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'DeleteBucketLifecycle':
       return deleteBucketLifecycle(ctx, bucket());
     case 'GetBucketEncryption':
-    case 'GetObjectLockConfiguration':
     case 'GetBucketReplication':
     case 'GetBucketRequestPayment':
     case 'GetBucketLogging':
     case 'GetBucketNotificationConfiguration':
     case 'GetBucketAccelerateConfiguration':
       return getUnconfigured(ctx, r.op);
+    case 'GetObjectLockConfiguration':
+      return getObjectLockConfiguration(ctx, bucket());
+    case 'PutObjectLockConfiguration':
+      return putObjectLockConfiguration(ctx, bucket());
+    case 'GetObjectRetention':
+      return getObjectRetention(ctx, bucket(), r);
+    case 'PutObjectRetention':
+      return putObjectRetention(ctx, bucket(), r);
+    case 'GetObjectLegalHold':
+      return getObjectLegalHold(ctx, bucket(), r);
+    case 'PutObjectLegalHold':
+      return putObjectLegalHold(ctx, bucket(), r);
     case 'GetPublicAccessBlock':
       return getPublicAccessBlock(ctx, bucket());
     case 'PutPublicAccessBlock':

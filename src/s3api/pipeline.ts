@@ -200,7 +200,9 @@ export function authorizeRoute(
   // AccessDenied per key; Cellar answers 403 AccessDenied for the whole request (no body work
   // before permission).
   if (r.op === 'DeleteObjects' || r.op === 'PutObjectTagging') {
-    if (!mightBeAllowed(ctx, bucket, action)) throw new S3Error('AccessDenied');
+    // The keys of a DeleteObjects may name versions (s3:DeleteObjectVersion) or not: either may do.
+    const mayDelete = r.op === 'DeleteObjects' && mightBeAllowed(ctx, bucket, 's3:DeleteObjectVersion');
+    if (!mayDelete && !mightBeAllowed(ctx, bucket, action)) throw new S3Error('AccessDenied');
     return bucket;
   }
   // PostObject is authenticated by its form, not the Authorization header, and authorized by its handler.

@@ -37,9 +37,9 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['PutObject', 'x-amz-server-side-encryption-customer-key', 'refused'],
   ['PutObject', 'x-amz-server-side-encryption-customer-key-md5', 'refused'],
   ['PutObject', 'x-amz-tagging', 'handled'],
-  ['PutObject', 'x-amz-object-lock-mode', 'refused'],
-  ['PutObject', 'x-amz-object-lock-retain-until-date', 'refused'],
-  ['PutObject', 'x-amz-object-lock-legal-hold', 'refused'],
+  ['PutObject', 'x-amz-object-lock-mode', 'handled'],
+  ['PutObject', 'x-amz-object-lock-retain-until-date', 'handled'],
+  ['PutObject', 'x-amz-object-lock-legal-hold', 'handled'],
   ['PutObject', 'x-amz-write-offset-bytes', 'refused'],
   ['PutObject', 'x-amz-expected-bucket-owner', 'checked'],
   // CopyObject adds the source headers and the directives.
@@ -54,7 +54,7 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['CopyObject', 'x-amz-copy-source-server-side-encryption-customer-key', 'refused'],
   ['CopyObject', 'x-amz-tagging', 'handled'],
   ['CopyObject', 'x-amz-server-side-encryption', 'refused'],
-  ['CopyObject', 'x-amz-object-lock-mode', 'refused'],
+  ['CopyObject', 'x-amz-object-lock-mode', 'handled'],
   ['CopyObject', 'x-amz-meta-a', 'handled'],
   // Multipart.
   ['CreateMultipartUpload', 'x-amz-checksum-algorithm', 'handled'],
@@ -78,14 +78,14 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['GetObjectAttributes', 'x-amz-request-payer', 'ignored'],
   // Deletes.
   ['DeleteObject', 'x-amz-mfa', 'refused'],
-  ['DeleteObject', 'x-amz-bypass-governance-retention', 'ignored'],
+  ['DeleteObject', 'x-amz-bypass-governance-retention', 'handled'],
   ['DeleteObject', 'x-amz-if-match-last-modified-time', 'refused'],
   ['DeleteObject', 'x-amz-if-match-size', 'refused'],
   ['DeleteObjects', 'x-amz-mfa', 'refused'],
   // Buckets.
   ['CreateBucket', 'x-amz-acl', 'handled'],
   ['CreateBucket', 'x-amz-grant-write', 'handled'],
-  ['CreateBucket', 'x-amz-bucket-object-lock-enabled', 'checked'],
+  ['CreateBucket', 'x-amz-bucket-object-lock-enabled', 'handled'],
   ['CreateBucket', 'x-amz-object-ownership', 'handled'],
   ['PutBucketAcl', 'x-amz-grant-read', 'handled'],
   ['PutObjectAcl', 'x-amz-acl', 'handled'],

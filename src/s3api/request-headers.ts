@@ -36,12 +36,6 @@ const notImplemented = (feature: string, header: string): HeaderTreatment => ({
 const sseC = (header: string): HeaderTreatment =>
   notImplemented('Server-side encryption with customer-provided keys (SSE-C)', header);
 
-/** Object Lock on a bucket created without it: AWS answers InvalidRequest (API_PutObject, x-amz-object-lock-*). */
-const objectLock: HeaderTreatment = {
-  kind: 'refused',
-  error: () => new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration'),
-};
-
 /** Rules that hold for every operation, then per-operation additions. First match wins. */
 export const COMMON_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-date', treatment: handled },
@@ -93,7 +87,7 @@ const WRITE_RULES: readonly HeaderRule[] = [
     ),
   },
   { name: 'x-amz-tagging', treatment: handled },
-  { name: 'x-amz-object-lock-*', treatment: objectLock },
+  { name: 'x-amz-object-lock-*', treatment: handled },
   { name: 'x-amz-write-offset-bytes', treatment: notImplemented('Appending to objects', 'x-amz-write-offset-bytes') },
 ];
 
@@ -109,10 +103,7 @@ const COPY_OBJECT_RULES: readonly HeaderRule[] = [{ name: 'x-amz-tagging-directi
 
 const DELETE_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-mfa', treatment: notImplemented('MFA delete', 'x-amz-mfa') },
-  {
-    name: 'x-amz-bypass-governance-retention',
-    treatment: { kind: 'ignored', why: 'no object is under Object Lock retention here' },
-  },
+  { name: 'x-amz-bypass-governance-retention', treatment: handled },
   {
     name: 'x-amz-if-match-last-modified-time',
     treatment: notImplemented('Conditional deletes by time (directory buckets)', 'x-amz-if-match-last-modified-time'),
@@ -126,7 +117,7 @@ const DELETE_RULES: readonly HeaderRule[] = [
 const CREATE_BUCKET_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-acl', treatment: handled },
   { name: 'x-amz-grant-*', treatment: handled },
-  { name: 'x-amz-bucket-object-lock-enabled', treatment: checked },
+  { name: 'x-amz-bucket-object-lock-enabled', treatment: handled },
   { name: 'x-amz-object-ownership', treatment: handled },
 ];
 
@@ -152,7 +143,21 @@ const ACL_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-grant-*', treatment: handled },
 ];
 
+const RETENTION_RULES: readonly HeaderRule[] = [{ name: 'x-amz-bypass-governance-retention', treatment: handled }];
+
+const LOCK_CONFIGURATION_RULES: readonly HeaderRule[] = [
+  {
+    name: 'x-amz-bucket-object-lock-token',
+    treatment: {
+      kind: 'ignored',
+      why: 'it once gated enabling Object Lock on an existing bucket; AWS no longer needs it',
+    },
+  },
+];
+
 const BY_OPERATION: Partial<Record<OperationName, readonly HeaderRule[]>> = {
+  PutObjectRetention: RETENTION_RULES,
+  PutObjectLockConfiguration: LOCK_CONFIGURATION_RULES,
   PutObject: WRITE_RULES,
   CreateMultipartUpload: WRITE_RULES,
   CopyObject: [...COPY_OBJECT_RULES, ...COPY_RULES, ...WRITE_RULES],
@@ -210,10 +215,6 @@ function checkHeader(ctx: S3Context, name: string, value: string, bucket: Bucket
         throw new S3Error('AccessDenied');
       return;
     }
-    case 'x-amz-bucket-object-lock-enabled':
-      if (value.trim().toLowerCase() === 'true')
-        throw new S3Error('NotImplemented', 'Object Lock is not implemented', { Header: name });
-      return;
     default:
       throw new Error(`no check for ${name}`);
   }

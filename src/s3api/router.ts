@@ -41,6 +41,7 @@ const BUCKET_OPERATIONS = [
   'GetBucketLogging',
   'GetBucketNotificationConfiguration',
   'GetObjectLockConfiguration',
+  'PutObjectLockConfiguration',
   'GetBucketReplication',
   'GetBucketAccelerateConfiguration',
   'GetBucketOwnershipControls',
@@ -68,6 +69,10 @@ const OBJECT_OPERATIONS = [
   'PutObjectTagging',
   'DeleteObjectTagging',
   'GetObjectAttributes',
+  'GetObjectRetention',
+  'PutObjectRetention',
+  'GetObjectLegalHold',
+  'PutObjectLegalHold',
   'CreateMultipartUpload',
   'RestoreObject',
   'SelectObjectContent',
@@ -162,6 +167,7 @@ const BUCKET_SUBRESOURCES: Record<string, [string, BucketRoute['op']][]> = {
     ['encryption', 'PutBucketEncryption'],
     ['ownershipControls', 'PutBucketOwnershipControls'],
     ['publicAccessBlock', 'PutPublicAccessBlock'],
+    ['object-lock', 'PutObjectLockConfiguration'],
   ],
   DELETE: [
     ['policy', 'DeleteBucketPolicy'],
@@ -241,6 +247,8 @@ export function route(
       if (query.has('uploadId')) return upload('ListParts');
       if (query.has('tagging')) return object('GetObjectTagging');
       if (query.has('attributes')) return object('GetObjectAttributes');
+      if (query.has('retention')) return object('GetObjectRetention');
+      if (query.has('legal-hold')) return object('GetObjectLegalHold');
       refuseSubresource(query);
       return read('GetObject');
     case 'HEAD':
@@ -249,6 +257,8 @@ export function route(
     case 'PUT':
       if (query.has('acl')) return object('PutObjectAcl');
       if (query.has('tagging')) return object('PutObjectTagging');
+      if (query.has('retention')) return object('PutObjectRetention');
+      if (query.has('legal-hold')) return object('PutObjectLegalHold');
       if (query.has('uploadId') || query.has('partNumber')) return part(copySource ? 'UploadPartCopy' : 'UploadPart');
       refuseSubresource(query);
       return object(copySource ? 'CopyObject' : 'PutObject');

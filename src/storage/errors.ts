@@ -18,6 +18,7 @@ export const STORAGE_ERROR_CODES = [
   'InvalidAccessKeyId',
   'InvalidArgument',
   'InvalidBucketName',
+  'InvalidBucketState',
   'InvalidDigest',
   'InvalidPart',
   'InvalidPartOrder',

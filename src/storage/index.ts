@@ -32,6 +32,14 @@ export * from './website/index.js';
 export * from './checksum/index.js';
 export * from './lifecycle/index.js';
 export type { LifecycleRunResult } from './service/lifecycle-worker.js';
+export * from './lock/index.js';
+export type {
+  ObjectLocks,
+  RemovalDecision,
+  RemovalOptions,
+  VersionRef,
+} from './service/object-lock.js';
+export type { RequestedLock } from './meta/lock-repo.js';
 export { AwsChunkedDecoder, streamingMode, type StreamingMode, type ChunkedDecoderOptions } from './auth/chunked.js';
 export {
   MAX_PART_NUMBER,

@@ -6,7 +6,7 @@
  */
 import type { Authorization, Client, Order } from 'acme-client';
 import type { Logger } from '../../shared/logger.js';
-import type { ChallengeTokens } from './http.js';
+import type { ChallengeStore } from './http.js';
 
 export interface IssuedPair {
   keyPem: string;
@@ -22,7 +22,7 @@ export interface AcmeIssuerOptions {
   email: string;
   /** Loads the persisted account key, creating it with `create` on first use. */
   accountKey(create: () => Promise<string>): Promise<string>;
-  tokens: ChallengeTokens;
+  tokens: ChallengeStore;
   /** acme-client's polling backoff; its default of 5 s doubles a typical issuance. */
   backoffMinMs: number;
   /** Retries of one ACME HTTP request on 5xx/429/network errors (acme-client waits 5 s, 10 s, ... between). */
@@ -120,14 +120,16 @@ export class AcmeIssuer implements Issuer {
     const challenge = authz.challenges.find((c) => c.type === 'http-01');
     if (!challenge) throw new Error(`the CA offers no http-01 challenge for ${name}`);
     const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-    this.opts.tokens.set(challenge.token, keyAuthorization);
+    await this.opts.tokens.set(challenge.token, keyAuthorization);
     try {
       await client.completeChallenge(challenge);
       await client.waitForValidStatus(challenge);
     } catch (e) {
       throw new Error(`HTTP-01 validation of ${name} failed: ${await this.problem(client, order, authz, e)}`);
     } finally {
-      this.opts.tokens.delete(challenge.token);
+      // A shared token that outlives its order is harmless (the CA never asks for it again):
+      // a failed delete must not turn an issued certificate into a failure.
+      await Promise.resolve(this.opts.tokens.delete(challenge.token)).catch(() => undefined);
     }
   }
 

@@ -42,14 +42,18 @@ function fakeDns(): DnsLookup & { asked: string[] } {
   };
 }
 
-function gate(requireProof = false, dns = fakeDns()): DomainGate {
+function gate(
+  requireProof = false,
+  dns = fakeDns(),
+  proofToken: (n: string) => string | Promise<string> = (n) => `token:${n}`,
+): DomainGate {
   return new DomainGate({
     hosts: { serviceDomains: ['cellar.test'], websiteOnlyDomains: [] },
     sites: { site: (b) => SITES[b] ?? { exists: false, servesWebsite: false, detail: 'no such bucket' } },
     dns,
     serviceAddresses: ['127.0.0.1', '::1'],
     requireProof,
-    proofToken: (n) => `token:${n}`,
+    proofToken,
   });
 }
 
@@ -135,11 +139,24 @@ test('exhaustive mode (the CLI) still reports DNS and proof after an earlier fai
   );
 });
 
-test('checkSite never asks DNS', { timeout: 30_000 }, () => {
+test('checkSite never asks DNS', { timeout: 30_000 }, async () => {
   const dns = fakeDns();
-  assert.equal(gate(true, dns).checkSite('www.site.test').allowed, true);
-  assert.equal(gate(true, dns).checkSite('private.test').allowed, false);
+  assert.equal((await gate(true, dns).checkSite('www.site.test')).allowed, true);
+  assert.equal((await gate(true, dns).checkSite('private.test')).allowed, false);
   assert.deepEqual(dns.asked, []);
+});
+
+test("a fleet's proof token (a promise): checked the same; a secret that cannot be read fails the proof step", {
+  timeout: 30_000,
+}, async () => {
+  assert.equal((await gate(true, fakeDns(), async (n) => `token:${n}`).check('www.site.test')).allowed, true);
+  const down = await gate(true, fakeDns(), () => Promise.reject(new Error('RGW did not answer'))).check(
+    'www.site.test',
+  );
+  assert.equal(down.allowed, false);
+  const proof = down.steps.find((s) => s.step === 'proof');
+  assert.equal(proof?.ok, false);
+  assert.match(proof?.detail ?? '', /domain token is unavailable: RGW did not answer/);
 });
 
 test('canonicalIp', { timeout: 30_000 }, () => {

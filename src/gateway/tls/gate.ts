@@ -22,7 +22,8 @@ export interface SiteInfo {
  * the bucket and, without a website configuration, its index object's metadata (its ACL).
  */
 export interface SiteLookup {
-  site(bucket: string): SiteInfo;
+  /** Synchronous over local storage; a promise over the upstream. */
+  site(bucket: string): SiteInfo | Promise<SiteInfo>;
 }
 
 /** DNS answers; empty lists for "no such record", a throw for a failed lookup. */
@@ -40,7 +41,8 @@ export interface GateOptions {
   serviceAddresses: string[];
   /** Require the TXT proof `_cellar-challenge.<domain>` for custom domains. */
   requireProof: boolean;
-  proofToken(name: string): string;
+  /** A promise where the secret behind it is shared by a fleet (upstream mode). */
+  proofToken(name: string): string | Promise<string>;
 }
 
 export type GateStepName = 'name' | 'bucket' | 'website' | 'dns' | 'proof';
@@ -147,10 +149,15 @@ export class DomainGate {
 
   private async proofStep(name: string): Promise<GateStep> {
     const record = `${PROOF_LABEL}.${name}`;
+    let token: string;
+    try {
+      token = await this.opts.proofToken(name);
+    } catch (e) {
+      return { step: 'proof', ok: false, detail: `the domain token is unavailable: ${(e as Error).message}` };
+    }
     try {
       const values = await this.opts.dns.txt(record);
-      if (values.includes(this.opts.proofToken(name)))
-        return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
+      if (values.includes(token)) return { step: 'proof', ok: true, detail: `TXT ${record} holds the domain token` };
       const hint = `(get it with \`cellar domain token ${name}\`)`;
       if (values.length === 0) return { step: 'proof', ok: false, detail: `no TXT record at ${record} ${hint}` };
       return {
@@ -164,12 +171,12 @@ export class DomainGate {
   }
 
   /** The bucket half of the gate, no DNS: also what renewal re-checks. */
-  checkSite(rawName: string): GateDecision {
+  async checkSite(rawName: string): Promise<GateDecision> {
     const name = normalizeName(rawName);
-    return this.finish(name, this.siteSteps(name, true).steps);
+    return this.finish(name, (await this.siteSteps(name, true)).steps);
   }
 
-  private siteSteps(name: string, exhaustive: boolean): { steps: GateStep[]; custom: boolean } {
+  private async siteSteps(name: string, exhaustive: boolean): Promise<{ steps: GateStep[]; custom: boolean }> {
     const steps: GateStep[] = [];
     const problem = certificateNameProblem(name);
     const target = problem === null ? resolveHost(name, this.opts.hosts) : { kind: 'invalid' as const };
@@ -187,7 +194,7 @@ export class DomainGate {
         ? `bucket ${target.bucket} under a service domain`
         : `custom domain for bucket ${target.bucket}`;
     steps.push({ step: 'name', ok: true, detail: via });
-    const site = this.opts.sites.site(target.bucket);
+    const site = await this.opts.sites.site(target.bucket);
     steps.push({
       step: 'bucket',
       ok: site.exists,
@@ -209,7 +216,7 @@ export class DomainGate {
   async check(rawName: string, opts: { exhaustive?: boolean } = {}): Promise<GateDecision> {
     const name = normalizeName(rawName);
     const exhaustive = opts.exhaustive === true;
-    const { steps, custom } = this.siteSteps(name, exhaustive);
+    const { steps, custom } = await this.siteSteps(name, exhaustive);
     const failed = (): boolean => steps.some((s) => s.ok === false);
     if (steps[0]!.ok === true && !custom) {
       steps.push({ step: 'dns', ok: null, detail: 'not needed under a service domain' });

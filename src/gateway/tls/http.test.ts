@@ -135,3 +135,36 @@ test('websiteHttps: HSTS is opt-in and only sent over HTTPS', { timeout: 30_000 
   websiteHttps(plain.req, plain.res, false, policy);
   assert.equal(plain.out.headers['strict-transport-security'], undefined);
 });
+
+test('challenge responder over a shared store: answers once the read-through settles; 503 when the store fails', {
+  timeout: 30_000,
+}, async () => {
+  const shared = {
+    set: () => undefined,
+    delete: () => undefined,
+    get: (token: string): Promise<string | undefined> =>
+      token === 'down'
+        ? Promise.reject(new Error('RGW unreachable'))
+        : Promise.resolve(token === 'known' ? 'known.thumbprint' : undefined),
+  };
+  const srv = http.createServer((req, res) => {
+    if (!answerAcmeChallenge(req, res, shared)) res.writeHead(299).end();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/.well-known/acme-challenge/`;
+  try {
+    const cases: [string, number, string][] = [
+      ['known', 200, 'known.thumbprint'],
+      ['unknown', 404, 'No such ACME challenge.\n'],
+      ['down', 503, 'ACME challenge store unavailable.\n'],
+    ];
+    for (const [token, status, body] of cases) {
+      const r = await fetch(url + token);
+      assert.equal(r.status, status, token);
+      assert.equal(await r.text(), body, token);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+    }
+  } finally {
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});

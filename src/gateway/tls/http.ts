@@ -4,8 +4,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { splitHostPort } from '../host.js';
 
-/** Pending HTTP-01 tokens -> key authorizations, written by the issuer, read by the responder. */
-export class ChallengeTokens {
+/**
+ * Pending HTTP-01 tokens -> key authorizations, written by the issuer, read by the responder: in
+ * this process (ChallengeTokens), or shared by a fleet of gateways through the upstream, where the
+ * CA's validation may reach another gateway than the one that ordered.
+ */
+export interface ChallengeStore {
+  set(token: string, keyAuthorization: string): void | Promise<void>;
+  delete(token: string): void | Promise<void>;
+  get(token: string): string | undefined | Promise<string | undefined>;
+}
+
+export class ChallengeTokens implements ChallengeStore {
   private readonly map = new Map<string, string>();
   set(token: string, keyAuthorization: string): void {
     this.map.set(token, keyAuthorization);
@@ -27,22 +37,30 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  * routing (RFC 8555 §8.3). Reads never consume the token: the CA validates from several vantage
  * points (Pebble fetches three times, concurrently). Returns false for other requests.
  */
-export function answerAcmeChallenge(req: IncomingMessage, res: ServerResponse, tokens: ChallengeTokens): boolean {
+export function answerAcmeChallenge(req: IncomingMessage, res: ServerResponse, tokens: ChallengeStore): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = req.url ?? '';
   if (!url.startsWith(PREFIX)) return false;
   const q = url.indexOf('?');
   const token = url.slice(PREFIX.length, q < 0 ? undefined : q);
   if (!TOKEN.test(token)) return false;
-  const keyAuthorization = tokens.get(token);
-  const status = keyAuthorization === undefined ? 404 : 200;
-  const body = keyAuthorization ?? 'No such ACME challenge.\n';
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  const send = (status: number, body: string): void => {
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  const answer = (keyAuthorization: string | undefined): void =>
+    keyAuthorization === undefined ? send(404, 'No such ACME challenge.\n') : send(200, keyAuthorization);
+  const found = tokens.get(token);
+  if (typeof found === 'object') {
+    // The CA retries a validation that met an error, so an upstream outage is a 503, not a 404.
+    found.then(answer, () => send(503, 'ACME challenge store unavailable.\n'));
+  } else {
+    answer(found);
+  }
   return true;
 }
 

@@ -53,7 +53,7 @@ function setup(
         gateCalls.push(n);
         return decision(n, (over.allow ?? (() => true))(n));
       },
-      checkSite: (n) => decision(n, (over.siteOk ?? (() => true))(n)),
+      checkSite: async (n) => decision(n, (over.siteOk ?? (() => true))(n)),
     },
     logger: createLogger('silent'),
     now: () => clock.t,

@@ -9,15 +9,56 @@ import type { Logger } from '../../shared/logger.js';
 import type { Issuer } from './acme.js';
 import type { GateDecision } from './gate.js';
 import type { CertRegistry } from './registry.js';
-import type { CertStore, NameStatus, StoredCert } from './store.js';
+import type { LoadResult, NameStatus, StoredCert } from './store.js';
 
 export interface Gate {
   check(name: string): Promise<GateDecision>;
-  checkSite(name: string): GateDecision;
+  checkSite(name: string): Promise<GateDecision>;
+}
+
+/**
+ * Where certificates, failure statuses and the ACME account key are kept: the local disk
+ * (`CertStore`, one gateway) or the system bucket on the upstream (a fleet of gateways).
+ */
+export interface CertVault {
+  /** Where it lives, for messages: a directory or an s3:// prefix. */
+  readonly root: string;
+  saveIssued(
+    name: string,
+    keyPem: string,
+    certPem: string,
+    meta: Record<string, unknown>,
+  ): StoredCert | Promise<StoredCert>;
+  writeStatus(st: NameStatus): void | Promise<void>;
+  clearStatus(name: string): void | Promise<void>;
+  accountKey(create: () => Promise<string>): Promise<string>;
+  /**
+   * Shared vaults only: what the fleet stored for `name` now (another gateway may have issued
+   * it, or failed to). `fresh` skips any cache of misses.
+   */
+  fetch?(name: string, opts?: { fresh?: boolean }): Promise<{ cert: StoredCert | null; status: NameStatus | null }>;
+  /** Shared vaults only: everything, re-read before each renewal pass to pick up other gateways' work. */
+  loadAll?(): Promise<LoadResult>;
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** One issuance per name across gateways sharing a vault. */
+export interface FleetLock {
+  /** The lease, or null when another gateway holds the lock. */
+  acquire(name: string): Promise<Lease | null>;
+  /** Another gateway holds the lock now. */
+  held(name: string): Promise<boolean>;
 }
 
 export interface ManagerOptions {
-  store: CertStore;
+  store: CertVault;
+  /** Set with a shared vault: orders and renewals then happen once per fleet. */
+  lock?: FleetLock;
+  /** How often a gateway that lost the lock looks for the winner's certificate. */
+  peerPollMs?: number;
   registry: CertRegistry;
   gate: Gate;
   /** null: on-demand issuance and renewal are off (no ACME directory configured). */
@@ -152,6 +193,8 @@ export class CertificateManager {
   private async attempt(name: string): Promise<StoredCert> {
     const existing = this.opts.registry.lookup(name, this.now());
     if (existing) return existing.cert;
+    const shared = await this.adoptStored(name, 'on-demand', false);
+    if (shared) return shared;
     if (this.opts.issuer === null)
       throw new IssuanceRefused('on-demand issuance is off (no ACME directory configured)');
     this.checkBackoff(name);
@@ -171,13 +214,71 @@ export class CertificateManager {
     }
   }
 
+  /**
+   * A shared vault's certificate for `name`, served from now on when it is usable for `reason`
+   * (unexpired; for a renewal, no longer due). Also takes over the fleet's failure status.
+   */
+  private async adoptStored(name: string, reason: 'on-demand' | 'renewal', fresh: boolean): Promise<StoredCert | null> {
+    const fetch = this.opts.store.fetch;
+    if (fetch === undefined) return null;
+    const { cert, status } = await fetch.call(this.opts.store, name, { fresh });
+    if (status) this.statuses.set(name, status);
+    else if (cert) this.statuses.delete(name);
+    if (cert === null || cert.notAfter.getTime() <= this.now()) return null;
+    if (reason === 'renewal' && renewalDue(cert, this.now(), this.opts.renewWindowMs)) return null;
+    this.opts.registry.add(cert);
+    return cert;
+  }
+
+  /**
+   * Issues under the fleet lock when there is one: the winner checks the vault again (a gateway
+   * that held the lock just before may have stored the certificate) and orders only when it is
+   * still missing; the others wait for the winner's certificate instead of ordering their own.
+   */
   private async issue(name: string, reason: 'on-demand' | 'renewal'): Promise<StoredCert> {
+    const lock = this.opts.lock;
+    if (lock === undefined) return this.order(name, reason);
+    const lease = await lock.acquire(name);
+    if (lease === null) return this.awaitPeer(name, reason);
+    try {
+      return (await this.adoptStored(name, reason, true)) ?? (await this.order(name, reason));
+    } finally {
+      await lease
+        .release()
+        .catch((e: unknown) =>
+          this.opts.logger.warn('cannot release the issuance lock', { name, error: (e as Error).message }),
+        );
+    }
+  }
+
+  /** Another gateway is ordering `name`: its certificate once stored, a refusal if it fails or takes too long. */
+  private async awaitPeer(name: string, reason: 'on-demand' | 'renewal'): Promise<StoredCert> {
+    const lock = this.opts.lock!;
+    const poll = this.opts.peerPollMs ?? 250;
+    const deadline = this.now() + (this.opts.handshakeWaitMs ?? 30_000);
+    this.opts.logger.debug('another gateway is ordering this certificate', { name, reason });
+    for (;;) {
+      const adopted = await this.adoptStored(name, reason, true);
+      if (adopted) return adopted;
+      if (!(await lock.held(name))) {
+        // Released without a usable certificate: the winner's failure (now in statuses) or a
+        // race with its release; the next handshake or renewal pass starts over.
+        const again = await this.adoptStored(name, reason, true);
+        if (again) return again;
+        throw new IssuanceRefused(`another gateway's issuance for ${name} did not produce a certificate`);
+      }
+      if (this.now() > deadline) throw new IssuanceRefused(`another gateway is still ordering ${name}`);
+      await new Promise((r) => setTimeout(r, poll));
+    }
+  }
+
+  private async order(name: string, reason: 'on-demand' | 'renewal'): Promise<StoredCert> {
     const issuer = this.opts.issuer!;
     const started = this.now();
     try {
       const pair = await issuer.issue(name);
       const ms = this.now() - started;
-      const cert = this.opts.store.saveIssued(name, pair.keyPem, pair.certPem, {
+      const cert = await this.opts.store.saveIssued(name, pair.keyPem, pair.certPem, {
         ...this.opts.issuedMeta,
         issuedAt: new Date(this.now()).toISOString(),
         reason,
@@ -185,7 +286,7 @@ export class CertificateManager {
       });
       this.opts.registry.add(cert);
       this.opts.onOrder?.('issued', reason);
-      if (this.statuses.delete(name)) this.opts.store.clearStatus(name);
+      if (this.statuses.delete(name) || this.opts.lock !== undefined) await this.opts.store.clearStatus(name);
       this.opts.logger.info('certificate issued', {
         name,
         reason,
@@ -207,7 +308,7 @@ export class CertificateManager {
       };
       this.statuses.set(name, st);
       try {
-        this.opts.store.writeStatus(st);
+        await this.opts.store.writeStatus(st);
       } catch (we) {
         this.opts.logger.error('cannot record issuance failure', { name, error: (we as Error).message });
       }
@@ -229,13 +330,14 @@ export class CertificateManager {
    */
   async renewDue(): Promise<void> {
     if (this.opts.issuer === null) return;
+    await this.refresh();
     for (const cert of this.opts.registry.all()) {
       if (!cert.managed || !renewalDue(cert, this.now(), this.opts.renewWindowMs)) continue;
       const name = cert.dir;
       if (this.inflight.has(name)) continue;
       const st = this.statuses.get(name);
       if (st && st.nextAttemptAt.getTime() > this.now()) continue;
-      const site = this.opts.gate.checkSite(name);
+      const site = await this.opts.gate.checkSite(name);
       if (!site.allowed) {
         this.opts.logger.info('certificate not renewed', { name, reason: site.reason });
         continue;
@@ -244,6 +346,19 @@ export class CertificateManager {
       this.inflight.set(name, p);
       await p.catch(() => undefined);
     }
+  }
+
+  /**
+   * With a shared vault: serve what the fleet stored (certificates renewed or issued by other
+   * gateways) and take over its failure statuses, before deciding what is due.
+   */
+  private async refresh(): Promise<void> {
+    const loadAll = this.opts.store.loadAll;
+    if (loadAll === undefined) return;
+    const loaded = await loadAll.call(this.opts.store);
+    for (const c of loaded.certs) this.opts.registry.add(c);
+    for (const st of loaded.statuses) this.statuses.set(st.name, st);
+    for (const p of loaded.problems) this.opts.logger.warn('certificate not loaded', { problem: p });
   }
 
   /** Starts the renewal timer; a pass never overlaps the previous one. */

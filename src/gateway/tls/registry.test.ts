@@ -73,3 +73,33 @@ test('add: the later expiry wins across directories; the same directory always r
     ['new'],
   );
 });
+
+test('pin: an operator certificate wins for its names over any added one while unexpired', { timeout: 30_000 }, () => {
+  const r = new CertRegistry();
+  r.pin(cert('operator', ['shared.test', 'op.test'], NOW + 10 * DAY));
+  r.pin(cert('op-old', ['old.test'], NOW - DAY));
+  r.pin(cert('op-wild', ['*.wild.test']));
+  // The fleet's certificates arrive later, some expiring later than the operator's.
+  r.add(cert('shared.test', ['shared.test'], NOW + 90 * DAY));
+  r.add(cert('old.test', ['old.test']));
+  r.add(cert('a.wild.test', ['a.wild.test']));
+  const cases: [string, string | undefined][] = [
+    ['shared.test', 'operator'],
+    ['op.test', 'operator'],
+    // An expired pinned certificate gives way to the fleet's.
+    ['old.test', 'old.test'],
+    // Names are exact-first, as without pinning: a pinned wildcard does not shadow an exact one.
+    ['a.wild.test', 'a.wild.test'],
+    ['b.wild.test', 'op-wild'],
+    ['none.test', undefined],
+  ];
+  for (const [name, dir] of cases) assert.equal(r.lookup(name, NOW)?.cert.dir, dir, name);
+  assert.equal(r.exact('shared.test')?.cert.dir, 'operator');
+  assert.deepEqual(
+    r
+      .all()
+      .map((c) => c.dir)
+      .sort(),
+    ['a.wild.test', 'old.test', 'op-old', 'op-wild', 'operator', 'shared.test'],
+  );
+});

@@ -24,6 +24,11 @@ export function wildcardOf(name: string): string | null {
 
 export class CertRegistry {
   private readonly byName = new Map<string, CertEntry>();
+  /**
+   * Upstream mode: the operator's certificates from this gateway's own directory. For their
+   * names they win over what the fleet stores, as long as they are unexpired.
+   */
+  private readonly pinned = new Map<string, CertEntry>();
 
   /**
    * Adds or replaces. For each name the later-expiring certificate wins, except that a new
@@ -39,22 +44,36 @@ export class CertRegistry {
     }
   }
 
+  /** Adds a certificate that add() never displaces (same rule as add() among pinned ones). */
+  pin(cert: StoredCert): void {
+    const entry = new CertEntry(cert);
+    for (const name of cert.names) {
+      const cur = this.pinned.get(name);
+      if (cur === undefined || cur.cert.dir === cert.dir || cur.cert.notAfter.getTime() <= cert.notAfter.getTime())
+        this.pinned.set(name, entry);
+    }
+  }
+
   /** The certificate stored for exactly this name, expired or not. */
   exact(name: string): CertEntry | undefined {
-    return this.byName.get(name);
+    return this.pinned.get(name) ?? this.byName.get(name);
+  }
+
+  /** The unexpired certificate for exactly `name`: a pinned one first. */
+  private live(name: string, now: number): CertEntry | undefined {
+    for (const e of [this.pinned.get(name), this.byName.get(name)])
+      if (e !== undefined && e.cert.notAfter.getTime() > now) return e;
+    return undefined;
   }
 
   /** What a handshake for `servername` is served: an unexpired exact certificate, else a wildcard one label up. */
   lookup(servername: string, now: number): CertEntry | undefined {
-    const exact = this.byName.get(servername);
-    if (exact && exact.cert.notAfter.getTime() > now) return exact;
     const w = wildcardOf(servername);
-    const wild = w === null ? undefined : this.byName.get(w);
-    return wild && wild.cert.notAfter.getTime() > now ? wild : undefined;
+    return this.live(servername, now) ?? (w === null ? undefined : this.live(w, now));
   }
 
   /** Every distinct certificate currently served. */
   all(): StoredCert[] {
-    return [...new Set([...this.byName.values()].map((e) => e.cert))];
+    return [...new Set([...this.pinned.values(), ...this.byName.values()].map((e) => e.cert))];
   }
 }

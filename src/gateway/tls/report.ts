@@ -1,7 +1,7 @@
-/** What `cellar cert list` shows, read from the store on disk (the server need not run). */
+/** What `cellar cert list` shows, from what a CertCatalog loaded (the server need not run). */
 import type { GateDecision } from './gate.js';
 import { renewalDue } from './manager.js';
-import type { CertStore } from './store.js';
+import type { LoadResult } from './store.js';
 
 export type CertState = 'valid' | 'renewal due' | 'expired' | 'failing';
 
@@ -21,11 +21,10 @@ export interface CertRow {
 }
 
 export function certificateRows(
-  store: CertStore,
+  loaded: LoadResult,
   now: number,
   renewWindowMs: number,
 ): { rows: CertRow[]; problems: string[] } {
-  const loaded = store.load({ repair: false });
   const statuses = new Map(loaded.statuses.map((s) => [s.name, s]));
   const rows: CertRow[] = [];
   const withStatus = (row: Omit<CertRow, 'lastError' | 'lastErrorAt' | 'failures' | 'nextAttemptAt'>): CertRow => {

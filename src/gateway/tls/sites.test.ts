@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ALL_USERS_URI, Storage, cannedAcl, type Acl, type BucketInfo } from '#storage';
-import { describeSite, storageSites, visitorContext } from './sites.js';
+import type { WebsiteBucket, WebsiteObject, WebsiteSource } from '../website/source.js';
+import { describeSite, storageSites, visitorContext, websiteSites } from './sites.js';
 
 const owner = { id: 'cellar_owner', displayName: 'owner' };
 const ownerGrant = { grantee: { type: 'CanonicalUser' as const, id: owner.id }, permission: 'FULL_CONTROL' as const };
@@ -166,5 +167,52 @@ test('storageSites reads the index named by the configuration, else index.html, 
   } finally {
     storage.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('websiteSites: the gate over a WebsiteSource asks what the website would serve at /', {
+  timeout: 30_000,
+}, async () => {
+  const object = (key: string): WebsiteObject => ({
+    key,
+    size: 1,
+    etag: 'e',
+    lastModified: new Date(0),
+    headers: {},
+    acl: null,
+    open: async () => Readable.from([]),
+  });
+  const bucket = (name: string, website: boolean, readable: Set<string>): WebsiteBucket => ({
+    name,
+    website: website ? { indexDocument: { suffix: 'home.html' } } : null,
+    cors: null,
+    contextFree: true,
+    fingerprint: name,
+    mayRead: (key, obj) => obj !== null && readable.has(key),
+  });
+  const buckets: Record<string, WebsiteBucket> = {
+    configured: bucket('configured', true, new Set()),
+    public: bucket('public', false, new Set(['index.html'])),
+    private: bucket('private', false, new Set()),
+    empty: bucket('empty', false, new Set(['index.html'])),
+  };
+  const source: WebsiteSource = {
+    bucket: async (name) => buckets[name] ?? null,
+    head: async (b, key) => (b === 'empty' ? null : object(key)),
+    subscribe: () => () => undefined,
+  };
+  const sites = websiteSites(source);
+  const cases: [string, boolean, boolean, RegExp][] = [
+    ['missing', false, false, /no such bucket/],
+    ['configured', true, true, /website configuration set/],
+    ['public', true, true, /anonymous visitors may read index\.html/],
+    ['private', true, false, /anonymous visitors may not read index\.html/],
+    ['empty', true, false, /no index\.html and no website configuration/],
+  ];
+  for (const [name, exists, serves, detail] of cases) {
+    const site = await sites.site(name);
+    assert.equal(site.exists, exists, name);
+    assert.equal(site.servesWebsite, serves, name);
+    assert.match(site.detail, detail, name);
   }
 });

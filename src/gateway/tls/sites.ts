@@ -16,6 +16,7 @@ import {
   type BucketInfo,
   type RequestContext,
 } from '#storage';
+import type { WebsiteSource } from '../website/source.js';
 import type { SiteInfo, SiteLookup } from './gate.js';
 
 /** The visitor the certificate is for: arriving over the HTTPS being issued, from a link or typed URL. */
@@ -86,13 +87,41 @@ export function describeSite(
 export function storageSites(storage: {
   bucket(name: string): BucketInfo | null;
   headObject(bucket: string, key: string): { acl: Acl | null } | null;
-}): SiteLookup {
+}): { site(bucket: string): SiteInfo } {
   return {
     site(name) {
       const b = storage.bucket(name);
       // The index is only needed without a website configuration, which decides on its own.
       const index = b !== null && b.website === null ? storage.headObject(b.name, indexKeyOf(b)) : null;
       return describeSite(b, index, visitorContext(new Date()));
+    },
+  };
+}
+
+/**
+ * The same question over any WebsiteSource (upstream mode: RGW), asked as the website asks it: a
+ * website configuration, or the visitor's read of the index document as the source decides it
+ * (RGW itself, for the upstream source).
+ */
+export function websiteSites(source: WebsiteSource, now: () => Date = () => new Date()): SiteLookup {
+  return {
+    async site(name) {
+      const b = await source.bucket(name);
+      if (b === null) return { exists: false, servesWebsite: false, detail: 'no such bucket' };
+      if (b.website !== null) return { exists: true, servesWebsite: true, detail: 'website configuration set' };
+      // Without a website configuration the index is the default one.
+      const key = DEFAULT_INDEX_SUFFIX;
+      const index = await source.head(name, key);
+      if (index !== null && b.mayRead(key, index, visitorContext(now())))
+        return { exists: true, servesWebsite: true, detail: `anonymous visitors may read ${key}` };
+      return {
+        exists: true,
+        servesWebsite: false,
+        detail:
+          index === null
+            ? `private: no ${key} and no website configuration`
+            : `private: no website configuration, and anonymous visitors may not read ${key}`,
+      };
     },
   };
 }

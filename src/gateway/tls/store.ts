@@ -130,7 +130,7 @@ export function writeAtomic(file: string, data: string, mode = 0o644): void {
 }
 
 /** A name that is safe as a directory and can be a certificate name (checked again by the gate). */
-function assertSafeName(name: string): void {
+export function assertSafeName(name: string): void {
   if (!/^[a-z0-9*][a-z0-9.-]*$/.test(name) || name.includes('..')) throw new Error(`not a certificate name: ${name}`);
 }
 
@@ -138,7 +138,7 @@ function readJson(file: string): unknown {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-function parseStatus(name: string, raw: unknown): NameStatus | null {
+export function parseStatus(name: string, raw: unknown): NameStatus | null {
   const r = raw as Partial<Record<keyof NameStatus, unknown>>;
   if (typeof r.failures !== 'number' || typeof r.lastError !== 'string') return null;
   return {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAuth, signV4, verifyAuth, type AuthRequest } from '#storage';
+import { http1Headers } from '../http2.js';
 import { planForward, queryWithoutAuth, type ClientRequestShape } from './forward.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -82,6 +83,20 @@ test('forwarded requests are path style, AWS-encoded, signed as the same user, a
     assert.equal(plan.streaming, null, c.name);
     verifyForwarded(c.req.method, plan);
   }
+});
+
+test('an HTTP/2 request, as the edge adapter hands it over, forwards no pseudo-headers', { timeout: 30_000 }, () => {
+  const h1 = clientRequest('PUT', '/bkt/k', { 'content-length': '3', 'x-amz-meta-a': 'b' });
+  const { host, ...fields } = h1.headers;
+  const h2 = { ':method': 'PUT', ':path': '/bkt/k', ':scheme': 'https', ':authority': String(host), ...fields };
+  const req = { ...h1, headers: http1Headers(h2) };
+  const plan = planForward(req, parseAuth(req), signer, UPSTREAM);
+  assert.deepEqual(
+    Object.keys(plan.headers).filter((k) => k.startsWith(':')),
+    [],
+  );
+  assert.equal(plan.headers['x-amz-meta-a'], 'b');
+  verifyForwarded('PUT', plan);
 });
 
 test('a body hash the client signed is forwarded for RGW to check; otherwise UNSIGNED-PAYLOAD', {

@@ -45,6 +45,8 @@ export interface UpstreamOptions {
 
 export interface UpstreamBackend extends S3Backend {
   readonly admin: RgwAdmin;
+  /** Drops a cached add-on secret (its key was removed from RGW by this gateway). */
+  forgetAccessKey(accessKey: string): void;
   close(): void;
 }
 
@@ -64,7 +66,16 @@ interface Pending {
   body: Readable;
   /** GetBucketPolicy: RGW's answer is rewritten (principals) before it goes out. */
   rewritePolicy: boolean;
+  /** The access key the forwarded request was signed with (null: anonymous). */
+  accessKey: string | null;
 }
+
+/**
+ * A cached secret RGW refuses (403) is fetched again at most this often: a key removed on RGW
+ * (rotated through another gateway, or with radosgw-admin) stops passing this gateway's own
+ * check within a second of its first refusal, not at the end of the cache's TTL.
+ */
+const SUSPECT_AFTER_MS = 1000;
 
 /** AWS's limit on a bucket policy (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html). */
 const MAX_POLICY = 20 * 1024;
@@ -185,6 +196,8 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     const rgwId = proxyRes.headers['x-amz-request-id'];
     if (rec && typeof rgwId === 'string' && rgwId !== '') rec.requestId = rgwId;
     const p = pending.get(req);
+    if (p !== undefined && p.accessKey !== null && proxyRes.statusCode === 403)
+      secrets.suspect(p.accessKey, SUSPECT_AFTER_MS);
     if (p !== undefined) {
       p.responded = true;
       // The timeout bounds the wait for RGW's answer. Once it streams, a quiet upstream socket
@@ -335,6 +348,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
       responded: false,
       body: body.stream,
       rewritePolicy: policyOp === 'get',
+      accessKey: signer === null ? null : signer.accessKeyId,
     };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
@@ -372,6 +386,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
 
   return {
     admin,
+    forgetAccessKey: (accessKey) => secrets.forget(accessKey),
     handle(req, res, t) {
       handle(req, res, t).catch((e: unknown) => fail(req, res, e, pending.get(req) ?? null));
     },

@@ -115,6 +115,33 @@ export class RgwAdmin {
     return parseUser(this.expectOk(await this.call('PUT', '/admin/user', q)));
   }
 
+  /**
+   * Adds an S3 key pair to a user (`PUT /admin/user?key`); the user keeps its other keys.
+   * https://docs.ceph.com/en/pacific/radosgw/adminops/#create-key
+   */
+  async createKey(uid: string, accessKey: string, secretKey: string): Promise<RgwUser['keys']> {
+    const body = this.expectOk(
+      await this.call('PUT', '/admin/user', {
+        key: '',
+        uid,
+        'key-type': 's3',
+        'access-key': accessKey,
+        'secret-key': secretKey,
+      }),
+    );
+    return parseUser({ user_id: uid, keys: body }).keys;
+  }
+
+  /** Removes one S3 key pair (`DELETE /admin/user?key`); false when the user has no such key. */
+  async removeKey(uid: string, accessKey: string): Promise<boolean> {
+    const a = await this.call('DELETE', '/admin/user', { key: '', uid, 'key-type': 's3', 'access-key': accessKey });
+    // RGW 16.2 answers a key the user does not have with 403 InvalidAccessKeyId.
+    if (a.status === 404 || (a.status === 403 && (a.body as { Code?: string } | null)?.Code === 'InvalidAccessKeyId'))
+      return false;
+    this.expectOk(a);
+    return true;
+  }
+
   /** Fails with RgwAdminError while the user owns buckets (RGW needs purge-data for that, which we never send). */
   async deleteUser(uid: string): Promise<boolean> {
     const a = await this.call('DELETE', '/admin/user', { uid });

@@ -35,3 +35,33 @@ test('one upstream look-up per key while cached; misses remembered briefly; fail
   await cache.get('KNOWN');
   assert.equal(calls.filter((k) => k === 'KNOWN').length, 2);
 });
+
+test('forget drops a secret at once; suspect drops it only once it is old enough', { timeout: 30_000 }, async () => {
+  let secret = 'old';
+  let calls = 0;
+  const cache = new SecretCache(
+    {
+      async secretOf() {
+        calls++;
+        return { uid: 'cellar_a', secret };
+      },
+    },
+    { maxEntries: 10, ttlMs: 60_000, negativeTtlMs: 5_000 },
+  );
+  assert.equal((await cache.get('K'))?.secret, 'old');
+  secret = 'new';
+  // Just fetched: a refusal from RGW right now is not a reason to ask again.
+  cache.suspect('K', 60_000);
+  assert.equal((await cache.get('K'))?.secret, 'old');
+  assert.equal(calls, 1);
+  cache.suspect('K', 0);
+  assert.equal((await cache.get('K'))?.secret, 'new');
+  assert.equal(calls, 2);
+  secret = 'newer';
+  cache.forget('K');
+  assert.equal((await cache.get('K'))?.secret, 'newer');
+  assert.equal(calls, 3);
+  // Unknown keys are left alone.
+  cache.suspect('NOPE', 0);
+  assert.equal(calls, 3);
+});

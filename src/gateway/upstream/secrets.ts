@@ -54,8 +54,20 @@ export class SecretCache {
     return p;
   }
 
-  /** Forget a key at once (after a signature failure, in case the secret was rotated). */
+  /** Forget a key at once (its add-on's keys were rotated here). */
   forget(accessKey: string): void {
     this.cache.delete(accessKey);
+  }
+
+  /**
+   * RGW refused a request this cache's secret let through (the key was removed or rotated on
+   * RGW, maybe by another gateway): the secret is fetched again, unless it was fetched less than
+   * `minAgeMs` ago, so that requests RGW refuses for other reasons (policy) cost no look-up each.
+   */
+  suspect(accessKey: string, minAgeMs: number): void {
+    const known = this.cache.peek(accessKey);
+    if (known === undefined || known === 'none') return;
+    const remaining = this.cache.getRemainingTTL(accessKey);
+    if (remaining > 0 && this.o.ttlMs - remaining >= minAgeMs) this.cache.delete(accessKey);
   }
 }

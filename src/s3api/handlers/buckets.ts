@@ -42,7 +42,17 @@ export async function createBucket(ctx: S3Context, name: string): Promise<void> 
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-new-bucket.html
   if (ownership === 'BucketOwnerEnforced' && acl !== null && !bucketAclAllowsEnforced({ ownerId: addon.id, acl }))
     throw new S3Error('InvalidBucketAclWithObjectOwnership');
-  ctx.deps.storage.createBucket(addon, name, region, acl, ownership);
+  const storage = ctx.deps.storage;
+  // x-amz-bucket-object-lock-enabled: true creates the bucket with Object Lock on, and with it
+  // versioning (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+  const locked = ctx.req.headers['x-amz-bucket-object-lock-enabled']?.toString().trim().toLowerCase() === 'true';
+  storage.locks.atomically(() => {
+    storage.createBucket(addon, name, region, acl, ownership);
+    if (locked) {
+      storage.setBucketVersioning(name, 'Enabled');
+      storage.locks.setConfig(name, { enabled: true, rule: null });
+    }
+  });
   sendEmpty(ctx, 200, { location: `/${name}` });
 }
 

@@ -3,6 +3,7 @@ import { readSmallBody } from '../body.js';
 import type { S3Context } from '../context.js';
 import { S3Error, toS3Error } from '../errors.js';
 import { checkAccess } from '../pipeline.js';
+import { removalOptions } from './object-lock.js';
 import { sendXml } from '../respond.js';
 import { child, children, parseXml, text, type XmlNode } from '../xml.js';
 
@@ -27,8 +28,9 @@ export async function deleteObjects(ctx: S3Context, bucket: BucketInfo): Promise
       if (versionId !== undefined && !isVersionIdSyntax(versionId)) throw new S3Error('NoSuchVersion');
       checkAccess(ctx, bucket, versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', key, null);
       const storage = ctx.deps.storage;
+      const lock = removalOptions(ctx, bucket, key);
       if (versionId === undefined) {
-        const r = await storage.deleteObject(bucket.name, key, ctx.addon?.id);
+        const r = await storage.deleteObject(bucket.name, key, ctx.addon?.id, lock);
         if (!quiet)
           deleted.push({
             Key: key,
@@ -37,7 +39,7 @@ export async function deleteObjects(ctx: S3Context, bucket: BucketInfo): Promise
           });
       } else {
         // A version the key does not have is reported deleted, as AWS does (minio/minio#11086).
-        const r = await storage.deleteObjectVersion(bucket.name, key, versionId);
+        const r = await storage.deleteObjectVersion(bucket.name, key, versionId, lock);
         if (!quiet)
           deleted.push({
             Key: key,

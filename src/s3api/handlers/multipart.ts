@@ -29,6 +29,7 @@ import { copySourceObject, requestedAcl } from './objects.js';
 import { versionHeader } from '../versions.js';
 import type { ObjectRoute, PartRoute, UploadRoute } from '../router.js';
 import { tagsOfWrite } from './tagging.js';
+import { checkPartIntegrity, lockOfCompletion, rememberUploadLock, requestedLock } from './object-lock.js';
 
 const MAX_LIST = 1000;
 /** 10,000 parts, each with an ETag and a SHA-256 checksum, fit well under this. */
@@ -110,6 +111,7 @@ function checksumSettings(ctx: S3Context): { algorithm: ChecksumAlgorithm | null
 
 export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): void {
   const { algorithm, type } = checksumSettings(ctx);
+  const lock = requestedLock(ctx, bucket, r.key);
   const upload = ctx.deps.storage.multipart.create({
     bucket: bucket.name,
     key: r.key,
@@ -120,6 +122,7 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: Obj
     checksumType: type,
     tags: tagsOfWrite(ctx, bucket, r.key),
   });
+  rememberUploadLock(ctx, upload.id, lock);
   const doc = toXml('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: upload.key, UploadId: upload.id });
   const h: Record<string, string | number> = {
     'content-type': 'application/xml',
@@ -135,6 +138,7 @@ export function createMultipartUpload(ctx: S3Context, bucket: BucketInfo, r: Obj
 
 /** UploadPart: the body is decoded (aws-chunked or plain) and verified exactly as for PutObject. */
 export async function uploadPart(ctx: S3Context, bucket: BucketInfo, r: PartRoute): Promise<void> {
+  checkPartIntegrity(ctx, bucket, r.uploadId);
   const body = objectBody(ctx);
   const part = await ctx.deps.storage.multipart.uploadPart({
     bucket: bucket.name,
@@ -253,6 +257,7 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
     precondition: writePrecondition(ctx),
     // The initiator stays the upload's; the object's owner follows the bucket's Object Ownership.
     ...(upload ? { owner: objectOwnership(bucket, upload.ownerId, upload.acl) } : {}),
+    lock: lockOfCompletion(ctx, bucket, r.uploadId),
   });
   const path = (ctx.req.url ?? '/').split('?')[0]!;
   const value = Object.values(object.checksum ?? {})[0];

@@ -13,6 +13,7 @@ import type { ObjectRoute, ReadRoute } from '../router.js';
 import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
 import { applyTagCount, tagsOfCopy, tagsOfWrite } from './tagging.js';
+import { applyLockHeaders, lockOfWrite, removalOptions } from './object-lock.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { writePrecondition } from '../write-conditions.js';
 import { noSuchVersion, versionHeader, versionIdParam } from '../versions.js';
@@ -40,6 +41,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
   const headers = headersFromRequest(ctx.req.headers);
   const { ownerId, acl } = newObjectOwnership(ctx, bucket);
   const tags = tagsOfWrite(ctx, bucket, r.key);
+  const lock = lockOfWrite(ctx, bucket, r.key, true);
   const body = objectBody(ctx);
   const obj = await ctx.deps.storage.putObject({
     bucket: bucket.name,
@@ -54,6 +56,7 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     verify: body.finish,
     precondition: writePrecondition(ctx),
     tags,
+    lock,
   });
   const out: Record<string, string> = {
     etag: quoteEtag(obj.etag),
@@ -117,6 +120,7 @@ export async function getObject(
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
   Object.assign(h, expirationHeader(ctx, bucket, obj));
+  applyLockHeaders(ctx, bucket, obj, h);
   const cond = evaluateConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -180,10 +184,14 @@ export async function getObject(
 export async function deleteObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRoute): Promise<void> {
   const versionId = versionIdParam(ctx.query);
   const storage = ctx.deps.storage;
+  const lock = removalOptions(ctx, bucket, r.key);
   const result =
     versionId === null
-      ? await storage.deleteObject(bucket.name, r.key, ctx.addon?.id)
-      : ((await storage.deleteObjectVersion(bucket.name, r.key, versionId)) ?? { deleteMarker: false, versionId });
+      ? await storage.deleteObject(bucket.name, r.key, ctx.addon?.id, lock)
+      : ((await storage.deleteObjectVersion(bucket.name, r.key, versionId, lock)) ?? {
+          deleteMarker: false,
+          versionId,
+        });
   sendEmpty(ctx, 204, deleteHeaders(result));
 }
 
@@ -296,6 +304,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     }
   }
   const tags = tagsOfCopy(ctx, bucket, key, source);
+  const lock = lockOfWrite(ctx, bucket, key, false);
   const obj = await ctx.deps.storage.copyObject({
     source,
     bucket: bucket.name,
@@ -304,6 +313,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     headers,
     precondition: writePrecondition(ctx),
     tags,
+    lock,
   });
   for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, obj))) ctx.res.setHeader(k, v);
   // x-amz-copy-source-version-id names the version copied whenever the source has versions (API_CopyObject.html).

@@ -39,6 +39,7 @@ import { quoteEtag, sendEmpty, sendXml } from '../respond.js';
 import { versionHeader } from '../versions.js';
 import { checkRequestedAcl, objectOwnership } from '../acl-guard.js';
 import { aclFromHeaders } from './access.js';
+import { defaultLock } from './object-lock.js';
 
 /**
  * AWS documents no number for the fields before the file (MaxPostPreDataLengthExceededError);
@@ -162,6 +163,10 @@ function refuseUnsupported(fields: ReadonlyMap<string, string>, bucket: BucketIn
     throw new S3Error('NotImplemented', 'Object tagging is not implemented', { Header: 'tagging' });
   for (const [name, value] of fields) {
     if (!name.startsWith('x-amz-')) continue;
+    // DEVIATION: a POST upload cannot ask for a retention or legal hold here (the bucket's
+    // default retention still applies); refused rather than dropped.
+    if (name.startsWith('x-amz-object-lock-'))
+      throw new S3Error('NotImplemented', 'Object Lock fields of POST uploads are not implemented', { Header: name });
     const t = treatmentOf('PutObject', name);
     if (t?.kind === 'refused') throw t.error();
     if (name === 'x-amz-expected-bucket-owner' && value.trim() !== bucket.ownerId) throw new S3Error('AccessDenied');
@@ -228,6 +233,7 @@ async function store(ctx: S3Context, bucket: BucketInfo, u: Upload, file: Readab
     ...objectOwnership(bucket, u.addon?.id ?? bucket.ownerId, u.acl),
     body,
     headers: u.headers,
+    lock: defaultLock(ctx, bucket),
     expectedMd5Base64: u.md5,
     observers: sums.map((s) => (c: Buffer) => s.sum.update(c)),
     verify: () => {

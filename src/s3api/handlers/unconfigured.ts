@@ -11,8 +11,6 @@ export function getUnconfigured(ctx: S3Context, op: OperationName): void {
   switch (op) {
     case 'GetBucketEncryption':
       throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
-    case 'GetObjectLockConfiguration':
-      throw new S3Error('ObjectLockConfigurationNotFoundError');
     case 'GetBucketReplication':
       throw new S3Error('ReplicationConfigurationNotFoundError');
     case 'GetBucketRequestPayment':

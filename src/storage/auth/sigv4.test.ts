@@ -357,6 +357,39 @@ test('header auth with Date instead of x-amz-date signs the ISO form of Date', {
   assert.equal(verify(wire('GET', url, { ...headers, authorization })).v4?.amzDate, '20130524T000000Z');
 });
 
+test('an HTTP/2 client signing :authority instead of host (the AWS SDK over h2) verifies', { timeout: 30_000 }, () => {
+  const url = new URL(`${HOST}/photo.jpg`);
+  const scope = credentialScope('20130524', 'us-east-1', 's3');
+  // Written out, not built with canonicalRequest(): the pseudo-header's value is the authority.
+  const canonical = [
+    'GET',
+    '/photo.jpg',
+    '',
+    ':authority:examplebucket.s3.amazonaws.com',
+    `x-amz-content-sha256:${EMPTY_SHA256}`,
+    'x-amz-date:20130524T000000Z',
+    '',
+    ':authority;x-amz-content-sha256;x-amz-date',
+    EMPTY_SHA256,
+  ].join('\n');
+  const sig = signatureHex(
+    deriveSigningKey(SECRET, '20130524', 'us-east-1', 's3'),
+    stringToSign('20130524T000000Z', scope, canonical),
+  );
+  // The gateway hands an HTTP/2 request over with its :authority as host.
+  const headers = {
+    host: 'examplebucket.s3.amazonaws.com',
+    'x-amz-content-sha256': EMPTY_SHA256,
+    'x-amz-date': '20130524T000000Z',
+    authorization: `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=:authority;x-amz-content-sha256;x-amz-date, Signature=${sig}`,
+  };
+  assert.equal(verify(wire('GET', url, headers)).accessKeyId, AKID);
+  assert.throws(
+    () => verify(wire('GET', url, { ...headers, host: 'otherbucket.s3.amazonaws.com' })),
+    (e: unknown) => e instanceof StorageError && e.code === 'SignatureDoesNotMatch',
+  );
+});
+
 test('x-amz-* headers and Host must be signed', { timeout: 30_000 }, () => {
   const url = new URL(`${HOST}/test.txt`);
   const signed = signV4({ method: 'PUT', url, headers: {}, payloadHash: EMPTY_SHA256, ...CRED });

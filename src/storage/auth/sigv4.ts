@@ -27,11 +27,25 @@ import {
 export const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
 
+/**
+ * Signing keys already derived: the key only changes with the day, so a client's requests (and
+ * the upstream gateway, which verifies then signs again with the same secret) reuse one instead
+ * of four HMACs each time. Bounded: emptied whenever it fills.
+ */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 4096;
+
 export function deriveSigningKey(secretKey: string, date: string, region: string, service: string): Buffer {
+  const id = `${date}\n${region}\n${service}\n${secretKey}`;
+  const known = signingKeys.get(id);
+  if (known !== undefined) return known;
   const kDate = hmacSha256('AWS4' + secretKey, date);
   const kRegion = hmacSha256(kDate, region);
   const kService = hmacSha256(kRegion, service);
-  return hmacSha256(kService, 'aws4_request');
+  const key = hmacSha256(kService, 'aws4_request');
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(id, key);
+  return key;
 }
 
 export function credentialScope(date: string, region: string, service: string): string {
@@ -47,10 +61,17 @@ export interface CanonicalRequestParts {
   payloadHash: string;
 }
 
+/**
+ * The AWS SDK's HTTP/2 handler signs the `:authority` pseudo-header instead of `host`
+ * (@aws-sdk/middleware-host-header). Requests reach here with the authority as `host` (HTTP/2
+ * has no Host field; the gateway's adapter names it so), so a signed `:authority` reads it.
+ */
+const AUTHORITY = ':authority';
+
 export function canonicalRequest(p: CanonicalRequestParts): string {
   let canonicalHeaders = '';
   for (const name of p.signedHeaders)
-    canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name))}\n`;
+    canonicalHeaders += `${name}:${canonicalHeaderValue(headerValues(p.headers, name === AUTHORITY ? 'host' : name))}\n`;
   return [p.method, p.canonicalUri, p.canonicalQuery, canonicalHeaders, p.signedHeaders.join(';'), p.payloadHash].join(
     '\n',
   );
@@ -162,7 +183,7 @@ function checkV4Time(info: V4AuthInfo, opts: VerifyOptions): void {
 function checkEverythingSigned(req: AuthRequest, info: V4AuthInfo): void {
   const signed = new Set(info.signedHeaders);
   const unsigned: string[] = [];
-  if (!signed.has('host')) unsigned.push('host');
+  if (!signed.has('host') && !signed.has(AUTHORITY)) unsigned.push('host');
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || !name.startsWith('x-amz-') || signed.has(name)) continue;
     // A presigned request signs UNSIGNED-PAYLOAD whatever this header says, so it is harmless.

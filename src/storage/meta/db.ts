@@ -114,6 +114,28 @@ const MIGRATIONS: string[] = [
    CREATE UNIQUE INDEX versions_by_id ON versions (bucket, key, version_id);
    CREATE INDEX versions_by_key ON versions (bucket, key, seq DESC);
    CREATE INDEX versions_by_age ON versions (bucket, noncurrent_since);`,
+  // Object Lock: the bucket's configuration (JSON; NULL: no Object Lock), the lock of each object
+  // version (a row only while it has a retention period or a legal hold; removed with the
+  // version), and the lock a multipart upload asked for, applied when it completes.
+  `ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+   CREATE TABLE object_locks (
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     version_id TEXT NOT NULL,
+     mode TEXT,
+     retain_until INTEGER,
+     legal_hold INTEGER,
+     PRIMARY KEY (bucket, key, version_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE upload_locks (
+     upload_id TEXT PRIMARY KEY,
+     mode TEXT,
+     retain_until INTEGER,
+     legal_hold INTEGER
+   ) WITHOUT ROWID;
+   CREATE TRIGGER upload_locks_gone AFTER DELETE ON uploads BEGIN
+     DELETE FROM upload_locks WHERE upload_id = OLD.id;
+   END;`,
   // Lifecycle: the bucket's validated lifecycle configuration (JSON); NULL when none is set.
   `ALTER TABLE buckets ADD COLUMN lifecycle TEXT;`,
 ];

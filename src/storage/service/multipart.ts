@@ -20,6 +20,7 @@ import { MultipartRepo, type ChecksumType, type PartInfo, type UploadInfo } from
 import type { Acl } from '../policy/index.js';
 import type { BucketInfo, ChangeEvent, ObjectInfo, Tag } from '../types.js';
 import { assertObjectKey } from './names.js';
+import type { LockState } from '../lock/rules.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listUploadsPage, type UploadListPage, type UploadListQuery } from './multipart-listing.js';
 import { openObjectStream, type ByteRange } from './reader.js';
@@ -95,6 +96,8 @@ export interface CompleteInput {
   precondition?: WritePrecondition;
   /** The object's owner and ACL when not the initiator's (the bucket's Object Ownership may give it to the bucket owner). */
   owner?: { ownerId: string; acl: Acl | null };
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CompleteResult {
@@ -295,7 +298,7 @@ export class MultipartUploads {
       };
       // A failed precondition rolls back and leaves the upload in place, so it can be retried.
       checkWritePrecondition(this.repo.object(upload.bucket, upload.key), upload.key, input.precondition);
-      const made = this.ledger.makeCurrent(bucket, fresh, fresh.lastModified.getTime());
+      const made = this.ledger.makeCurrent(bucket, fresh, fresh.lastModified.getTime(), input.lock);
       const object = made.object;
       const kept = new Set(chosen.map((p) => p.blobId));
       const unlisted = [...stored.values()].map((p) => p.blobId).filter((id) => !kept.has(id));

@@ -15,6 +15,8 @@ import {
   type LifecycleConfig,
   type ScheduledExpiration,
 } from '../lifecycle/index.js';
+import { LockRepo } from '../meta/lock-repo.js';
+import type { LockState } from '../lock/rules.js';
 import { CURRENT_SEQ, VersionRepo } from '../meta/version-repo.js';
 import { cannedAcl, type Acl, type ObjectOwnership, type PublicAccessBlock } from '../policy/index.js';
 import type { CorsRule } from '../cors/index.js';
@@ -36,6 +38,7 @@ import { checkWritePrecondition, type WritePrecondition } from './precondition.j
 import { listPage, type ListPage, type ListQuery } from './listing.js';
 import { LifecycleWorker, type LifecycleRunResult } from './lifecycle-worker.js';
 import { MultipartUploads } from './multipart.js';
+import { ObjectLocks, type RemovalOptions } from './object-lock.js';
 import { assertBucketName, assertObjectKey } from './names.js';
 import { openObjectStream, type ByteRange } from './reader.js';
 import { listVersionsPage, type VersionListPage, type VersionListQuery } from './version-listing.js';
@@ -83,6 +86,8 @@ export interface PutObjectInput {
   precondition?: WritePrecondition;
   /** The new object's tag set (x-amz-tagging); none replaces any previous tags with none. */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CopyObjectInput {
@@ -96,6 +101,8 @@ export interface CopyObjectInput {
   precondition?: WritePrecondition;
   /** The copy's tag set: the source's (tagging directive COPY) or the request's (REPLACE). */
   tags?: Tag[];
+  /** The new version's Object Lock retention and legal hold, written in its commit. */
+  lock?: LockState;
 }
 
 export interface CreateAddonInput {
@@ -113,6 +120,7 @@ export interface CreateAddonInput {
 export class Storage {
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
   readonly multipart: MultipartUploads;
+  readonly locks: ObjectLocks;
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
@@ -133,7 +141,15 @@ export class Storage {
     this.repo = repo;
     this.blobs = blobs;
     this.versions = new VersionRepo(repo.db);
-    this.ledger = new VersionLedger(repo, this.versions);
+    this.locks = new ObjectLocks(
+      new LockRepo(repo.db),
+      (fn) => repo.transaction(fn),
+      (v) => {
+        const found = this.ledger.find(v.bucket, v.key, v.versionId);
+        return found !== null && !found.deleteMarker;
+      },
+    );
+    this.ledger = new VersionLedger(repo, this.versions, this.locks);
     const onCommit = opts.onCommit;
     this.commits = new GroupCommit(
       onCommit === undefined
@@ -344,6 +360,7 @@ export class Storage {
       if (!this.repo.bucketIsEmpty(name))
         throw new StorageError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
       this.repo.deleteBucket(name);
+      this.locks.forgetBucket(name);
       return this.multipart.dropBucketUploads(name);
     });
     this.emit({ type: 'bucket', bucket: name, what: 'deleted' });
@@ -402,11 +419,18 @@ export class Storage {
   /**
    * Turns versioning on ('Enabled') or suspends it; a bucket once versioned never returns to
    * unversioned (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html). Reads
-   * always look the state up afresh: no event.
+   * always look the state up afresh: no event. A bucket with Object Lock stays Enabled
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
    */
   setBucketVersioning(name: string, status: VersioningStatus): void {
     this.repo.transaction(() => {
       this.requireBucket(name);
+      if (status !== 'Enabled' && this.locks.config(name) !== null)
+        throw new StorageError(
+          'InvalidBucketState',
+          'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+          { BucketName: name },
+        );
       this.repo.setBucketVersioning(name, status);
     });
   }
@@ -496,6 +520,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -527,6 +552,7 @@ export class Storage {
         tags: input.tags ?? [],
       },
       input.precondition,
+      input.lock,
     );
   }
 
@@ -535,7 +561,11 @@ export class Storage {
    * GroupCommit), replacing any previous version, then frees the old bytes. The precondition is
    * checked inside the transaction, so of two racing conditional writers exactly one wins.
    */
-  private async commitObject(obj: NewObject, precondition: WritePrecondition | undefined): Promise<ObjectInfo> {
+  private async commitObject(
+    obj: NewObject,
+    precondition: WritePrecondition | undefined,
+    lock: LockState | undefined,
+  ): Promise<ObjectInfo> {
     let done: { object: ObjectInfo; freed: BlobRef[] };
     try {
       done = await this.commits.run(() => {
@@ -543,7 +573,7 @@ export class Storage {
         // A current delete marker is no object: If-None-Match: * succeeds over it, If-Match fails.
         checkWritePrecondition(this.repo.object(obj.bucket, obj.key), obj.key, precondition);
         for (const b of obj.blobs) this.repo.insertBlob(b);
-        return this.ledger.makeCurrent(bucket, obj, Date.now());
+        return this.ledger.makeCurrent(bucket, obj, Date.now(), lock);
       });
     } catch (e) {
       await Promise.all(obj.blobs.map((b) => this.blobs.remove(b.id)));
@@ -558,12 +588,13 @@ export class Storage {
   /**
    * DeleteObject without a version id: removes the object of an unversioned bucket (a missing key
    * succeeds, as on S3), or makes a delete marker current in a versioned one (owned by `ownerId`,
-   * the bucket owner by default). Lifecycle expiration of current objects is this call.
+   * the bucket owner by default). Lifecycle expiration of current objects is this call. Removing
+   * a version under Object Lock is AccessDenied (`opts`: the governance bypass).
    */
-  async deleteObject(bucket: string, key: string, ownerId?: string): Promise<DeleteResult> {
+  async deleteObject(bucket: string, key: string, ownerId?: string, opts: RemovalOptions = {}): Promise<DeleteResult> {
     const done = this.repo.transaction(() => {
       const b = this.requireBucket(bucket);
-      return this.ledger.deleteCurrent(b, key, ownerId ?? b.ownerId, Date.now());
+      return this.ledger.deleteCurrent(b, key, ownerId ?? b.ownerId, Date.now(), opts);
     });
     if (done.changed) this.emit({ type: 'object', bucket, key });
     await this.removeBlobs(done.freed);
@@ -575,10 +606,15 @@ export class Storage {
    * next newest version becomes current. Null when the key has no such version (S3 answers a
    * DELETE of it with success all the same).
    */
-  async deleteObjectVersion(bucket: string, key: string, versionId: string): Promise<DeleteResult | null> {
+  async deleteObjectVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    opts: RemovalOptions = {},
+  ): Promise<DeleteResult | null> {
     const done = this.repo.transaction(() => {
       const b = this.requireBucket(bucket);
-      return this.ledger.deleteVersion(b, key, versionId);
+      return this.ledger.deleteVersion(b, key, versionId, opts);
     });
     if (done === null) return null;
     this.emit({ type: 'object', bucket, key });
@@ -738,12 +774,11 @@ export class Storage {
   }
 
   /**
-   * OBJECT LOCK WIRING POINT: whether lifecycle may destroy this version now. The objectlock
-   * branch exposes the one decision as `this.locks.mayRemove({ bucket, key, versionId }).allowed`
-   * (lifecycle never bypasses governance mode); until it is merged no version is locked.
+   * Lifecycle never destroys a version Object Lock protects and never bypasses governance mode
+   * (userguide/object-lock.html): such a version is skipped and judged again on the next pass.
    */
-  private lifecycleMayRemoveVersion(_bucket: string, _key: string, _versionId: string): boolean {
-    return true;
+  private lifecycleMayRemoveVersion(bucket: string, key: string, versionId: string): boolean {
+    return this.locks.mayRemove({ bucket, key, versionId }).allowed;
   }
 
   /** One lifecycle transaction over a bucket; announces the changed keys and frees the bytes after the commit. */

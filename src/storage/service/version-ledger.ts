@@ -9,6 +9,8 @@ import type { MetaRepo } from '../meta/repo.js';
 import { CURRENT_SEQ, type StoredVersion, type VersionRepo } from '../meta/version-repo.js';
 import type { BlobRef, BucketInfo, DeleteResult, ObjectInfo } from '../types.js';
 import { newVersionId } from './ids.js';
+import type { LockState } from '../lock/rules.js';
+import type { ObjectLocks, RemovalOptions } from './object-lock.js';
 
 export type NewObject = Omit<ObjectInfo, 'versionId'>;
 
@@ -16,6 +18,8 @@ export class VersionLedger {
   constructor(
     private readonly repo: MetaRepo,
     private readonly versions: VersionRepo,
+    /** Asked before any version is destroyed: Object Lock may forbid it. */
+    private readonly locks: ObjectLocks,
   ) {}
 
   /**
@@ -24,11 +28,17 @@ export class VersionLedger {
    * `null` version, replacing any earlier `null` version, current or not
    * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
    */
-  makeCurrent(bucket: BucketInfo, obj: NewObject, now: number): { object: ObjectInfo; freed: BlobRef[] } {
+  makeCurrent(
+    bucket: BucketInfo,
+    obj: NewObject,
+    now: number,
+    lock?: LockState,
+  ): { object: ObjectInfo; freed: BlobRef[] } {
     const state = bucket.versioning ?? null;
     const object: ObjectInfo = { ...obj, versionId: state === 'Enabled' ? newVersionId() : 'null' };
     const freed = this.retireCurrent(bucket, obj.key, now);
     this.repo.upsertObject(object);
+    this.locks.write(object, lock);
     return { object, freed };
   }
 
@@ -43,11 +53,13 @@ export class VersionLedger {
     key: string,
     ownerId: string,
     now: number,
+    opts: RemovalOptions = {},
   ): { result: DeleteResult; freed: BlobRef[]; changed: boolean } {
     const state = bucket.versioning ?? null;
     if (state === null) {
       const old = this.repo.object(bucket.name, key);
       if (!old) return { result: { deleteMarker: false, versionId: null }, freed: [], changed: false };
+      this.destroying(old, opts);
       this.repo.deleteObject(bucket.name, key);
       return { result: { deleteMarker: false, versionId: null }, freed: this.free(old.blobs), changed: true };
     }
@@ -76,9 +88,15 @@ export class VersionLedger {
    * Destroys one version (object or delete marker). When it was the current one, the next newest
    * becomes current. Null when the key has no such version.
    */
-  deleteVersion(bucket: BucketInfo, key: string, versionId: string): { result: DeleteResult; freed: BlobRef[] } | null {
+  deleteVersion(
+    bucket: BucketInfo,
+    key: string,
+    versionId: string,
+    opts: RemovalOptions = {},
+  ): { result: DeleteResult; freed: BlobRef[] } | null {
     const current = this.repo.object(bucket.name, key);
     if (current && current.versionId === versionId) {
+      this.destroying(current, opts);
       this.repo.deleteObject(bucket.name, key);
       const freed = this.free(current.blobs);
       this.promoteNewest(bucket.name, key);
@@ -86,6 +104,7 @@ export class VersionLedger {
     }
     const v = this.versions.byId(bucket.name, key, versionId);
     if (!v) return null;
+    this.destroying(v, opts);
     this.versions.remove(v.seq);
     const freed = this.free(v.blobs);
     if (v.isLatest) this.promoteNewest(bucket.name, key);
@@ -118,8 +137,10 @@ export class VersionLedger {
     const freed: BlobRef[] = [];
     const old = this.repo.object(bucket.name, key);
     if (old) {
-      if (state === null || (state === 'Suspended' && old.versionId === 'null')) freed.push(...this.free(old.blobs));
-      else this.versions.insert(old, false, now);
+      if (state === null || (state === 'Suspended' && old.versionId === 'null')) {
+        this.destroying(old);
+        freed.push(...this.free(old.blobs));
+      } else this.versions.insert(old, false, now);
     } else {
       const marker = this.currentMarker(bucket.name, key);
       if (marker && state === 'Suspended' && marker.versionId === 'null') this.versions.remove(marker.seq);
@@ -128,6 +149,7 @@ export class VersionLedger {
     if (state === 'Suspended') {
       const nullVersion = this.versions.byId(bucket.name, key, 'null');
       if (nullVersion) {
+        this.destroying(nullVersion);
         this.versions.remove(nullVersion.seq);
         freed.push(...this.free(nullVersion.blobs));
       }
@@ -145,6 +167,16 @@ export class VersionLedger {
     }
     this.versions.remove(next.seq);
     this.repo.upsertObject(next);
+  }
+
+  /**
+   * Every destruction of a version passes here: Object Lock's one decision (AccessDenied while the
+   * version is locked), then its lock row goes with it. Overwrites never bypass governance.
+   */
+  private destroying(v: Pick<ObjectInfo, 'bucket' | 'key' | 'versionId'>, opts: RemovalOptions = {}): void {
+    const ref = { bucket: v.bucket, key: v.key, versionId: v.versionId };
+    this.locks.assertRemovable(ref, opts);
+    this.locks.forget(ref);
   }
 
   private free(blobs: BlobRef[]): BlobRef[] {

@@ -1,0 +1,79 @@
+/**
+ * Cellar in upstream mode as a black box: `node dist/src/cli.js serve` with CELLAR_UPSTREAM_URL
+ * set, in front of a bench RGW, and `cellar addon create` through the same settings (an RGW
+ * user, so the same keys work through the gateway and directly on RGW).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Rgw } from './ceph.js';
+import { freePort, runOk, startDaemon, waitForPort, type Daemon } from './proc.js';
+import type { S3Target } from './s3.js';
+import { sleep } from './stats.js';
+
+export interface UpstreamGateway {
+  daemon: Daemon;
+  port: number;
+  endpoint: string;
+  /** Creates an add-on (an RGW user) and returns its keys on this gateway's endpoint. */
+  createAddon(): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  repoRoot: string;
+  dataDir: string;
+  rgw: Rgw;
+  cpus: string | null;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startUpstreamGateway(o: GatewayOptions): Promise<UpstreamGateway> {
+  mkdirSync(o.dataDir, { recursive: true });
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CELLAR_')) env[k] = v;
+  Object.assign(env, {
+    CELLAR_DATA_DIR: o.dataDir,
+    CELLAR_HTTP_PORT: String(port),
+    CELLAR_HOST: '127.0.0.1',
+    CELLAR_DOMAIN: 'localhost',
+    CELLAR_LOG_LEVEL: 'warn',
+    CELLAR_ADMIN_PORT: 'off',
+    CELLAR_ACCESS_LOG: path.join(o.dataDir, 'access.log'),
+    CELLAR_UPSTREAM_URL: o.rgw.target.endpoint,
+    CELLAR_UPSTREAM_ACCESS_KEY: o.rgw.target.accessKeyId,
+    CELLAR_UPSTREAM_SECRET_KEY: o.rgw.target.secretAccessKey,
+    ...o.env,
+  });
+  const cli = path.join(o.repoRoot, 'dist/src/cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
+  const daemon = startDaemon('cellar-gateway', process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], {
+    cpus: o.cpus,
+    env,
+    cwd: o.dataDir,
+  });
+  const deadline = Date.now() + 30_000;
+  while (!daemon.output().includes('Cellar gateway is running at')) {
+    if (!daemon.alive()) throw new Error(`gateway exited before it was ready:\n${daemon.output()}`);
+    if (Date.now() > deadline) throw new Error(`gateway did not start in 30 s:\n${daemon.output()}`);
+    await sleep(25);
+  }
+  await waitForPort(port, daemon);
+  return {
+    daemon,
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    async createAddon() {
+      const r = await runOk(process.execPath, [cli, 'addon', 'create', '--name', 'bench', '--json'], { env });
+      const a = JSON.parse(r.stdout) as { accessKeyId: string; secretAccessKey: string };
+      return { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey };
+    },
+    stop: () => daemon.stop(),
+  };
+}
+
+/** The same keys on another endpoint. */
+export function targetOn(endpoint: string, keys: { accessKeyId: string; secretAccessKey: string }): S3Target {
+  return { endpoint, region: 'us-east-1', ...keys };
+}

@@ -1,0 +1,187 @@
+/**
+ * HTTP/2 as browsers and curl see it: Debian's Chromium loads an HTTPS site over h2 (the
+ * navigation's nextHopProtocol), and `curl --http2` gets the same bytes, ETag and 304 as
+ * `curl --http1.1` from the same HTTPS listener.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { run } from './helpers/run.js';
+import { freePort, sdkClient, startServer, type E2eServer } from './helpers/server.js';
+
+const SITE = 'www.h2site.test';
+const CSS = 'h1 { color: rgb(10, 20, 30); }\n' + '/* padding */\n'.repeat(200);
+const HTML = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>H2</title><link rel="stylesheet" href="/site.css"></head><body><h1>over h2</h1></body></html>`;
+
+let server: E2eServer;
+let s3: S3Client;
+let work: string;
+let certFile: string;
+let httpsPort: number;
+let context: BrowserContext;
+
+before(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-h2-'));
+  const certs = path.join(work, 'certs', 'site');
+  mkdirSync(certs, { recursive: true });
+  certFile = path.join(certs, 'cert.pem');
+  // An operator-provided certificate, dropped into the certificate store.
+  const ssl = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${SITE}`,
+    '-addext',
+    `subjectAltName=DNS:${SITE}`,
+    '-keyout',
+    path.join(certs, 'key.pem'),
+    '-out',
+    certFile,
+  ]);
+  assert.equal(ssl.code, 0, ssl.stderr);
+  httpsPort = await freePort();
+  server = await startServer({ CELLAR_HTTPS_PORT: String(httpsPort), CELLAR_CERTS_DIR: path.join(work, 'certs') });
+  s3 = sdkClient(server);
+  await s3.send(new CreateBucketCommand({ Bucket: SITE }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: SITE,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${SITE}/*` }],
+      }),
+    }),
+  );
+  await s3.send(new PutObjectCommand({ Bucket: SITE, Key: 'index.html', Body: HTML, ContentType: 'text/html' }));
+  await s3.send(new PutObjectCommand({ Bucket: SITE, Key: 'site.css', Body: CSS, ContentType: 'text/css' }));
+  context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--host-resolver-rules=MAP * 127.0.0.1',
+      // The test certificate is self-signed; trusting it this way keeps the profile disposable.
+      '--ignore-certificate-errors',
+    ],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  s3?.destroy();
+  await server?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('Chromium loads the HTTPS site over h2, page and stylesheet alike', { timeout: 300_000 }, async () => {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const res = await page.goto(`https://${SITE}:${httpsPort}/`);
+  assert.equal(res?.status(), 200);
+  assert.equal(await page.textContent('h1'), 'over h2');
+  assert.equal(await page.$eval('h1', (el) => getComputedStyle(el).color), 'rgb(10, 20, 30)');
+  const protocols = await page.evaluate(() => ({
+    navigation: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
+    resources: (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => [
+      new URL(r.name).pathname,
+      r.nextHopProtocol,
+    ]),
+  }));
+  assert.equal(protocols.navigation, 'h2');
+  assert.deepEqual(
+    protocols.resources.filter(([p]) => p === '/site.css'),
+    [['/site.css', 'h2']],
+  );
+});
+
+interface CurlReply {
+  statusLine: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function curl(version: '--http2' | '--http1.1', p: string, extra: string[] = []): Promise<CurlReply> {
+  const r = await run(
+    'curl',
+    [
+      '-sS',
+      version,
+      '--cacert',
+      certFile,
+      '--resolve',
+      `${SITE}:${httpsPort}:127.0.0.1`,
+      '-D',
+      '-',
+      ...extra,
+      `https://${SITE}:${httpsPort}${p}`,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const end = r.stdout.indexOf('\r\n\r\n');
+  const [statusLine = '', ...fields] = r.stdout.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const f of fields) {
+    const i = f.indexOf(':');
+    headers[f.slice(0, i).toLowerCase()] = f.slice(i + 1).trim();
+  }
+  return { statusLine, headers, body: r.stdout.slice(end + 4) };
+}
+
+test('curl --http2 gets the same bytes, ETag and 304 as curl --http1.1', { timeout: 300_000 }, async () => {
+  const v = await run('curl', ['-V']);
+  assert.match(v.stdout, /\bHTTP2\b/, 'this curl supports HTTP/2');
+  const h2 = await curl('--http2', '/site.css');
+  const h1 = await curl('--http1.1', '/site.css');
+  assert.equal(h2.statusLine.trim(), 'HTTP/2 200');
+  assert.equal(h1.statusLine.trim(), 'HTTP/1.1 200 OK');
+  assert.equal(h2.body, CSS);
+  assert.equal(h1.body, CSS);
+  assert.match(h2.headers.etag ?? '', /^"[0-9a-f]{32}"$/);
+  assert.equal(h2.headers.etag, h1.headers.etag);
+  assert.equal(h2.headers['content-type'], h1.headers['content-type']);
+  assert.equal(h2.headers.connection, undefined);
+  for (const version of ['--http2', '--http1.1'] as const) {
+    const c = await curl(version, '/site.css', ['-H', `If-None-Match: ${h2.headers.etag}`]);
+    assert.match(c.statusLine, / 304\b/, version);
+    assert.equal(c.body, '', version);
+    assert.equal(c.headers.etag, h2.headers.etag, version);
+  }
+  const gz = await curl('--http2', '/site.css', ['--compressed']);
+  assert.equal(gz.headers['content-encoding'] !== undefined, true);
+  assert.equal(gz.body, CSS);
+});
+
+test('metrics and the access log record the protocol; a graceful stop ends the HTTP/2 sessions', {
+  timeout: 120_000,
+}, async () => {
+  const admin = /Admin API: (http:\/\/\S+)\/api\/v1/.exec(server.stdout());
+  assert.ok(admin, server.stdout());
+  const m = await run('curl', ['-sS', `${admin[1]}/metrics`], { timeoutMs: 30_000 });
+  const h2 = /^cellar_requests_by_protocol_total\{protocol="HTTP\/2"\} (\d+)/m.exec(m.stdout);
+  assert.ok(h2 && Number(h2[1]) >= 4, m.stdout);
+  // The access log is written asynchronously; a graceful stop flushes it.
+  assert.deepEqual(await server.stop(), { code: 0, signal: null });
+  const lines = readFileSync(path.join(server.dataDir, 'access.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { path: string; protocol: string });
+  const protocols = new Set(lines.filter((l) => l.path === '/site.css').map((l) => l.protocol));
+  assert.deepEqual([...protocols].sort(), ['HTTP/1.1', 'HTTP/2']);
+});
