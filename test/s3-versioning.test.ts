@@ -782,3 +782,72 @@ describe('the *Version actions of a bucket policy', T, () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'k', VersionId: v1 })), 'NoSuchVersion', 404);
   });
 });
+
+describe('versioning follow-ups', () => {
+  const B = 'vfollow';
+  before(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await enable(B);
+  });
+
+  test('ListObjectVersions interleaves Version and DeleteMarker entries in listing order', T, async () => {
+    const order: string[] = [];
+    // Newest first per key: a = marker, version, marker, version; b = version, marker.
+    const del = async (Key: string) => (await s3.send(new DeleteObjectCommand({ Bucket: B, Key }))).VersionId!;
+    const a1 = (await put(B, 'il/a', 'a1')).VersionId!;
+    const a2 = await del('il/a');
+    const a3 = (await put(B, 'il/a', 'a3')).VersionId!;
+    const a4 = await del('il/a');
+    const b1 = await del('il/b');
+    const b2 = (await put(B, 'il/b', 'b2')).VersionId!;
+    order.push(`D:il/a@${a4}`, `V:il/a@${a3}`, `D:il/a@${a2}`, `V:il/a@${a1}`, `V:il/b@${b2}`, `D:il/b@${b1}`);
+    const res = await signed('GET', `/${B}?versions&prefix=il/`);
+    assert.equal(res.status, 200, res.text);
+    const seen = [...res.text.matchAll(/<(Version|DeleteMarker)><Key>([^<]*)<\/Key><VersionId>([^<]*)</g)].map(
+      (m) => `${m[1] === 'Version' ? 'V' : 'D'}:${m[2]}@${m[3]}`,
+    );
+    assert.deepEqual(seen, order);
+    // The SDK still reads both lists out of the interleaved document.
+    const out = await versions(B, { Prefix: 'il/' });
+    assert.deepEqual(
+      out.Versions?.map((v) => v.VersionId),
+      [a3, a1, b2],
+    );
+    assert.deepEqual(
+      out.DeleteMarkers?.map((m) => m.VersionId),
+      [a4, a2, b1],
+    );
+    assert.equal(out.DeleteMarkers?.[0]?.IsLatest, true);
+    assert.equal(out.Versions?.[2]?.IsLatest, true);
+  });
+
+  test('x-amz-mfa on a bucket without MFA delete is ignored, as AWS ignores it there', T, async () => {
+    const v1 = (await put(B, 'mfa', 'one')).VersionId!;
+    await put(B, 'mfa', 'two');
+    const mfa = { 'x-amz-mfa': '20899872 301749' };
+    const marker = await signed('DELETE', `/${B}/mfa`, undefined, mfa);
+    assert.equal(marker.status, 204, marker.text);
+    assert.equal(marker.headers['x-amz-delete-marker'], 'true');
+    const gone = await signed('DELETE', `/${B}/mfa?versionId=${encodeURIComponent(v1)}`, undefined, mfa);
+    assert.equal(gone.status, 204, gone.text);
+    assert.equal(gone.headers['x-amz-version-id'], v1);
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: B, Key: 'mfa', VersionId: v1 })), 'NoSuchVersion', 404);
+  });
+
+  test('usage counts the bytes of every stored version; objects are the current ones', T, async () => {
+    const U = 'vusage';
+    const storage = t.cellar.storage;
+    await s3.send(new CreateBucketCommand({ Bucket: U }));
+    await enable(U);
+    const start = storage.usageTotals();
+    await put(U, 'k', 'x'.repeat(100));
+    await put(U, 'k', 'y'.repeat(30));
+    await put(U, 'gone', 'z'.repeat(7));
+    await s3.send(new DeleteObjectCommand({ Bucket: U, Key: 'gone' }));
+    // k: two versions (130 bytes), gone: one noncurrent version (7) under a delete marker (0).
+    assert.deepEqual(storage.bucketUsage(U), { objects: 1, bytes: 137 });
+    const end = storage.usageTotals();
+    assert.equal(end.bytes - start.bytes, 137);
+    assert.equal(end.objects - start.objects, 1);
+  });
+});

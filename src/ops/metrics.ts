@@ -135,7 +135,7 @@ export function createMetrics(): Metrics {
   });
   const storage = new Gauge({
     name: 'cellar_storage',
-    help: 'Stored totals: objects, bytes and buckets',
+    help: 'Stored totals: current objects, bytes of every stored version (noncurrent ones included) and buckets',
     labelNames: ['what'] as const,
     registers: [registry],
     collect() {

@@ -77,11 +77,11 @@ const rows: [OperationName, string, HeaderTreatment['kind']][] = [
   ['GetObjectAttributes', 'x-amz-server-side-encryption-customer-key', 'refused'],
   ['GetObjectAttributes', 'x-amz-request-payer', 'ignored'],
   // Deletes.
-  ['DeleteObject', 'x-amz-mfa', 'refused'],
+  ['DeleteObject', 'x-amz-mfa', 'ignored'],
   ['DeleteObject', 'x-amz-bypass-governance-retention', 'handled'],
   ['DeleteObject', 'x-amz-if-match-last-modified-time', 'refused'],
   ['DeleteObject', 'x-amz-if-match-size', 'refused'],
-  ['DeleteObjects', 'x-amz-mfa', 'refused'],
+  ['DeleteObjects', 'x-amz-mfa', 'ignored'],
   // Buckets.
   ['CreateBucket', 'x-amz-acl', 'handled'],
   ['CreateBucket', 'x-amz-grant-write', 'handled'],

@@ -102,7 +102,17 @@ const COPY_RULES: readonly HeaderRule[] = [
 const COPY_OBJECT_RULES: readonly HeaderRule[] = [{ name: 'x-amz-tagging-directive', treatment: handled }];
 
 const DELETE_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-mfa', treatment: notImplemented('MFA delete', 'x-amz-mfa') },
+  {
+    name: 'x-amz-mfa',
+    treatment: {
+      kind: 'ignored',
+      // DEVIATION: AWS also wants HTTPS for any request that carries the header (UsingMFADelete.html)
+      // but documents no error for plain HTTP; we do not refuse it there.
+      why:
+        'AWS needs it only where MFA delete is enabled (DeleteObject API reference, x-amz-mfa; ' +
+        'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMFADelete.html), which no bucket here can be',
+    },
+  },
   { name: 'x-amz-bypass-governance-retention', treatment: handled },
   {
     name: 'x-amz-if-match-last-modified-time',

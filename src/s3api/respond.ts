@@ -1,7 +1,7 @@
 import type { S3Context } from './context.js';
-import { toXml, type XmlNode } from './xml.js';
+import { toXml, type XmlNode, type XmlSequence } from './xml.js';
 
-export function sendXml(ctx: S3Context, root: string, body: XmlNode, status = 200): void {
+export function sendXml(ctx: S3Context, root: string, body: XmlNode | XmlSequence, status = 200): void {
   const text = toXml(root, body);
   ctx.res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
   ctx.res.end(text);

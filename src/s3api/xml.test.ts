@@ -97,3 +97,19 @@ for (const [name, key, fragment] of responses) {
     assert.equal(text(parseXml(xml)['ListBucketResult'], 'Key'), key);
   });
 }
+
+test('a sequence body keeps its children in order, omitting undefined and repeating arrays', { timeout: 5_000 }, () => {
+  const xml = toXml('R', [
+    ['V', { K: 'a' }],
+    ['D', { K: 'b\r' }],
+    ['Skip', undefined],
+    ['V', { K: 'c' }],
+    ['P', [{ X: '1' }, { X: '2' }]],
+    ['P', []],
+  ]);
+  assert.equal(
+    xml,
+    '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      '<V><K>a</K></V><D><K>b&#xD;</K></D><V><K>c</K></V><P><X>1</X></P><P><X>2</X></P></R>',
+  );
+});

@@ -59,10 +59,27 @@ export interface XmlNode {
   [name: string]: XmlValue;
 }
 
+/**
+ * Children in document order, for documents where elements of different names alternate (an
+ * object groups each name's elements together): ListVersionsResult lists Version and
+ * DeleteMarker entries in one sequence, in listing order.
+ */
+export type XmlSequence = readonly (readonly [name: string, value: XmlValue])[];
+
 /** `{ Root: {...} }` as an S3 response document; undefined fields are omitted, arrays repeat the element. */
-export function toXml(root: string, body: XmlNode, namespace: string | null = S3_NS): string {
-  const node: XmlNode = namespace ? { '@_xmlns': namespace, ...prune(body) } : prune(body);
+export function toXml(root: string, body: XmlNode | XmlSequence, namespace: string | null = S3_NS): string {
+  if (Array.isArray(body)) return toXmlSequence(root, body as XmlSequence, namespace);
+  const node: XmlNode = namespace ? { '@_xmlns': namespace, ...prune(body as XmlNode) } : prune(body as XmlNode);
   return '<?xml version="1.0" encoding="UTF-8"?>\n' + escapeControls(builder.build({ [root]: node }) as string);
+}
+
+function toXmlSequence(root: string, body: XmlSequence, namespace: string | null): string {
+  // The root is built empty and its closing tag replaced by the children, built one by one.
+  const shell = builder.build({ [root]: namespace ? { '@_xmlns': namespace, '#text': '' } : '' }) as string;
+  const close = `</${root}>`;
+  let inner = '';
+  for (const [name, value] of body) if (value !== undefined) inner += builder.build({ [name]: pruneValue(value) });
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + escapeControls(shell.slice(0, -close.length) + inner + close);
 }
 
 /**

@@ -19,7 +19,9 @@ import { websiteConfigOf } from '../buckets.js';
 export interface BucketView {
   name: string;
   createdAt: string;
+  /** Current objects (delete markers and noncurrent versions are not objects). */
   objects: number;
+  /** Bytes of every stored version, noncurrent ones included: what the bucket occupies and is billed for. */
   bytes: number;
   /** Anonymous visitors may read every object (the bucket policy grants s3:GetObject on all keys). */
   public: boolean;

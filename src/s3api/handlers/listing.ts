@@ -146,39 +146,41 @@ export function listObjectVersions(ctx: S3Context, bucket: BucketInfo): void {
     versionIdMarker: versionMarker,
     maxKeys: max,
   });
-  const entries = page.versions.map((v) => ({
-    v,
-    common: {
+  const entries = page.versions.map((v): [string, XmlNode] => {
+    const common = {
       Key: enc(v.key),
       VersionId: v.versionId,
       IsLatest: v.isLatest,
       LastModified: isoDate(v.lastModified),
-    },
-  }));
-  sendXml(ctx, 'ListVersionsResult', {
-    Name: bucket.name,
-    Prefix: enc(prefix),
-    KeyMarker: enc(keyMarker),
-    VersionIdMarker: rawVersionMarker ?? '',
-    NextKeyMarker: page.isTruncated && page.nextKeyMarker !== null ? enc(page.nextKeyMarker) : undefined,
-    NextVersionIdMarker: page.isTruncated ? (page.nextVersionIdMarker ?? undefined) : undefined,
-    MaxKeys: max,
-    Delimiter: delimiter ? enc(delimiter) : undefined,
-    IsTruncated: page.isTruncated,
-    EncodingType: ctx.query.get('encoding-type') ?? undefined,
-    // Versions and markers go out as two runs of elements rather than interleaved: the schema
-    // (a choice of either, repeated) allows both, and clients read them as two lists.
-    Version: entries
-      .filter((e) => !e.v.deleteMarker)
-      .map(({ v, common }) => ({
+    };
+    if (v.deleteMarker) return ['DeleteMarker', { ...common, Owner: owner(ctx, v) }];
+    return [
+      'Version',
+      {
         ...common,
         ETag: quoteEtag(v.etag),
         ChecksumAlgorithm: v.checksum ? Object.keys(v.checksum) : undefined,
         Size: v.size,
         Owner: owner(ctx, v),
         StorageClass: v.headers['x-amz-storage-class'] ?? 'STANDARD',
-      })),
-    DeleteMarker: entries.filter((e) => e.v.deleteMarker).map(({ v, common }) => ({ ...common, Owner: owner(ctx, v) })),
-    CommonPrefixes: commonPrefixes(page, enc),
+      },
+    ];
   });
+  // Version and DeleteMarker entries go out interleaved in listing order, as AWS sends them (the
+  // example responses of API_ListObjectVersions.html): a reader of the raw document sees each
+  // key's history newest first, whatever each entry is.
+  sendXml(ctx, 'ListVersionsResult', [
+    ['Name', bucket.name],
+    ['Prefix', enc(prefix)],
+    ['KeyMarker', enc(keyMarker)],
+    ['VersionIdMarker', rawVersionMarker ?? ''],
+    ['NextKeyMarker', page.isTruncated && page.nextKeyMarker !== null ? enc(page.nextKeyMarker) : undefined],
+    ['NextVersionIdMarker', page.isTruncated ? (page.nextVersionIdMarker ?? undefined) : undefined],
+    ['MaxKeys', max],
+    ['Delimiter', delimiter ? enc(delimiter) : undefined],
+    ['IsTruncated', page.isTruncated],
+    ['EncodingType', ctx.query.get('encoding-type') ?? undefined],
+    ...entries,
+    ['CommonPrefixes', commonPrefixes(page, enc)],
+  ]);
 }

@@ -150,11 +150,14 @@ export class MetaRepo {
       deleteBlob: db.prepare('DELETE FROM blobs WHERE id = ?'),
       blobExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
       setAddonKeys: db.prepare('UPDATE addons SET access_key = ?, secret_key = ? WHERE id = ?'),
-      bucketUsage: db.prepare<[string], { objects: number; bytes: number | null }>(
-        'SELECT COUNT(*) AS objects, SUM(size) AS bytes FROM objects WHERE bucket = ?',
+      bucketUsage: db.prepare<[string, string], { objects: number; bytes: number | null }>(
+        `SELECT COUNT(*) AS objects, IFNULL(SUM(size), 0) + (SELECT IFNULL(SUM(size), 0) FROM versions WHERE bucket = ?) AS bytes
+           FROM objects WHERE bucket = ?`,
       ),
       usageTotals: db.prepare<[], { objects: number; bytes: number | null; buckets: number }>(
-        'SELECT (SELECT COUNT(*) FROM objects) AS objects, (SELECT SUM(size) FROM objects) AS bytes, (SELECT COUNT(*) FROM buckets) AS buckets',
+        `SELECT (SELECT COUNT(*) FROM objects) AS objects,
+                (SELECT IFNULL(SUM(size), 0) FROM objects) + (SELECT IFNULL(SUM(size), 0) FROM versions) AS bytes,
+                (SELECT COUNT(*) FROM buckets) AS buckets`,
       ),
     };
   }
@@ -181,7 +184,7 @@ export class MetaRepo {
     return this.s.setAddonKeys.run(accessKeyId, secretAccessKey, id).changes > 0;
   }
   bucketUsage(bucket: string): { objects: number; bytes: number } {
-    const r = this.s.bucketUsage.get(bucket)!;
+    const r = this.s.bucketUsage.get(bucket, bucket)!;
     return { objects: r.objects, bytes: r.bytes ?? 0 };
   }
   usageTotals(): { objects: number; bytes: number; buckets: number } {

@@ -20,11 +20,39 @@ export const newAddonId = (): string => `cellar_${randomString(LOWER, 12)}`;
 export const newAccessKeyId = (): string => randomString(UPPER, 20);
 export const newSecretKey = (): string => randomString(SECRET, 40);
 
+let stampMs = 0;
+let stampCount = 0;
+
 /**
- * Version ids: 32 URL-safe characters (base64url of 24 random bytes), like the 32-character ids
- * AWS hands out; opaque, so their order means nothing (a key's versions are ordered by `seq`).
+ * Version ids: 32 URL-safe characters (base64url of 24 bytes), like the 32-character ids AWS
+ * hands out: an 8-byte stamp (milliseconds, then a counter within the millisecond; it never goes
+ * back in this process, and versions get their ids in the order they become current) and 16
+ * random bytes. Clients treat them as opaque; the stamp lets a version-id-marker naming a
+ * version deleted since place itself in its key's history.
  */
-export const newVersionId = (): string => randomBytes(24).toString('base64url');
+export function newVersionId(now = Date.now()): string {
+  if (now > stampMs) {
+    stampMs = now;
+    stampCount = 0;
+  } else if (++stampCount > 0xffff) {
+    stampMs++;
+    stampCount = 0;
+  }
+  const id = randomBytes(24);
+  id.writeUIntBE(stampMs, 0, 6);
+  id.writeUInt16BE(stampCount, 6);
+  return id.toString('base64url');
+}
+
+/**
+ * The creation stamp of an id newVersionId() issued (larger is newer); null for `null` and for
+ * anything that is not a 32-character id. Ids issued before stamps existed were 24 random bytes:
+ * theirs is meaningless.
+ */
+export function versionIdStamp(id: string): bigint | null {
+  if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return null;
+  return Buffer.from(id, 'base64url').readBigUInt64BE(0);
+}
 
 /** Whether `s` is syntactically a version id this store could have issued, or `null`. */
 export const isVersionIdSyntax = (s: string): boolean => s === 'null' || /^[A-Za-z0-9_-]{32}$/.test(s);

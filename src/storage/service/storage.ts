@@ -279,13 +279,19 @@ export class Storage {
     return this.repo.addonById(id)!;
   }
 
-  /** Objects and bytes stored in a bucket (the bytes clients see, before any deduplication). */
+  /**
+   * Current objects in a bucket, and the bytes of every version it stores, noncurrent ones
+   * included (the bytes clients see, before any deduplication): what the disk holds for the
+   * bucket, and what AWS bills a versioned bucket for
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html: "Normal Amazon S3 rates
+   * apply for every version of an object stored"). Delete markers are not objects and hold no bytes.
+   */
   bucketUsage(name: string): { objects: number; bytes: number } {
     this.requireBucket(name);
     return this.repo.bucketUsage(name);
   }
 
-  /** Objects, bytes and buckets in the whole store. */
+  /** Current objects, bytes of every stored version, and buckets in the whole store. */
   usageTotals(): { objects: number; bytes: number; buckets: number } {
     return this.repo.usageTotals();
   }

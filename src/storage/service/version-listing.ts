@@ -1,5 +1,6 @@
 import { CURRENT_SEQ, type StoredVersion } from '../meta/version-repo.js';
 import type { VersionInfo } from '../types.js';
+import { versionIdStamp } from './ids.js';
 import { prefixSuccessor } from './listing.js';
 
 export interface VersionListQuery {
@@ -30,7 +31,7 @@ const BATCH = 1000;
  * keys in order, each key's versions newest first, delete markers included; keys with the
  * delimiter after the prefix roll up into one common prefix each. Versions and common prefixes
  * both count against max-keys. `seqOfMarker` finds where the version-id-marker sits in the key's
- * history (null when that version is gone: the key is then listed again from its newest version).
+ * history (null when that version is gone: see resumeAfterMissing).
  */
 export function listVersionsPage(
   fetch: VersionFetcher,
@@ -50,7 +51,7 @@ export function listVersionsPage(
   // -1: nothing of the marker key is listed again.
   let afterSeq = -1;
   if (q.versionIdMarker !== null && q.keyMarker !== '')
-    afterSeq = seqOfMarker(q.keyMarker, q.versionIdMarker) ?? CURRENT_SEQ + 1;
+    afterSeq = seqOfMarker(q.keyMarker, q.versionIdMarker) ?? resumeAfterMissing(fetch, q.keyMarker, q.versionIdMarker);
   // A key-marker that is itself a common prefix (a previous page's NextKeyMarker) resumes after the whole group.
   if (q.delimiter && afterKey.startsWith(q.prefix) && afterKey.length > q.prefix.length) {
     const idx = afterKey.indexOf(q.delimiter, q.prefix.length);
@@ -100,5 +101,32 @@ export function listVersionsPage(
     }
     if (rows.length < limit) return page;
     limit = Math.min(BATCH, limit * 2);
+  }
+}
+
+/**
+ * The cursor `seq` for a version-id-marker whose version was deleted after the page that named
+ * it: the listing goes on with the first remaining version of the key older than it, by the
+ * stamps in version ids, so nothing already listed comes again. A `null` version has no stamp:
+ * its Last-Modified stands in, counted newer than any stamp of the same millisecond (skipping it
+ * rather than listing it twice). A `null` marker cannot be placed: the key is listed again from
+ * its newest version (so is, almost surely, a marker issued before ids carried stamps).
+ */
+export function resumeAfterMissing(fetch: VersionFetcher, key: string, versionIdMarker: string): number {
+  const relist = CURRENT_SEQ + 1;
+  const marker = versionIdMarker === 'null' ? null : versionIdStamp(versionIdMarker);
+  if (marker === null) return relist;
+  let afterSeq = relist;
+  for (;;) {
+    const rows = fetch(key, key, afterSeq, BATCH).filter((r) => r.key === key);
+    for (const row of rows) {
+      const stamp =
+        row.versionId === 'null'
+          ? (BigInt(row.lastModified.getTime()) << 16n) | 0xffffn
+          : (versionIdStamp(row.versionId) ?? 0n);
+      if (stamp < marker) return row.seq + 1;
+    }
+    if (rows.length < BATCH) return -1;
+    afterSeq = rows.at(-1)!.seq;
   }
 }
