@@ -16,7 +16,7 @@ walk(path.join(root, 'src'));
 walk(path.join(root, 'e2e'));
 
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-const PURE = ['auth', 'policy', 'cors', 'website', 'checksum', 'lock'];
+const PURE = ['auth', 'policy', 'cors', 'website', 'checksum', 'lifecycle', 'lock'];
 const IO_MODULES = [
   'node:fs',
   'node:fs/promises',

@@ -174,6 +174,7 @@ export async function startCellar(
     maxObjectSize: config.maxObjectSize,
     gcGraceMs: config.gcGraceSeconds * 1000,
     multipartMaxAgeMs: config.multipartMaxAgeSeconds * 1000,
+    lifecycleDayMs: Math.max(1, config.lifecycleDaySeconds) * 1000,
     minFreeBytes: config.minFreeBytes,
     onCommit: (seconds) => obs.metrics.commit(seconds),
   });
@@ -312,10 +313,30 @@ export async function startCellar(
     );
   }, Math.max(1, config.gcIntervalSeconds) * 1000);
   gcTimer.unref();
+  // The next lifecycle pass is scheduled when one ends: a long pass (a million objects) never overlaps the next.
+  const lifecycle = { timer: undefined as NodeJS.Timeout | undefined, stopped: false };
+  const scheduleLifecycle = (): void => {
+    if (lifecycle.stopped) return;
+    lifecycle.timer = setTimeout(() => {
+      storage
+        .applyLifecycle()
+        .then(
+          (r) => {
+            if (r.expired + r.aborted > 0) logger.info('lifecycle rules applied', { ...r });
+          },
+          (e: unknown) => logger.error('lifecycle pass failed', { error: String(e) }),
+        )
+        .finally(scheduleLifecycle);
+    }, Math.max(1, config.lifecycleIntervalSeconds) * 1000);
+    lifecycle.timer.unref();
+  };
+  scheduleLifecycle();
 
   logger.info('listening', { endpoint: endpoint.href, host: config.host, port, httpsPort, adminPort: admin?.port });
   const close = async (): Promise<void> => {
     clearInterval(gcTimer);
+    lifecycle.stopped = true;
+    clearTimeout(lifecycle.timer);
     website.close();
     await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
     await tls?.close();

@@ -85,6 +85,8 @@ const PAB_XML =
 const OWNERSHIP_XML =
   '<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>';
 const TAGGING_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>';
+const LIFECYCLE_XML =
+  '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>';
 const LOCK_XML = '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>';
 const RETENTION_XML =
   '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>';
@@ -94,7 +96,6 @@ const WEBSITE_XML =
 
 /** Bucket configurations Cellar answers as never set, with the code AWS gives then. */
 const UNCONFIGURED: Array<[OperationName, string, Cell]> = [
-  ['GetBucketLifecycleConfiguration', 'lifecycle', 'NoSuchLifecycleConfiguration'],
   ['GetBucketEncryption', 'encryption', 'ServerSideEncryptionConfigurationNotFoundError'],
   ['GetObjectLockConfiguration', 'object-lock', 'ObjectLockConfigurationNotFoundError'],
   ['GetBucketReplication', 'replication', 'ReplicationConfigurationNotFoundError'],
@@ -254,6 +255,22 @@ const CASES: Case[] = [
   {
     op: 'DeleteBucketWebsite',
     request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?website` }),
+    expect: same(OWNER_ONLY),
+  },
+  {
+    op: 'GetBucketLifecycleConfiguration',
+    request: get('lifecycle'),
+    expect: same(['NoSuchLifecycleConfiguration', 'AD', 'AD']),
+  },
+  {
+    op: 'PutBucketLifecycleConfiguration',
+    request: (e) => withMd5('PUT', `/${e.bucket}?lifecycle`, LIFECYCLE_XML),
+    expect: same(OWNER_ONLY),
+  },
+  // DeleteBucketLifecycle is s3:PutLifecycleConfiguration, as AWS has it (API_DeleteBucketLifecycle.html).
+  {
+    op: 'DeleteBucketLifecycle',
+    request: (e) => ({ method: 'DELETE', path: `/${e.bucket}?lifecycle` }),
     expect: same(OWNER_ONLY),
   },
   // s3:ListBucketMultipartUploads is READ on the bucket, like listing objects.
@@ -594,6 +611,7 @@ function fingerprint(bucket: string): string {
     policy: b.policy,
     cors: b.cors,
     website: b.website,
+    lifecycle: b.lifecycle,
     tags: b.tags,
     publicAccessBlock: b.publicAccessBlock,
     ownership: b.ownership,
@@ -711,7 +729,8 @@ const PROBES: Record<OperationName, (b: string) => RawRequest> = {
   PutBucketLifecycleConfiguration: (b) => ({
     method: 'PUT',
     path: `/${b}?lifecycle`,
-    body: '<LifecycleConfiguration/>',
+    body: LIFECYCLE_XML,
+    headers: { 'content-md5': md5Base64(LIFECYCLE_XML) },
   }),
   DeleteBucketLifecycle: (b) => ({ method: 'DELETE', path: `/${b}?lifecycle` }),
   GetBucketTagging: (b) => ({ method: 'GET', path: `/${b}?tagging` }),

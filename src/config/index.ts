@@ -26,6 +26,10 @@ export interface Config {
   minFreeBytes: number;
   /** Multipart uploads initiated longer ago are aborted by the collector. */
   multipartMaxAgeSeconds: number;
+  /** Length of a lifecycle "day": due times round up to multiples of it (86400 = midnight UTC). */
+  lifecycleDaySeconds: number;
+  /** How often the lifecycle rules of every bucket are applied. */
+  lifecycleIntervalSeconds: number;
   /** Bytes of website bodies (and their compressed renderings) kept in memory. */
   cacheMaxBytes: number;
   /** Largest single body the website cache keeps; bigger ones are streamed each time. */
@@ -148,6 +152,8 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'gcGraceSeconds', env: 'CELLAR_GC_GRACE_SECONDS', kind: 'int' },
   { key: 'minFreeBytes', env: 'CELLAR_MIN_FREE_BYTES', kind: 'int' },
   { key: 'multipartMaxAgeSeconds', env: 'CELLAR_MULTIPART_MAX_AGE_SECONDS', kind: 'int' },
+  { key: 'lifecycleDaySeconds', env: 'CELLAR_LIFECYCLE_DAY_SECONDS', kind: 'int' },
+  { key: 'lifecycleIntervalSeconds', env: 'CELLAR_LIFECYCLE_INTERVAL_SECONDS', kind: 'int' },
   { key: 'cacheMaxBytes', env: 'CELLAR_CACHE_MAX_BYTES', kind: 'int' },
   { key: 'cacheMaxEntryBytes', env: 'CELLAR_CACHE_MAX_ENTRY_BYTES', kind: 'int' },
   { key: 'websiteCacheControlHtml', env: 'CELLAR_WEBSITE_CACHE_CONTROL_HTML', kind: 'string' },

@@ -22,7 +22,6 @@ type EdgeCode =
   | 'OwnershipControlsNotFoundError'
   | 'AccessControlListNotSupported'
   | 'InvalidBucketAclWithObjectOwnership'
-  | 'InvalidStorageClass'
   | 'MalformedPOSTRequest'
   | 'MaxPostPreDataLengthExceededError'
   | 'UnresolvableGrantByEmailAddress'

@@ -33,6 +33,11 @@ import {
 } from './handlers/access.js';
 import { applyCorsHeaders, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './handlers/website.js';
+import {
+  deleteBucketLifecycle,
+  getBucketLifecycleConfiguration,
+  putBucketLifecycleConfiguration,
+} from './handlers/lifecycle.js';
 import { postObject } from './handlers/post-object.js';
 import {
   deleteBucketTagging,
@@ -221,6 +226,11 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
     case 'GetObjectAttributes':
       return getObjectAttributes(ctx, bucket(), r);
     case 'GetBucketLifecycleConfiguration':
+      return getBucketLifecycleConfiguration(ctx, bucket());
+    case 'PutBucketLifecycleConfiguration':
+      return putBucketLifecycleConfiguration(ctx, bucket());
+    case 'DeleteBucketLifecycle':
+      return deleteBucketLifecycle(ctx, bucket());
     case 'GetBucketEncryption':
     case 'GetBucketReplication':
     case 'GetBucketRequestPayment':
@@ -280,8 +290,6 @@ async function dispatch(ctx: S3Context, r: Route, b: BucketInfo | null, object: 
       return putBucketWebsite(ctx, bucket());
     case 'DeleteBucketWebsite':
       return deleteBucketWebsite(ctx, bucket());
-    case 'PutBucketLifecycleConfiguration':
-    case 'DeleteBucketLifecycle':
     case 'PutBucketEncryption':
     case 'DeleteBucketEncryption':
     case 'RestoreObject':

@@ -25,6 +25,7 @@ export const STORAGE_ERROR_CODES = [
   'InvalidPolicyDocument',
   'InvalidRange',
   'InvalidRequest',
+  'InvalidStorageClass',
   'KeyTooLongError',
   'MalformedPolicy',
   'MalformedXML',

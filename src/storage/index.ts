@@ -30,6 +30,8 @@ export * from './policy/index.js';
 export * from './cors/index.js';
 export * from './website/index.js';
 export * from './checksum/index.js';
+export * from './lifecycle/index.js';
+export type { LifecycleRunResult } from './service/lifecycle-worker.js';
 export * from './lock/index.js';
 export type {
   ObjectLocks,

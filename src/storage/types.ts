@@ -1,5 +1,6 @@
 import type { Acl, BucketGuards } from './policy/index.js';
 import type { CorsRule } from './cors/index.js';
+import type { LifecycleConfig } from './lifecycle/index.js';
 import type { WebsiteConfig } from './website/index.js';
 
 export interface Addon {
@@ -25,6 +26,8 @@ export interface BucketInfo extends BucketGuards {
   website: WebsiteConfig | null;
   /** The bucket's tag set (PutBucketTagging); null when none was ever set or it was deleted. */
   tags?: Tag[] | null;
+  /** The bucket's lifecycle configuration (PutBucketLifecycleConfiguration); null when none is set. */
+  lifecycle?: LifecycleConfig | null;
   /** PutBucketVersioning's state; null for a bucket never versioned (it can never return to null). */
   versioning?: VersioningStatus | null;
 }

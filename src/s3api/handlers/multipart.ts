@@ -15,6 +15,7 @@ import {
   type CompletePart,
   type UploadInfo,
 } from '#storage';
+import { expirationHeader } from './lifecycle.js';
 import { readSmallBody } from '../body.js';
 import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -260,6 +261,7 @@ export async function completeMultipartUpload(ctx: S3Context, bucket: BucketInfo
   });
   const path = (ctx.req.url ?? '/').split('?')[0]!;
   const value = Object.values(object.checksum ?? {})[0];
+  for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, object))) ctx.res.setHeader(k, v);
   for (const [name, v] of Object.entries(versionHeader(bucket, object))) ctx.res.setHeader(name, v);
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `${ctx.secure ? 'https' : 'http'}://${header(ctx, 'host') ?? 'localhost'}${path}`,

@@ -5,6 +5,7 @@ import { evaluateConditions, parseRange } from '../../shared/http-semantics.js';
 import { header, type S3Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectBody } from '../object-body.js';
+import { expirationHeader } from './lifecycle.js';
 import { applyResponseOverrides, headersFromRequest, objectResponseHeaders } from '../object-headers.js';
 import { checksumHeaders, partRead } from '../object-parts.js';
 import { checkAccess, mayLearnMissing } from '../pipeline.js';
@@ -57,7 +58,11 @@ export async function putObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRou
     tags,
     lock,
   });
-  const out: Record<string, string> = { etag: quoteEtag(obj.etag), ...versionHeader(bucket, obj) };
+  const out: Record<string, string> = {
+    etag: quoteEtag(obj.etag),
+    ...versionHeader(bucket, obj),
+    ...expirationHeader(ctx, bucket, obj),
+  };
   for (const [alg, value] of Object.entries(obj.checksum ?? {})) out[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   sendEmpty(ctx, 200, out);
 }
@@ -114,6 +119,7 @@ export async function getObject(
   const h: OutgoingHttpHeaders = { ...objectResponseHeaders(obj), ...versionHeader(bucket, obj, versionId) };
   if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(obj));
   applyTagCount(ctx, bucket, obj, h);
+  Object.assign(h, expirationHeader(ctx, bucket, obj));
   applyLockHeaders(ctx, bucket, obj, h);
   const cond = evaluateConditions(
     {
@@ -309,6 +315,7 @@ export async function copyObject(ctx: S3Context, bucket: BucketInfo, r: ObjectRo
     tags,
     lock,
   });
+  for (const [k, v] of Object.entries(expirationHeader(ctx, bucket, obj))) ctx.res.setHeader(k, v);
   // x-amz-copy-source-version-id names the version copied whenever the source has versions (API_CopyObject.html).
   const sourceBucket = ctx.deps.storage.bucket(source.bucket);
   if (sourceBucket && (sourceBucket.versioning || namedVersion))

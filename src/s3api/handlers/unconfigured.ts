@@ -9,8 +9,6 @@ import type { OperationName } from '../router.js';
  */
 export function getUnconfigured(ctx: S3Context, op: OperationName): void {
   switch (op) {
-    case 'GetBucketLifecycleConfiguration':
-      throw new S3Error('NoSuchLifecycleConfiguration');
     case 'GetBucketEncryption':
       throw new S3Error('ServerSideEncryptionConfigurationNotFoundError');
     case 'GetBucketReplication':

@@ -136,6 +136,8 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER upload_locks_gone AFTER DELETE ON uploads BEGIN
      DELETE FROM upload_locks WHERE upload_id = OLD.id;
    END;`,
+  // Lifecycle: the bucket's validated lifecycle configuration (JSON); NULL when none is set.
+  `ALTER TABLE buckets ADD COLUMN lifecycle TEXT;`,
 ];
 
 export function openDb(file: string): Db {

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { LifecycleConfig } from '../lifecycle/index.js';
 import type { Acl, ObjectOwnership, PublicAccessBlock } from '../policy/index.js';
 import type { Addon, BlobRef, BucketInfo, ObjectInfo, Tag, VersioningStatus } from '../types.js';
 
@@ -22,6 +23,7 @@ interface BucketRow {
   tags: string | null;
   public_access_block: string | null;
   ownership: string | null;
+  lifecycle: string | null;
   versioning: string | null;
 }
 export interface ObjectRow {
@@ -59,6 +61,7 @@ const toBucket = (r: BucketRow): BucketInfo => ({
   tags: r.tags ? (JSON.parse(r.tags) as Tag[]) : null,
   publicAccessBlock: r.public_access_block ? (JSON.parse(r.public_access_block) as PublicAccessBlock) : null,
   ownership: r.ownership as ObjectOwnership | null,
+  lifecycle: r.lifecycle ? (JSON.parse(r.lifecycle) as LifecycleConfig) : null,
   versioning: r.versioning as VersioningStatus | null,
 });
 export const toObject = (r: ObjectRow): ObjectInfo => ({
@@ -128,6 +131,7 @@ export class MetaRepo {
       setBucketTags: db.prepare('UPDATE buckets SET tags = ? WHERE name = ?'),
       setBucketPublicAccessBlock: db.prepare('UPDATE buckets SET public_access_block = ? WHERE name = ?'),
       setBucketOwnership: db.prepare('UPDATE buckets SET ownership = ? WHERE name = ?'),
+      setBucketLifecycle: db.prepare('UPDATE buckets SET lifecycle = ? WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
         `INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, headers, acl, checksum, blobs, tags, version_id)
@@ -237,6 +241,9 @@ export class MetaRepo {
   }
   setBucketOwnership(name: string, ownership: ObjectOwnership | null): void {
     this.s.setBucketOwnership.run(ownership, name);
+  }
+  setBucketLifecycle(name: string, lifecycle: LifecycleConfig | null): void {
+    this.s.setBucketLifecycle.run(lifecycle === null ? null : JSON.stringify(lifecycle), name);
   }
   setBucketVersioning(name: string, status: VersioningStatus): void {
     this.s.setBucketVersioning.run(status, name);

@@ -7,7 +7,14 @@ import { asStorageFull } from '../blobs/space.js';
 import { BlobStore, type ByteObserver } from '../blobs/store.js';
 import { StorageError } from '../errors.js';
 import { openDb } from '../meta/db.js';
+import { LifecycleRepo, type ScannedObject, type ScannedVersion } from '../meta/lifecycle-repo.js';
 import { MetaRepo } from '../meta/repo.js';
+import {
+  DEFAULT_DAY_MS,
+  objectExpiration,
+  type LifecycleConfig,
+  type ScheduledExpiration,
+} from '../lifecycle/index.js';
 import { LockRepo } from '../meta/lock-repo.js';
 import type { LockState } from '../lock/rules.js';
 import { CURRENT_SEQ, VersionRepo } from '../meta/version-repo.js';
@@ -29,6 +36,7 @@ import { newAccessKeyId, newAddonId, newSecretKey } from './ids.js';
 import { GroupCommit } from './group-commit.js';
 import { checkWritePrecondition, type WritePrecondition } from './precondition.js';
 import { listPage, type ListPage, type ListQuery } from './listing.js';
+import { LifecycleWorker, type LifecycleRunResult } from './lifecycle-worker.js';
 import { MultipartUploads } from './multipart.js';
 import { ObjectLocks, type RemovalOptions } from './object-lock.js';
 import { assertBucketName, assertObjectKey } from './names.js';
@@ -52,6 +60,10 @@ export interface StorageOptions {
   minFreeBytes?: number;
   /** Told how long each metadata commit (one SQLite transaction, fsync included) took, in seconds. */
   onCommit?: (seconds: number) => void;
+  /** Length of a lifecycle "day" in milliseconds (default 86,400,000; tests use seconds). */
+  lifecycleDayMs?: number;
+  /** Rows the lifecycle worker reads, and at most removes, per transaction (default 200). */
+  lifecycleBatchSize?: number;
 }
 
 export interface PutObjectInput {
@@ -112,6 +124,8 @@ export class Storage {
   private readonly repo: MetaRepo;
   private readonly blobs: BlobStore;
   private readonly commits: GroupCommit;
+  private readonly lifecycle: LifecycleWorker;
+  private readonly lifecycleRepo: LifecycleRepo;
   private readonly versions: VersionRepo;
   private readonly ledger: VersionLedger;
   private gcRunning = false;
@@ -155,6 +169,30 @@ export class Storage {
       maxPartSize: opts.maxObjectSize,
       maxAgeMs: opts.multipartMaxAgeMs,
     });
+    this.lifecycleRepo = new LifecycleRepo(repo.db);
+    this.lifecycle = new LifecycleWorker(
+      this.lifecycleRepo,
+      {
+        expireCurrent: (bucket, objects) => this.expireCurrent(bucket, objects),
+        expireVersions: (bucket, versions) => this.expireVersions(bucket, versions),
+        removeLoneMarkers: (bucket, markers) => this.removeLoneMarkers(bucket, markers),
+        abortUpload: (bucket, key, id) =>
+          this.multipart.abort(bucket, key, id).then(
+            () => true,
+            (e: unknown) => {
+              if (e instanceof StorageError && e.code === 'NoSuchUpload') return false;
+              throw e;
+            },
+          ),
+        closed: () => this.closed,
+      },
+      { dayMs: this.lifecycleDayMs, batchSize: opts.lifecycleBatchSize },
+    );
+  }
+
+  /** The length of a lifecycle day this store applies rules with. */
+  get lifecycleDayMs(): number {
+    return this.opts.lifecycleDayMs ?? DEFAULT_DAY_MS;
   }
 
   static async open(opts: StorageOptions): Promise<Storage> {
@@ -371,6 +409,17 @@ export class Storage {
     this.requireBucket(name);
     this.repo.setBucketOwnership(name, ownership);
     this.emit({ type: 'bucket', bucket: name, what: 'ownership' });
+  }
+
+  /** The bucket's lifecycle configuration, already validated; null deletes it. Read per request: no event. */
+  setBucketLifecycle(name: string, lifecycle: LifecycleConfig | null): void {
+    this.requireBucket(name);
+    this.repo.setBucketLifecycle(name, lifecycle);
+  }
+
+  /** When the bucket's lifecycle rules expire this current object, and by which rule (x-amz-expiration). */
+  objectExpiration(bucket: BucketInfo, obj: ObjectInfo): ScheduledExpiration | null {
+    return objectExpiration(bucket.lifecycle, obj, this.lifecycleDayMs);
   }
 
   /**
@@ -682,6 +731,74 @@ export class Storage {
     } finally {
       this.gcRunning = false;
     }
+  }
+
+  /** One pass of the lifecycle rules over every bucket that has some; see LifecycleWorker. */
+  applyLifecycle(now: number = Date.now()): Promise<LifecycleRunResult> {
+    return this.lifecycle.run(now);
+  }
+
+  /**
+   * Lifecycle expiration of current objects, in one transaction: each goes as a DELETE without a
+   * version id would take it (a delete marker in a versioned bucket), and only if it is still the
+   * object that was scanned (same ETag and time), so a write that replaced it wins.
+   */
+  private async expireCurrent(bucket: string, objects: ScannedObject[]): Promise<number> {
+    return this.lifecycleBatch(bucket, (b, now) =>
+      objects.flatMap((o) => {
+        const cur = this.repo.object(bucket, o.key);
+        if (!cur || cur.etag !== o.etag || cur.lastModified.getTime() !== o.lastModified.getTime()) return [];
+        // A delete marker destroys nothing, so Object Lock never stands in its way (object-lock.html).
+        return [{ key: o.key, freed: this.ledger.deleteCurrent(b, o.key, b.ownerId, now).freed }];
+      }),
+    );
+  }
+
+  /** NoncurrentVersionExpiration: destroys these versions, except those Object Lock protects. */
+  private async expireVersions(bucket: string, versions: ScannedVersion[]): Promise<number> {
+    return this.lifecycleBatch(bucket, (b) =>
+      versions.flatMap((v) => {
+        if (!this.lifecycleMayRemoveVersion(bucket, v.key, v.versionId)) return [];
+        const done = this.ledger.deleteVersion(b, v.key, v.versionId);
+        return done === null ? [] : [{ key: v.key, freed: done.freed }];
+      }),
+    );
+  }
+
+  /** ExpiredObjectDeleteMarker: a current delete marker goes once it is the only version of its key. */
+  private async removeLoneMarkers(bucket: string, markers: ScannedVersion[]): Promise<number> {
+    return this.lifecycleBatch(bucket, (b) =>
+      markers.flatMap((m) => {
+        const alone =
+          this.ledger.currentMarker(bucket, m.key)?.versionId === m.versionId &&
+          this.lifecycleRepo.versionCount(bucket, m.key) === 1;
+        if (!alone || !this.lifecycleMayRemoveVersion(bucket, m.key, m.versionId)) return [];
+        const done = this.ledger.deleteVersion(b, m.key, m.versionId);
+        return done === null ? [] : [{ key: m.key, freed: done.freed }];
+      }),
+    );
+  }
+
+  /**
+   * Lifecycle never destroys a version Object Lock protects and never bypasses governance mode
+   * (userguide/object-lock.html): such a version is skipped and judged again on the next pass.
+   */
+  private lifecycleMayRemoveVersion(bucket: string, key: string, versionId: string): boolean {
+    return this.locks.mayRemove({ bucket, key, versionId }).allowed;
+  }
+
+  /** One lifecycle transaction over a bucket; announces the changed keys and frees the bytes after the commit. */
+  private async lifecycleBatch(
+    bucket: string,
+    fn: (b: BucketInfo, now: number) => { key: string; freed: BlobRef[] }[],
+  ): Promise<number> {
+    const done = this.repo.transaction(() => {
+      const b = this.repo.bucket(bucket);
+      return b === null ? [] : fn(b, Date.now());
+    });
+    for (const key of new Set(done.map((d) => d.key))) this.emit({ type: 'object', bucket, key });
+    await this.removeBlobs(done.flatMap((d) => d.freed));
+    return done.length;
   }
 
   private async removeBlobs(list: BlobRef[]): Promise<void> {
