@@ -63,12 +63,6 @@ export class VersionRepo {
            FROM versions WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND seq < ?))
          ORDER BY key, seq DESC LIMIT ?`,
       ),
-      noncurrentBefore: db.prepare<[string, string, number, number], VersionRow & { rank: number }>(
-        `SELECT v.*, (SELECT COUNT(*) FROM versions n WHERE n.bucket = v.bucket AND n.key = v.key AND n.seq >= v.seq
-                        AND n.noncurrent_since IS NOT NULL) AS rank
-           FROM versions v WHERE v.bucket = ? AND v.key >= ? AND v.noncurrent_since IS NOT NULL AND v.noncurrent_since < ?
-           ORDER BY v.key, v.seq DESC LIMIT ?`,
-      ),
     };
   }
 
@@ -103,14 +97,5 @@ export class VersionRepo {
     return this.s.listFrom
       .all(bucket, start, afterKey, afterKey, afterSeq, bucket, start, afterKey, afterKey, afterSeq, limit)
       .map(toVersion);
-  }
-  /** Noncurrent versions that became noncurrent before `ms`, from key `start` on, each with its rank (1 = newest noncurrent). */
-  noncurrentBefore(
-    bucket: string,
-    start: string,
-    ms: number,
-    limit: number,
-  ): { version: StoredVersion; rank: number }[] {
-    return this.s.noncurrentBefore.all(bucket, start, ms, limit).map((r) => ({ version: toVersion(r), rank: r.rank }));
   }
 }

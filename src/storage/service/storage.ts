@@ -686,22 +686,6 @@ export class Storage {
     );
   }
 
-  /**
-   * Noncurrent versions (delete markers included) that stopped being current before `before`,
-   * in key order from `startKey`, at most `limit`; `rank` 1 is the newest noncurrent version of
-   * its key. For lifecycle's NoncurrentVersionExpiration; remove one with deleteObjectVersion().
-   */
-  noncurrentVersions(
-    bucket: string,
-    before: Date,
-    startKey = '',
-    limit = 1000,
-  ): { version: VersionInfo; rank: number }[] {
-    return this.versions
-      .noncurrentBefore(bucket, startKey, before.getTime(), limit)
-      .map((r) => ({ version: stripSeq(r.version), rank: r.rank }));
-  }
-
   // ---- maintenance ---------------------------------------------------------------------
 
   /**

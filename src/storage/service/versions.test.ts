@@ -77,33 +77,6 @@ test('enabled: versions accumulate, a delete adds a marker, removing versions pr
   assert.deepEqual(history('k'), ['3*']);
 });
 
-test('noncurrentVersions: what became noncurrent before a time, newest noncurrent ranked 1', {
-  timeout: 30_000,
-}, async () => {
-  const ids: string[] = [];
-  for (let i = 0; i < 4; i++) ids.push((await put('n', `n${i}`)).versionId);
-  const cutoff = new Date(Date.now() + 1000);
-  const found = s.noncurrentVersions('vers', cutoff).filter((r) => r.version.key === 'n');
-  assert.deepEqual(
-    found.map((r) => [r.version.versionId, r.rank]),
-    [
-      [ids[2], 1],
-      [ids[1], 2],
-      [ids[0], 3],
-    ],
-  );
-  assert.ok(found.every((r) => r.version.noncurrentSince !== null && !r.version.isLatest));
-  assert.deepEqual(
-    s.noncurrentVersions('vers', new Date(0)).filter((r) => r.version.key === 'n'),
-    [],
-    'nothing became noncurrent before the epoch',
-  );
-  // Lifecycle removes the oldest; the current version is untouched.
-  await s.deleteObjectVersion('vers', 'n', ids[0]!);
-  assert.equal(s.headObject('vers', 'n')?.versionId, ids[3]);
-  assert.equal(s.noncurrentVersions('vers', cutoff).filter((r) => r.version.key === 'n').length, 2);
-});
-
 test('suspended: writes and deletes replace only the null version; bucket deletion waits for every version', {
   timeout: 30_000,
 }, async () => {
