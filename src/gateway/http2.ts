@@ -72,8 +72,14 @@ export class H2Request extends http2.Http2ServerRequest {
     rawHeaders: readonly string[],
   ) {
     super(stream, headers, options, rawHeaders);
-    // An own property shadows the getter: method and url still read the pseudo-headers.
-    Object.defineProperty(this, 'headers', { value: http1Headers(headers), enumerable: true });
+    // An own property shadows the getter: method and url still read the pseudo-headers. Writable,
+    // as IncomingMessage's is: the upstream proxy replaces the headers before forwarding.
+    Object.defineProperty(this, 'headers', {
+      value: http1Headers(headers),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     // Node ends the request body normally when the client resets the stream; a storage write
     // must instead see an error, as an HTTP/1.1 connection cut mid-body gives, and keep nothing.
     stream.once('aborted', () => {

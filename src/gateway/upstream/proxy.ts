@@ -126,6 +126,14 @@ async function readPolicy(req: IncomingMessage, info: AuthInfo, verified: Verifi
   return bytes;
 }
 
+/**
+ * The client cut its request: its connection closed, or (HTTP/2) its stream was reset, which
+ * leaves the session's socket open and destroys the request mid-body (see http2.ts).
+ */
+function clientGone(req: IncomingMessage): boolean {
+  return req.socket.destroyed || (req.destroyed && !req.readableEnded);
+}
+
 export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
   const target = new URL(o.url);
   const now = o.now ?? (() => new Date());
@@ -258,6 +266,12 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown, p: Pending | null): void => {
+    if (clientGone(req)) {
+      // Nobody to answer: RGW's request is cut too, so it keeps no partial object.
+      if (p !== null) p.answered = true;
+      p?.proxyReq?.destroy();
+      return;
+    }
     if (p !== null) {
       if (p.answered) return;
       if (p.responded) {
@@ -373,7 +387,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
         if (p.answered) return;
         if (p.responded) return fail(req, res, err, p);
         // The client went away: nothing to answer.
-        if (req.socket.destroyed) return p.proxyReq?.destroy();
+        if (clientGone(req)) return p.proxyReq?.destroy();
         fail(
           req,
           res,
