@@ -68,9 +68,11 @@ test('an aws-chunked body is decoded; a wrong trailer checksum fails before its 
     if (wantError === null) {
       assert.equal(error, null);
       assert.ok(bytes.equals(data));
+      assert.deepEqual(body.verifiedChecksum(), { header: 'x-amz-checksum-crc32', value: trailer });
     } else {
       assert.ok(isStorageError(error) && error.code === wantError, String(error));
       assert.ok(bytes.length < data.length, 'the body never completes upstream');
+      assert.equal(body.verifiedChecksum(), null, 'a checksum that failed is not reported');
     }
   }
 });
@@ -84,11 +86,13 @@ test('a checksum sent as a header is verified the same way; bad framing headers 
     [crc32(Buffer.from('nope')), false],
   ] as const) {
     const body = forwardBody(Readable.from([data]), { 'x-amz-checksum-crc32': value }, null, null);
+    assert.equal(body.verifiedChecksum(), null, 'nothing is verified before the body ends');
     const out = drain(body.stream);
     body.start();
     const { bytes, error } = await out;
     assert.equal(error === null, ok);
     assert.equal(bytes.length, ok ? data.length : data.length - 1);
+    assert.deepEqual(body.verifiedChecksum(), ok ? { header: 'x-amz-checksum-crc32', value } : null);
   }
   assert.throws(
     () => forwardBody(Readable.from([]), {}, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null),

@@ -55,14 +55,20 @@ export interface ForwardBody {
   readonly stream: Readable;
   /** Starts reading the client's body (once the upstream request exists). */
   start(): void;
+  /** The flexible checksum verified over the whole body (header or trailer), null before or without one. */
+  verifiedChecksum(): { header: string; value: string } | null;
 }
+
+const NO_CHECKSUM = (): null => null;
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
 /** A flexible checksum sent as a request header, verified over the body as it passes. */
-function headerChecksum(headers: IncomingHttpHeaders): { verify(): void; observe(c: Buffer): void } | null {
+function headerChecksum(
+  headers: IncomingHttpHeaders,
+): { verify(): void; observe(c: Buffer): void; verified(): { header: string; value: string } | null } | null {
   const found = CHECKSUM_ALGORITHMS.filter((alg) => headers[checksumHeaderName(alg)] !== undefined);
   if (found.length === 0) return null;
   if (found.length > 1)
@@ -75,11 +81,14 @@ function headerChecksum(headers: IncomingHttpHeaders): { verify(): void; observe
   if (!isValidChecksumValue(alg, expected))
     throw new StorageError('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
   const sum = createChecksummer(alg);
+  let passed = false;
   return {
     observe: (c) => sum.update(c),
     verify: () => {
       if (sum.digestBase64() !== expected) throw checksumMismatchError(alg);
+      passed = true;
     },
+    verified: () => (passed ? { header: checksumHeaderName(alg), value: expected } : null),
   };
 }
 
@@ -117,10 +126,15 @@ export function forwardBody(
     const out = new HoldLastByte();
     decoder.on('error', (e) => out.destroy(e));
     source.on('error', (e) => out.destroy(e));
-    return { stream: out, start: () => source.pipe(decoder).pipe(out) };
+    // The decoder sets its trailers only once it verified them.
+    const verifiedChecksum = () => {
+      const found = Object.entries(decoder.trailers).find(([name]) => name.startsWith('x-amz-checksum-'));
+      return found === undefined ? null : { header: found[0], value: found[1] };
+    };
+    return { stream: out, start: () => source.pipe(decoder).pipe(out), verifiedChecksum };
   }
   const check = headerChecksum(headers);
   const out = check === null ? new PassThrough() : new HoldLastByte(check.verify, check.observe);
   source.on('error', (e) => out.destroy(e));
-  return { stream: out, start: () => source.pipe(out) };
+  return { stream: out, start: () => source.pipe(out), verifiedChecksum: check?.verified ?? NO_CHECKSUM };
 }

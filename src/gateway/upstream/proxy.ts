@@ -14,7 +14,9 @@ import {
   StorageError,
   isStorageError,
   parseAuth,
+  signV4Raw,
   streamingMode,
+  UNSIGNED_PAYLOAD,
   verifyAuth,
   type AuthInfo,
   type AuthRequest,
@@ -23,6 +25,7 @@ import {
 import type { Logger } from '../../shared/logger.js';
 import { recordOf } from '../../shared/request-record.js';
 import type { RenderS3Error, S3Backend } from '../backend.js';
+import { answersWithChecksum, isCompleteUpload, lacksEtag, withEtag } from './answers.js';
 import { forwardBody, type ForwardBody } from './body.js';
 import { planForward, type ReplacementBody, type Signer } from './forward.js';
 import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
@@ -68,6 +71,10 @@ interface Pending {
   rewritePolicy: boolean;
   /** The access key the forwarded request was signed with (null: anonymous). */
   accessKey: string | null;
+  /** PutObject/UploadPart: the checksum the gateway verified, for RGW's answer (null: none). */
+  verifiedChecksum: (() => { header: string; value: string } | null) | null;
+  /** CompleteMultipartUpload signed as this user: RGW's empty ETag is filled in. */
+  completeAs: { signer: Signer; path: string } | null;
 }
 
 /**
@@ -81,6 +88,9 @@ const SUSPECT_AFTER_MS = 1000;
 const MAX_POLICY = 20 * 1024;
 const MAX_POLICY_ANSWER = 1024 * 1024;
 
+/** A CompleteMultipartUploadResult is a few hundred bytes; more is not one. */
+const MAX_COMPLETE_ANSWER = 64 * 1024;
+
 /** Bodies from this size on wait for RGW's 100-continue; smaller ones fit in socket buffers. */
 const EXPECT_FROM = 1024 * 1024;
 const EXPECT_WAIT_MS = 1000;
@@ -92,7 +102,7 @@ function requestId(): string {
 /** A body the gateway made itself, released when the upstream request exists. */
 function fixedBody(bytes: Buffer): ForwardBody {
   const stream = new PassThrough();
-  return { stream, start: () => stream.end(bytes) };
+  return { stream, start: () => stream.end(bytes), verifiedChecksum: () => null };
 }
 
 /**
@@ -220,8 +230,86 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     // The connection to RGW is ours to keep alive; the client's own choice answers the client.
     proxyRes.headers.connection = p?.clientConnection?.toLowerCase() === 'close' ? 'close' : 'keep-alive';
     delete proxyRes.headers['keep-alive'];
+    // DEVIATION: RGW 16.2 neither checks nor stores flexible checksums (the gateway drops them
+    // before forwarding), so only the write's answer carries the checksum the gateway verified;
+    // GetObject/HeadObject with x-amz-checksum-mode: ENABLED return none.
+    const checksum = proxyRes.statusCode === 200 ? (p?.verifiedChecksum?.() ?? null) : null;
+    if (checksum !== null) proxyRes.headers[checksum.header] = checksum.value;
     if (p?.rewritePolicy) sendRewrittenPolicy(proxyRes, res);
+    else if (p?.completeAs) sendCompletedUpload(proxyRes, res, p.completeAs);
   });
+
+  /** RGW's object HEAD answer (its ETag), signed as the user who completed the upload. */
+  const headEtag = (signer: Signer, path: string, versionId: string | undefined): Promise<string | null> => {
+    const query = versionId === undefined ? '' : `versionId=${encodeURIComponent(versionId)}`;
+    const headers = signV4Raw({
+      method: 'HEAD',
+      rawPath: path,
+      rawQuery: query,
+      headers: { host: target.host },
+      payloadHash: UNSIGNED_PAYLOAD,
+      accessKeyId: signer.accessKeyId,
+      secretKey: signer.secretKey,
+      region: signer.region,
+      now: now(),
+    });
+    return new Promise((resolve) => {
+      const r = (target.protocol === 'https:' ? https : http).request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: 'HEAD',
+          path: query === '' ? path : `${path}?${query}`,
+          headers,
+          agent,
+          timeout: o.timeoutMs,
+        },
+        (answer) => {
+          answer.resume();
+          const etag = answer.headers.etag;
+          resolve(answer.statusCode === 200 && typeof etag === 'string' && etag !== '' ? etag : null);
+        },
+      );
+      r.on('timeout', () => r.destroy(new Error('RGW did not answer the HEAD in time')));
+      r.on('error', () => resolve(null));
+      r.end();
+    });
+  };
+
+  /**
+   * CompleteMultipartUpload's result. DEVIATION: RGW 16.2.15 answers it with `<ETag></ETag>`
+   * (seen straight from RGW, without the gateway); AWS always returns the object's ETag, which
+   * clients read. The gateway fills it in from a HEAD of the version just made, as the same
+   * user; a user who may not read it gets RGW's empty ETag.
+   */
+  const sendCompletedUpload = (
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    as: { signer: Signer; path: string },
+  ): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    proxyRes.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_COMPLETE_ANSWER) proxyRes.destroy();
+      else chunks.push(c);
+    });
+    proxyRes.on('end', () => {
+      const send = (body: Buffer): void => {
+        const headers = { ...proxyRes.headers, 'content-length': String(body.length) };
+        delete headers['transfer-encoding'];
+        res.writeHead(proxyRes.statusCode ?? 502, headers);
+        res.end(body);
+      };
+      const body = Buffer.concat(chunks);
+      const xml = body.toString('utf8');
+      if (proxyRes.statusCode !== 200 || !lacksEtag(xml)) return send(body);
+      const version = proxyRes.headers['x-amz-version-id'];
+      headEtag(as.signer, as.path, typeof version === 'string' && version !== '' ? version : undefined).then((etag) =>
+        send(etag === null ? body : Buffer.from(withEtag(xml, etag))),
+      );
+    });
+  };
 
   /** GetBucketPolicy's answer with RGW's principals spelled the Cellar way. */
   const sendRewrittenPolicy = (proxyRes: IncomingMessage, res: ServerResponse): void => {
@@ -363,6 +451,11 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
       body: body.stream,
       rewritePolicy: policyOp === 'get',
       accessKey: signer === null ? null : signer.accessKeyId,
+      verifiedChecksum: answersWithChecksum(ar.method, plan.path, req.headers['x-amz-copy-source'] !== undefined)
+        ? body.verifiedChecksum
+        : null,
+      completeAs:
+        signer !== null && isCompleteUpload(ar.method, plan.path) ? { signer, path: plan.path.split('?')[0]! } : null,
     };
     body.stream.on('error', (e) => fail(req, res, e, p));
     pending.set(req, p);
@@ -381,7 +474,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
         buffer: body.stream,
         xfwd: true,
         proxyTimeout: o.timeoutMs,
-        selfHandleResponse: p.rewritePolicy,
+        selfHandleResponse: p.rewritePolicy || p.completeAs !== null,
       },
       (err) => {
         if (p.answered) return;
