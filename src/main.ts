@@ -25,7 +25,8 @@ import {
 import { createS3Handler } from './s3api/handler.js';
 import { S3Error, toS3Error } from './s3api/errors.js';
 import { errorXml } from './s3api/xml.js';
-import type { RenderS3Error } from './gateway/backend.js';
+import { route, splitPath } from './s3api/router.js';
+import type { ClassifyS3, RenderS3Error } from './gateway/backend.js';
 import { createUpstreamBackend } from './gateway/upstream/proxy.js';
 import { createUpstreamWebsiteSource } from './gateway/upstream/website-source.js';
 import { websiteFromXml } from './s3api/handlers/website.js';
@@ -426,6 +427,25 @@ const renderS3Error: RenderS3Error = (e, resource, requestId) => {
   return { status: err.status, body: errorXml(err.code, err.message, resource, requestId, { ...err.details }) };
 };
 
+/** The S3 API router's name for a proxied request, so that both modes log and count alike. */
+const classifyS3: ClassifyS3 = (method, rawPath, rawQuery, headers, vhostBucket) => {
+  let where: { bucket: string | null; key: string | null };
+  try {
+    where = splitPath(decodeURIComponent(rawPath), vhostBucket);
+  } catch {
+    return { op: null, bucket: null };
+  }
+  try {
+    return {
+      op: route(method, where.bucket, where.key, new URLSearchParams(rawQuery), headers).op,
+      bucket: where.bucket,
+    };
+  } catch {
+    // A request the router refuses (RGW answers it): no operation to name.
+    return { op: null, bucket: where.bucket };
+  }
+};
+
 /**
  * Upstream mode (CELLAR_UPSTREAM_URL set): a stateless gateway in front of Ceph RGW. No local
  * object store; S3 requests are verified and forwarded to RGW, which holds data and users.
@@ -441,6 +461,7 @@ export async function startUpstreamGateway(
     timeoutMs: config.upstreamTimeoutMs,
     region: config.region,
     renderError: renderS3Error,
+    classify: classifyS3,
     logger,
   });
   const obs = new Observability(config.accessLog);

@@ -16,3 +16,15 @@ export type RenderS3Error = (
   resource: string,
   requestId: string,
 ) => { status: number; body: string };
+
+/**
+ * The S3 operation a request names (as the S3 API's router names it; null when it names none)
+ * and its bucket, for the access log and the metrics. Supplied by the composition root.
+ */
+export type ClassifyS3 = (
+  method: string,
+  rawPath: string,
+  rawQuery: string,
+  headers: IncomingMessage['headers'],
+  vhostBucket: string | null,
+) => { op: string | null; bucket: string | null };

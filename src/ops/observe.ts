@@ -54,8 +54,10 @@ export function observeRequests(
     attachRecord(res, rec);
     const socket = req.socket as Marked;
     const t0 = performance.now();
-    // Now: routers (Express) rewrite req.url on the way down.
+    // Now: routers (Express) rewrite req.url on the way down, and the upstream proxy replaces
+    // req.headers with those it sends to RGW.
     const url = req.url;
+    const host = req.headers.host;
     res.once('close', () => {
       // Socket counters, so that observing never touches the body streams (a 'data' listener
       // would switch them to flowing mode): bytes on the wire, headers included, since the end of
@@ -67,7 +69,7 @@ export function observeRequests(
       opts.done({
         rec,
         remote: socket.remoteAddress,
-        host: req.headers.host,
+        host,
         method: req.method,
         protocol: protocolOf(req),
         path: pathOf(url),

@@ -23,8 +23,8 @@ import {
   type VerifiedAuth,
 } from '#storage';
 import type { Logger } from '../../shared/logger.js';
-import { recordOf } from '../../shared/request-record.js';
-import type { RenderS3Error, S3Backend } from '../backend.js';
+import { recordOf, type RequestRecord } from '../../shared/request-record.js';
+import type { ClassifyS3, RenderS3Error, S3Backend } from '../backend.js';
 import { answersWithChecksum, isCompleteUpload, lacksEtag, withEtag } from './answers.js';
 import { forwardBody, type ForwardBody } from './body.js';
 import { planForward, type ReplacementBody, type Signer } from './forward.js';
@@ -41,6 +41,7 @@ export interface UpstreamOptions {
   /** Region used to re-sign SigV2 requests (SigV4 ones keep the client's). */
   region: string;
   renderError: RenderS3Error;
+  classify: ClassifyS3;
   logger: Logger;
   now?: () => Date;
   secretCache?: { maxEntries: number; ttlMs: number; negativeTtlMs: number };
@@ -90,6 +91,9 @@ const MAX_POLICY_ANSWER = 1024 * 1024;
 
 /** A CompleteMultipartUploadResult is a few hundred bytes; more is not one. */
 const MAX_COMPLETE_ANSWER = 64 * 1024;
+
+/** RGW's error documents are small; the code is read from at most this much of one. */
+const MAX_ERROR_PEEK = 4096;
 
 /** Bodies from this size on wait for RGW's 100-continue; smaller ones fit in socket buffers. */
 const EXPECT_FROM = 1024 * 1024;
@@ -213,6 +217,7 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     const rec = recordOf(res);
     const rgwId = proxyRes.headers['x-amz-request-id'];
     if (rec && typeof rgwId === 'string' && rgwId !== '') rec.requestId = rgwId;
+    if (rec && (proxyRes.statusCode ?? 0) >= 400) peekErrorCode(proxyRes, rec);
     const p = pending.get(req);
     if (p !== undefined && p.accessKey !== null && proxyRes.statusCode === 403)
       secrets.suspect(p.accessKey, SUSPECT_AFTER_MS);
@@ -311,6 +316,22 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     });
   };
 
+  /**
+   * The S3 error code of RGW's error document, for the access log. A 'data' listener beside
+   * http-proxy's pipe: the pipe still pauses the stream when the client is slow. HEAD errors
+   * carry no body, so their code stays unknown (null).
+   */
+  const peekErrorCode = (proxyRes: IncomingMessage, rec: RequestRecord): void => {
+    let text = '';
+    const onData = (c: Buffer): void => {
+      text += c.toString('latin1');
+      const m = /<Code>([A-Za-z0-9.]{1,64})<\/Code>/.exec(text);
+      if (m !== null) rec.errorCode = m[1]!;
+      if (m !== null || text.length >= MAX_ERROR_PEEK) proxyRes.off('data', onData);
+    };
+    proxyRes.on('data', onData);
+  };
+
   /** GetBucketPolicy's answer with RGW's principals spelled the Cellar way. */
   const sendRewrittenPolicy = (proxyRes: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -342,9 +363,11 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     }
     const resource = (req.url ?? '/').split('?')[0]!;
     const rec = recordOf(res);
-    const { status, body } = o.renderError(e, resource, rec?.requestId ?? requestId());
+    const id = rec?.requestId ?? requestId();
+    const { status, body } = o.renderError(e, resource, id);
     if (rec) rec.errorCode = typeof e === 'string' ? e : e.code;
     const headers: Record<string, string | number> = {
+      'x-amz-request-id': id,
       'content-type': 'application/xml',
       'content-length': Buffer.byteLength(body),
     };
@@ -394,6 +417,12 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     const rawPath = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
     const ar: AuthRequest = { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers };
+    const rec = recordOf(res);
+    if (rec) {
+      const named = o.classify(ar.method, rawPath, rawQuery, req.headers, t.vhostBucket);
+      rec.op = named.op;
+      rec.bucket = named.bucket;
+    }
     const info: AuthInfo = parseAuth(ar);
     let verified: VerifiedAuth | null = null;
     let signer: Signer | null = null;
@@ -407,6 +436,8 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
         );
       const at = now();
       verified = verifyAuth(ar, info, known.secret, { now: at, vhostBucket: t.vhostBucket });
+      // An add-on is an RGW user of the same id (src/admin/addons.ts).
+      if (rec) rec.addon = known.uid;
       signer = {
         accessKeyId: info.accessKeyId,
         secretKey: known.secret,
