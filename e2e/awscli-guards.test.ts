@@ -5,40 +5,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, runOk, type RunResult } from './helpers/run.js';
+import { runOk } from './helpers/run.js';
+import { awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const T = { timeout: 120_000 };
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
-
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await awsOk(args)).stdout) as T;
-}
-
-/** The command fails and names the S3 error code. */
-async function awsFails(args: string[], code: string): Promise<void> {
-  const r = await aws(args);
-  assert.notEqual(r.code, 0, `aws ${args.join(' ')} succeeded:\n${r.stdout}`);
-  assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
-}
 
 /** The HTTP status an anonymous curl gets for `url`. */
 async function anonymousStatus(url: string): Promise<string> {
@@ -47,27 +24,13 @@ async function anonymousStatus(url: string): Promise<string> {
 
 before(async () => {
   server = await startServer();
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-guards-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, AWS_CA_BUNDLE, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  cli = awsCli(server, 'cellar-e2e-aws-guards-');
+  work = cli.work;
 });
 
 after(async () => {
   await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 interface PabOutput {
@@ -76,15 +39,15 @@ interface PabOutput {
 
 test('put-public-access-block / get-public-access-block: stored, read back, enforced for curl', T, async () => {
   const b = 'pab-bucket';
-  await awsOk(['s3api', 'create-bucket', '--bucket', b]);
-  await awsFails(['s3api', 'get-public-access-block', '--bucket', b], 'NoSuchPublicAccessBlockConfiguration');
+  await cli.ok(['s3api', 'create-bucket', '--bucket', b]);
+  await cli.fails(['s3api', 'get-public-access-block', '--bucket', b], 'NoSuchPublicAccessBlockConfiguration');
   const file = path.join(work, 'page.html');
   writeFileSync(file, '<p>hello</p>');
-  await awsOk(['s3api', 'put-object', '--bucket', b, '--key', 'page.html', '--body', file, '--acl', 'public-read']);
+  await cli.ok(['s3api', 'put-object', '--bucket', b, '--key', 'page.html', '--body', file, '--acl', 'public-read']);
   const url = `${server.endpoint}/${b}/page.html`;
   assert.equal(await anonymousStatus(url), '200');
 
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-public-access-block',
     '--bucket',
@@ -92,7 +55,7 @@ test('put-public-access-block / get-public-access-block: stored, read back, enfo
     '--public-access-block-configuration',
     'BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false',
   ]);
-  const got = await awsJson<PabOutput>(['s3api', 'get-public-access-block', '--bucket', b]);
+  const got = await cli.json<PabOutput>(['s3api', 'get-public-access-block', '--bucket', b]);
   assert.deepEqual(got.PublicAccessBlockConfiguration, {
     BlockPublicAcls: true,
     IgnorePublicAcls: true,
@@ -100,18 +63,18 @@ test('put-public-access-block / get-public-access-block: stored, read back, enfo
     RestrictPublicBuckets: false,
   });
   assert.equal(await anonymousStatus(url), '403', 'IgnorePublicAcls: the public-read ACL no longer grants');
-  await awsFails(
+  await cli.fails(
     ['s3api', 'put-object', '--bucket', b, '--key', 'other.html', '--body', file, '--acl', 'public-read'],
     'AccessDenied',
   );
 
-  await awsOk(['s3api', 'delete-public-access-block', '--bucket', b]);
+  await cli.ok(['s3api', 'delete-public-access-block', '--bucket', b]);
   assert.equal(await anonymousStatus(url), '200');
 });
 
 test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
   const b = 'policy-status-bucket';
-  await awsOk(['s3api', 'create-bucket', '--bucket', b]);
+  await cli.ok(['s3api', 'create-bucket', '--bucket', b]);
   const statement = (condition?: object) =>
     JSON.stringify({
       Version: '2012-10-17',
@@ -125,16 +88,16 @@ test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
         },
       ],
     });
-  await awsFails(['s3api', 'get-bucket-policy-status', '--bucket', b], 'NoSuchBucketPolicy');
-  await awsOk(['s3api', 'put-bucket-policy', '--bucket', b, '--policy', statement()]);
-  const open = await awsJson<{ PolicyStatus: { IsPublic: boolean } }>([
+  await cli.fails(['s3api', 'get-bucket-policy-status', '--bucket', b], 'NoSuchBucketPolicy');
+  await cli.ok(['s3api', 'put-bucket-policy', '--bucket', b, '--policy', statement()]);
+  const open = await cli.json<{ PolicyStatus: { IsPublic: boolean } }>([
     's3api',
     'get-bucket-policy-status',
     '--bucket',
     b,
   ]);
   assert.equal(open.PolicyStatus.IsPublic, true);
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-bucket-policy',
     '--bucket',
@@ -142,7 +105,7 @@ test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
     '--policy',
     statement({ IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } }),
   ]);
-  const narrow = await awsJson<{ PolicyStatus: { IsPublic: boolean } }>([
+  const narrow = await cli.json<{ PolicyStatus: { IsPublic: boolean } }>([
     's3api',
     'get-bucket-policy-status',
     '--bucket',
@@ -150,7 +113,7 @@ test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
   ]);
   assert.equal(narrow.PolicyStatus.IsPublic, false);
 
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-public-access-block',
     '--bucket',
@@ -158,8 +121,8 @@ test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
     '--public-access-block-configuration',
     'BlockPublicPolicy=true',
   ]);
-  await awsFails(['s3api', 'put-bucket-policy', '--bucket', b, '--policy', statement()], 'AccessDenied');
-  const kept = await awsJson<{ PolicyStatus: { IsPublic: boolean } }>([
+  await cli.fails(['s3api', 'put-bucket-policy', '--bucket', b, '--policy', statement()], 'AccessDenied');
+  const kept = await cli.json<{ PolicyStatus: { IsPublic: boolean } }>([
     's3api',
     'get-bucket-policy-status',
     '--bucket',
@@ -170,14 +133,14 @@ test('get-bucket-policy-status and BlockPublicPolicy', T, async () => {
 
 test('put-bucket-ownership-controls: BucketOwnerEnforced disables ACLs', T, async () => {
   const b = 'ownership-bucket';
-  await awsOk(['s3api', 'create-bucket', '--bucket', b]);
-  await awsFails(['s3api', 'get-bucket-ownership-controls', '--bucket', b], 'OwnershipControlsNotFoundError');
+  await cli.ok(['s3api', 'create-bucket', '--bucket', b]);
+  await cli.fails(['s3api', 'get-bucket-ownership-controls', '--bucket', b], 'OwnershipControlsNotFoundError');
   const file = path.join(work, 'o.txt');
   writeFileSync(file, 'owned');
-  await awsOk(['s3api', 'put-object', '--bucket', b, '--key', 'o.txt', '--body', file, '--acl', 'public-read']);
+  await cli.ok(['s3api', 'put-object', '--bucket', b, '--key', 'o.txt', '--body', file, '--acl', 'public-read']);
   assert.equal(await anonymousStatus(`${server.endpoint}/${b}/o.txt`), '200');
 
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-bucket-ownership-controls',
     '--bucket',
@@ -185,7 +148,7 @@ test('put-bucket-ownership-controls: BucketOwnerEnforced disables ACLs', T, asyn
     '--ownership-controls',
     'Rules=[{ObjectOwnership=BucketOwnerEnforced}]',
   ]);
-  const got = await awsJson<{ OwnershipControls: { Rules: { ObjectOwnership: string }[] } }>([
+  const got = await cli.json<{ OwnershipControls: { Rules: { ObjectOwnership: string }[] } }>([
     's3api',
     'get-bucket-ownership-controls',
     '--bucket',
@@ -193,11 +156,11 @@ test('put-bucket-ownership-controls: BucketOwnerEnforced disables ACLs', T, asyn
   ]);
   assert.deepEqual(got.OwnershipControls.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }]);
   assert.equal(await anonymousStatus(`${server.endpoint}/${b}/o.txt`), '403', 'ACLs no longer grant');
-  await awsFails(
+  await cli.fails(
     ['s3api', 'put-object', '--bucket', b, '--key', 'p.txt', '--body', file, '--acl', 'public-read'],
     'AccessControlListNotSupported',
   );
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object',
     '--bucket',
@@ -209,7 +172,7 @@ test('put-bucket-ownership-controls: BucketOwnerEnforced disables ACLs', T, asyn
     '--acl',
     'bucket-owner-full-control',
   ]);
-  await awsFails(
+  await cli.fails(
     [
       's3api',
       'put-bucket-ownership-controls',

@@ -5,42 +5,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from './helpers/run.js';
+import { awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const BUCKET = 'lifecycle-bucket';
 const T = { timeout: 120_000 };
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
-
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await awsOk(args)).stdout) as T;
-}
-
-/** The command fails and names the S3 error code. */
-async function awsFails(args: string[], code: string): Promise<string> {
-  const r = await aws(args);
-  assert.notEqual(r.code, 0, `aws ${args.join(' ')} succeeded:\n${r.stdout}`);
-  assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
-  return r.stderr;
-}
 
 function configFile(name: string, cfg: unknown): string {
   const file = path.join(work, name);
@@ -50,28 +25,14 @@ function configFile(name: string, cfg: unknown): string {
 
 before(async () => {
   server = await startServer({ CELLAR_LIFECYCLE_DAY_SECONDS: '2', CELLAR_LIFECYCLE_INTERVAL_SECONDS: '1' });
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-lifecycle-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, AWS_CA_BUNDLE, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  await awsOk(['s3api', 'create-bucket', '--bucket', BUCKET]);
+  cli = awsCli(server, 'cellar-e2e-aws-lifecycle-');
+  work = cli.work;
+  await cli.ok(['s3api', 'create-bucket', '--bucket', BUCKET]);
 });
 
 after(async () => {
   await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 const RULES = {
@@ -87,8 +48,8 @@ const RULES = {
 };
 
 test('put-, get- and delete-bucket-lifecycle-configuration', T, async () => {
-  await awsFails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
-  await awsOk([
+  await cli.fails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
+  await cli.ok([
     's3api',
     'put-bucket-lifecycle-configuration',
     '--bucket',
@@ -96,10 +57,10 @@ test('put-, get- and delete-bucket-lifecycle-configuration', T, async () => {
     '--lifecycle-configuration',
     configFile('rules.json', RULES),
   ]);
-  const got = await awsJson<typeof RULES>(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET]);
+  const got = await cli.json<typeof RULES>(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET]);
   assert.deepEqual(got.Rules, RULES.Rules);
-  await awsOk(['s3api', 'delete-bucket-lifecycle', '--bucket', BUCKET]);
-  await awsFails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
+  await cli.ok(['s3api', 'delete-bucket-lifecycle', '--bucket', BUCKET]);
+  await cli.fails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
 });
 
 test("the cli shows AWS's errors", T, async () => {
@@ -112,11 +73,11 @@ test("the cli shows AWS's errors", T, async () => {
     configFile(name, cfg),
   ];
   const rule = { ID: 'r', Status: 'Enabled', Filter: { Prefix: 'a/' } };
-  const noAction = await awsFails(put('none.json', { Rules: [rule] }), 'InvalidRequest');
+  const noAction = await cli.fails(put('none.json', { Rules: [rule] }), 'InvalidRequest');
   assert.match(noAction, /At least one action needs to be specified in a rule/);
-  const zero = await awsFails(put('zero.json', { Rules: [{ ...rule, Expiration: { Days: 0 } }] }), 'InvalidArgument');
+  const zero = await cli.fails(put('zero.json', { Rules: [{ ...rule, Expiration: { Days: 0 } }] }), 'InvalidArgument');
   assert.match(zero, /Days.* for Expiration action must be a positive integer/);
-  await awsFails(
+  await cli.fails(
     put('dup.json', {
       Rules: [
         { ...rule, Expiration: { Days: 1 } },
@@ -125,15 +86,15 @@ test("the cli shows AWS's errors", T, async () => {
     }),
     'InvalidArgument',
   );
-  await awsFails(
+  await cli.fails(
     put('glacier.json', { Rules: [{ ...rule, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] }] }),
     'InvalidStorageClass',
   );
-  await awsFails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
+  await cli.fails(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], 'NoSuchLifecycleConfiguration');
 });
 
 test('objects under tmp/ expire after one (2 s) day, others stay; head-object shows the Expiration', T, async () => {
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-bucket-lifecycle-configuration',
     '--bucket',
@@ -143,7 +104,7 @@ test('objects under tmp/ expire after one (2 s) day, others stay; head-object sh
   ]);
   const file = path.join(work, 'body.txt');
   writeFileSync(file, 'lifecycle body');
-  const put = await awsJson<{ Expiration?: string }>([
+  const put = await cli.json<{ Expiration?: string }>([
     's3api',
     'put-object',
     '--bucket',
@@ -154,12 +115,13 @@ test('objects under tmp/ expire after one (2 s) day, others stay; head-object sh
     file,
   ]);
   assert.match(put.Expiration ?? '', /^expiry-date="[^"]+ GMT", rule-id="expire-tmp"$/);
-  await awsOk(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'keep/b', '--body', file]);
-  const head = await awsJson<{ Expiration?: string }>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'keep/b']);
+  await cli.ok(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'keep/b', '--body', file]);
+  const head = await cli.json<{ Expiration?: string }>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'keep/b']);
   assert.equal(head.Expiration, undefined);
   const list = async () =>
     (
-      (await awsJson<{ Contents?: { Key: string }[] }>(['s3api', 'list-objects-v2', '--bucket', BUCKET])).Contents ?? []
+      (await cli.json<{ Contents?: { Key: string }[] }>(['s3api', 'list-objects-v2', '--bucket', BUCKET])).Contents ??
+      []
     ).map((o) => o.Key);
   const end = Date.now() + 60_000;
   while ((await list()).includes('tmp/a')) {
@@ -171,9 +133,9 @@ test('objects under tmp/ expire after one (2 s) day, others stay; head-object sh
 
 test('in a versioned bucket, noncurrent versions and then the lone delete marker expire', T, async () => {
   const bucket = 'lifecycle-versioned';
-  await awsOk(['s3api', 'create-bucket', '--bucket', bucket]);
-  await awsOk(['s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled']);
-  await awsOk([
+  await cli.ok(['s3api', 'create-bucket', '--bucket', bucket]);
+  await cli.ok(['s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled']);
+  await cli.ok([
     's3api',
     'put-bucket-lifecycle-configuration',
     '--bucket',
@@ -194,11 +156,18 @@ test('in a versioned bucket, noncurrent versions and then the lone delete marker
   const file = path.join(work, 'v.txt');
   for (const body of ['first', 'second']) {
     writeFileSync(file, body);
-    await awsOk(['s3api', 'put-object', '--bucket', bucket, '--key', 'doc', '--body', file]);
+    await cli.ok(['s3api', 'put-object', '--bucket', bucket, '--key', 'doc', '--body', file]);
   }
   // With 2 s days (and a cli that takes seconds per call) versions may expire from here on: only
   // the answers of the writes themselves say what was made.
-  const del = await awsJson<{ DeleteMarker?: boolean }>(['s3api', 'delete-object', '--bucket', bucket, '--key', 'doc']);
+  const del = await cli.json<{ DeleteMarker?: boolean }>([
+    's3api',
+    'delete-object',
+    '--bucket',
+    bucket,
+    '--key',
+    'doc',
+  ]);
   assert.equal(del.DeleteMarker, true);
   interface Versions {
     Versions?: { VersionId: string }[];
@@ -206,7 +175,7 @@ test('in a versioned bucket, noncurrent versions and then the lone delete marker
   }
   // The cli prints nothing at all for a listing with neither versions nor markers.
   const versions = async (): Promise<Versions> => {
-    const out = (await awsOk(['s3api', 'list-object-versions', '--bucket', bucket])).stdout.trim();
+    const out = (await cli.ok(['s3api', 'list-object-versions', '--bucket', bucket])).stdout.trim();
     return out === '' ? {} : (JSON.parse(out) as Versions);
   };
   const end = Date.now() + 60_000;

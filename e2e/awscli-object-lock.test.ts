@@ -5,42 +5,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from './helpers/run.js';
+import { awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const BUCKET = 'locked-bucket';
 const T = { timeout: 120_000 };
 const DAY = 24 * 3600 * 1000;
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
-
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await awsOk(args)).stdout) as T;
-}
-
-/** The command fails and names the S3 error code. */
-async function awsFails(args: string[], code: string): Promise<void> {
-  const r = await aws(args);
-  assert.notEqual(r.code, 0, `aws ${args.join(' ')} succeeded:\n${r.stdout}`);
-  assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
-}
 
 /** Whole seconds, as the CLI prints dates back. */
 const inDays = (d: number): string => new Date(Math.floor((Date.now() + d * DAY) / 1000) * 1000).toISOString();
@@ -54,32 +30,18 @@ interface Head {
 
 before(async () => {
   server = await startServer();
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-lock-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, AWS_CA_BUNDLE, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  await awsOk(['s3api', 'create-bucket', '--bucket', BUCKET, '--object-lock-enabled-for-bucket']);
+  cli = awsCli(server, 'cellar-e2e-aws-lock-');
+  work = cli.work;
+  await cli.ok(['s3api', 'create-bucket', '--bucket', BUCKET, '--object-lock-enabled-for-bucket']);
 });
 
 after(async () => {
   await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 test('put-object-lock-configuration and get-object-lock-configuration', T, async () => {
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object-lock-configuration',
     '--bucket',
@@ -87,7 +49,7 @@ test('put-object-lock-configuration and get-object-lock-configuration', T, async
     '--object-lock-configuration',
     '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}',
   ]);
-  const got = await awsJson<{ ObjectLockConfiguration: unknown }>([
+  const got = await cli.json<{ ObjectLockConfiguration: unknown }>([
     's3api',
     'get-object-lock-configuration',
     '--bucket',
@@ -97,7 +59,7 @@ test('put-object-lock-configuration and get-object-lock-configuration', T, async
     ObjectLockEnabled: 'Enabled',
     Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
   });
-  await awsFails(
+  await cli.fails(
     [
       's3api',
       'put-object-lock-configuration',
@@ -108,8 +70,8 @@ test('put-object-lock-configuration and get-object-lock-configuration', T, async
     ],
     'InvalidArgument',
   );
-  await awsOk(['s3api', 'create-bucket', '--bucket', 'plain-bucket']);
-  await awsFails(
+  await cli.ok(['s3api', 'create-bucket', '--bucket', 'plain-bucket']);
+  await cli.fails(
     ['s3api', 'get-object-lock-configuration', '--bucket', 'plain-bucket'],
     'ObjectLockConfigurationNotFoundError',
   );
@@ -119,7 +81,7 @@ test('put-object with the default retention, put-object-retention, head-object a
   const file = path.join(work, 'report.txt');
   writeFileSync(file, 'quarterly report');
   // The CLI sends a checksum with the body, as the default retention requires.
-  const put = await awsJson<{ VersionId?: string }>([
+  const put = await cli.json<{ VersionId?: string }>([
     's3api',
     'put-object',
     '--bucket',
@@ -130,10 +92,10 @@ test('put-object with the default retention, put-object-retention, head-object a
     file,
   ]);
   const version = put.VersionId ?? 'null';
-  let head = await awsJson<Head>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'report.txt']);
+  let head = await cli.json<Head>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'report.txt']);
   assert.equal(head.ObjectLockMode, 'GOVERNANCE');
   const until = inDays(3);
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object-retention',
     '--bucket',
@@ -145,9 +107,9 @@ test('put-object with the default retention, put-object-retention, head-object a
     '--retention',
     JSON.stringify({ Mode: 'GOVERNANCE', RetainUntilDate: until }),
   ]);
-  head = await awsJson<Head>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'report.txt']);
+  head = await cli.json<Head>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'report.txt']);
   assert.equal(new Date(head.ObjectLockRetainUntilDate!).toISOString(), until);
-  const retention = await awsJson<{ Retention: { Mode: string; RetainUntilDate: string } }>([
+  const retention = await cli.json<{ Retention: { Mode: string; RetainUntilDate: string } }>([
     's3api',
     'get-object-retention',
     '--bucket',
@@ -159,17 +121,17 @@ test('put-object with the default retention, put-object-retention, head-object a
   // Shortening governance needs the bypass.
   const shorter = JSON.stringify({ Mode: 'GOVERNANCE', RetainUntilDate: inDays(2) });
   const base = ['s3api', 'put-object-retention', '--bucket', BUCKET, '--key', 'report.txt', '--version-id', version];
-  await awsFails([...base, '--retention', shorter], 'AccessDenied');
-  await awsOk([...base, '--retention', shorter, '--bypass-governance-retention']);
+  await cli.fails([...base, '--retention', shorter], 'AccessDenied');
+  await cli.ok([...base, '--retention', shorter, '--bypass-governance-retention']);
   const del = ['s3api', 'delete-object', '--bucket', BUCKET, '--key', 'report.txt', '--version-id', version];
-  await awsFails(del, 'AccessDenied');
-  await awsOk([...del, '--bypass-governance-retention']);
+  await cli.fails(del, 'AccessDenied');
+  await cli.ok([...del, '--bypass-governance-retention']);
 });
 
 test('put-object-legal-hold ON blocks every delete until OFF', T, async () => {
   const file = path.join(work, 'evidence.txt');
   writeFileSync(file, 'evidence');
-  const put = await awsJson<{ VersionId?: string }>([
+  const put = await cli.json<{ VersionId?: string }>([
     's3api',
     'put-object',
     '--bucket',
@@ -183,7 +145,7 @@ test('put-object-legal-hold ON blocks every delete until OFF', T, async () => {
   ]);
   const version = put.VersionId ?? 'null';
   const hold = (status: string) =>
-    awsOk([
+    cli.ok([
       's3api',
       'put-object-legal-hold',
       '--bucket',
@@ -196,7 +158,7 @@ test('put-object-legal-hold ON blocks every delete until OFF', T, async () => {
       `Status=${status}`,
     ]);
   await hold('ON');
-  const got = await awsJson<{ LegalHold: { Status: string } }>([
+  const got = await cli.json<{ LegalHold: { Status: string } }>([
     's3api',
     'get-object-legal-hold',
     '--bucket',
@@ -206,10 +168,13 @@ test('put-object-legal-hold ON blocks every delete until OFF', T, async () => {
   ]);
   assert.equal(got.LegalHold.Status, 'ON');
   const del = ['s3api', 'delete-object', '--bucket', BUCKET, '--key', 'evidence.txt', '--version-id', version];
-  await awsFails([...del, '--bypass-governance-retention'], 'AccessDenied');
+  await cli.fails([...del, '--bypass-governance-retention'], 'AccessDenied');
   await hold('OFF');
   // The bucket's default retention (GOVERNANCE, one day) still holds it: the bypass frees it.
-  await awsFails(del, 'AccessDenied');
-  await awsOk([...del, '--bypass-governance-retention']);
-  await awsFails(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'evidence.txt', '--version-id', version], '404');
+  await cli.fails(del, 'AccessDenied');
+  await cli.ok([...del, '--bypass-governance-retention']);
+  await cli.fails(
+    ['s3api', 'head-object', '--bucket', BUCKET, '--key', 'evidence.txt', '--version-id', version],
+    '404',
+  );
 });

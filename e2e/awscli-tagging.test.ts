@@ -5,76 +5,38 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from './helpers/run.js';
+import { awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const BUCKET = 'tagged-bucket';
 const T = { timeout: 120_000 };
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
 
 interface TagSet {
   TagSet: { Key: string; Value: string }[];
 }
 
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await awsOk(args)).stdout) as T;
-}
-
-/** The command fails and names the S3 error code. */
-async function awsFails(args: string[], code: string): Promise<void> {
-  const r = await aws(args);
-  assert.notEqual(r.code, 0, `aws ${args.join(' ')} succeeded:\n${r.stdout}`);
-  assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
-}
-
 before(async () => {
   server = await startServer();
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-tags-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, AWS_CA_BUNDLE, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  await awsOk(['s3api', 'create-bucket', '--bucket', BUCKET]);
+  cli = awsCli(server, 'cellar-e2e-aws-tags-');
+  work = cli.work;
+  await cli.ok(['s3api', 'create-bucket', '--bucket', BUCKET]);
 });
 
 after(async () => {
   await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 test('put-object --tagging, then get-, put- and delete-object-tagging', T, async () => {
   const file = path.join(work, 'doc.txt');
   writeFileSync(file, 'tagged document');
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object',
     '--bucket',
@@ -86,13 +48,13 @@ test('put-object --tagging, then get-, put- and delete-object-tagging', T, async
     '--tagging',
     'team=web&env=prod',
   ]);
-  const first = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
+  const first = await cli.json<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
   assert.deepEqual(first.TagSet, [
     { Key: 'team', Value: 'web' },
     { Key: 'env', Value: 'prod' },
   ]);
 
-  const got = await awsJson<{ TagCount?: number }>([
+  const got = await cli.json<{ TagCount?: number }>([
     's3api',
     'get-object',
     '--bucket',
@@ -104,7 +66,7 @@ test('put-object --tagging, then get-, put- and delete-object-tagging', T, async
   assert.equal(got.TagCount, 2);
   assert.equal(readFileSync(path.join(work, 'out.txt'), 'utf8'), 'tagged document');
 
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object-tagging',
     '--bucket',
@@ -114,18 +76,18 @@ test('put-object --tagging, then get-, put- and delete-object-tagging', T, async
     '--tagging',
     '{"TagSet":[{"Key":"stage","Value":"reviewed"}]}',
   ]);
-  const second = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
+  const second = await cli.json<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
   assert.deepEqual(second.TagSet, [{ Key: 'stage', Value: 'reviewed' }]);
 
-  await awsOk(['s3api', 'delete-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
-  const none = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
+  await cli.ok(['s3api', 'delete-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
+  const none = await cli.json<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'doc.txt']);
   assert.deepEqual(none.TagSet, []);
 });
 
 test("put-object-tagging beyond AWS's limits fails with AWS's errors and keeps the old tags", T, async () => {
   const file = path.join(work, 'limits.txt');
   writeFileSync(file, 'x');
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object',
     '--bucket',
@@ -138,11 +100,11 @@ test("put-object-tagging beyond AWS's limits fails with AWS's errors and keeps t
     'keep=me',
   ]);
   const eleven = JSON.stringify({ TagSet: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) });
-  await awsFails(
+  await cli.fails(
     ['s3api', 'put-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt', '--tagging', eleven],
     'BadRequest',
   );
-  await awsFails(
+  await cli.fails(
     [
       's3api',
       'put-object-tagging',
@@ -155,7 +117,7 @@ test("put-object-tagging beyond AWS's limits fails with AWS's errors and keeps t
     ],
     'InvalidTag',
   );
-  await awsFails(
+  await cli.fails(
     [
       's3api',
       'put-object-tagging',
@@ -168,14 +130,14 @@ test("put-object-tagging beyond AWS's limits fails with AWS's errors and keeps t
     ],
     'InvalidTag',
   );
-  await awsFails(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'missing.txt'], 'NoSuchKey');
-  const kept = await awsJson<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt']);
+  await cli.fails(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'missing.txt'], 'NoSuchKey');
+  const kept = await cli.json<TagSet>(['s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'limits.txt']);
   assert.deepEqual(kept.TagSet, [{ Key: 'keep', Value: 'me' }]);
 });
 
 test('put-, get- and delete-bucket-tagging; get-bucket-tagging on an untagged bucket is NoSuchTagSet', T, async () => {
-  await awsFails(['s3api', 'get-bucket-tagging', '--bucket', BUCKET], 'NoSuchTagSet');
-  await awsOk([
+  await cli.fails(['s3api', 'get-bucket-tagging', '--bucket', BUCKET], 'NoSuchTagSet');
+  await cli.ok([
     's3api',
     'put-bucket-tagging',
     '--bucket',
@@ -183,10 +145,10 @@ test('put-, get- and delete-bucket-tagging; get-bucket-tagging on an untagged bu
     '--tagging',
     '{"TagSet":[{"Key":"cost-center","Value":"42"}]}',
   ]);
-  const tags = await awsJson<TagSet>(['s3api', 'get-bucket-tagging', '--bucket', BUCKET]);
+  const tags = await cli.json<TagSet>(['s3api', 'get-bucket-tagging', '--bucket', BUCKET]);
   assert.deepEqual(tags.TagSet, [{ Key: 'cost-center', Value: '42' }]);
-  await awsOk(['s3api', 'delete-bucket-tagging', '--bucket', BUCKET]);
-  await awsFails(['s3api', 'get-bucket-tagging', '--bucket', BUCKET], 'NoSuchTagSet');
+  await cli.ok(['s3api', 'delete-bucket-tagging', '--bucket', BUCKET]);
+  await cli.fails(['s3api', 'get-bucket-tagging', '--bucket', BUCKET], 'NoSuchTagSet');
 });
 
 interface Attributes {
@@ -208,7 +170,7 @@ test('get-object-attributes of a simple object: ETag, Checksum, StorageClass, Ob
   const body = randomBytes(4096);
   const file = path.join(work, 'simple.bin');
   writeFileSync(file, body);
-  await awsOk([
+  await cli.ok([
     's3api',
     'put-object',
     '--bucket',
@@ -220,7 +182,7 @@ test('get-object-attributes of a simple object: ETag, Checksum, StorageClass, Ob
     '--checksum-algorithm',
     'SHA256',
   ]);
-  const a = await awsJson<Attributes>([
+  const a = await cli.json<Attributes>([
     's3api',
     'get-object-attributes',
     '--bucket',
@@ -249,8 +211,8 @@ test(
     const file = path.join(work, 'big.bin');
     writeFileSync(file, randomBytes(20 * 1024 * 1024));
     // The cli's defaults: 8 MiB parts above an 8 MiB threshold, so three parts.
-    await awsOk(['s3', 'cp', file, `s3://${BUCKET}/big.bin`]);
-    const a = await awsJson<Attributes>([
+    await cli.ok(['s3', 'cp', file, `s3://${BUCKET}/big.bin`]);
+    const a = await cli.json<Attributes>([
       's3api',
       'get-object-attributes',
       '--bucket',
@@ -271,7 +233,7 @@ test(
         [3, 4 * 1024 * 1024],
       ],
     );
-    const page = await awsJson<Attributes>([
+    const page = await cli.json<Attributes>([
       's3api',
       'get-object-attributes',
       '--bucket',
@@ -291,7 +253,7 @@ test(
       page.ObjectParts?.Parts?.map((p) => p.PartNumber),
       [2],
     );
-    await awsFails(
+    await cli.fails(
       ['s3api', 'get-object-attributes', '--bucket', BUCKET, '--key', 'nope.bin', '--object-attributes', 'ETag'],
       'NoSuchKey',
     );

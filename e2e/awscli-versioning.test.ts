@@ -5,21 +5,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { auditBlobs } from './helpers/blob-audit.js';
-import { run, type RunResult } from './helpers/run.js';
+import { awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const BUCKET = 'versioned-bucket';
 const T = { timeout: 180_000 };
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
 
 interface Listing {
   Versions?: { Key: string; VersionId: string; IsLatest: boolean; Size: number }[];
@@ -28,25 +25,10 @@ interface Listing {
   NextVersionIdMarker?: string;
 }
 
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
+/** Like cli.json, but an empty answer (get-bucket-versioning of a never-versioned bucket) is {}. */
 async function awsJson<T>(args: string[]): Promise<T> {
-  const out = (await awsOk(args)).stdout;
+  const out = (await cli.ok(args)).stdout;
   return (out.trim() === '' ? {} : JSON.parse(out)) as T;
-}
-
-async function awsFails(args: string[], code: string): Promise<void> {
-  const r = await aws(args);
-  assert.notEqual(r.code, 0, `aws ${args.join(' ')} succeeded:\n${r.stdout}`);
-  assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
 }
 
 async function putFile(key: string, content: string): Promise<string> {
@@ -67,29 +49,15 @@ async function putFile(key: string, content: string): Promise<string> {
 
 async function getVersion(key: string, versionId: string): Promise<string> {
   const file = path.join(work, 'out');
-  await awsOk(['s3api', 'get-object', '--bucket', BUCKET, '--key', key, '--version-id', versionId, file]);
+  await cli.ok(['s3api', 'get-object', '--bucket', BUCKET, '--key', key, '--version-id', versionId, file]);
   return readFileSync(file, 'utf8');
 }
 
 before(async () => {
   server = await startServer();
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-versions-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, AWS_CA_BUNDLE, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  await awsOk(['s3api', 'create-bucket', '--bucket', BUCKET]);
+  cli = awsCli(server, 'cellar-e2e-aws-versions-');
+  work = cli.work;
+  await cli.ok(['s3api', 'create-bucket', '--bucket', BUCKET]);
 });
 
 after(async () => {
@@ -99,14 +67,14 @@ after(async () => {
     await server.dispose();
     assert.deepEqual(audit.problems, [], 'blob accounting after the server stopped');
   }
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 test('put-bucket-versioning and get-bucket-versioning; MFADelete is refused', T, async () => {
   assert.deepEqual(await awsJson(['s3api', 'get-bucket-versioning', '--bucket', BUCKET]), {});
-  await awsOk(['s3api', 'put-bucket-versioning', '--bucket', BUCKET, '--versioning-configuration', 'Status=Enabled']);
+  await cli.ok(['s3api', 'put-bucket-versioning', '--bucket', BUCKET, '--versioning-configuration', 'Status=Enabled']);
   assert.deepEqual(await awsJson(['s3api', 'get-bucket-versioning', '--bucket', BUCKET]), { Status: 'Enabled' });
-  await awsFails(
+  await cli.fails(
     [
       's3api',
       'put-bucket-versioning',
@@ -137,7 +105,7 @@ test('versions by id, a delete marker, and its removal bringing the object back'
     'doc.txt',
   ]);
   assert.equal(del.DeleteMarker, true);
-  await awsFails(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'doc.txt'], '404');
+  await cli.fails(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'doc.txt'], '404');
   const listing = await awsJson<Listing>(['s3api', 'list-object-versions', '--bucket', BUCKET]);
   assert.deepEqual(
     listing.Versions?.map((v) => [v.VersionId, v.IsLatest]),
@@ -150,7 +118,7 @@ test('versions by id, a delete marker, and its removal bringing the object back'
     listing.DeleteMarkers?.map((m) => [m.VersionId, m.IsLatest]),
     [[del.VersionId, true]],
   );
-  await awsOk(['s3api', 'delete-object', '--bucket', BUCKET, '--key', 'doc.txt', '--version-id', del.VersionId!]);
+  await cli.ok(['s3api', 'delete-object', '--bucket', BUCKET, '--key', 'doc.txt', '--version-id', del.VersionId!]);
   const head = await awsJson<{ VersionId?: string }>(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'doc.txt']);
   assert.equal(head.VersionId, v2);
 });

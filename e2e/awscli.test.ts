@@ -1,35 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, runOk, type RunResult } from './helpers/run.js';
+import { runOk, type RunResult } from './helpers/run.js';
+import { AWS, awsCli, type AwsCli } from './helpers/awscli.js';
 import { startServer, type E2eServer } from './helpers/server.js';
 
-// Debian's aws-cli 2.x; a pyenv shim named `aws` earlier on PATH may be another version.
-const AWS = '/usr/bin/aws';
 const BUCKET = 'mybucket';
 
 let server: E2eServer;
+let cli: AwsCli;
 let work: string;
-let env: NodeJS.ProcessEnv;
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
-function aws(args: string[]): Promise<RunResult> {
-  return run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, timeoutMs: 60_000 });
-}
-
-async function awsOk(args: string[]): Promise<RunResult> {
-  const r = await aws(args);
-  assert.equal(r.code, 0, `aws ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-async function awsJson<T>(args: string[]): Promise<T> {
-  return JSON.parse((await awsOk(args)).stdout) as T;
-}
 
 function curl(url: string, out: string): Promise<RunResult> {
   return runOk('curl', ['-sS', '-o', out, '-w', '%{http_code}', url], { timeoutMs: 20_000 });
@@ -37,33 +21,19 @@ function curl(url: string, out: string): Promise<RunResult> {
 
 before(async () => {
   server = await startServer();
-  work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-aws-'));
-  const config = path.join(work, 'aws-config');
-  const credentials = path.join(work, 'aws-credentials');
-  writeFileSync(config, '');
-  writeFileSync(credentials, '');
-  // Nothing from the machine's own AWS setup (profiles, endpoints, tokens) may leak in.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: server.owner.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.owner.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: credentials,
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  cli = awsCli(server, 'cellar-e2e-aws-');
+  work = cli.work;
 });
 
 after(async () => {
   await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  cli?.dispose();
 });
 
 test('s3api create-bucket --acl public-read, as documented, creates a public-read bucket', {
   timeout: 300_000,
 }, async () => {
-  const created = await awsJson<{ Location?: string }>([
+  const created = await cli.json<{ Location?: string }>([
     's3api',
     'create-bucket',
     '--bucket',
@@ -72,11 +42,11 @@ test('s3api create-bucket --acl public-read, as documented, creates a public-rea
     'public-read',
   ]);
   assert.equal(created.Location, `/${BUCKET}`);
-  await awsOk(['s3api', 'head-bucket', '--bucket', BUCKET]);
-  const ls = await awsOk(['s3', 'ls']);
+  await cli.ok(['s3api', 'head-bucket', '--bucket', BUCKET]);
+  const ls = await cli.ok(['s3', 'ls']);
   assert.match(ls.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${BUCKET}$`, 'm'));
 
-  const acl = await awsJson<{
+  const acl = await cli.json<{
     Owner: { ID: string };
     Grants: { Grantee: { Type: string; URI?: string; ID?: string }; Permission: string }[];
   }>(['s3api', 'get-bucket-acl', '--bucket', BUCKET]);
@@ -92,7 +62,7 @@ test('s3api create-bucket --acl public-read, as documented, creates a public-rea
     JSON.stringify(acl),
   );
 
-  const again = await aws(['s3api', 'create-bucket', '--bucket', BUCKET]);
+  const again = await cli.run(['s3api', 'create-bucket', '--bucket', BUCKET]);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /BucketAlreadyOwnedByYou/);
 });
@@ -104,7 +74,7 @@ test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-i
   const src = path.join(work, 'big.bin');
   const dst = path.join(work, 'big.out');
   writeFileSync(src, body);
-  const up = await awsOk([
+  const up = await cli.ok([
     's3',
     'cp',
     src,
@@ -118,7 +88,7 @@ test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-i
   ]);
   assert.match(up.stdout, /upload: .*big\.bin to s3:\/\/mybucket\/files\/big\.bin/);
 
-  const head = await awsJson<Record<string, unknown>>([
+  const head = await cli.json<Record<string, unknown>>([
     's3api',
     'head-object',
     '--bucket',
@@ -133,11 +103,11 @@ test('s3 cp uploads with headers, head-object shows them, s3 cp downloads byte-i
   assert.deepEqual(head.Metadata, { origin: 'e2e', 'mixed-case': 'Yes' });
   assert.equal(typeof head.LastModified, 'string');
 
-  const down = await awsOk(['s3', 'cp', `s3://${BUCKET}/files/big.bin`, dst]);
+  const down = await cli.ok(['s3', 'cp', `s3://${BUCKET}/files/big.bin`, dst]);
   assert.match(down.stdout, /download: s3:\/\/mybucket\/files\/big\.bin to /);
   assert.ok(readFileSync(dst).equals(body), 'downloaded bytes differ');
 
-  const missing = await aws(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/none']);
+  const missing = await cli.run(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/none']);
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /\(404\)/);
 });
@@ -147,8 +117,8 @@ test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', { 
   const body = randomBytes(20 * 1024 * 1024 + 5);
   const src = path.join(work, 'huge.bin');
   writeFileSync(src, body);
-  await awsOk(['s3', 'cp', src, `s3://${BUCKET}/files/huge.bin`, '--no-progress']);
-  const head = await awsJson<{ ContentLength: number; ETag: string }>([
+  await cli.ok(['s3', 'cp', src, `s3://${BUCKET}/files/huge.bin`, '--no-progress']);
+  const head = await cli.json<{ ContentLength: number; ETag: string }>([
     's3api',
     'head-object',
     '--bucket',
@@ -158,9 +128,9 @@ test('s3 cp of a 20 MiB file goes up in parts and comes back byte-identical', { 
   ]);
   assert.equal(head.ContentLength, body.length);
   assert.match(head.ETag, /^"[0-9a-f]{32}-3"$/, 'three 8 MiB parts');
-  await awsOk(['s3', 'cp', `s3://${BUCKET}/files/huge.bin`, src + '.out', '--no-progress']);
+  await cli.ok(['s3', 'cp', `s3://${BUCKET}/files/huge.bin`, src + '.out', '--no-progress']);
   assert.equal(md5(readFileSync(src + '.out')), md5(body));
-  await awsOk(['s3', 'rm', `s3://${BUCKET}/files/huge.bin`]);
+  await cli.ok(['s3', 'rm', `s3://${BUCKET}/files/huge.bin`]);
 });
 
 test('s3 cp round-trips keys with spaces, unicode and URL characters', { timeout: 300_000 }, async () => {
@@ -169,11 +139,11 @@ test('s3 cp round-trips keys with spaces, unicode and URL characters', { timeout
     const src = path.join(work, `odd${i}`);
     const body = Buffer.concat([Buffer.from(key), randomBytes(64)]);
     writeFileSync(src, body);
-    await awsOk(['s3', 'cp', src, `s3://${BUCKET}/${key}`]);
-    await awsOk(['s3', 'cp', `s3://${BUCKET}/${key}`, src + '.out']);
+    await cli.ok(['s3', 'cp', src, `s3://${BUCKET}/${key}`]);
+    await cli.ok(['s3', 'cp', `s3://${BUCKET}/${key}`, src + '.out']);
     assert.ok(readFileSync(src + '.out').equals(body), `bytes of ${key} differ`);
   }
-  const listed = await awsJson<{ Contents: { Key: string }[] }>([
+  const listed = await cli.json<{ Contents: { Key: string }[] }>([
     's3api',
     'list-objects-v2',
     '--bucket',
@@ -199,27 +169,27 @@ test('s3 sync uploads a tree once, a second sync uploads nothing, a change uploa
     writeFileSync(path.join(root, rel), body);
     files.set(rel, body);
   }
-  const first = await awsOk(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
+  const first = await cli.ok(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
   assert.equal(first.stdout.split('\n').filter((l) => l.startsWith('upload:')).length, 40, first.stdout);
 
-  const second = await awsOk(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
+  const second = await cli.ok(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
   assert.equal(second.stdout.trim(), '', 'an unchanged tree syncs nothing');
 
   writeFileSync(path.join(root, 'css/file-0.dat'), 'changed, and of another size');
   files.set('css/file-0.dat', Buffer.from('changed, and of another size'));
-  const third = await awsOk(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
+  const third = await cli.ok(['s3', 'sync', root, `s3://${BUCKET}/site`, '--no-progress']);
   const uploads = third.stdout.trim().split('\n');
   assert.equal(uploads.length, 1, third.stdout);
   assert.match(uploads[0]!, /^upload: \S*site\/css\/file-0\.dat to s3:\/\/mybucket\/site\/css\/file-0\.dat$/);
 
   const back = path.join(work, 'site-back');
-  await awsOk(['s3', 'sync', `s3://${BUCKET}/site`, back, '--no-progress']);
+  await cli.ok(['s3', 'sync', `s3://${BUCKET}/site`, back, '--no-progress']);
   for (const [rel, body] of files)
     assert.ok(readFileSync(path.join(back, rel)).equals(body), `${rel} differs after sync down`);
 });
 
 test('s3 ls shows prefixes and objects, --recursive shows every key', { timeout: 300_000 }, async () => {
-  const top = await awsOk(['s3', 'ls', `s3://${BUCKET}/`]);
+  const top = await cli.ok(['s3', 'ls', `s3://${BUCKET}/`]);
   const lines = top.stdout
     .trim()
     .split('\n')
@@ -229,10 +199,10 @@ test('s3 ls shows prefixes and objects, --recursive shows every key', { timeout:
     ['PRE files/', 'PRE odd/', 'PRE site/'],
   );
 
-  const files = await awsOk(['s3', 'ls', `s3://${BUCKET}/files/`]);
+  const files = await cli.ok(['s3', 'ls', `s3://${BUCKET}/files/`]);
   assert.match(files.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+5242897 big\.bin$/m);
 
-  const all = await awsOk(['s3', 'ls', '--recursive', `s3://${BUCKET}/site/`]);
+  const all = await cli.ok(['s3', 'ls', '--recursive', `s3://${BUCKET}/site/`]);
   assert.equal(all.stdout.trim().split('\n').length, 40);
   assert.match(all.stdout, / site\/docs\/guide\/deep\/file-3\.dat$/m);
 });
@@ -246,7 +216,7 @@ test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', { timeout
     Delimiter?: string;
     IsTruncated?: boolean;
   };
-  const page = await awsJson<Listing>([
+  const page = await cli.json<Listing>([
     's3api',
     'list-objects-v2',
     '--bucket',
@@ -267,7 +237,7 @@ test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', { timeout
   assert.equal(page.Contents, undefined);
   assert.equal(page.KeyCount, 4);
 
-  const deep = await awsJson<Listing>([
+  const deep = await cli.json<Listing>([
     's3api',
     'list-objects-v2',
     '--bucket',
@@ -285,7 +255,7 @@ test('s3api list-objects-v2 --prefix --delimiter returns the S3 JSON', { timeout
   for (const c of deep.Contents ?? []) assert.match(c.ETag, /^"[0-9a-f]{32}"$/);
 
   // The cli pages with continuation tokens behind --page-size; the union must be complete and ordered.
-  const paged = await awsJson<Listing>([
+  const paged = await cli.json<Listing>([
     's3api',
     'list-objects-v2',
     '--bucket',
@@ -306,9 +276,9 @@ test('s3 presign gives a URL curl can fetch; an expired one is refused with Acce
   const key = 'files/shared file ü+&.txt';
   const src = path.join(work, 'presign.txt');
   writeFileSync(src, 'presigned bytes\n');
-  await awsOk(['s3', 'cp', src, `s3://${BUCKET}/${key}`]);
+  await cli.ok(['s3', 'cp', src, `s3://${BUCKET}/${key}`]);
 
-  const url = (await awsOk(['s3', 'presign', `s3://${BUCKET}/${key}`, '--expires-in', '300'])).stdout.trim();
+  const url = (await cli.ok(['s3', 'presign', `s3://${BUCKET}/${key}`, '--expires-in', '300'])).stdout.trim();
   assert.match(url, /X-Amz-Signature=[0-9a-f]{64}/);
   const out = path.join(work, 'presign.out');
   assert.equal((await curl(url, out)).stdout, '200');
@@ -320,7 +290,7 @@ test('s3 presign gives a URL curl can fetch; an expired one is refused with Acce
   const vhost = await runOk(
     AWS,
     ['--endpoint-url', `http://localhost:${server.port}`, 's3', 'presign', `s3://${BUCKET}/${key}`],
-    { env: { ...env, AWS_CONFIG_FILE: vconfig } },
+    { env: { ...cli.env, AWS_CONFIG_FILE: vconfig } },
   );
   const vurl = vhost.stdout.trim();
   assert.ok(vurl.startsWith(`http://${BUCKET}.localhost:${server.port}/`), vurl);
@@ -331,22 +301,22 @@ test('s3 presign gives a URL curl can fetch; an expired one is refused with Acce
   assert.equal((await curl(tampered, out)).stdout, '403', 'a URL whose signed expiry was changed must be refused');
   assert.match(readFileSync(out, 'utf8'), /<Code>SignatureDoesNotMatch<\/Code>/);
 
-  const short = (await awsOk(['s3', 'presign', `s3://${BUCKET}/${key}`, '--expires-in', '1'])).stdout.trim();
+  const short = (await cli.ok(['s3', 'presign', `s3://${BUCKET}/${key}`, '--expires-in', '1'])).stdout.trim();
   await new Promise((r) => setTimeout(r, 2100));
   assert.equal((await curl(short, out)).stdout, '403');
   assert.match(readFileSync(out, 'utf8'), /<Code>AccessDenied<\/Code>/);
 });
 
 test('s3 rm removes one object, --recursive the rest; then the bucket can go', { timeout: 300_000 }, async () => {
-  const refused = await aws(['s3api', 'delete-bucket', '--bucket', BUCKET]);
+  const refused = await cli.run(['s3api', 'delete-bucket', '--bucket', BUCKET]);
   assert.match(refused.stderr, /BucketNotEmpty/);
 
-  const one = await awsOk(['s3', 'rm', `s3://${BUCKET}/files/big.bin`]);
+  const one = await cli.ok(['s3', 'rm', `s3://${BUCKET}/files/big.bin`]);
   assert.match(one.stdout, /^delete: s3:\/\/mybucket\/files\/big\.bin$/m);
-  const gone = await aws(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/big.bin']);
+  const gone = await cli.run(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'files/big.bin']);
   assert.match(gone.stderr, /\(404\)/);
 
-  const rest = await awsOk(['s3', 'rm', '--recursive', `s3://${BUCKET}/`]);
+  const rest = await cli.ok(['s3', 'rm', '--recursive', `s3://${BUCKET}/`]);
   assert.equal(
     rest.stdout
       .trim()
@@ -354,10 +324,10 @@ test('s3 rm removes one object, --recursive the rest; then the bucket can go', {
       .filter((l) => l.startsWith('delete:')).length,
     40 + 3 + 1,
   );
-  assert.equal((await awsOk(['s3', 'ls', '--recursive', `s3://${BUCKET}/`])).stdout.trim(), '');
+  assert.equal((await cli.ok(['s3', 'ls', '--recursive', `s3://${BUCKET}/`])).stdout.trim(), '');
 
-  await awsOk(['s3', 'rb', `s3://${BUCKET}`]);
-  const head = await aws(['s3api', 'head-bucket', '--bucket', BUCKET]);
+  await cli.ok(['s3', 'rb', `s3://${BUCKET}`]);
+  const head = await cli.run(['s3api', 'head-bucket', '--bucket', BUCKET]);
   assert.match(head.stderr, /\(404\)/);
 });
 

@@ -18,7 +18,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { run } from './helpers/run.js';
 import { sdkClient, startServer, type E2eServer } from './helpers/server.js';
 
@@ -114,20 +115,7 @@ before(async () => {
     new PutObjectCommand({ Bucket: API, Key: 'data.json', Body: '{"items":3}', ContentType: 'application/json' }),
   );
 
-  context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * 127.0.0.1',
-    ],
-  });
+  context = await launchChromium(path.join(work, 'profile'));
   page = context.pages()[0] ?? (await context.newPage());
 });
 

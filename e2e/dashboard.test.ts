@@ -15,7 +15,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { Pebble } from './helpers/pebble.js';
 import { run } from './helpers/run.js';
 import { freePort, sdkClient, startServer, type E2eServer } from './helpers/server.js';
@@ -82,21 +83,9 @@ before(async () => {
   const m = /Admin API: (http:\/\/127\.0\.0\.1:\d+)\/api\/v1/.exec(server.stdout());
   assert.ok(m, server.stdout());
   dashboard = `${m[1]}/`;
-  context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
+  context = await launchChromium(path.join(work, 'profile'), {
     acceptDownloads: true,
     viewport: { width: 1100, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * 127.0.0.1',
-    ],
   });
   page = context.pages()[0] ?? (await context.newPage());
 });

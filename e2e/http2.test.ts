@@ -9,7 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
+import { selfSignedLeaf } from './helpers/pebble.js';
 import { run } from './helpers/run.js';
 import { freePort, sdkClient, startServer, type E2eServer } from './helpers/server.js';
 
@@ -28,28 +30,8 @@ before(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'cellar-e2e-h2-'));
   const certs = path.join(work, 'certs', 'site');
   mkdirSync(certs, { recursive: true });
-  certFile = path.join(certs, 'cert.pem');
   // An operator-provided certificate, dropped into the certificate store.
-  const ssl = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${SITE}`,
-    '-addext',
-    `subjectAltName=DNS:${SITE}`,
-    '-keyout',
-    path.join(certs, 'key.pem'),
-    '-out',
-    certFile,
-  ]);
-  assert.equal(ssl.code, 0, ssl.stderr);
+  certFile = selfSignedLeaf(certs, SITE, 2).certPath;
   httpsPort = await freePort();
   server = await startServer({ CELLAR_HTTPS_PORT: String(httpsPort), CELLAR_CERTS_DIR: path.join(work, 'certs') });
   s3 = sdkClient(server);
@@ -65,21 +47,9 @@ before(async () => {
   );
   await s3.send(new PutObjectCommand({ Bucket: SITE, Key: 'index.html', Body: HTML, ContentType: 'text/html' }));
   await s3.send(new PutObjectCommand({ Bucket: SITE, Key: 'site.css', Body: CSS, ContentType: 'text/css' }));
-  context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * 127.0.0.1',
-      // The test certificate is self-signed; trusting it this way keeps the profile disposable.
-      '--ignore-certificate-errors',
-    ],
+  context = await launchChromium(path.join(work, 'profile'), {
+    // The test certificate is self-signed; trusting it this way keeps the profile disposable.
+    extraArgs: ['--ignore-certificate-errors'],
   });
 });
 

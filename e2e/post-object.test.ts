@@ -16,7 +16,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { run, runOk } from './helpers/run.js';
 import { sdkClient, startServer, type E2eServer } from './helpers/server.js';
 
@@ -234,21 +235,7 @@ ${fields.map(([n, v]) => `<input type="hidden" name="${n}" value="${escapeHtml(v
 
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--host-resolver-rules=MAP * 127.0.0.1',
-      ],
-    });
+    context = await launchChromium(path.join(work, 'profile'), { timeout: 60_000 });
     const page = context.pages()[0] ?? (await context.newPage());
     const opened = await page.goto(site('/upload.html'));
     assert.equal(opened?.status(), 200);

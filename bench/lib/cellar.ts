@@ -38,12 +38,49 @@ function parseS3cfg(file: string): { accessKeyId: string; secretAccessKey: strin
   return { accessKeyId: get('access_key'), secretAccessKey: get('secret_key') };
 }
 
+export interface Served {
+  daemon: Daemon;
+  /** The daemon's environment, for `cellar` commands against the same settings. */
+  env: NodeJS.ProcessEnv;
+  /** dist/src/cli.js. */
+  cli: string;
+}
+
+/**
+ * `cellar serve` from dist/ as a daemon named `name` on `port`: the environment without any
+ * CELLAR_* of this shell, plus `settings`; ready once it printed `ready` and the port answers.
+ */
+export async function serveCellar(
+  o: { repoRoot: string; dataDir: string; cpus: string | null; nodeArgs?: string[] },
+  name: string,
+  ready: string,
+  port: number,
+  settings: Record<string, string>,
+): Promise<Served> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CELLAR_')) env[k] = v;
+  Object.assign(env, settings);
+  const cli = path.join(o.repoRoot, 'dist/src/cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
+  const daemon = startDaemon(name, process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], {
+    cpus: o.cpus,
+    env,
+    cwd: o.dataDir,
+  });
+  const deadline = Date.now() + 30_000;
+  while (!daemon.output().includes(ready)) {
+    if (!daemon.alive()) throw new Error(`${name} exited before it was ready:\n${daemon.output()}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not start in 30 s:\n${daemon.output()}`);
+    await sleep(25);
+  }
+  await waitForPort(port, daemon);
+  return { daemon, env, cli };
+}
+
 export async function startCellar(o: CellarOptions): Promise<CellarServer> {
   mkdirSync(o.dataDir, { recursive: true });
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CELLAR_')) env[k] = v;
-  Object.assign(env, {
+  const { daemon } = await serveCellar(o, 'cellar', 'Cellar is running at', port, {
     CELLAR_DATA_DIR: o.dataDir,
     CELLAR_HTTP_PORT: String(port),
     CELLAR_HOST: '127.0.0.1',
@@ -55,20 +92,6 @@ export async function startCellar(o: CellarOptions): Promise<CellarServer> {
     CELLAR_ACCESS_LOG: path.join(o.dataDir, 'access.log'),
     ...o.env,
   });
-  const cli = path.join(o.repoRoot, 'dist/src/cli.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
-  const daemon = startDaemon('cellar', process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], {
-    cpus: o.cpus,
-    env,
-    cwd: o.dataDir,
-  });
-  const deadline = Date.now() + 30_000;
-  while (!daemon.output().includes('Cellar is running at')) {
-    if (!daemon.alive()) throw new Error(`cellar exited before it was ready:\n${daemon.output()}`);
-    if (Date.now() > deadline) throw new Error(`cellar did not start in 30 s:\n${daemon.output()}`);
-    await sleep(25);
-  }
-  await waitForPort(port, daemon);
   const httpsMatch = /HTTPS on port (\d+)/.exec(daemon.output());
   const creds = parseS3cfg(path.join(o.dataDir, 's3cfg'));
   const endpoint = `http://127.0.0.1:${port}`;

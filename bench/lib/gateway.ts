@@ -3,12 +3,12 @@
  * set, in front of a bench RGW, and `cellar addon create` through the same settings (an RGW
  * user, so the same keys work through the gateway and directly on RGW).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { serveCellar } from './cellar.js';
 import type { Rgw } from './ceph.js';
-import { freePort, runOk, startDaemon, waitForPort, type Daemon } from './proc.js';
+import { freePort, runOk, type Daemon } from './proc.js';
 import type { S3Target } from './s3.js';
-import { sleep } from './stats.js';
 
 export interface UpstreamGateway {
   daemon: Daemon;
@@ -31,9 +31,7 @@ export interface GatewayOptions {
 export async function startUpstreamGateway(o: GatewayOptions): Promise<UpstreamGateway> {
   mkdirSync(o.dataDir, { recursive: true });
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CELLAR_')) env[k] = v;
-  Object.assign(env, {
+  const { daemon, env, cli } = await serveCellar(o, 'cellar-gateway', 'Cellar gateway is running at', port, {
     CELLAR_DATA_DIR: o.dataDir,
     CELLAR_HTTP_PORT: String(port),
     CELLAR_HOST: '127.0.0.1',
@@ -46,20 +44,6 @@ export async function startUpstreamGateway(o: GatewayOptions): Promise<UpstreamG
     CELLAR_UPSTREAM_SECRET_KEY: o.rgw.target.secretAccessKey,
     ...o.env,
   });
-  const cli = path.join(o.repoRoot, 'dist/src/cli.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
-  const daemon = startDaemon('cellar-gateway', process.execPath, [...(o.nodeArgs ?? []), cli, 'serve'], {
-    cpus: o.cpus,
-    env,
-    cwd: o.dataDir,
-  });
-  const deadline = Date.now() + 30_000;
-  while (!daemon.output().includes('Cellar gateway is running at')) {
-    if (!daemon.alive()) throw new Error(`gateway exited before it was ready:\n${daemon.output()}`);
-    if (Date.now() > deadline) throw new Error(`gateway did not start in 30 s:\n${daemon.output()}`);
-    await sleep(25);
-  }
-  await waitForPort(port, daemon);
   return {
     daemon,
     port,

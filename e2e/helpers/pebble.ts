@@ -24,8 +24,8 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A test CA (key + self-signed certificate) in `dir`; EC keys, generated in a few ms. */
-export function makeCa(dir: string, cn: string): void {
+/** A self-signed EC P-256 certificate for `cn` in `dir`, with `-addext` extensions; generated in a few ms. */
+function selfSigned(dir: string, cn: string, days: number, keyFile: string, certFile: string, exts: string[]): void {
   openssl(
     [
       'req',
@@ -36,20 +36,28 @@ export function makeCa(dir: string, cn: string): void {
       'ec_paramgen_curve:P-256',
       '-nodes',
       '-days',
-      '3650',
+      String(days),
       '-subj',
       `/CN=${cn}`,
       '-keyout',
-      'ca.key',
+      keyFile,
       '-out',
-      'ca.pem',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
+      certFile,
+      ...exts.flatMap((e) => ['-addext', e]),
     ],
     dir,
   );
+}
+
+/** A test CA (key + self-signed certificate) in `dir`. */
+export function makeCa(dir: string, cn: string): void {
+  selfSigned(dir, cn, 3650, 'ca.key', 'ca.pem', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
+}
+
+/** A self-signed certificate for `host` (no CA behind it), written as `cert.pem` / `key.pem` in `dir`. */
+export function selfSignedLeaf(dir: string, host: string, days: number): { certPath: string; keyPath: string } {
+  selfSigned(dir, host, days, 'key.pem', 'cert.pem', [`subjectAltName=DNS:${host}`]);
+  return { certPath: path.join(dir, 'cert.pem'), keyPath: path.join(dir, 'key.pem') };
 }
 
 /** A leaf for `sans` (e.g. `DNS:localhost,IP:127.0.0.1`) signed by the CA in `dir`, written as `<name>.pem` / `<name>.key`. */

@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { StorageError, UNSIGNED_PAYLOAD, awsEncodedPath, signV4Raw, type Addon, type StorageErrorCode } from '#storage';
+import {
+  StorageError,
+  UNSIGNED_PAYLOAD,
+  awsEncodedPath,
+  awsUriEncode,
+  signV4Raw,
+  type Addon,
+  type StorageErrorCode,
+} from '#storage';
 
 export interface RgwS3Options {
   url: string;
@@ -32,17 +40,9 @@ export interface RgwAnswer {
   body: string;
 }
 
-/** RFC 3986 unreserved characters stay; everything else is percent-encoded, '/' kept between segments. */
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-}
-
-/** encodeURIComponent plus the characters SigV4's canonical query encodes. */
+/** A query value in the encoding SigV4's canonical query uses (so RGW's check agrees). */
 export function queryValue(v: string): string {
-  return encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return awsUriEncode(v);
 }
 
 const KNOWN: readonly StorageErrorCode[] = [
@@ -90,7 +90,7 @@ export class RgwS3 {
 
   /** Sends the request as `owner`; answers of any status resolve, a dead RGW rejects with InternalError. */
   send(owner: Addon, r: RgwRequest): Promise<RgwAnswer> {
-    const rawPath = awsEncodedPath(r.key === undefined ? `/${r.bucket}` : `/${r.bucket}/${encodeKey(r.key)}`);
+    const rawPath = awsEncodedPath(r.key === undefined ? `/${r.bucket}` : `/${r.bucket}/${awsUriEncode(r.key, true)}`);
     const query = r.query ?? '';
     const body = r.body;
     const headers: Record<string, string> = { ...r.headers, host: this.base.host };

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { awsEncodedPath, signV4Raw } from '#storage';
+import { awsEncodedPath, awsUriEncode, signV4Raw } from '#storage';
 import type { WebsiteSource } from '../website/source.js';
 import { UpstreamUnavailableError } from './rgw-admin.js';
 
@@ -36,14 +36,6 @@ interface Answer {
 }
 
 const MAX_BODY = 1024 * 1024;
-
-/** RFC 3986 unreserved characters stay; '/' is kept between segments. */
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-}
 
 function xmlText(s: string): string {
   return s
@@ -157,7 +149,7 @@ export class SystemBucket {
     body: Buffer = Buffer.alloc(0),
     extra: Record<string, string> = {},
   ): Promise<Answer> {
-    const path = awsEncodedPath(key === '' ? `/${this.name}` : `/${this.name}/${encodeKey(key)}`);
+    const path = awsEncodedPath(key === '' ? `/${this.name}` : `/${this.name}/${awsUriEncode(key, true)}`);
     const headers = signV4Raw({
       method,
       rawPath: path,

@@ -30,6 +30,7 @@ import { LRUCache } from 'lru-cache';
 import {
   anonymousRead,
   awsEncodedPath,
+  awsUriEncode,
   signV4Raw,
   storedPolicy,
   UNSIGNED_PAYLOAD,
@@ -69,16 +70,8 @@ interface Answer {
   body: string;
 }
 
-/** RFC 3986 unreserved characters stay; everything else is percent-encoded, '/' kept between segments. */
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-}
-
 function objectPath(bucket: string, key: string): string {
-  return awsEncodedPath(`/${bucket}/${encodeKey(key)}`);
+  return awsEncodedPath(`/${bucket}/${awsUriEncode(key, true)}`);
 }
 
 function errorCode(xml: string): string {

@@ -6,6 +6,7 @@ import type { AuthInfo, AuthRequest, VerifiedAuth, VerifyOptions } from './types
 export type { AuthInfo, AuthRequest, V2AuthInfo, V4AuthInfo, VerifiedAuth, VerifyOptions } from './types.js';
 export { EMPTY_SHA256, UNSIGNED_PAYLOAD, MAX_PRESIGN_EXPIRES_SECONDS } from './types.js';
 export { parseAuth } from './parse.js';
+export { awsUriEncode } from './canonical.js';
 export { deriveSigningKey, chunkSignature, trailerSignature } from './sigv4.js';
 export { signV4, signV4Raw, awsEncodedPath, presignV4, signV2 } from './sign.js';
 export {

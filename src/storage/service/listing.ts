@@ -36,61 +36,94 @@ export function prefixSuccessor(s: string): string | null {
   return null;
 }
 
+/** What a grouped walk lists: keys under `prefix`, rolled up at `delimiter`, at most `maxKeys` entries. */
+export interface ListScope {
+  prefix: string;
+  delimiter: string;
+  maxKeys: number;
+}
+
+/** Where a grouped walk stands in the rows of one listing, and what it does with what it finds. */
+export interface GroupedWalk<T extends { key: string }> {
+  /** The rows after the cursor, in listing order, at most `limit`. */
+  fetch(limit: number): T[];
+  /** A row is listed: the cursor moves past it. */
+  listed(row: T): void;
+  /** `row` rolled up into `commonPrefix`: the cursor jumps to the first key >= `from`, past the group. */
+  rolledUp(commonPrefix: string, from: string, row: T): void;
+}
+
 /**
- * ListObjects semantics (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html):
- * keys under `prefix`, those containing `delimiter` after the prefix rolled up into one common
- * prefix each, both counted against max-keys. A group is skipped in one query rather than
- * key by key, so a page costs O(page) even over millions of keys.
+ * The delimiter / CommonPrefixes walk shared by ListObjects and ListObjectVersions
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html): rows under the
+ * prefix, those containing the delimiter after the prefix rolled up into one common prefix
+ * each, both counted against max-keys. A group is skipped in one query rather than row by row,
+ * so a page costs O(page) even over millions of keys. Returns whether the page is truncated.
  */
-export function listPage<T extends { key: string }>(fetch: RowFetcher<T>, q: ListQuery): ListPage<T> {
-  const page: ListPage<T> = { contents: [], commonPrefixes: [], isTruncated: false, next: null };
-  if (q.maxKeys <= 0) return page;
-  let after = q.after;
-  let from = q.prefix;
-  // A marker that is itself a common prefix (a previous page's NextMarker) resumes after the whole group.
-  if (q.delimiter && after.startsWith(q.prefix) && after.length > q.prefix.length) {
-    const idx = after.indexOf(q.delimiter, q.prefix.length);
-    if (idx >= 0 && idx + q.delimiter.length === after.length) from = maxString(from, prefixSuccessor(after) ?? after);
-  }
+export function walkGrouped<T extends { key: string }>(q: ListScope, walk: GroupedWalk<T>): boolean {
+  if (q.maxKeys <= 0) return false;
   let count = 0;
   // After a roll-up only the next row is known to be needed (it may start another group): fetch
-  // one, doubling back up to BATCH while plain keys follow, so a page of 1000 groups reads ~1000
+  // one, doubling back up to BATCH while plain rows follow, so a page of 1000 groups reads ~1000
   // rows instead of 1000 batches of 1000.
   let limit = BATCH;
   for (;;) {
-    const rows = fetch(after, from, limit);
-    if (rows.length === 0) return page;
+    const rows = walk.fetch(limit);
+    if (rows.length === 0) return false;
     let regroup = false;
     for (const row of rows) {
-      if (!row.key.startsWith(q.prefix)) return page;
+      if (!row.key.startsWith(q.prefix)) return false;
       const idx = q.delimiter ? row.key.indexOf(q.delimiter, q.prefix.length) : -1;
-      if (count === q.maxKeys) {
-        page.isTruncated = true;
-        return page;
-      }
+      if (count === q.maxKeys) return true;
       count++;
       if (idx >= 0) {
         const cp = row.key.slice(0, idx + q.delimiter.length);
-        page.commonPrefixes.push(cp);
-        page.next = cp;
         const succ = prefixSuccessor(cp);
-        if (succ === null) return page;
-        after = row.key;
-        from = succ;
+        walk.rolledUp(cp, succ ?? cp, row);
+        if (succ === null) return false;
         regroup = true;
         break;
       }
-      page.contents.push(row);
-      page.next = row.key;
-      after = row.key;
+      walk.listed(row);
     }
     if (regroup) {
       limit = 1;
       continue;
     }
-    if (rows.length < limit) return page;
+    if (rows.length < limit) return false;
     limit = Math.min(BATCH, limit * 2);
   }
+}
+
+/** Whether a marker is itself a common prefix of this listing (a previous page's NextMarker). */
+export function isCommonPrefixMarker(q: ListScope, marker: string): boolean {
+  if (!q.delimiter || !marker.startsWith(q.prefix) || marker.length <= q.prefix.length) return false;
+  const idx = marker.indexOf(q.delimiter, q.prefix.length);
+  return idx >= 0 && idx + q.delimiter.length === marker.length;
+}
+
+/** ListObjects: the grouped walk over current objects, cursor (after, from). */
+export function listPage<T extends { key: string }>(fetch: RowFetcher<T>, q: ListQuery): ListPage<T> {
+  const page: ListPage<T> = { contents: [], commonPrefixes: [], isTruncated: false, next: null };
+  let after = q.after;
+  let from = q.prefix;
+  // A marker that is a common prefix resumes after the whole group.
+  if (isCommonPrefixMarker(q, after)) from = maxString(from, prefixSuccessor(after) ?? after);
+  page.isTruncated = walkGrouped(q, {
+    fetch: (limit) => fetch(after, from, limit),
+    listed: (row) => {
+      page.contents.push(row);
+      page.next = row.key;
+      after = row.key;
+    },
+    rolledUp: (cp, succ, row) => {
+      page.commonPrefixes.push(cp);
+      page.next = cp;
+      after = row.key;
+      from = succ;
+    },
+  });
+  return page;
 }
 
 function maxString(a: string, b: string): string {

@@ -1,7 +1,7 @@
 import { CURRENT_SEQ, type StoredVersion } from '../meta/version-repo.js';
 import type { VersionInfo } from '../types.js';
 import { versionIdStamp } from './ids.js';
-import { prefixSuccessor } from './listing.js';
+import { isCommonPrefixMarker, prefixSuccessor, walkGrouped } from './listing.js';
 
 export interface VersionListQuery {
   prefix: string;
@@ -28,9 +28,8 @@ const BATCH = 1000;
 
 /**
  * ListObjectVersions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html):
- * keys in order, each key's versions newest first, delete markers included; keys with the
- * delimiter after the prefix roll up into one common prefix each. Versions and common prefixes
- * both count against max-keys. `seqOfMarker` finds where the version-id-marker sits in the key's
+ * keys in order, each key's versions newest first, delete markers included, through the
+ * grouped walk of ListObjects (walkGrouped). `seqOfMarker` finds where the version-id-marker sits in the key's
  * history (null when that version is gone: see resumeAfterMissing).
  */
 export function listVersionsPage(
@@ -52,56 +51,32 @@ export function listVersionsPage(
   let afterSeq = -1;
   if (q.versionIdMarker !== null && q.keyMarker !== '')
     afterSeq = seqOfMarker(q.keyMarker, q.versionIdMarker) ?? resumeAfterMissing(fetch, q.keyMarker, q.versionIdMarker);
-  // A key-marker that is itself a common prefix (a previous page's NextKeyMarker) resumes after the whole group.
-  if (q.delimiter && afterKey.startsWith(q.prefix) && afterKey.length > q.prefix.length) {
-    const idx = afterKey.indexOf(q.delimiter, q.prefix.length);
-    if (idx >= 0 && idx + q.delimiter.length === afterKey.length) {
-      const succ = prefixSuccessor(afterKey);
-      if (succ === null) return page;
-      if (succ > start) start = succ;
-    }
+  // A key-marker that is a common prefix resumes after the whole group.
+  if (isCommonPrefixMarker(q, afterKey)) {
+    const succ = prefixSuccessor(afterKey);
+    if (succ === null) return page;
+    if (succ > start) start = succ;
   }
-  let count = 0;
-  let limit = BATCH;
-  for (;;) {
-    const rows = fetch(start, afterKey, afterSeq, limit);
-    if (rows.length === 0) return page;
-    let regroup = false;
-    for (const row of rows) {
-      if (!row.key.startsWith(q.prefix)) return page;
-      const idx = q.delimiter ? row.key.indexOf(q.delimiter, q.prefix.length) : -1;
-      if (count === q.maxKeys) {
-        page.isTruncated = true;
-        return page;
-      }
-      count++;
-      if (idx >= 0) {
-        const cp = row.key.slice(0, idx + q.delimiter.length);
-        page.commonPrefixes.push(cp);
-        page.nextKeyMarker = cp;
-        page.nextVersionIdMarker = null;
-        const succ = prefixSuccessor(cp);
-        if (succ === null) return page;
-        start = succ;
-        afterKey = '';
-        afterSeq = -1;
-        regroup = true;
-        break;
-      }
+  page.isTruncated = walkGrouped(q, {
+    fetch: (limit) => fetch(start, afterKey, afterSeq, limit),
+    listed: (row) => {
       const { seq: _seq, ...version } = row;
       page.versions.push(version);
       page.nextKeyMarker = row.key;
       page.nextVersionIdMarker = row.versionId;
       afterKey = row.key;
       afterSeq = row.seq;
-    }
-    if (regroup) {
-      limit = 1;
-      continue;
-    }
-    if (rows.length < limit) return page;
-    limit = Math.min(BATCH, limit * 2);
-  }
+    },
+    rolledUp: (cp, succ) => {
+      page.commonPrefixes.push(cp);
+      page.nextKeyMarker = cp;
+      page.nextVersionIdMarker = null;
+      start = succ;
+      afterKey = '';
+      afterSeq = -1;
+    },
+  });
+  return page;
 }
 
 /**
