@@ -113,9 +113,14 @@ if [ $FRESH = 0 ]; then
   . "$CEPH_DIR/params"
 else
   if [ -z "${RGW_PORT:-}" ]; then
-    # A block of 72 ports (rgw, mon v2+v1, 50 for the OSD) where nothing listens yet.
+    # A block of 72 ports (rgw, mon v2+v1, 50 for the OSD) where nothing listens yet, below the
+    # kernel's ephemeral range: a port in that range can be taken as the source port of any
+    # outgoing connection between this check and the daemon's bind (a mon that cannot bind never
+    # reaches quorum).
+    eph_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "${eph_low:-0}" -gt 12000 ] 2>/dev/null || eph_low=32768
     for _ in $(seq 1 50); do
-      base=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+      base=$(( 10000 + (RANDOM * 32768 + RANDOM) % (eph_low - 10000 - 72) ))
       free=1
       for p in $base $((base+10)) $((base+11)); do listening "$p" && { free=0; break; }; done
       [ $free = 1 ] && break
