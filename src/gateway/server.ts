@@ -72,7 +72,6 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
           if (rec) {
             rec.side = 'website';
             rec.bucket = target.bucket;
-            res.setHeader('x-request-id', rec.requestId);
           }
           if (opts.tls?.website(req, res, secure)) return;
           return opts.website.serve(req, res, { bucket: target.bucket, secure });
@@ -83,7 +82,6 @@ export function createGatewayHandler(opts: GatewayOptions): (req: IncomingMessag
           if (rec) {
             rec.side = 'website';
             rec.bucket = target.bucket;
-            res.setHeader('x-request-id', rec.requestId);
           }
           return opts.website.preflight(req, res, { bucket: target.bucket, secure });
         }

@@ -2,6 +2,7 @@
  * The plain-HTTP side of HTTPS: the ACME HTTP-01 responder, the HTTP -> HTTPS redirect and HSTS.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordOf } from '../../shared/request-record.js';
 import { splitHostPort } from '../host.js';
 
 /**
@@ -96,7 +97,13 @@ export function websiteHttps(req: IncomingMessage, res: ServerResponse, secure: 
   const host = requestHost(req);
   if (port === null || host === null || !policy.hasCertificate(host)) return false;
   const location = `https://${host}${port === 443 ? '' : `:${port}`}${req.url ?? '/'}`;
-  res.writeHead(308, { location, 'content-length': 0, 'cache-control': 'no-store' });
+  const id = recordOf(res)?.requestId;
+  res.writeHead(308, {
+    location,
+    'content-length': 0,
+    'cache-control': 'no-store',
+    ...(id === undefined ? {} : { 'x-request-id': id }),
+  });
   res.end();
   return true;
 }

@@ -70,15 +70,29 @@ function requestContext(req: IncomingMessage, secure: boolean): RequestContext {
   };
 }
 
-/** CORS headers of an actual request, from the bucket's rules (cors.html). */
-function corsExtra(req: IncomingMessage, slot: BucketSlot): Extra {
+/**
+ * The request id every website answer carries. It goes into the header list given to
+ * writeHead rather than through setHeader: one setHeader call sends Node's writeHead down its
+ * slow path (every listed header validated and copied again), which cost the cached page about
+ * 5% of its speed.
+ */
+function idExtra(res: ServerResponse): Extra {
+  const rec = recordOf(res);
+  return rec === undefined ? null : ['x-request-id', rec.requestId];
+}
+
+/** CORS headers of an actual request, from the bucket's rules (cors.html), after `base`. */
+function corsExtra(req: IncomingMessage, slot: BucketSlot, base: Extra): Extra {
   const origin = req.headers.origin;
   const rules = slot.bucket?.cors;
-  if (origin === undefined || origin === '' || !rules) return null;
+  if (origin === undefined || origin === '' || !rules) return base;
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const rule = matchCorsRule(rules, origin, method, []);
-  if (rule === null) return null;
-  return Object.entries(corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method })).flat();
+  if (rule === null) return base;
+  const cors = Object.entries(
+    corsResponseHeaders(rule, origin, { preflight: false, requestHeaders: [], method }),
+  ).flat();
+  return base === null ? cors : base.concat(cors);
 }
 
 class PausedError extends SourceUnavailableError {}
@@ -253,8 +267,9 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
   ): Promise<void> {
     const slot = await currentSlot(t.bucket);
     const bucket = slot.bucket;
-    if (bucket === null) return sendPage(req, res, builtinPage(404), null);
-    const extra = corsExtra(req, slot);
+    const base = idExtra(res);
+    if (bucket === null) return sendPage(req, res, builtinPage(404), base);
+    const extra = corsExtra(req, slot, base);
     const protocol = t.secure ? 'https' : 'http';
     const all = slot.config.redirectAllRequestsTo;
     if (all !== undefined) {
@@ -291,18 +306,18 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
       res.destroy();
       return;
     }
-    sendPage(req, res, builtinPage(e instanceof SourceUnavailableError ? 503 : 500), null);
+    sendPage(req, res, builtinPage(e instanceof SourceUnavailableError ? 503 : 500), idExtra(res));
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, t: WebsiteTarget, retried = false): void {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
-      sendPage(req, res, builtinPage(405), null, ['Allow', 'GET, HEAD, OPTIONS']);
+      sendPage(req, res, builtinPage(405), idExtra(res), ['Allow', 'GET, HEAD, OPTIONS']);
       req.resume();
       return;
     }
     const url = req.url ?? '/';
-    if (url.charCodeAt(0) !== 47 /* '/' */) return sendPage(req, res, builtinPage(400), null);
+    if (url.charCodeAt(0) !== 47 /* '/' */) return sendPage(req, res, builtinPage(400), idExtra(res));
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
@@ -323,7 +338,7 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
           const rec = recordOf(res);
           if (rec) rec.cache = 'hit';
           try {
-            const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot));
+            const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot, idExtra(res)));
             if (done !== undefined) done.catch((e: unknown) => recover(req, res, t, e, retried));
           } catch (e) {
             // A throw here would escape the request listener and take the process down.
@@ -354,15 +369,16 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
 
   async function preflightAsync(req: IncomingMessage, res: ServerResponse, t: WebsiteTarget): Promise<void> {
     const slot = await currentSlot(t.bucket);
-    if (slot.bucket === null) return sendPage(req, res, builtinPage(404), null);
+    const base = idExtra(res);
+    if (slot.bucket === null) return sendPage(req, res, builtinPage(404), base);
     const origin = firstHeader(req.headers.origin);
     const method = firstHeader(req.headers['access-control-request-method']);
-    if (!origin || !method) return sendPage(req, res, builtinPage(400), null);
+    if (!origin || !method) return sendPage(req, res, builtinPage(400), base);
     const requested = parseCorsRequestHeaders(req.headers['access-control-request-headers']);
     const rule = slot.bucket.cors ? matchCorsRule(slot.bucket.cors, origin, method, requested) : null;
-    if (rule === null) return sendPage(req, res, builtinPage(403), null);
+    if (rule === null) return sendPage(req, res, builtinPage(403), base);
     const headers = corsResponseHeaders(rule, origin, { preflight: true, requestHeaders: requested, method });
-    res.writeHead(200, { ...headers, 'Content-Length': '0' });
+    res.writeHead(200, [...Object.entries(headers).flat(), 'Content-Length', '0', ...(base ?? [])]);
     res.end();
   }
 
