@@ -71,7 +71,7 @@ const rows: Row[] = [
   { name: 'lower-case options', method: 'options', expected: 'cors-preflight' },
   // Signed
   { name: 'Authorization header (SigV4)', headers: { authorization: SIGV4 }, expected: 's3' },
-  { name: 'Authorization header (SigV2)', headers: { Authorization: 'AWS AKID:sig' }, expected: 's3' },
+  { name: 'Authorization header (SigV2)', headers: { authorization: 'AWS AKID:sig' }, expected: 's3' },
   { name: 'Authorization as an array', headers: { authorization: ['AWS AKID:sig'] }, expected: 's3' },
   { name: 'empty Authorization is anonymous', headers: { authorization: '' }, expected: 'website' },
   {

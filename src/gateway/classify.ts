@@ -11,6 +11,7 @@ export interface ClassifyInput {
   target: HostTarget;
   /** The query string without the leading '?', still percent-encoded. */
   rawQuery: string;
+  /** Names lower-cased, as Node gives them. */
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -48,7 +49,11 @@ export const S3_LISTING_PARAMS: ReadonlySet<string> = new Set([
   'start-after',
 ]);
 
-export function queryParamNames(rawQuery: string): string[] {
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+export function queryParamNames(rawQuery: string): readonly string[] {
+  // Most page views have no query: no split, no array.
+  if (rawQuery === '') return NO_NAMES;
   const names: string[] = [];
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
@@ -63,15 +68,12 @@ export function queryParamNames(rawQuery: string): string[] {
   return names;
 }
 
+/** Node gives header names lower-cased (http.IncomingMessage.headers; HTTP/2 requires it). */
 function headerValue(headers: ClassifyInput['headers'], name: string): string | undefined {
-  // for...in, not Object.entries: this runs on every page view and should not allocate.
-  for (const k in headers) {
-    const v = headers[k];
-    if (v === undefined || k.toLowerCase() !== name) continue;
-    const s = Array.isArray(v) ? v.join(',') : v;
-    if (s !== '') return s;
-  }
-  return undefined;
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  const s = Array.isArray(v) ? v.join(',') : v;
+  return s === '' ? undefined : s;
 }
 
 /** Signed by SigV4 or SigV2, in the header or the query (presigned URL). */

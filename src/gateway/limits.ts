@@ -114,6 +114,22 @@ interface Tracked {
   body: BodyWatch | null;
 }
 
+const TRACKED = Symbol('cellar.tracked');
+type TrackedResponse = ServerResponse & { [TRACKED]?: Tracked };
+
+/**
+ * The answer is out: the connection is idle again once no other request on it is active. One
+ * shared listener rather than a closure per request (the cached page's path is short).
+ */
+function answered(this: TrackedResponse): void {
+  const t = this[TRACKED];
+  if (t === undefined) return;
+  if (t.body?.res === this) t.body = null;
+  if (--t.active > 0) return;
+  t.phase = 'idle';
+  t.bytesAtIdle = t.socket.bytesRead;
+}
+
 interface BodyWatch {
   req: IncomingMessage;
   /** Body bytes received so far: the socket's count, or under HTTP/2 the stream's. */
@@ -214,12 +230,8 @@ export function guardServer(server: Server | SecureServer, handler: RequestListe
     // Nothing reads a GET or HEAD body: answer, then close instead of reading it to reuse the connection.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) closeAfter(res);
     else if (hasBody) t.body = watchBody(req, res, continuePending);
-    res.once('finish', () => {
-      if (t.body?.res === res) t.body = null;
-      if (--t.active > 0) return;
-      t.phase = 'idle';
-      t.bytesAtIdle = t.socket.bytesRead;
-    });
+    (res as TrackedResponse)[TRACKED] = t;
+    res.on('finish', answered);
   };
   // Before the handler, which may answer synchronously.
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, false));
