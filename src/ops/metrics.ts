@@ -4,6 +4,7 @@
  * number of series stays bounded however the service is used.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TallyHistogram, type HistogramSeries } from './tally-histogram.js';
 import type { AccessEntry } from './access-log.js';
 
 export interface CertSummary {
@@ -25,6 +26,20 @@ export interface Metrics {
   commit(seconds: number): void;
   acmeOrder(outcome: 'issued' | 'failed', reason: 'on-demand' | 'renewal'): void;
   setSources(s: MetricSources): void;
+  /** Lines the access log dropped so far (its destination could not keep up). */
+  setAccessLogDrops(read: () => number): void;
+  /** Called before each scrape: hands over requests finished but not yet counted. */
+  setPending(hand: () => void): void;
+}
+
+/** What one (side, operation) series gathered since the last scrape. */
+interface Tally {
+  labels: { side: string; operation: string };
+  /** Requests by status class, index 1-5 (1xx-5xx). */
+  byClass: number[];
+  bytesIn: number;
+  bytesOut: number;
+  latency: HistogramSeries;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -50,36 +65,95 @@ export function createMetrics(): Metrics {
     return certRead;
   };
 
+  /**
+   * The per-request counters are tallied in plain objects and handed to prom-client when it is
+   * scraped (each counter's collect() drains the tallies): prom-client hashes and validates the
+   * label set on every inc(), about 0.2 µs a call and five calls a request, a visible share of a
+   * cached page's cost. The latency histogram counts into the same tally (tally-histogram.ts).
+   */
+  const tallies = new Map<string, Map<string, Tally>>();
+  const protocolTally = new Map<string, number>();
+  const cacheTally = { hit: 0, miss: 0 };
+  let pending: (() => void) | null = null;
+  const drain = (): void => {
+    pending?.();
+    for (const bySide of tallies.values())
+      for (const t of bySide.values()) {
+        for (let c = 1; c < t.byClass.length; c++)
+          if (t.byClass[c]! > 0) {
+            requests.inc({ side: t.labels.side, operation: t.labels.operation, status_class: `${c}xx` }, t.byClass[c]!);
+            t.byClass[c] = 0;
+          }
+        if (t.bytesIn > 0) bytes.inc({ side: t.labels.side, direction: 'in' }, t.bytesIn);
+        if (t.bytesOut > 0) bytes.inc({ side: t.labels.side, direction: 'out' }, t.bytesOut);
+        t.bytesIn = 0;
+        t.bytesOut = 0;
+      }
+    for (const [protocol, n] of protocolTally)
+      if (n > 0) {
+        protocols.inc({ protocol }, n);
+        protocolTally.set(protocol, 0);
+      }
+    for (const result of ['hit', 'miss'] as const)
+      if (cacheTally[result] > 0) {
+        cacheRequests.inc({ result }, cacheTally[result]);
+        cacheTally[result] = 0;
+      }
+  };
+  const tallyOf = (side: string, operation: string): Tally => {
+    let bySide = tallies.get(side);
+    if (bySide === undefined) {
+      bySide = new Map();
+      tallies.set(side, bySide);
+    }
+    let t = bySide.get(operation);
+    if (t === undefined) {
+      t = {
+        labels: { side, operation },
+        byClass: [0, 0, 0, 0, 0, 0],
+        bytesIn: 0,
+        bytesOut: 0,
+        latency: duration.seriesOf(`${side}\0${operation}`, { side, operation }),
+      };
+      bySide.set(operation, t);
+    }
+    return t;
+  };
+
   const requests = new Counter({
     name: 'cellar_requests_total',
     help: 'Requests answered, by side, S3 operation and status class',
     labelNames: ['side', 'operation', 'status_class'] as const,
     registers: [registry],
+    collect: drain,
   });
-  const duration = new Histogram({
-    name: 'cellar_request_duration_seconds',
-    help: 'Time from the request headers to the end of the answer',
-    labelNames: ['side', 'operation'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const duration = new TallyHistogram(
+    'cellar_request_duration_seconds',
+    'Time from the request headers to the end of the answer',
+    LATENCY_BUCKETS,
+    drain,
+  );
+  registry.registerMetric(duration.asMetric());
   const bytes = new Counter({
     name: 'cellar_http_bytes_total',
     help: 'Bytes on the wire (headers included), by side and direction',
     labelNames: ['side', 'direction'] as const,
     registers: [registry],
+    collect: drain,
   });
   const protocols = new Counter({
     name: 'cellar_requests_by_protocol_total',
     help: 'Requests answered, by HTTP version (HTTP/2 only on the HTTPS listener)',
     labelNames: ['protocol'] as const,
     registers: [registry],
+    collect: drain,
   });
   const cacheRequests = new Counter({
     name: 'cellar_website_cache_requests_total',
     help: 'Website requests answered from the cached hot path (hit) or not (miss)',
     labelNames: ['result'] as const,
     registers: [registry],
+    collect: drain,
   });
   new Gauge({
     name: 'cellar_website_cache_bytes',
@@ -100,6 +174,20 @@ export function createMetrics(): Metrics {
       if (c && c.evictions > evictionsSeen) {
         this.inc(c.evictions - evictionsSeen);
         evictionsSeen = c.evictions;
+      }
+    },
+  });
+  let readDrops: (() => number) | null = null;
+  let dropsSeen = 0;
+  new Counter({
+    name: 'cellar_access_log_dropped_lines_total',
+    help: 'Access-log lines dropped because the destination could not keep up (16 MiB waiting)',
+    registers: [registry],
+    collect() {
+      const n = readDrops?.() ?? 0;
+      if (n > dropsSeen) {
+        this.inc(n - dropsSeen);
+        dropsSeen = n;
       }
     },
   });
@@ -156,19 +244,24 @@ export function createMetrics(): Metrics {
   return {
     registry,
     request(e) {
-      const side = e.rec.side;
-      const operation = e.rec.op ?? '';
-      requests.inc({ side, operation, status_class: `${Math.floor(e.status / 100)}xx` });
-      duration.observe({ side, operation }, e.durationMs / 1000);
-      bytes.inc({ side, direction: 'in' }, e.bytesIn);
-      bytes.inc({ side, direction: 'out' }, e.bytesOut);
-      protocols.inc({ protocol: e.protocol });
-      if (e.rec.cache !== null) cacheRequests.inc({ result: e.rec.cache });
+      const t = tallyOf(e.rec.side, e.rec.op ?? '');
+      t.byClass[Math.min(5, Math.max(1, Math.floor(e.status / 100)))]!++;
+      t.bytesIn += e.bytesIn;
+      t.bytesOut += e.bytesOut;
+      duration.observe(t.latency, e.durationMs / 1000);
+      protocolTally.set(e.protocol, (protocolTally.get(e.protocol) ?? 0) + 1);
+      if (e.rec.cache !== null) cacheTally[e.rec.cache]++;
     },
     commit: (s) => commits.observe(s),
     acmeOrder: (outcome, reason) => acme.inc({ outcome, reason }),
     setSources(s) {
       sources = s;
+    },
+    setAccessLogDrops(read) {
+      readDrops = read;
+    },
+    setPending(hand) {
+      pending = hand;
     },
   };
 }
