@@ -169,7 +169,7 @@ export async function startCellar(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningCellar> {
-  const obs = new Observability(config.accessLog);
+  const obs = new Observability({ destination: config.accessLog, level: config.accessLogLevel });
   const storage = await Storage.open({
     dataDir: config.dataDir,
     maxObjectSize: config.maxObjectSize,
@@ -342,7 +342,7 @@ export async function startCellar(
     await Promise.all([closeNow(server), admin && closeNow(admin.server)]);
     await tls?.close();
     storage.close();
-    obs.accessLog?.flush();
+    await obs.close();
   };
   return {
     config,
@@ -363,7 +363,7 @@ export async function startCellar(
       await drain(obs, [server], () => tls?.stopAccepting(), deadlineMs, logger);
       await close();
     },
-    reopenLogs: async () => obs.accessLog?.reopen(),
+    reopenLogs: () => obs.reopenLog(),
   };
 }
 
@@ -464,7 +464,7 @@ export async function startUpstreamGateway(
     classify: classifyS3,
     logger,
   });
-  const obs = new Observability(config.accessLog);
+  const obs = new Observability({ destination: config.accessLog, level: config.accessLogLevel });
   const system = systemBucketOf(config);
   const proofSecret = fleetProofSecret(system, config.dataDir);
   const source = withoutSystemBucket(
@@ -607,7 +607,7 @@ export async function startUpstreamGateway(
     addons.close();
     ownerBuckets.close();
     system.close();
-    obs.accessLog?.flush();
+    await obs.close();
   };
   return {
     config,
@@ -624,6 +624,6 @@ export async function startUpstreamGateway(
       await drain(obs, [server], () => tls?.stopAccepting(), deadlineMs, logger);
       await close();
     },
-    reopenLogs: async () => obs.accessLog?.reopen(),
+    reopenLogs: () => obs.reopenLog(),
   };
 }

@@ -9,7 +9,12 @@ import http from 'node:http';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketCorsCommand,
+  PutBucketWebsiteCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { startTestCellar } from './helpers/cellar.js';
 
 type Line = Record<string, unknown>;
@@ -21,14 +26,23 @@ function lines(file: string): Line[] {
     .map((l) => JSON.parse(l) as Line);
 }
 
-function get(port: number, p: string, host: string): Promise<http.IncomingMessage> {
+function get(
+  port: number,
+  p: string,
+  host: string,
+  o: { method?: string; headers?: Record<string, string> } = {},
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: p, headers: { host } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res));
-      })
-      .on('error', reject);
+      .request(
+        { host: '127.0.0.1', port, path: p, method: o.method ?? 'GET', headers: { host, ...o.headers } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res));
+        },
+      )
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -106,7 +120,7 @@ test('after logrotate moves the file, reopening writes a new one', { timeout: 30
   try {
     const first = await fetch(`${t.endpoint}/before`);
     await first.arrayBuffer();
-    t.cellar.obs.accessLog!.flush();
+    t.cellar.obs.flush();
     renameSync(file, `${file}.1`);
     await t.cellar.reopenLogs();
     const second = await fetch(`${t.endpoint}/after`);
@@ -120,6 +134,85 @@ test('after logrotate moves the file, reopening writes a new one', { timeout: 30
       lines(file).map((l) => l.path),
       ['/after'],
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every kind of website answer carries x-request-id, and its log line has the same id', {
+  timeout: 30_000,
+}, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-log-'));
+  const file = path.join(dir, 'access.log');
+  const t = await startTestCellar({ accessLog: file });
+  try {
+    const s3 = t.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'kinds', ACL: 'public-read' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'kinds',
+        Key: 'index.html',
+        Body: '<p>k</p>',
+        ACL: 'public-read',
+        ContentType: 'text/html',
+      }),
+    );
+    await s3.send(
+      new PutBucketWebsiteCommand({
+        Bucket: 'kinds',
+        WebsiteConfiguration: {
+          IndexDocument: { Suffix: 'index.html' },
+          RoutingRules: [{ Condition: { KeyPrefixEquals: 'old/' }, Redirect: { ReplaceKeyPrefixWith: 'new/' } }],
+        },
+      }),
+    );
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: 'kinds',
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET'] }] },
+      }),
+    );
+    const host = `kinds.localhost:${t.port}`;
+    const first = await get(t.port, '/index.html', host);
+    const etag = String(first.headers.etag);
+    const answers: [string, http.IncomingMessage, number][] = [
+      ['miss', first, 200],
+      ['hit', await get(t.port, '/index.html', host), 200],
+      ['304', await get(t.port, '/index.html', host, { headers: { 'if-none-match': etag } }), 304],
+      ['range', await get(t.port, '/index.html', host, { headers: { range: 'bytes=0-1' } }), 206],
+      ['HEAD', await get(t.port, '/index.html', host, { method: 'HEAD' }), 200],
+      ['error page', await get(t.port, '/missing.html', host), 404],
+      ['routing redirect', await get(t.port, '/old/page.html', host), 301],
+      ['CORS GET', await get(t.port, '/index.html', host, { headers: { origin: 'https://app.example' } }), 200],
+      [
+        'preflight',
+        await get(t.port, '/index.html', host, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+        }),
+        200,
+      ],
+      [
+        'refused preflight',
+        await get(t.port, '/index.html', host, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+        }),
+        403,
+      ],
+    ];
+    await t.stop();
+    const byId = new Map(lines(file).map((l) => [l.requestId, l]));
+    for (const [name, res, status] of answers) {
+      assert.equal(res.statusCode, status, name);
+      const id = res.headers['x-request-id'];
+      assert.match(String(id), /^[0-9A-F]{16}$/, `${name}: x-request-id`);
+      const line = byId.get(id);
+      assert.ok(line, `${name}: no log line for ${String(id)}`);
+      assert.equal(line.status, status, name);
+      assert.equal(line.side, 'website', name);
+    }
+    assert.equal(new Set(answers.map(([, r]) => r.headers['x-request-id'])).size, answers.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

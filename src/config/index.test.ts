@@ -30,18 +30,22 @@ test('operations settings: admin listener, token, access log, shutdown deadline'
   assert.equal(d.adminHost, '127.0.0.1');
   assert.equal(d.adminToken, '');
   assert.equal(d.accessLog, '');
+  assert.equal(d.accessLogLevel, 'info');
   assert.equal(d.shutdownDeadlineMs, 30_000);
   const c = loadConfig({
     CELLAR_ADMIN_PORT: 'off',
     CELLAR_ADMIN_HOST: '0.0.0.0',
     CELLAR_ADMIN_TOKEN: 'a-long-enough-token',
     CELLAR_ACCESS_LOG: '/var/log/cellar/access.log',
+    CELLAR_ACCESS_LOG_LEVEL: 'warn',
     CELLAR_SHUTDOWN_DEADLINE_MS: '0',
   });
   assert.equal(c.adminPort, null);
   assert.equal(c.adminHost, '0.0.0.0');
   assert.equal(c.adminToken, 'a-long-enough-token');
   assert.equal(c.accessLog, '/var/log/cellar/access.log');
+  assert.equal(c.accessLogLevel, 'warn');
+  assert.throws(() => loadConfig({ CELLAR_ACCESS_LOG_LEVEL: 'loud' }), /CELLAR_ACCESS_LOG_LEVEL/);
   assert.equal(c.shutdownDeadlineMs, 0);
   assert.equal(loadConfig({ CELLAR_ADMIN_PORT: '0' }).adminPort, 0);
   assert.equal(d.dashboardSessionSeconds, 28_800);

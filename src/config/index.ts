@@ -107,6 +107,8 @@ export interface Config {
   dashboardSessionSeconds: number;
   /** Access log: empty = stdout, `off` = none, else a file (reopened on SIGHUP). */
   accessLog: string;
+  /** info: every request; warn: 4xx and cut answers; error: 5xx only; silent: no access log. */
+  accessLogLevel: LogLevel;
   /** On SIGTERM, how long in-flight requests may take to finish before their connections are cut. */
   shutdownDeadlineMs: number;
 }
@@ -195,6 +197,7 @@ const SETTINGS: { key: keyof Config; env: string; kind: Kind }[] = [
   { key: 'adminToken', env: 'CELLAR_ADMIN_TOKEN', kind: 'string' },
   { key: 'dashboardSessionSeconds', env: 'CELLAR_DASHBOARD_SESSION_SECONDS', kind: 'int' },
   { key: 'accessLog', env: 'CELLAR_ACCESS_LOG', kind: 'string' },
+  { key: 'accessLogLevel', env: 'CELLAR_ACCESS_LOG_LEVEL', kind: 'level' },
   { key: 'shutdownDeadlineMs', env: 'CELLAR_SHUTDOWN_DEADLINE_MS', kind: 'int' },
 ];
 

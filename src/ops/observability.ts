@@ -3,9 +3,13 @@
  * composition root makes one and wraps each request listener with it).
  */
 import type { Side } from '../shared/request-record.js';
-import { createAccessLog, type AccessEntry, type AccessLog } from './access-log.js';
+import { createAccessLog, type AccessEntry, type AccessLog, type AccessLogOptions } from './access-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { observeRequests, requestIds, type Listener } from './observe.js';
+
+/** Finished requests are logged and counted in batches of this many (or every BATCH_MS). */
+const BATCH = 256;
+const BATCH_MS = 100;
 
 export class Observability {
   readonly metrics: Metrics = createMetrics();
@@ -13,9 +17,23 @@ export class Observability {
   private readonly nextId = requestIds();
   private inflight = 0;
   private idle: (() => void)[] = [];
+  /**
+   * Finished requests not yet logged and counted. Handling them in batches keeps the formatting
+   * and counting code hot in the CPU's caches: done one request at a time, between two
+   * requests' network and parsing work, the same code took several times longer (the cached
+   * page lost 15% to it, measured with bench scenario a).
+   */
+  private readonly finished: AccessEntry[] = [];
+  private readonly timer: NodeJS.Timeout;
 
-  constructor(accessLogDestination: string) {
-    this.accessLog = createAccessLog(accessLogDestination);
+  constructor(accessLog: AccessLogOptions) {
+    this.accessLog = createAccessLog(accessLog);
+    const log = this.accessLog;
+    if (log !== null) this.metrics.setAccessLogDrops(() => log.dropped);
+    // A scrape sees every request that finished before it.
+    this.metrics.setPending(() => this.drain());
+    this.timer = setInterval(() => this.drain(), BATCH_MS);
+    this.timer.unref();
   }
 
   /** `listener` with a request record, an access-log line and metrics per request. */
@@ -25,15 +43,45 @@ export class Observability {
       nextId: this.nextId,
       done: (e: AccessEntry) => {
         this.inflight--;
-        this.accessLog?.write(e);
-        this.metrics.request(e);
-        if (this.inflight === 0) for (const f of this.idle.splice(0)) f();
+        if (this.finished.push(e) >= BATCH) this.drain();
+        if (this.inflight === 0 && this.idle.length > 0) for (const f of this.idle.splice(0)) f();
       },
     });
     return (req, res) => {
       this.inflight++;
       observed(req, res);
     };
+  }
+
+  /** Logs and counts the finished requests waiting for their batch. */
+  drain(): void {
+    const batch = this.finished;
+    const log = this.accessLog;
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      log?.write(e);
+      this.metrics.request(e);
+    }
+    batch.length = 0;
+  }
+
+  /** Writes out every finished request's line. */
+  flush(): void {
+    this.drain();
+    this.accessLog?.flush();
+  }
+
+  /** SIGHUP: lines of requests finished so far go to the old file, later ones to the new. */
+  reopenLog(): Promise<void> {
+    this.drain();
+    return this.accessLog?.reopen() ?? Promise.resolve();
+  }
+
+  /** Shutdown: the last lines out, the batch timer stopped. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.drain();
+    await this.accessLog?.close();
   }
 
   /** Requests started and not yet answered. */

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+// Imported: the `performance` global is a lazy getter, slower to reach on every request.
+import { performance } from 'node:perf_hooks';
 import { attachRecord, type RequestRecord, type Side } from '../shared/request-record.js';
 import type { AccessEntry } from './access-log.js';
 
@@ -14,16 +16,49 @@ export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
  * Unique across restarts by the prefix, and no random bytes drawn per request on the hot path.
  */
 export function requestIds(): () => string {
-  const prefix = randomBytes(3).toString('hex').toUpperCase();
+  const prefix = randomBytes(3).toString('hex');
   let n = 0;
   return () => {
     n++;
-    return prefix + n.toString(16).toUpperCase().padStart(10, '0');
+    // Upper-cased last: toUpperCase() returns one flat string, where a concatenation would leave
+    // a rope that every later use (Node's header-value check, the log's JSON) flattens again.
+    return (prefix + n.toString(16).padStart(10, '0')).toUpperCase();
   };
 }
 
 const MARK = Symbol('cellar.byteMark');
+const STATE = Symbol('cellar.observed');
 type Marked = IncomingMessage['socket'] & { [MARK]?: { read: number; written: number } };
+
+/**
+ * One request's entry, made when it starts and completed when it closes: a single object per
+ * request, kept on the response so that one shared 'close' listener serves every request (a
+ * closure per request registered with once() was a visible part of the cached page's cost).
+ */
+class Observation implements AccessEntry {
+  remote: string | undefined = undefined;
+  method: string | undefined = undefined;
+  protocol = '';
+  path = '';
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  durationMs = 0;
+  completed = false;
+
+  constructor(
+    readonly rec: RequestRecord,
+    /** Dropped once read: the entry waits for its batch (observability.ts), the request need not. */
+    public req: IncomingMessage | null,
+    readonly t0: number,
+    // url and host at the start: routers (Express) rewrite req.url on the way down, and the
+    // upstream proxy replaces req.headers with those it sends to RGW.
+    readonly url: string | undefined,
+    readonly host: string | undefined,
+    readonly done: (e: AccessEntry) => void,
+  ) {}
+}
+type Carrier = ServerResponse & { [STATE]?: Observation };
 
 function pathOf(url: string | undefined): string {
   const u = url ?? '/';
@@ -35,6 +70,37 @@ function pathOf(url: string | undefined): string {
 function protocolOf(req: IncomingMessage): string {
   if (req.httpVersionMajor === 2) return 'HTTP/2';
   return req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
+}
+
+function onClose(this: Carrier): void {
+  const o = this[STATE];
+  if (o === undefined) return;
+  this[STATE] = undefined;
+  // Socket counters, so that observing never touches the body streams (a 'data' listener would
+  // switch them to flowing mode): bytes on the wire, headers included, since the end of the
+  // connection's previous request.
+  const req = o.req!;
+  o.req = null;
+  const socket = req.socket as Marked;
+  const read = socket.bytesRead;
+  const written = socket.bytesWritten;
+  let mark = socket[MARK];
+  if (mark === undefined) {
+    mark = { read: 0, written: 0 };
+    socket[MARK] = mark;
+  }
+  o.bytesIn = read - mark.read;
+  o.bytesOut = written - mark.written;
+  mark.read = read;
+  mark.written = written;
+  o.remote = socket.remoteAddress;
+  o.method = req.method;
+  o.protocol = protocolOf(req);
+  o.path = pathOf(o.url);
+  o.status = this.statusCode;
+  o.durationMs = performance.now() - o.t0;
+  o.completed = this.writableFinished;
+  o.done(o);
 }
 
 export function observeRequests(
@@ -52,34 +118,8 @@ export function observeRequests(
       cache: null,
     };
     attachRecord(res, rec);
-    const socket = req.socket as Marked;
-    const t0 = performance.now();
-    // Now: routers (Express) rewrite req.url on the way down, and the upstream proxy replaces
-    // req.headers with those it sends to RGW.
-    const url = req.url;
-    const host = req.headers.host;
-    res.once('close', () => {
-      // Socket counters, so that observing never touches the body streams (a 'data' listener
-      // would switch them to flowing mode): bytes on the wire, headers included, since the end of
-      // the connection's previous request.
-      const read = socket.bytesRead;
-      const written = socket.bytesWritten;
-      const mark = socket[MARK] ?? { read: 0, written: 0 };
-      socket[MARK] = { read, written };
-      opts.done({
-        rec,
-        remote: socket.remoteAddress,
-        host,
-        method: req.method,
-        protocol: protocolOf(req),
-        path: pathOf(url),
-        status: res.statusCode,
-        bytesIn: read - mark.read,
-        bytesOut: written - mark.written,
-        durationMs: performance.now() - t0,
-        completed: res.writableFinished,
-      });
-    });
+    (res as Carrier)[STATE] = new Observation(rec, req, performance.now(), req.url, req.headers.host, opts.done);
+    res.on('close', onClose);
     listener(req, res);
   };
 }

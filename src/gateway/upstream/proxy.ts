@@ -30,6 +30,8 @@ import { forwardBody, type ForwardBody } from './body.js';
 import { planForward, type ReplacementBody, type Signer } from './forward.js';
 import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
 import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
+
+const RGW_REQUEST_ID = /^[A-Za-z0-9._-]{1,200}$/;
 import { SecretCache } from './secrets.js';
 
 export interface UpstreamOptions {
@@ -216,7 +218,9 @@ export function createUpstreamBackend(o: UpstreamOptions): UpstreamBackend {
     // The client sees RGW's request id: the access log must name the same one.
     const rec = recordOf(res);
     const rgwId = proxyRes.headers['x-amz-request-id'];
-    if (rec && typeof rgwId === 'string' && rgwId !== '') rec.requestId = rgwId;
+    // RGW's ids are letters, digits, dots and dashes (tx000...-...-default); anything else is not
+    // adopted, so the access log can print the id as it is.
+    if (rec && typeof rgwId === 'string' && RGW_REQUEST_ID.test(rgwId)) rec.requestId = rgwId;
     if (rec && (proxyRes.statusCode ?? 0) >= 400) peekErrorCode(proxyRes, rec);
     const p = pending.get(req);
     if (p !== undefined && p.accessKey !== null && proxyRes.statusCode === 403)
