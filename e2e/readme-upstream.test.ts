@@ -38,21 +38,34 @@ interface Proc {
   cmd: string;
 }
 
-/** Processes alive now (not zombies) whose environment holds this run's marker. */
+/**
+ * Processes alive now (not zombies) of this run: their command line names the scratch directory
+ * (the Ceph daemons' ceph.conf is under it), or their environment holds this run's marker. Both,
+ * because a daemon's environment is not always readable: one run never saw ceph-osd by its
+ * environment alone, though it served the whole walk-through.
+ */
 function marked(): Proc[] {
   const found: Proc[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (!readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`${MARKER}=${runId}`)) continue;
-      if (readFileSync(`/proc/${name}/stat`, 'latin1').split(') ')[1]?.startsWith('Z')) continue;
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      if (!cmd.includes(scratch) && !hasMarker(name)) continue;
+      if (readFileSync(`/proc/${name}/stat`, 'latin1').split(') ')[1]?.startsWith('Z')) continue;
       found.push({ pid: Number(name), cmd });
     } catch {
       // gone meanwhile
     }
   }
   return found;
+}
+
+function hasMarker(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${MARKER}=${runId}`);
+  } catch {
+    return false;
+  }
 }
 
 function killMarked(): void {

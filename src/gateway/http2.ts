@@ -115,7 +115,31 @@ function withoutConnectionSpecific(headers: OutgoingHttpHeaders): OutgoingHttpHe
   return out ?? headers;
 }
 
+/** Bytes of a body chunk as write() and end() take it (a string in its encoding, or bytes). */
+function chunkBytes(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
+
 export class H2Response extends http2.Http2ServerResponse {
+  /**
+   * Body bytes sent on this stream. The access log's byte counts come from the socket under
+   * HTTP/1.1; here the socket carries every stream of the session, and the header blocks are
+   * compressed against the session's shared state, so bodies are what a stream can count.
+   */
+  bodyBytes = 0;
+
+  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    this.bodyBytes += chunkBytes(chunk, encoding);
+    return (super.write as (...a: unknown[]) => boolean)(chunk, encoding, cb);
+  }
+
+  override end(chunk?: unknown, encoding?: unknown, cb?: unknown): this {
+    this.bodyBytes += chunkBytes(chunk, encoding);
+    return (super.end as (...a: unknown[]) => this)(chunk, encoding, cb);
+  }
+
   override setHeader(name: string, value: number | string | readonly string[]): void {
     if (!connectionSpecific(name, value)) super.setHeader(name, value);
   }

@@ -82,6 +82,11 @@ function token(v: string | null | undefined): string {
   return v === null || v === undefined ? 'null' : `"${v}"`;
 }
 
+/** A byte count; null rather than an invalid JSON number if one could not be taken. */
+function count(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
 /**
  * Milliseconds with three decimals, from integers: turning an arbitrary double into its
  * shortest decimal form costs several times more, once per line.
@@ -140,7 +145,7 @@ export function lineFormatter(): (e: AccessEntry, time: string) => string {
       `{"level":"${levelOf(e)}","time":"${time}","requestId":"${r.requestId}","remote":${token(e.remote)},` +
       `"host":${host(e.host)},"method":${method(e.method)},"protocol":${token(e.protocol)},"path":${path(e.path)},` +
       `"side":"${r.side}","op":${token(r.op)},"addon":${addon(r.addon)},"bucket":${bucket(r.bucket)},` +
-      `"status":${e.status},"error":${str(r.errorCode)},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},` +
+      `"status":${e.status},"error":${str(r.errorCode)},"bytesIn":${count(e.bytesIn)},"bytesOut":${count(e.bytesOut)},` +
       `"ms":${millis(e.durationMs)},"cache":${token(r.cache)},"completed":${e.completed}}\n`
     );
   };
@@ -222,8 +227,11 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
     close: async () => {
       clearInterval(timer);
       hand();
-      if (!isOpen()) await once(dest, 'ready');
-      dest.flushSync();
+      // end() lets a write in flight finish, writes the rest, then closes the file (never
+      // stdout); once() rejects on 'error' (reported above), after which nothing can be written.
+      const closed = once(dest, 'close').catch(() => undefined);
+      dest.end();
+      await closed;
     },
   };
 }

@@ -35,10 +35,12 @@ type Marked = IncomingMessage['socket'] & { [MARK]?: { read: number; written: nu
  * request, kept on the response so that one shared 'close' listener serves every request (a
  * closure per request registered with once() was a visible part of the cached page's cost).
  */
+/** What the HTTP/2 adapter's request and response count (gateway/http2.ts). */
+interface BodyCounted {
+  bodyBytes: number;
+}
+
 class Observation implements AccessEntry {
-  remote: string | undefined = undefined;
-  method: string | undefined = undefined;
-  protocol = '';
   path = '';
   status = 0;
   bytesIn = 0;
@@ -48,8 +50,13 @@ class Observation implements AccessEntry {
 
   constructor(
     readonly rec: RequestRecord,
-    /** Dropped once read: the entry waits for its batch (observability.ts), the request need not. */
-    public req: IncomingMessage | null,
+    /** Dropped once read: the entry waits for its batch (observability.ts), the socket need not. */
+    public socket: Marked | null,
+    /** The request under HTTP/2 (it counts its body bytes), else null. */
+    public h2: Partial<BodyCounted> | null,
+    readonly remote: string | undefined,
+    readonly method: string | undefined,
+    readonly protocol: string,
     readonly t0: number,
     // url and host at the start: routers (Express) rewrite req.url on the way down, and the
     // upstream proxy replaces req.headers with those it sends to RGW.
@@ -76,26 +83,30 @@ function onClose(this: Carrier): void {
   const o = this[STATE];
   if (o === undefined) return;
   this[STATE] = undefined;
-  // Socket counters, so that observing never touches the body streams (a 'data' listener would
-  // switch them to flowing mode): bytes on the wire, headers included, since the end of the
-  // connection's previous request.
-  const req = o.req!;
-  o.req = null;
-  const socket = req.socket as Marked;
-  const read = socket.bytesRead;
-  const written = socket.bytesWritten;
-  let mark = socket[MARK];
-  if (mark === undefined) {
-    mark = { read: 0, written: 0 };
-    socket[MARK] = mark;
+  if (o.h2 !== null) {
+    // The session's socket carries every stream: the HTTP/2 adapter counts each stream's body
+    // bytes instead (gateway/http2.ts).
+    o.bytesIn = o.h2.bodyBytes ?? 0;
+    o.bytesOut = (this as Partial<BodyCounted>).bodyBytes ?? 0;
+    o.h2 = null;
+  } else {
+    // Socket counters, so that observing never touches the body streams (a 'data' listener
+    // would switch them to flowing mode): bytes on the wire, headers included, since the end of
+    // the connection's previous request.
+    const socket = o.socket!;
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    let mark = socket[MARK];
+    if (mark === undefined) {
+      mark = { read: 0, written: 0 };
+      socket[MARK] = mark;
+    }
+    o.bytesIn = read - mark.read;
+    o.bytesOut = written - mark.written;
+    mark.read = read;
+    mark.written = written;
   }
-  o.bytesIn = read - mark.read;
-  o.bytesOut = written - mark.written;
-  mark.read = read;
-  mark.written = written;
-  o.remote = socket.remoteAddress;
-  o.method = req.method;
-  o.protocol = protocolOf(req);
+  o.socket = null;
   o.path = pathOf(o.url);
   o.status = this.statusCode;
   o.durationMs = performance.now() - o.t0;
@@ -118,7 +129,18 @@ export function observeRequests(
       cache: null,
     };
     attachRecord(res, rec);
-    (res as Carrier)[STATE] = new Observation(rec, req, performance.now(), req.url, req.headers.host, opts.done);
+    (res as Carrier)[STATE] = new Observation(
+      rec,
+      req.socket as Marked,
+      req.httpVersionMajor === 2 ? (req as Partial<BodyCounted>) : null,
+      req.socket.remoteAddress,
+      req.method,
+      protocolOf(req),
+      performance.now(),
+      req.url,
+      req.headers.host,
+      opts.done,
+    );
     res.on('close', onClose);
     listener(req, res);
   };
