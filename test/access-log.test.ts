@@ -46,13 +46,23 @@ function get(
   });
 }
 
+type LoggedCellar = Awaited<ReturnType<typeof startTestCellar>>;
+
+/** A server whose access log goes to a file of a fresh directory, removed afterwards. */
+async function withLoggedCellar(fn: (t: LoggedCellar, file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-log-'));
+  try {
+    const file = path.join(dir, 'access.log');
+    await fn(await startTestCellar({ accessLog: file }), file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('S3, website and admin requests each log one line carrying the id the client saw', {
   timeout: 30_000,
 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-log-'));
-  const file = path.join(dir, 'access.log');
-  const t = await startTestCellar({ accessLog: file });
-  try {
+  await withLoggedCellar(async (t, file) => {
     const s3 = t.client();
     await s3.send(new CreateBucketCommand({ Bucket: 'logged' }));
     await s3.send(new PutObjectCommand({ Bucket: 'logged', Key: 'index.html', Body: '<p>hi</p>', ACL: 'public-read' }));
@@ -108,16 +118,11 @@ test('S3, website and admin requests each log one line carrying the id the clien
     assert.equal(adminLine?.path, '/api/v1/addons');
     // Every request id is unique.
     assert.equal(new Set(all.map((l) => l.requestId)).size, all.length);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('after logrotate moves the file, reopening writes a new one', { timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-log-'));
-  const file = path.join(dir, 'access.log');
-  const t = await startTestCellar({ accessLog: file });
-  try {
+  await withLoggedCellar(async (t, file) => {
     const first = await fetch(`${t.endpoint}/before`);
     await first.arrayBuffer();
     t.cellar.obs.flush();
@@ -134,18 +139,13 @@ test('after logrotate moves the file, reopening writes a new one', { timeout: 30
       lines(file).map((l) => l.path),
       ['/after'],
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('every kind of website answer carries x-request-id, and its log line has the same id', {
   timeout: 30_000,
 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cellar-log-'));
-  const file = path.join(dir, 'access.log');
-  const t = await startTestCellar({ accessLog: file });
-  try {
+  await withLoggedCellar(async (t, file) => {
     const s3 = t.client();
     await s3.send(new CreateBucketCommand({ Bucket: 'kinds', ACL: 'public-read' }));
     await s3.send(
@@ -213,7 +213,5 @@ test('every kind of website answer carries x-request-id, and its log line has th
       assert.equal(line.side, 'website', name);
     }
     assert.equal(new Set(answers.map(([, r]) => r.headers['x-request-id'])).size, answers.length);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
