@@ -78,7 +78,7 @@ try {
   for (let r = 0; r < rounds; r++) {
     if (values.together) {
       const results = await Promise.all(servers.map(({ server }) => sample(server, seconds)));
-      results.forEach((w, i) => rates[i]!.push(w.requestsPerSec));
+      for (const [i, w] of results.entries()) rates[i]!.push(w.requestsPerSec);
     } else {
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const i of order) rates[i]!.push((await sample(servers[i]!.server, seconds)).requestsPerSec);
