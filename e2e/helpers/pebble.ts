@@ -212,26 +212,7 @@ export class Pebble {
         },
       }),
     );
-    this.chall = launch(
-      'pebble-challtestsrv',
-      [
-        '-defaultIPv4',
-        '127.0.0.1',
-        '-defaultIPv6',
-        '',
-        '-dns01',
-        `127.0.0.1:${p.dns}`,
-        '-http01',
-        '',
-        '-https01',
-        '',
-        '-tlsalpn01',
-        '',
-        '-management',
-        `127.0.0.1:${p.challManagement}`,
-      ],
-      process.env,
-    );
+    await this.startChallSrv();
     this.pebble = launch(
       'pebble',
       ['-config', path.join(this.dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${p.dns}`, '-strict=false'],
@@ -245,15 +226,13 @@ export class Pebble {
     const ca = this.listenerCaPem;
     const deadline = Date.now() + 15_000;
     for (;;) {
-      for (const d of [this.pebble, this.chall]) {
+      for (const d of [this.pebble, this.chall!]) {
         if (d.child.exitCode !== null || d.child.signalCode !== null)
           throw new Error(`${d.child.spawnfile} exited early:\n${d.out}`);
       }
       try {
         await get(this.directoryUrl, ca);
         const root = await get(`https://127.0.0.1:${p.management}/roots/0`, ca);
-        // Any answer will do: it shows challtestsrv's management API is listening.
-        await (await fetch(`http://127.0.0.1:${p.challManagement}/`)).arrayBuffer();
         if (root.status === 200) {
           this.rootPem = root.body;
           this.rootPath = path.join(this.dir, 'pebble-root.pem');
@@ -263,8 +242,64 @@ export class Pebble {
       } catch {
         // Not up yet.
       }
-      if (Date.now() > deadline) throw new Error(`pebble did not become ready:\n${this.pebble.out}\n${this.chall.out}`);
+      if (Date.now() > deadline)
+        throw new Error(`pebble did not become ready:\n${this.pebble.out}\n${this.chall!.out}`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * challtestsrv, ready once its management API answers a request of its own. Test servers of
+   * other files running at the same time take free ports too: one once took the management port
+   * between its choice and challtestsrv's start, and its S3 answers were taken for
+   * challtestsrv's. Only this test talks to that port, so on a conflict challtestsrv is started
+   * again on another one (its DNS port is UDP, which the servers do not use).
+   */
+  private async startChallSrv(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const p = this.ports;
+      const chall = launch(
+        'pebble-challtestsrv',
+        [
+          '-defaultIPv4',
+          '127.0.0.1',
+          '-defaultIPv6',
+          '',
+          '-dns01',
+          `127.0.0.1:${p.dns}`,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${p.challManagement}`,
+        ],
+        process.env,
+      );
+      this.chall = chall;
+      const deadline = Date.now() + 15_000;
+      let foreign = '';
+      while (foreign === '' && chall.child.exitCode === null && chall.child.signalCode === null) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${p.challManagement}/clear-txt`, {
+            method: 'POST',
+            body: JSON.stringify({ host: 'ready.invalid.' }),
+          });
+          const text = await res.text();
+          if (res.ok) return;
+          foreign = `HTTP ${res.status} ${text.slice(0, 200)}`;
+        } catch {
+          // Not listening yet.
+        }
+        if (Date.now() > deadline) throw new Error(`pebble-challtestsrv did not become ready:\n${chall.out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (chall.child.exitCode === null && chall.child.signalCode === null) chall.child.kill('SIGKILL');
+      if (attempt === 3)
+        throw new Error(`pebble-challtestsrv could not take a management port: ${foreign}\n${chall.out}`);
+      this.ports.challManagement = await freePort();
     }
   }
 
