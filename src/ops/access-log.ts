@@ -14,7 +14,7 @@ import sonicBoom from 'sonic-boom';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import type { LogLevel } from '../shared/logger.js';
+import { LEVEL_RANK, type LogLevel } from '../shared/logger.js';
 import type { RequestRecord } from '../shared/request-record.js';
 
 /** One finished request as the access log shows it. */
@@ -62,8 +62,6 @@ export interface AccessLogOptions {
 const BATCH_BYTES = 256 * 1024;
 /** What may wait for a slow disk or a stalled stdout reader before lines are dropped. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /** The line's level: a 5xx is the service's fault, a 4xx or a cut answer is worth a look. */
 export function levelOf(e: AccessEntry): 'info' | 'warn' | 'error' {
@@ -152,8 +150,8 @@ export function lineFormatter(): (e: AccessEntry, time: string) => string {
 }
 
 export function createAccessLog(o: AccessLogOptions): AccessLog | null {
-  const min = RANK[o.level ?? 'info'];
-  if (o.destination === 'off' || min >= RANK.silent) return null;
+  const min = LEVEL_RANK[o.level ?? 'info'];
+  if (o.destination === 'off' || min >= LEVEL_RANK.silent) return null;
   const toStdout = o.destination === '';
   if (!toStdout) {
     // An unwritable path fails the start, with its reason, not the first write.
@@ -201,7 +199,7 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
   };
   return {
     write(e) {
-      if (min > RANK.info && RANK[levelOf(e)] < min) return;
+      if (min > LEVEL_RANK.info && LEVEL_RANK[levelOf(e)] < min) return;
       const line = formatLine(e, clock());
       // At most 3 UTF-8 bytes per UTF-16 unit: checked before writing, as utf8Write truncates.
       if (used + line.length * 3 > BATCH_BYTES) {

@@ -108,12 +108,13 @@ export function createMetrics(): Metrics {
     }
     let t = bySide.get(operation);
     if (t === undefined) {
+      const labels = { side, operation };
       t = {
-        labels: { side, operation },
+        labels,
         byClass: [0, 0, 0, 0, 0, 0],
         bytesIn: 0,
         bytesOut: 0,
-        latency: duration.seriesOf(`${side}\0${operation}`, { side, operation }),
+        latency: duration.seriesOf(`${side}\0${operation}`, labels),
       };
       bySide.set(operation, t);
     }

@@ -1,6 +1,7 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Higher is more severe; `silent` is above every level, so it lets nothing through. */
+export const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -14,9 +15,9 @@ export function createLogger(
   level: LogLevel,
   sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
 ): Logger {
-  const min = ORDER[level];
+  const min = LEVEL_RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[lvl] < min) return;
+    if (LEVEL_RANK[lvl] < min) return;
     sink(JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields }));
   };
   return {
