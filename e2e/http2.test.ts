@@ -12,6 +12,7 @@ import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, type S3C
 import type { BrowserContext } from 'playwright-core';
 import { launchChromium } from './helpers/chromium.js';
 import { selfSignedLeaf } from './helpers/pebble.js';
+import { curlHttps, type CurlReply } from './helpers/curl-https.js';
 import { run } from './helpers/run.js';
 import { freePort, sdkClient, startServer, type E2eServer } from './helpers/server.js';
 
@@ -80,38 +81,8 @@ test('Chromium loads the HTTPS site over h2, page and stylesheet alike', { timeo
   );
 });
 
-interface CurlReply {
-  statusLine: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function curl(version: '--http2' | '--http1.1', p: string, extra: string[] = []): Promise<CurlReply> {
-  const r = await run(
-    'curl',
-    [
-      '-sS',
-      version,
-      '--cacert',
-      certFile,
-      '--resolve',
-      `${SITE}:${httpsPort}:127.0.0.1`,
-      '-D',
-      '-',
-      ...extra,
-      `https://${SITE}:${httpsPort}${p}`,
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const end = r.stdout.indexOf('\r\n\r\n');
-  const [statusLine = '', ...fields] = r.stdout.slice(0, end).split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const f of fields) {
-    const i = f.indexOf(':');
-    headers[f.slice(0, i).toLowerCase()] = f.slice(i + 1).trim();
-  }
-  return { statusLine, headers, body: r.stdout.slice(end + 4) };
+function curl(version: '--http2' | '--http1.1', p: string, extra: string[] = []): Promise<CurlReply> {
+  return curlHttps({ version, host: SITE, port: httpsPort, caFile: certFile, path: p, extra });
 }
 
 test('curl --http2 gets the same bytes, ETag and 304 as curl --http1.1', { timeout: 300_000 }, async () => {

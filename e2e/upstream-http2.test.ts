@@ -30,6 +30,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
+import { curlHttps, type CurlReply } from './helpers/curl-https.js';
 import { run } from './helpers/run.js';
 import { freePort } from './helpers/server.js';
 
@@ -261,41 +262,8 @@ test('SDK over h2: 64 MiB streamed up and down through the proxy', { timeout: 60
   assert.equal(hash.digest('hex'), src.sha256());
 });
 
-interface CurlReply {
-  statusLine: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function curl(version: '--http2' | '--http1.1', p: string, extra: string[] = []): Promise<CurlReply> {
-  const host = `${SITE}.${DOMAIN}`;
-  const r = await run(
-    'curl',
-    [
-      '-sS',
-      version,
-      '--max-time',
-      '40',
-      '--cacert',
-      certFile,
-      '--resolve',
-      `${host}:${httpsPort}:127.0.0.1`,
-      '-D',
-      '-',
-      ...extra,
-      `https://${host}:${httpsPort}${p}`,
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const end = r.stdout.indexOf('\r\n\r\n');
-  const [statusLine = '', ...fields] = r.stdout.slice(0, end).split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const f of fields) {
-    const i = f.indexOf(':');
-    headers[f.slice(0, i).toLowerCase()] = f.slice(i + 1).trim();
-  }
-  return { statusLine, headers, body: r.stdout.slice(end + 4) };
+function curl(version: '--http2' | '--http1.1', p: string, extra: string[] = []): Promise<CurlReply> {
+  return curlHttps({ version, host: `${SITE}.${DOMAIN}`, port: httpsPort, caFile: certFile, path: p, extra });
 }
 
 test('website of a public bucket: curl --http2 gets the same bytes, ETag and 304 as --http1.1', {
