@@ -30,6 +30,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { startCeph, type Rgw } from './helpers/ceph.js';
 import { startGateway, type Gateway } from './helpers/gateway.js';
+import { selfSignedLeaf } from './helpers/pebble.js';
 import { curlHttps, type CurlReply } from './helpers/curl-https.js';
 import { run } from './helpers/run.js';
 import { freePort } from './helpers/server.js';
@@ -122,27 +123,7 @@ before(
     work = mkdtempSync(path.join(tmpdir(), 'cellar-upstream-h2-'));
     const certs = path.join(work, 'certs', 'operator');
     mkdirSync(certs, { recursive: true });
-    certFile = path.join(certs, 'cert.pem');
-    const ssl = await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${DOMAIN}`,
-      '-addext',
-      `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN}`,
-      '-keyout',
-      path.join(certs, 'key.pem'),
-      '-out',
-      certFile,
-    ]);
-    assert.equal(ssl.code, 0, ssl.stderr);
+    certFile = selfSignedLeaf(certs, DOMAIN, 2, [`DNS:*.${DOMAIN}`]).certPath;
     ca = readFileSync(certFile, 'utf8');
     [rgw, httpsPort] = await Promise.all([startCeph(), freePort()]);
     gw = await startGateway(rgw, {

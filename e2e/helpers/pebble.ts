@@ -54,9 +54,17 @@ export function makeCa(dir: string, cn: string): void {
   selfSigned(dir, cn, 3650, 'ca.key', 'ca.pem', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
 }
 
-/** A self-signed certificate for `host` (no CA behind it), written as `cert.pem` / `key.pem` in `dir`. */
-export function selfSignedLeaf(dir: string, host: string, days: number): { certPath: string; keyPath: string } {
-  selfSigned(dir, host, days, 'key.pem', 'cert.pem', [`subjectAltName=DNS:${host}`]);
+/**
+ * A self-signed certificate for `host` and any further `sans` (e.g. `DNS:*.example.test`), no CA
+ * behind it, written as `cert.pem` / `key.pem` in `dir`.
+ */
+export function selfSignedLeaf(
+  dir: string,
+  host: string,
+  days: number,
+  sans: string[] = [],
+): { certPath: string; keyPath: string } {
+  selfSigned(dir, host, days, 'key.pem', 'cert.pem', [`subjectAltName=${[`DNS:${host}`, ...sans].join(',')}`]);
   return { certPath: path.join(dir, 'cert.pem'), keyPath: path.join(dir, 'key.pem') };
 }
 
