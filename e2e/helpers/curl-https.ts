@@ -45,3 +45,25 @@ export async function curlHttps(o: {
   }
   return { statusLine, headers, body: r.stdout.slice(end + 4) };
 }
+
+type Curl = (version: '--http2' | '--http1.1', path: string, extra?: string[]) => Promise<CurlReply>;
+
+/** `path` over HTTP/2 and HTTP/1.1: the same bytes, ETag and type, and the same 304 to If-None-Match. */
+export async function assertH2LikeH1(curl: Curl, path: string, body: string): Promise<void> {
+  const h2 = await curl('--http2', path);
+  const h1 = await curl('--http1.1', path);
+  assert.equal(h2.statusLine.trim(), 'HTTP/2 200');
+  assert.equal(h1.statusLine.trim(), 'HTTP/1.1 200 OK');
+  assert.equal(h2.body, body);
+  assert.equal(h1.body, body);
+  assert.match(h2.headers.etag ?? '', /^"[0-9a-f]{32}"$/);
+  assert.equal(h2.headers.etag, h1.headers.etag);
+  assert.equal(h2.headers['content-type'], h1.headers['content-type']);
+  assert.equal(h2.headers.connection, undefined);
+  for (const version of ['--http2', '--http1.1'] as const) {
+    const c = await curl(version, path, ['-H', `If-None-Match: ${h2.headers.etag}`]);
+    assert.match(c.statusLine, / 304\b/, version);
+    assert.equal(c.body, '', version);
+    assert.equal(c.headers.etag, h2.headers.etag, version);
+  }
+}
