@@ -1,38 +1,24 @@
 /**
  * The access log: one JSON line per request, written in batches.
  *
- * Why not a general logger: the line has a fixed shape, so it is built with one template
- * (JSON.stringify only for the strings a client chooses) in about 0.5 µs, where pino took 2-3 µs
- * to serialize the same object. The file side is sonic-boom (pino's own destination: asynchronous
- * writes, EAGAIN handling on pipes, reopen for logrotate, a bounded buffer), in buffer mode and
- * handed one 64 KiB batch at a time, never a line: in string mode its write() measures the byte
- * length of its whole pending string on every call, which made a line cost 4-5 µs at 4 KiB
- * batches and grows with the batch (sonic-boom 4.2.1, index.js `write`).
+ * Why not a general logger: the line has a fixed shape, so it is encoded straight into the batch
+ * (access-line.ts) in well under a microsecond, where pino took 2-3 µs to serialize the same
+ * object. The file side is sonic-boom (pino's own destination: asynchronous writes, EAGAIN
+ * handling on pipes, reopen for logrotate, a bounded buffer), in buffer mode and handed one
+ * 256 KiB batch at a time, never a line: in string mode its write() measures the byte length of
+ * its whole pending string on every call, which made a line cost 4-5 µs at 4 KiB batches and
+ * grows with the batch (sonic-boom 4.2.1, index.js `write`).
  */
 // The package is CommonJS; its typings declare the class as a named member of the export.
 import sonicBoom from 'sonic-boom';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
+// Imported: the `performance` global is a lazy getter, slower to reach on every line.
+import { performance } from 'node:perf_hooks';
 import { LEVEL_RANK, type LogLevel } from '../shared/logger.js';
-import type { RequestRecord } from '../shared/request-record.js';
-
-/** One finished request as the access log shows it. */
-export interface AccessEntry {
-  rec: RequestRecord;
-  remote: string | undefined;
-  host: string | undefined;
-  method: string | undefined;
-  /** HTTP/1.0, HTTP/1.1 or HTTP/2. */
-  protocol: string;
-  path: string;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-  /** false when the connection ended before the answer was complete. */
-  completed: boolean;
-}
+import { type AccessEntry, encodeLine, levelOf, lineBound } from './access-line.js';
+import { BatchBuffers } from './batch-buffers.js';
 
 export interface AccessLog {
   write(e: AccessEntry): void;
@@ -63,89 +49,32 @@ const BATCH_BYTES = 256 * 1024;
 /** What may wait for a slow disk or a stalled stdout reader before lines are dropped. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
-/** The line's level: a 5xx is the service's fault, a 4xx or a cut answer is worth a look. */
-export function levelOf(e: AccessEntry): 'info' | 'warn' | 'error' {
-  if (e.status >= 500) return 'error';
-  if (e.status >= 400 || !e.completed) return 'warn';
-  return 'info';
-}
-
-/** A JSON string, or null; for values a client chose (host, path, ...), which need escaping. */
-function str(v: string | null | undefined): string {
-  return v === null || v === undefined ? 'null' : JSON.stringify(v);
-}
-
-/** Our own values (IP addresses, protocol and operation names, cache results): nothing to escape. */
-function token(v: string | null | undefined): string {
-  return v === null || v === undefined ? 'null' : `"${v}"`;
-}
-
-/** A byte count; null rather than an invalid JSON number if one could not be taken. */
-function count(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
+/** How often the offset between the wall clock and performance.now() is read again. */
+const CLOCK_RESYNC_MS = 1000;
 
 /**
- * Milliseconds with three decimals, from integers: turning an arbitrary double into its
- * shortest decimal form costs several times more, once per line.
+ * The wall-clock time of a performance.now() reading, as ISO 8601 to the millisecond. Lines are
+ * written in batches, up to 100 ms after their requests ended (observability.ts), so a line's time
+ * comes from its own request's end, not from the moment it is written. The offset between the
+ * two clocks is read again every second, which follows the wall clock's steps and slews; one Date
+ * is made per millisecond however many lines it holds.
  */
-function millis(durationMs: number): string {
-  const us = Math.round(durationMs * 1000);
-  const frac = us % 1000;
-  return `${(us - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
-}
-
-/**
- * ISO time of the current millisecond: one Date per millisecond however many lines it holds.
- */
-function isoClock(): () => string {
-  let ms = 0;
+function isoTimes(): (perfMs: number) => string {
+  let syncedAt = performance.now();
+  let offset = Date.now() - syncedAt;
+  let ms = Number.NaN;
   let iso = '';
-  return () => {
-    const now = Date.now();
-    if (now !== ms) {
-      ms = now;
-      iso = new Date(now).toISOString();
+  return (perfMs) => {
+    if (perfMs - syncedAt > CLOCK_RESYNC_MS) {
+      syncedAt = performance.now();
+      offset = Date.now() - syncedAt;
+    }
+    const wall = Math.floor(perfMs + offset);
+    if (wall !== ms) {
+      ms = wall;
+      iso = new Date(wall).toISOString();
     }
     return iso;
-  };
-}
-
-/**
- * The last value of a field with its JSON: a site's visitors send the same host, path and method
- * over and over, and comparing strings costs less than escaping them again.
- */
-function memo(): (v: string | null | undefined) => string {
-  let last: string | null | undefined;
-  let json = 'null';
-  return (v) => {
-    if (v !== last) {
-      last = v;
-      json = str(v);
-    }
-    return json;
-  };
-}
-
-/**
- * A line formatter (with its newline); `time` is an ISO 8601 string. Request ids are ours or
- * RGW's (checked where adopted): letters, digits, dots and dashes, printed as they are.
- */
-export function lineFormatter(): (e: AccessEntry, time: string) => string {
-  const host = memo();
-  const path = memo();
-  const method = memo();
-  const addon = memo();
-  const bucket = memo();
-  return (e, time) => {
-    const r = e.rec;
-    return (
-      `{"level":"${levelOf(e)}","time":"${time}","requestId":"${r.requestId}","remote":${token(e.remote)},` +
-      `"host":${host(e.host)},"method":${method(e.method)},"protocol":${token(e.protocol)},"path":${path(e.path)},` +
-      `"side":"${r.side}","op":${token(r.op)},"addon":${addon(r.addon)},"bucket":${bucket(r.bucket)},` +
-      `"status":${e.status},"error":${str(r.errorCode)},"bytesIn":${count(e.bytesIn)},"bytesOut":${count(e.bytesOut)},` +
-      `"ms":${millis(e.durationMs)},"cache":${token(r.cache)},"completed":${e.completed}}\n`
-    );
   };
 }
 
@@ -172,20 +101,30 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
   dest.on('error', (e: Error) => {
     process.stderr.write(`access log ${toStdout ? 'stdout' : o.destination}: ${e.message}\n`);
   });
+  const timeOf = isoTimes();
+  const buffers = new BatchBuffers(BATCH_BYTES);
+  dest.on('write', (n: number) => buffers.wrote(n));
   let dropped = 0;
+  let refused = false;
   dest.on('drop', (data: Buffer) => {
+    refused = true;
     for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) dropped++;
   });
-  const clock = isoClock();
-  const formatLine = lineFormatter();
-  // Lines are copied into a buffer as they come, so that none outlives its request as a string
-  // (strings held for a batch survived into the old generation and cost more than writing them).
-  let batch = Buffer.allocUnsafe(BATCH_BYTES);
+  // Lines are encoded into a buffer as they come (access-line.ts), so none is ever a string.
+  let batch = buffers.take();
   let used = 0;
+  /** Every byte written goes through here, or the count of bytes out would be wrong. */
+  const send = (buf: Buffer, length: number): void => {
+    buffers.handedOver(buf, length);
+    // sonic-boom drops a batch beyond its maxLength synchronously, inside write().
+    refused = false;
+    out.write(length === buf.length ? buf : buf.subarray(0, length));
+    if (refused) buffers.droppedLast();
+  };
   const hand = (): void => {
     if (used === 0) return;
-    out.write(batch.subarray(0, used));
-    batch = Buffer.allocUnsafe(BATCH_BYTES);
+    send(batch, used);
+    batch = buffers.take();
     used = 0;
   };
   // A quiet server still shows its lines within a second (tail -f).
@@ -200,16 +139,17 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
   return {
     write(e) {
       if (min > LEVEL_RANK.info && LEVEL_RANK[levelOf(e)] < min) return;
-      const line = formatLine(e, clock());
-      // At most 3 UTF-8 bytes per UTF-16 unit: checked before writing, as utf8Write truncates.
-      if (used + line.length * 3 > BATCH_BYTES) {
+      const time = timeOf(e.endedAt);
+      const bound = lineBound(e, time);
+      if (used + bound > BATCH_BYTES) {
         hand();
-        if (line.length * 3 > BATCH_BYTES) {
-          out.write(Buffer.from(line));
+        if (bound > BATCH_BYTES) {
+          const big = Buffer.allocUnsafe(bound);
+          send(big, encodeLine(e, time, big, 0));
           return;
         }
       }
-      used += batch.write(line, used);
+      used = encodeLine(e, time, batch, used);
     },
     reopen: () => {
       hand();

@@ -3,9 +3,10 @@
  * composition root makes one and wraps each request listener with it).
  */
 import type { Side } from '../shared/request-record.js';
-import { createAccessLog, type AccessEntry, type AccessLog, type AccessLogOptions } from './access-log.js';
+import type { AccessEntry } from './access-line.js';
+import { createAccessLog, type AccessLog, type AccessLogOptions } from './access-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { observeRequests, requestIds, type Listener } from './observe.js';
+import { observeRequests, requestIds, type InFlight, type Listener } from './observe.js';
 
 /** Finished requests are logged and counted in batches of this many (or every BATCH_MS). */
 const BATCH = 256;
@@ -15,7 +16,7 @@ export class Observability {
   readonly metrics: Metrics = createMetrics();
   readonly accessLog: AccessLog | null;
   private readonly nextId = requestIds();
-  private inflight = 0;
+  private readonly flight: InFlight = { count: 0 };
   private idle: (() => void)[] = [];
   /**
    * Finished requests not yet logged and counted. Handling them in batches keeps the formatting
@@ -38,19 +39,17 @@ export class Observability {
 
   /** `listener` with a request record, an access-log line and metrics per request. */
   wrap(listener: Listener, side: Side): Listener {
-    const observed = observeRequests(listener, {
+    const flight = this.flight;
+    return observeRequests(listener, {
       side,
       nextId: this.nextId,
+      inFlight: flight,
       done: (e: AccessEntry) => {
-        this.inflight--;
+        flight.count--;
         if (this.finished.push(e) >= BATCH) this.drain();
-        if (this.inflight === 0 && this.idle.length > 0) for (const f of this.idle.splice(0)) f();
+        if (flight.count === 0 && this.idle.length > 0) for (const f of this.idle.splice(0)) f();
       },
     });
-    return (req, res) => {
-      this.inflight++;
-      observed(req, res);
-    };
   }
 
   /** Logs and counts the finished requests waiting for their batch. */
@@ -86,12 +85,12 @@ export class Observability {
 
   /** Requests started and not yet answered. */
   get inFlight(): number {
-    return this.inflight;
+    return this.flight.count;
   }
 
   /** Resolves true once no request is in flight, or false after `ms`. */
   settled(ms: number): Promise<boolean> {
-    if (this.inflight === 0) return Promise.resolve(true);
+    if (this.flight.count === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.idle = this.idle.filter((f) => f !== done);

@@ -12,7 +12,7 @@ import {
   type RequestContext,
 } from '#storage';
 import type { Logger } from '../../shared/logger.js';
-import { recordOf } from '../../shared/request-record.js';
+import { recordOf, type RequestRecord } from '../../shared/request-record.js';
 import { pathKeyOf, WebsiteCache, type BucketSlot, type CacheLimits } from './cache.js';
 import { Deliverer, sendPage, type Extra } from './deliver.js';
 import { objectEntry, type CacheControlDefaults, type ObjectEntry } from './entity.js';
@@ -77,7 +77,10 @@ function requestContext(req: IncomingMessage, secure: boolean): RequestContext {
  * 5% of its speed.
  */
 function idExtra(res: ServerResponse): Extra {
-  const rec = recordOf(res);
+  return idOf(recordOf(res));
+}
+
+function idOf(rec: RequestRecord | undefined): Extra {
   return rec === undefined ? null : ['x-request-id', rec.requestId];
 }
 
@@ -338,7 +341,7 @@ export function createWebsiteHandler(opts: WebsiteOptions): WebsiteHandler {
           const rec = recordOf(res);
           if (rec) rec.cache = 'hit';
           try {
-            const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot, idExtra(res)));
+            const done = deliverer.deliver(req, res, hit, rawQuery, corsExtra(req, slot, idOf(rec)));
             if (done !== undefined) done.catch((e: unknown) => recover(req, res, t, e, retried));
           } catch (e) {
             // A throw here would escape the request listener and take the process down.
