@@ -1,33 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestRecord } from '../shared/request-record.js';
+import { accessEntry as entry } from './access-entry.fixture.js';
 import type { AccessEntry } from './access-line.js';
 import { encodeLine, levelOf, lineBound } from './access-line.js';
-
-function entry(over: Partial<AccessEntry> = {}, rec: Partial<RequestRecord> = {}): AccessEntry {
-  return {
-    requestId: '0A1B2C0000000001',
-    side: 'website',
-    op: null,
-    addon: null,
-    bucket: 'site',
-    errorCode: null,
-    cache: 'hit',
-    ...rec,
-    remote: '127.0.0.1',
-    host: 'site.localhost:8080',
-    method: 'GET',
-    protocol: 'HTTP/1.1',
-    path: '/index.html',
-    status: 200,
-    bytesIn: 98,
-    bytesOut: 4400,
-    durationMs: 0.1234,
-    endedAt: performance.now(),
-    completed: true,
-    ...over,
-  };
-}
 
 const TIME = '2026-12-02T03:04:05.678Z';
 

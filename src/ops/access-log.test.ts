@@ -4,34 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RequestRecord } from '../shared/request-record.js';
-import type { AccessEntry } from './access-line.js';
+import { accessEntry as entry } from './access-entry.fixture.js';
 import { createAccessLog } from './access-log.js';
-
-function entry(over: Partial<AccessEntry> = {}, rec: Partial<RequestRecord> = {}): AccessEntry {
-  return {
-    requestId: '0A1B2C0000000001',
-    side: 'website',
-    op: null,
-    addon: null,
-    bucket: 'site',
-    errorCode: null,
-    cache: 'hit',
-    ...rec,
-    remote: '127.0.0.1',
-    host: 'site.localhost:8080',
-    method: 'GET',
-    protocol: 'HTTP/1.1',
-    path: '/index.html',
-    status: 200,
-    bytesIn: 98,
-    bytesOut: 4400,
-    durationMs: 0.1234,
-    endedAt: performance.now(),
-    completed: true,
-    ...over,
-  };
-}
 
 test('the file gets every line once flushed, filtered by level, a line longer than a batch included', {
   timeout: 10_000,
