@@ -13,7 +13,7 @@
  *
  * --starts: both servers are started afresh this many times. The JIT's choices differ from one
  * process to the next, and with them a build's speed by a few percent: one start's rounds agree
- * with each other, yet two starts of the same builds gave ratios 4% apart. The per-start medians
+ * with each other, yet two starts of the same builds gave ratios 8% apart. The per-start medians
  * show that spread; the ratio reported is the median over every round of every start.
  *
  * Both builds run from their own dist/ with the same settings (access log to a file, as in
