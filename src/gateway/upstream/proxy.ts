@@ -30,9 +30,9 @@ import { forwardBody, type ForwardBody } from './body.js';
 import { planForward, type ReplacementBody, type Signer } from './forward.js';
 import { policyOperation, principalsFromRgw, principalsToRgw } from './principals.js';
 import { RgwAdmin, UpstreamUnavailableError } from './rgw-admin.js';
+import { SecretCache } from './secrets.js';
 
 const RGW_REQUEST_ID = /^[A-Za-z0-9._-]{1,200}$/;
-import { SecretCache } from './secrets.js';
 
 export interface UpstreamOptions {
   url: string;
