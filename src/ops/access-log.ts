@@ -105,9 +105,10 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
   const buffers = new BatchBuffers(BATCH_BYTES);
   dest.on('write', (n: number) => buffers.wrote(n));
   let dropped = 0;
-  let refused = false;
+  // sonic-boom drops a batch beyond its maxLength synchronously, inside write(): it is the one
+  // just handed over.
   dest.on('drop', (data: Buffer) => {
-    refused = true;
+    buffers.droppedLast();
     for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) dropped++;
   });
   // Lines are encoded into a buffer as they come (access-line.ts), so none is ever a string.
@@ -116,10 +117,7 @@ export function createAccessLog(o: AccessLogOptions): AccessLog | null {
   /** Every byte written goes through here, or the count of bytes out would be wrong. */
   const send = (buf: Buffer, length: number): void => {
     buffers.handedOver(buf, length);
-    // sonic-boom drops a batch beyond its maxLength synchronously, inside write().
-    refused = false;
     out.write(length === buf.length ? buf : buf.subarray(0, length));
-    if (refused) buffers.droppedLast();
   };
   const hand = (): void => {
     if (used === 0) return;
