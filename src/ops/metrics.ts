@@ -72,7 +72,7 @@ export function createMetrics(): Metrics {
    * cached page's cost. The latency histogram counts into the same tally (tally-histogram.ts).
    */
   const tallies = new Map<string, Map<string, Tally>>();
-  const protocolTally = new Map<string, { n: number }>();
+  const protocolTally = new Map<string, number>();
   const cacheTally = { hit: 0, miss: 0 };
   let pending: (() => void) | null = null;
   const drain = (): void => {
@@ -89,10 +89,10 @@ export function createMetrics(): Metrics {
         t.bytesIn = 0;
         t.bytesOut = 0;
       }
-    for (const [protocol, c] of protocolTally)
-      if (c.n > 0) {
-        protocols.inc({ protocol }, c.n);
-        c.n = 0;
+    for (const [protocol, n] of protocolTally)
+      if (n > 0) {
+        protocols.inc({ protocol }, n);
+        protocolTally.set(protocol, 0);
       }
     for (const result of ['hit', 'miss'] as const)
       if (cacheTally[result] > 0) {
@@ -242,30 +242,15 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
-  let last: { side: string; op: string; tally: Tally } | null = null;
-  let lastProtocol = { protocol: '', count: { n: 0 } };
   return {
     registry,
     request(e) {
-      // Consecutive requests mostly share side, operation and protocol: their tallies are kept
-      // at hand rather than looked up in the maps again.
-      const op = e.op ?? '';
-      if (last === null || e.side !== last.side || op !== last.op)
-        last = { side: e.side, op, tally: tallyOf(e.side, op) };
-      const t = last.tally;
+      const t = tallyOf(e.side, e.op ?? '');
       t.byClass[Math.min(5, Math.max(1, Math.floor(e.status / 100)))]!++;
       t.bytesIn += e.bytesIn;
       t.bytesOut += e.bytesOut;
       duration.observe(t.latency, e.durationMs / 1000);
-      if (e.protocol !== lastProtocol.protocol) {
-        let c = protocolTally.get(e.protocol);
-        if (c === undefined) {
-          c = { n: 0 };
-          protocolTally.set(e.protocol, c);
-        }
-        lastProtocol = { protocol: e.protocol, count: c };
-      }
-      lastProtocol.count.n++;
+      protocolTally.set(e.protocol, (protocolTally.get(e.protocol) ?? 0) + 1);
       if (e.cache !== null) cacheTally[e.cache]++;
     },
     commit: (s) => commits.observe(s),
