@@ -7,11 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 // Imported: the `performance` global is a lazy getter, slower to reach on every request.
 import { performance } from 'node:perf_hooks';
 import { attachRecord, recordOf, type Side } from '../shared/request-record.js';
-import type { AccessEntry } from './access-line.js';
+import type { AccessEntry, Protocol } from './access-line.js';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-
-const HEX_DIGITS = '0123456789ABCDEF';
 
 /**
  * Request ids: a random per-process prefix and a counter, 16 upper-case hex digits like S3's.
@@ -25,17 +23,14 @@ export function requestIds(): () => string {
   const codes = new Uint8Array(16);
   const prefix = randomBytes(3).toString('hex').toUpperCase();
   for (let i = 0; i < 16; i++) codes[i] = i < 6 ? prefix.charCodeAt(i) : 0x30;
-  const values = new Uint8Array(16);
-  const hex = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
   return () => {
+    // Add one to the hex digits 6-15: '9' steps to 'A', 'F' to '0' with a carry.
     for (let i = 15; i >= 6; i--) {
-      const v = values[i]! + 1;
-      if (v < 16) {
-        values[i] = v;
-        codes[i] = hex[v]!;
+      const c = codes[i]!;
+      if (c !== 0x46) {
+        codes[i] = c === 0x39 ? 0x41 : c + 1;
         break;
       }
-      values[i] = 0;
       codes[i] = 0x30;
     }
     const c = codes;
@@ -117,7 +112,7 @@ class Observation implements AccessEntry {
     public h2: Partial<BodyCounted> | null,
     readonly remote: string | undefined,
     readonly method: string | undefined,
-    readonly protocol: string,
+    readonly protocol: Protocol,
     readonly t0: number,
     // url and host at the start: routers (Express) rewrite req.url on the way down, and the
     // upstream proxy replaces req.headers with those it sends to RGW.
@@ -134,7 +129,7 @@ function pathOf(url: string | undefined): string {
 }
 
 /** A bounded label: Node's parser accepts no other versions. */
-function protocolOf(req: IncomingMessage): string {
+function protocolOf(req: IncomingMessage): Protocol {
   if (req.httpVersionMajor === 2) return 'HTTP/2';
   return req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
 }
