@@ -349,9 +349,9 @@ function wireOwner() {
     void attempt(async () => {
       await api('POST', '/buckets', { name });
       $('new-bucket').value = '';
-      say(`Bucket ${name} created.`);
       await refreshBuckets();
       await openBucket(name);
+      say(`Bucket ${name} created.`);
     });
   });
   $('public').addEventListener('change', () => {
@@ -432,9 +432,10 @@ function wireOwner() {
         if (dialog.returnValue !== 'delete') return;
         void attempt(async () => {
           await api('DELETE', `/buckets/${encodeURIComponent(bucket)}`);
-          say(`Bucket ${bucket} deleted.`);
           closeBucket();
           await refreshBuckets();
+          // Announced once the list shows it: the status is a live region, read as the truth.
+          say(`Bucket ${bucket} deleted.`);
         });
       },
       { once: true },
