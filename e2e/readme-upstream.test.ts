@@ -90,8 +90,12 @@ interface BlockRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** Every marked process seen while the block ran, by PID. */
-  seen: Map<number, string>;
+  /**
+   * Every command line each marked process showed while the block ran, by PID. All of them, not
+   * the first: a `cmd &` line is first a forked copy of the block's bash, then (same PID) the
+   * command it execs, and a sample can land between the two.
+   */
+  seen: Map<number, Set<string>>;
 }
 
 /** Runs `script` with bash -e (stop at the first failing line, as a reader would). */
@@ -108,9 +112,13 @@ function runBlock(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Pr
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
     });
-    const seen = new Map<number, string>();
+    const seen = new Map<number, Set<string>>();
     const watch = setInterval(() => {
-      for (const p of marked()) if (!seen.has(p.pid)) seen.set(p.pid, p.cmd);
+      for (const p of marked()) {
+        const cmds = seen.get(p.pid) ?? new Set<string>();
+        cmds.add(p.cmd);
+        seen.set(p.pid, cmds);
+      }
     }, 200);
     const timer = setTimeout(() => {
       stderr += `\n[test] the block ran longer than ${timeoutMs} ms: killed`;
@@ -166,13 +174,15 @@ test('the README walk-through brings up RGW and two gateways serving the same si
   assert.equal(r.stdout.split(page).length - 1, 2, report);
 
   // Every process the block started, the Ceph daemons and the two gateways, is gone.
-  const cmds = [...r.seen.values()];
+  const byPid = [...r.seen.entries()];
+  const cmds = byPid.flatMap(([pid, c]) => [...c].map((cmd) => `${pid} ${cmd}`));
   for (const daemon of ['ceph-mon', 'ceph-osd', 'radosgw'])
     assert.ok(
       cmds.some((c) => c.includes(daemon)),
       `${daemon} was never seen running:\n${cmds.join('\n')}`,
     );
-  assert.equal(cmds.filter((c) => /dist\/src\/cli\.js serve$/.test(c)).length, 2, cmds.join('\n'));
+  const gateways = byPid.filter(([, c]) => [...c].some((cmd) => /dist\/src\/cli\.js serve$/.test(cmd)));
+  assert.equal(gateways.length, 2, cmds.join('\n'));
   assert.deepEqual(
     left.map((p) => `${p.pid} ${p.cmd}`),
     [],
