@@ -89,9 +89,11 @@ const FIXED_BYTES =
     BUCKET,
     STATUS,
     ERROR,
-  ]
-    .concat([BYTES_IN, BYTES_OUT, MS, TAIL.miss[0]])
-    .reduce((n, b) => n + b.length, 0) +
+    BYTES_IN,
+    BYTES_OUT,
+    MS,
+    TAIL.miss[0],
+  ].reduce((n, b) => n + b.length, 0) +
   4 * 24;
 const HEX = ascii('0123456789abcdef');
 
