@@ -6,7 +6,8 @@
  * the kernel and starts cold in the CPU's caches, where a reused one is warm.
  *
  * Nothing is reused early when the writer skips its event (a synchronous flush at shutdown, a
- * failed write): the count then stops short and batches are simply allocated afresh.
+ * failed write): the count then falls behind by the bytes not reported, so every later batch
+ * comes back that much later, never sooner.
  */
 export class BatchBuffers {
   /** Bytes handed to the writer (dropped ones excepted) and bytes it reported written. */
