@@ -1,12 +1,11 @@
 /**
  * Test support for the access log's unit tests (not a test itself): a finished website hit as the
- * log sees it, with `over` and `rec` replacing any field.
+ * log sees it, with `over` replacing any field.
  */
 import { performance } from 'node:perf_hooks';
-import type { RequestRecord } from '../shared/request-record.js';
 import type { AccessEntry } from './access-line.js';
 
-export function accessEntry(over: Partial<AccessEntry> = {}, rec: Partial<RequestRecord> = {}): AccessEntry {
+export function accessEntry(over: Partial<AccessEntry> = {}): AccessEntry {
   return {
     requestId: '0A1B2C0000000001',
     side: 'website',
@@ -15,7 +14,6 @@ export function accessEntry(over: Partial<AccessEntry> = {}, rec: Partial<Reques
     bucket: 'site',
     errorCode: null,
     cache: 'hit',
-    ...rec,
     remote: '127.0.0.1',
     host: 'site.localhost:8080',
     method: 'GET',

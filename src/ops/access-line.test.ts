@@ -44,13 +44,18 @@ test('each line is one JSON object with every field, whatever the client put in 
     { name: 'lone surrogate', e: entry({ path: '/\ud800x' }), expect: { path: '/\ud800x' } },
     {
       name: 'S3 error with add-on and operation',
-      e: entry(
-        { status: 403, method: 'PUT' },
-        { side: 's3', op: 'PutObject', addon: 'cellar_ab12', errorCode: 'AccessDenied', cache: null },
-      ),
+      e: entry({
+        status: 403,
+        method: 'PUT',
+        side: 's3',
+        op: 'PutObject',
+        addon: 'cellar_ab12',
+        errorCode: 'AccessDenied',
+        cache: null,
+      }),
       expect: { side: 's3', op: 'PutObject', addon: 'cellar_ab12', error: 'AccessDenied', cache: null, level: 'warn' },
     },
-    { name: 'error code chosen by RGW', e: entry({}, { errorCode: 'Odd"Code' }), expect: { error: 'Odd"Code' } },
+    { name: 'error code chosen by RGW', e: entry({ errorCode: 'Odd"Code' }), expect: { error: 'Odd"Code' } },
     {
       name: 'absent host, method and remote',
       e: entry({ host: undefined, method: undefined, remote: undefined }),
@@ -58,7 +63,7 @@ test('each line is one JSON object with every field, whatever the client put in 
     },
     {
       name: 'no bucket',
-      e: entry({}, { bucket: null, side: 'admin', cache: null }),
+      e: entry({ bucket: null, side: 'admin', cache: null }),
       expect: { bucket: null, side: 'admin' },
     },
     { name: 'cut answer', e: entry({ completed: false }), expect: { completed: false, level: 'warn' } },
@@ -75,7 +80,7 @@ test('each line is one JSON object with every field, whatever the client put in 
     },
     { name: 'a count past exact integers', e: entry({ bytesOut: 2 ** 60 }), expect: { bytesOut: 2 ** 60 } },
     { name: 'a negative count', e: entry({ bytesIn: -5 }), expect: { bytesIn: -5 } },
-    { name: 'HTTP/2 on the S3 side', e: entry({ protocol: 'HTTP/2' }, { side: 's3' }), expect: { protocol: 'HTTP/2' } },
+    { name: 'HTTP/2 on the S3 side', e: entry({ protocol: 'HTTP/2', side: 's3' }), expect: { protocol: 'HTTP/2' } },
   ];
   for (const c of cases) {
     {
@@ -156,9 +161,10 @@ test('any string a client sends comes back from the line unchanged', { timeout: 
     let s = '';
     for (let j = 0; j < n; j++)
       s += String.fromCharCode(next() % 2 === 0 ? units[next() % units.length]! : next() % 0x10000);
-    const parsed = JSON.parse(
-      format(entry({ path: s, host: s }, { bucket: s, addon: s, errorCode: s }), TIME),
-    ) as Record<string, unknown>;
+    const parsed = JSON.parse(format(entry({ path: s, host: s, bucket: s, addon: s, errorCode: s }), TIME)) as Record<
+      string,
+      unknown
+    >;
     for (const k of ['path', 'host', 'bucket', 'addon', 'error'])
       assert.equal(parsed[k], s, `${k} of ${JSON.stringify(s)}`);
   }
